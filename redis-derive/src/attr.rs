@@ -1,0 +1,246 @@
+//! Parsing of `#[redis(...)]` attributes.
+//!
+//! Nothing here returns early: a bad attribute is reported to the [`Ctxt`] and
+//! otherwise ignored, so the user sees every bad attribute in one compile.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{LitStr, Token};
+
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+
+/// A slot for an attribute that may appear once; a second setting is reported
+/// at the duplicate.
+pub(crate) struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    name: Symbol,
+    tokens: TokenStream,
+    value: Option<T>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, name: Symbol) -> Self {
+        Attr {
+            cx,
+            name,
+            tokens: TokenStream::new(),
+            value: None,
+        }
+    }
+
+    fn set<A: ToTokens>(&mut self, obj: A, value: T) {
+        let tokens = obj.into_token_stream();
+        if self.value.is_some() {
+            self.cx
+                .error_spanned_by(tokens, format!("duplicate redis attribute `{}`", self.name));
+        } else {
+            self.tokens = tokens;
+            self.value = Some(value);
+        }
+    }
+
+    fn get(self) -> Option<T> {
+        self.value
+    }
+
+    fn get_with_tokens(self) -> Option<(TokenStream, T)> {
+        self.value.map(|v| (self.tokens, v))
+    }
+}
+
+/// `#[redis(encoding = "...")]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Hash,
+    Json,
+    Msgpack,
+}
+
+impl Encoding {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Hash => "hash",
+            Encoding::Json => "json",
+            Encoding::Msgpack => "msgpack",
+        }
+    }
+}
+
+/// Container attributes.
+pub(crate) struct Container {
+    /// The key template literal.
+    pub(crate) key: Option<LitStr>,
+    /// The encoding and the tokens that set it (for spans), if set.
+    pub(crate) encoding: Option<(TokenStream, Encoding)>,
+    /// The TTL literal.
+    pub(crate) ttl: Option<LitStr>,
+    /// The hash tag placeholder.
+    pub(crate) hash_tag: Option<LitStr>,
+    pub(crate) deny_unknown_fields: bool,
+}
+
+impl Container {
+    pub(crate) fn from_ast(cx: &Ctxt, item: &syn::DeriveInput) -> Self {
+        let mut key = Attr::none(cx, KEY);
+        let mut encoding = Attr::none(cx, ENCODING);
+        let mut ttl = Attr::none(cx, TTL);
+        let mut hash_tag = Attr::none(cx, HASH_TAG);
+        let mut deny_unknown_fields = Attr::none(cx, DENY_UNKNOWN_FIELDS);
+
+        for attr in &item.attrs {
+            if attr.path() != &REDIS {
+                continue;
+            }
+            if let syn::Meta::List(list) = &attr.meta
+                && list.tokens.is_empty()
+            {
+                continue;
+            }
+            if let Err(err) = attr.parse_nested_meta(|meta| {
+                if meta.path == KEY {
+                    if let Some(s) = get_lit_str(cx, KEY, &meta)? {
+                        key.set(&meta.path, s);
+                    }
+                } else if meta.path == ENCODING {
+                    if let Some(s) = get_lit_str(cx, ENCODING, &meta)? {
+                        match s.value().as_str() {
+                            "hash" => encoding.set(&s, Encoding::Hash),
+                            "json" => encoding.set(&s, Encoding::Json),
+                            "msgpack" => encoding.set(&s, Encoding::Msgpack),
+                            other => cx.error_spanned_by(
+                                &s,
+                                format!(
+                                    "unknown encoding `{other}`; expected `hash`, `json` or `msgpack`"
+                                ),
+                            ),
+                        }
+                    }
+                } else if meta.path == TTL {
+                    if let Some(s) = get_lit_str(cx, TTL, &meta)? {
+                        ttl.set(&meta.path, s);
+                    }
+                } else if meta.path == HASH_TAG {
+                    if let Some(s) = get_lit_str(cx, HASH_TAG, &meta)? {
+                        hash_tag.set(&meta.path, s);
+                    }
+                } else if meta.path == DENY_UNKNOWN_FIELDS {
+                    deny_unknown_fields.set(&meta.path, ());
+                } else {
+                    let path = meta.path.to_token_stream().to_string().replace(' ', "");
+                    return Err(meta.error(format_args!(
+                        "unknown redis container attribute `{path}`; expected `key`, `encoding`, `ttl`, `hash_tag` or `deny_unknown_fields`"
+                    )));
+                }
+                Ok(())
+            }) {
+                cx.syn_error(err);
+            }
+        }
+
+        Container {
+            key: key.get(),
+            encoding: encoding.get_with_tokens(),
+            ttl: ttl.get(),
+            hash_tag: hash_tag.get(),
+            deny_unknown_fields: deny_unknown_fields.get().is_some(),
+        }
+    }
+
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding.as_ref().map_or(Encoding::Hash, |(_, e)| *e)
+    }
+}
+
+/// Field attributes. Each flag keeps the tokens that set it, for spans.
+pub(crate) struct Field {
+    pub(crate) rename: Option<LitStr>,
+    pub(crate) skip: Option<TokenStream>,
+    pub(crate) json: Option<TokenStream>,
+    pub(crate) default: Option<TokenStream>,
+}
+
+impl Field {
+    pub(crate) fn from_ast(cx: &Ctxt, field: &syn::Field) -> Self {
+        let mut rename = Attr::none(cx, RENAME);
+        let mut skip = Attr::none(cx, SKIP);
+        let mut json = Attr::none(cx, JSON);
+        let mut default = Attr::none(cx, DEFAULT);
+
+        for attr in &field.attrs {
+            if attr.path() != &REDIS {
+                continue;
+            }
+            if let Err(err) = attr.parse_nested_meta(|meta| {
+                if meta.path == RENAME {
+                    if let Some(s) = get_lit_str(cx, RENAME, &meta)? {
+                        let value = s.value();
+                        if value.is_empty() {
+                            cx.error_spanned_by(&s, "`rename` needs a non-empty hash field name");
+                        } else {
+                            rename.set(&meta.path, s);
+                        }
+                    }
+                } else if meta.path == SKIP {
+                    skip.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == JSON {
+                    json.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == DEFAULT {
+                    default.set(&meta.path, meta.path.to_token_stream());
+                } else {
+                    let path = meta.path.to_token_stream().to_string().replace(' ', "");
+                    return Err(meta.error(format_args!(
+                        "unknown redis field attribute `{path}`; expected `rename`, `skip`, `json` or `default`"
+                    )));
+                }
+                Ok(())
+            }) {
+                cx.syn_error(err);
+            }
+        }
+
+        Field {
+            rename: rename.get(),
+            skip: skip.get(),
+            json: json.get(),
+            default: default.get(),
+        }
+    }
+}
+
+/// Reads `name = "string"`, reporting a non-string value (and returning `None`).
+fn get_lit_str(cx: &Ctxt, name: Symbol, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
+    let expr: syn::Expr = if meta.input.peek(Token![=]) {
+        meta.value()?.parse()?
+    } else {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("expected redis attribute `{name}` to have a value: `{name} = \"...\"`"),
+        );
+        return Ok(None);
+    };
+    let mut value = &expr;
+    while let syn::Expr::Group(e) = value {
+        value = &e.expr;
+    }
+    if let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(lit),
+        ..
+    }) = value
+    {
+        if !lit.suffix().is_empty() {
+            cx.error_spanned_by(
+                lit,
+                format!("unexpected suffix `{}` on string literal", lit.suffix()),
+            );
+        }
+        Ok(Some(lit.clone()))
+    } else {
+        cx.error_spanned_by(
+            expr,
+            format!("expected redis attribute `{name}` to be a string: `{name} = \"...\"`"),
+        );
+        Ok(None)
+    }
+}

@@ -1,0 +1,62 @@
+//! Error accumulation: every problem in one derive is reported in one compile.
+
+use std::cell::RefCell;
+use std::fmt::Display;
+
+use quote::ToTokens;
+
+/// Collects errors while the derive runs; [`Ctxt::check`] combines them.
+///
+/// Dropping a `Ctxt` without calling `check` panics: an error that was found but
+/// never reported would turn a bad attribute into silently wrong code.
+#[derive(Default)]
+pub(crate) struct Ctxt {
+    errors: RefCell<Option<Vec<syn::Error>>>,
+}
+
+impl Ctxt {
+    pub(crate) fn new() -> Self {
+        Ctxt {
+            errors: RefCell::new(Some(Vec::new())),
+        }
+    }
+
+    /// Records an error spanned at `tokens`.
+    pub(crate) fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, message: M) {
+        // Converting to a token stream first keeps this function from being
+        // monomorphized for every syntax type.
+        self.syn_error(syn::Error::new_spanned(tokens.into_token_stream(), message));
+    }
+
+    /// Records an error.
+    pub(crate) fn syn_error(&self, err: syn::Error) {
+        if let Some(errors) = self.errors.borrow_mut().as_mut() {
+            errors.push(err);
+        }
+    }
+
+    /// Whether any error was recorded so far.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
+    }
+
+    /// Consumes the context, combining every recorded error into one.
+    pub(crate) fn check(self) -> syn::Result<()> {
+        let mut errors = self.errors.borrow_mut().take().into_iter().flatten();
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
+        for rest in errors {
+            combined.combine(rest);
+        }
+        Err(combined)
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && self.errors.borrow().is_some() {
+            panic!("forgot to check for errors");
+        }
+    }
+}

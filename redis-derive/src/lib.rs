@@ -1,0 +1,20 @@
+//! Implementation detail of `redis-runtime`: the `#[derive(RedisModel)]` macro.
+//! Its documentation, the attribute reference, is on the re-export
+//! `redis_runtime::RedisModel`.
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod duration;
+mod expand;
+mod fallback;
+mod key_template;
+mod symbol;
+
+#[doc = include_str!("../README.md")]
+#[proc_macro_derive(RedisModel, attributes(redis))]
+pub fn derive_redis_model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}

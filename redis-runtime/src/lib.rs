@@ -1,0 +1,204 @@
+//! Typed Redis access: declare a model once with `#[derive(RedisModel)]`, and
+//! never write a key string or a raw command again.
+//!
+//! ```no_run
+//! use redis_runtime::{Config, RedisModel, Store};
+//!
+//! #[derive(Debug, RedisModel)]
+//! #[redis(key = "user:{id}", ttl = "30d")]
+//! struct User {
+//!     id: u64,
+//!     email: String,
+//!     name: Option<String>,
+//!     logins: i64,
+//! }
+//!
+//! # async fn run() -> redis_runtime::Result<()> {
+//! let store = Store::connect(&Config::from_env()?).await?;
+//! store.save(&User { id: 7, email: "ada@example.com".into(), name: None, logins: 0 }).await?;
+//! let user: Option<User> = store.get::<User>(&7).await?;
+//! store.incr(&7, User::fields().logins, 1).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! - [`RedisModel`](derive@RedisModel) (the derive) checks the key template at
+//!   compile time and documents every attribute.
+//! - [`Store`] holds the connection and runs every typed operation.
+//! - [`Config`] is the one place Redis is configured.
+//! - [`Error`] is the one error type.
+//! - [`KeyPart`] turns id values into escaped key parts.
+//! - With the `testing` feature, [`testing::RedisServer`] spawns a private
+//!   `redis-server` for tests and examples.
+
+mod config;
+mod error;
+pub mod key;
+mod model;
+mod script;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod value;
+
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
+};
+pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result};
+pub use key::{KeyPart, KeyPartError, KeyPartWriter, KeyTemplate};
+pub use model::{
+    Codec, Encoding, Field, FieldMeta, FieldStorage, FieldValue, HashCodec, HashFields, JsonCodec,
+    ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
+};
+pub use store::{Expiry, Key, Store};
+pub use value::{HashValue, Integer, Json};
+
+#[cfg(feature = "derive")]
+pub use redis_derive::RedisModel;
+
+/// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{DecodeError, DecodeErrorKind, Error};
+    pub use crate::key::{InvalidKeyPart, KeyPart, KeyParts, KeyTemplate, KeyWriter, Segment};
+    pub use crate::model::{
+        Codec, Encoding, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
+        ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
+    };
+    pub use crate::value::{HashValue, Json};
+    pub use core::default::Default;
+    pub use core::option::Option::{self, None, Some};
+    pub use core::result::Result::{self, Err, Ok};
+    pub use core::time::Duration;
+    pub use redis::{FromRedisValue, ParsingError, RedisWrite, Value};
+    pub use std::vec::Vec;
+
+    /// Decodes a model from a redis-rs reply (the generated `FromRedisValue`).
+    pub fn from_redis_value<M: RedisModel>(value: Value) -> Result<M, ParsingError> {
+        <M::Codec as Codec<M>>::decode(value).map_err(|e| ParsingError::from(e.to_string()))
+    }
+
+    /// The error for a field missing from a stored hash.
+    pub fn missing<M: RedisModel>(field: &'static str) -> DecodeError {
+        field_error::<M>(field, DecodeErrorKind::MissingField)
+    }
+
+    /// An error for one field of a stored hash.
+    pub fn field_error<M: RedisModel>(field: &'static str, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: Some(field),
+            kind,
+        }
+    }
+
+    /// An error for a hash field the model does not declare (`deny_unknown_fields`).
+    pub fn unknown_field<M: RedisModel>(name: &[u8]) -> DecodeError {
+        let mut shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
+        shown.retain(|c| !c.is_control());
+        DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            kind: DecodeErrorKind::UnknownField(shown),
+        }
+    }
+
+    /// The error for a `#[redis(json)]` field that fails to serialize.
+    pub fn json_field_error<M: RedisModel>(field: &'static str, err: serde_json::Error) -> Error {
+        Error::Encode {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: Some(field),
+            message: err.to_string(),
+        }
+    }
+
+    /// Decodes one hash value through [`HashValue`].
+    #[inline]
+    pub fn decode_value<M: RedisModel, T: HashValue>(
+        field: &'static str,
+        raw: Vec<u8>,
+    ) -> Result<T, DecodeError> {
+        T::from_hash_value(raw).map_err(|kind| field_error::<M>(field, kind))
+    }
+
+    /// Decodes one JSON hash value.
+    #[inline]
+    pub fn decode_json<M: RedisModel, T: serde::de::DeserializeOwned>(
+        field: &'static str,
+        raw: Vec<u8>,
+    ) -> Result<T, DecodeError> {
+        Json::<T>::decode(raw).map_err(|kind| field_error::<M>(field, kind))
+    }
+
+    /// Writes one hash field whose value goes through [`HashValue`].
+    #[inline]
+    pub fn write_value<W: RedisWrite + ?Sized, T: HashValue>(out: &mut W, name: &str, value: &T) {
+        if value.is_present() {
+            out.write_arg(name.as_bytes());
+            value.write_hash_value(out);
+        }
+    }
+
+    /// Writes one JSON hash field.
+    #[inline]
+    pub fn write_json<M: RedisModel, W: RedisWrite + ?Sized, T: serde::Serialize>(
+        out: &mut W,
+        field: &'static str,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        out.write_arg(name.as_bytes());
+        Json::write(value, out).map_err(|e| json_field_error::<M>(field, e))
+    }
+
+    /// Writes a placeholder field into the hash, in its key-part form (unescaped).
+    #[inline]
+    pub fn write_key_field<W: RedisWrite + ?Sized, T: KeyPart>(out: &mut W, name: &str, value: &T) {
+        out.write_arg(name.as_bytes());
+        out.write_arg(&crate::key::raw_key_part(value));
+    }
+
+    /// Decodes a placeholder field stored in the hash.
+    #[inline]
+    pub fn decode_key_field<M: RedisModel, T: KeyPart>(
+        field: &'static str,
+        raw: Vec<u8>,
+    ) -> Result<T, DecodeError> {
+        T::from_key_part(raw)
+            .map_err(|reason| field_error::<M>(field, DecodeErrorKind::KeyPart { field, reason }))
+    }
+
+    /// The codec of the stub impl emitted next to derive errors; never runs.
+    #[derive(Debug)]
+    pub enum FallbackCodec {}
+
+    impl<M: RedisModel> Codec<M> for FallbackCodec {
+        const ENCODING: Encoding = Encoding::Hash;
+        fn write_value<W: RedisWrite + ?Sized>(_: &M, _: &mut W) -> Result<(), Error> {
+            unreachable!("a model whose derive failed is never compiled")
+        }
+        fn decode(_: Value) -> Result<M, DecodeError> {
+            unreachable!("a model whose derive failed is never compiled")
+        }
+    }
+
+    /// The description of the stub impl emitted next to derive errors.
+    pub const FALLBACK_META: ModelMeta = ModelMeta {
+        name: "?",
+        module_path: "?",
+        key: KeyTemplate {
+            source: "?",
+            segments: &[],
+        },
+        encoding: Encoding::Hash,
+        ttl: None,
+        fields: &[],
+    };
+
+    /// Asserts at compile time that a placeholder field's type is a key part.
+    pub const fn assert_key_part<T: KeyPart>() {}
+    /// Asserts at compile time that a `skip` field's type has a default.
+    pub const fn assert_default<T: Default>() {}
+}

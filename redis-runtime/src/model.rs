@@ -1,0 +1,353 @@
+//! The traits `#[derive(RedisModel)]` implements, and the static description of a model.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use redis::{RedisWrite, Value};
+
+use crate::error::{DecodeError, DecodeErrorKind, Error};
+use crate::key::{InvalidKeyPart, KeyParts, KeyTemplate, KeyWriter};
+
+/// How a model is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// One Redis hash per entity, one hash field per struct field.
+    Hash,
+    /// One Redis string per entity holding the struct as JSON (serde).
+    Json,
+    /// One Redis string per entity holding the struct as MessagePack with field names (serde).
+    Msgpack,
+}
+
+impl Encoding {
+    /// The encoding's name as written in `#[redis(encoding = "...")]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Hash => "hash",
+            Encoding::Json => "json",
+            Encoding::Msgpack => "msgpack",
+        }
+    }
+
+    /// The Redis type of a key holding this encoding (`hash` or `string`).
+    pub fn redis_type(self) -> &'static str {
+        match self {
+            Encoding::Hash => "hash",
+            Encoding::Json | Encoding::Msgpack => "string",
+        }
+    }
+}
+
+/// How one field is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldStorage {
+    /// Its own hash field, encoded by [`crate::HashValue`].
+    Value,
+    /// Its own hash field holding JSON (`#[redis(json)]`).
+    Json,
+    /// Not stored (`#[redis(skip)]`).
+    Skipped,
+}
+
+/// The static description of one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldMeta {
+    /// The Rust field name.
+    pub name: &'static str,
+    /// The stored hash field name (after `rename`).
+    pub stored_as: &'static str,
+    /// The Rust type as written.
+    pub rust_type: &'static str,
+    /// How it is stored.
+    pub storage: FieldStorage,
+    /// Whether an absent hash field decodes (to `None` or `Default`).
+    pub optional: bool,
+}
+
+/// The static description of a model: everything `#[derive(RedisModel)]` declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelMeta {
+    /// The struct's name.
+    pub name: &'static str,
+    /// The module that declares it (`module_path!()`).
+    pub module_path: &'static str,
+    /// The key template.
+    pub key: KeyTemplate,
+    /// The encoding.
+    pub encoding: Encoding,
+    /// The TTL a full save applies, if any.
+    pub ttl: Option<Duration>,
+    /// The fields, in declaration order.
+    pub fields: &'static [FieldMeta],
+}
+
+/// A struct stored in Redis under a typed key. Implemented by `#[derive(RedisModel)]`.
+///
+/// The methods are the derive's contract with the runtime and are not meant to
+/// be called directly; use [`crate::Store`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis model",
+    note = "add `#[derive(RedisModel)]` with `#[redis(key = \"...\")]` to `{Self}`"
+)]
+pub trait RedisModel: Sized + Send + Sync + 'static {
+    /// The model's id: the type of its one placeholder field, or a generated
+    /// `{Model}Id` struct when the key template has several placeholders.
+    type Id: Send + Sync;
+    /// How the model's value is encoded.
+    type Codec: Codec<Self>;
+    /// The static description.
+    const META: &'static ModelMeta;
+
+    /// Writes the key parts of this entity.
+    fn write_key(&self, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
+    /// Writes the key parts of an id.
+    fn write_id_key(id: &Self::Id, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
+    /// This entity's id.
+    fn id(&self) -> Self::Id;
+    /// Parses an id from the parts of a stored key.
+    fn parse_id(parts: &mut KeyParts<'_>) -> Result<Self::Id, InvalidKeyPart>;
+}
+
+/// A model's value encoding. `HashCodec`, `JsonCodec` and `MsgpackCodec` implement it.
+pub trait Codec<M>: 'static {
+    /// The encoding.
+    const ENCODING: Encoding;
+    /// Writes the stored value: `field value ...` pairs for hashes, one argument for strings.
+    fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error>;
+    /// Decodes a stored value: the `HGETALL` reply for hashes, the `GET` reply for strings.
+    /// `Value::Nil` (or an empty hash) is never passed.
+    fn decode(value: Value) -> Result<M, DecodeError>;
+}
+
+/// The field-level encoding of a hash model. Implemented by `#[derive(RedisModel)]`.
+pub trait HashFields: RedisModel {
+    /// Writes `field value` pairs for every present field.
+    fn write_fields<W: RedisWrite + ?Sized>(&self, out: &mut W) -> Result<(), Error>;
+    /// Decodes from `(field, value)` pairs of an `HGETALL` reply.
+    fn decode_fields(
+        pairs: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>,
+    ) -> Result<Self, DecodeError>;
+}
+
+/// The hash encoding.
+#[derive(Debug)]
+pub struct HashCodec;
+
+/// The JSON string encoding.
+#[derive(Debug)]
+pub struct JsonCodec;
+
+/// The MessagePack string encoding.
+#[derive(Debug)]
+pub struct MsgpackCodec;
+
+impl<M: HashFields> Codec<M> for HashCodec {
+    const ENCODING: Encoding = Encoding::Hash;
+
+    fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
+        model.write_fields(out)
+    }
+
+    fn decode(value: Value) -> Result<M, DecodeError> {
+        let unexpected = |what| DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            kind: DecodeErrorKind::UnexpectedReply(what),
+        };
+        match value {
+            // RESP2: a flat array of alternating names and values.
+            Value::Array(items) => {
+                if items.len() % 2 != 0 {
+                    return Err(unexpected("odd number of elements in a hash reply"));
+                }
+                let mut bad = None;
+                let mut iter = items.into_iter();
+                let decoded = M::decode_fields(&mut std::iter::from_fn(|| {
+                    let name = iter.next()?;
+                    let value = iter.next()?;
+                    match (name, value) {
+                        (Value::BulkString(n), Value::BulkString(v)) => Some((n, v)),
+                        _ => {
+                            bad = Some(());
+                            None
+                        }
+                    }
+                }));
+                if bad.is_some() {
+                    return Err(unexpected("non-string element in a hash reply"));
+                }
+                decoded
+            }
+            // RESP3: a map.
+            Value::Map(entries) => {
+                let mut bad = None;
+                let mut iter = entries.into_iter();
+                let decoded = M::decode_fields(&mut std::iter::from_fn(|| match iter.next()? {
+                    (Value::BulkString(n), Value::BulkString(v)) => Some((n, v)),
+                    _ => {
+                        bad = Some(());
+                        None
+                    }
+                }));
+                if bad.is_some() {
+                    return Err(unexpected("non-string element in a hash reply"));
+                }
+                decoded
+            }
+            _ => Err(unexpected("expected a hash")),
+        }
+    }
+}
+
+fn string_reply<M: RedisModel>(value: Value) -> Result<Vec<u8>, DecodeError> {
+    match value {
+        Value::BulkString(bytes) => Ok(bytes),
+        Value::SimpleString(s) => Ok(s.into_bytes()),
+        _ => Err(DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            kind: DecodeErrorKind::UnexpectedReply("expected a string"),
+        }),
+    }
+}
+
+impl<M> Codec<M> for JsonCodec
+where
+    M: RedisModel + serde::Serialize + serde::de::DeserializeOwned,
+{
+    const ENCODING: Encoding = Encoding::Json;
+
+    fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
+        serde_json::to_writer(out.writer_for_next_arg(), model).map_err(|e| Error::Encode {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            message: e.to_string(),
+        })
+    }
+
+    fn decode(value: Value) -> Result<M, DecodeError> {
+        let bytes = string_reply::<M>(value)?;
+        serde_json::from_slice(&bytes).map_err(|e| DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            kind: DecodeErrorKind::Json(e.to_string()),
+        })
+    }
+}
+
+impl<M> Codec<M> for MsgpackCodec
+where
+    M: RedisModel + serde::Serialize + serde::de::DeserializeOwned,
+{
+    const ENCODING: Encoding = Encoding::Msgpack;
+
+    fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
+        let mut writer = out.writer_for_next_arg();
+        rmp_serde::encode::write_named(&mut writer, model).map_err(|e| Error::Encode {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            message: e.to_string(),
+        })
+    }
+
+    fn decode(value: Value) -> Result<M, DecodeError> {
+        let bytes = string_reply::<M>(value)?;
+        rmp_serde::from_slice(&bytes).map_err(|e| DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: None,
+            kind: DecodeErrorKind::Msgpack(e.to_string()),
+        })
+    }
+}
+
+/// Marker: a field whose absence decodes to `None` or `Default`, and which can be cleared.
+#[derive(Debug, Clone, Copy)]
+pub enum Optional {}
+/// Marker: a field that must be present.
+#[derive(Debug, Clone, Copy)]
+pub enum Required {}
+
+/// A typed handle to one field of a hash model, for partial reads and writes.
+///
+/// `V` is the stored type: the field's type (the inner type for `Option`
+/// fields), or [`crate::Json<T>`] for `#[redis(json)]` fields; the value read and
+/// written is `V::Value` ([`FieldValue`]). `K` is [`Required`] or [`Optional`].
+/// Obtain them from the generated `Model::fields()`.
+pub struct Field<M, V, K = Required> {
+    stored_as: &'static str,
+    _marker: FieldMarker<M, V, K>,
+}
+
+/// Ties a [`Field`] to its types without owning any of them.
+type FieldMarker<M, V, K> = PhantomData<fn() -> (M, V, K)>;
+
+impl<M, V, K> Field<M, V, K> {
+    #[doc(hidden)]
+    pub const fn new(stored_as: &'static str) -> Self {
+        Field {
+            stored_as,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The stored hash field name.
+    pub const fn name(&self) -> &'static str {
+        self.stored_as
+    }
+}
+
+impl<M, V, K> Clone for Field<M, V, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, V, K> Copy for Field<M, V, K> {}
+
+impl<M, V, K> std::fmt::Debug for Field<M, V, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Field").field(&self.stored_as).finish()
+    }
+}
+
+/// How a [`Field`]'s value is written and read: through [`crate::HashValue`]
+/// for plain fields, as JSON for [`crate::Json`] (`#[redis(json)]`) fields.
+pub trait FieldValue {
+    /// The Rust value read and written.
+    type Value;
+    /// Writes the value as one argument.
+    fn write_field<W: RedisWrite + ?Sized>(value: &Self::Value, out: &mut W) -> Result<(), String>;
+    /// Decodes the stored value.
+    fn read_field(raw: Vec<u8>) -> Result<Self::Value, DecodeErrorKind>;
+}
+
+impl<T: crate::value::HashValue> FieldValue for T {
+    type Value = T;
+    fn write_field<W: RedisWrite + ?Sized>(value: &T, out: &mut W) -> Result<(), String> {
+        value.write_hash_value(out);
+        Ok(())
+    }
+    fn read_field(raw: Vec<u8>) -> Result<T, DecodeErrorKind> {
+        T::from_hash_value(raw)
+    }
+}
+
+impl<T> FieldValue for crate::value::Json<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    type Value = T;
+    fn write_field<W: RedisWrite + ?Sized>(value: &T, out: &mut W) -> Result<(), String> {
+        crate::value::Json::write(value, out).map_err(|e| e.to_string())
+    }
+    fn read_field(raw: Vec<u8>) -> Result<T, DecodeErrorKind> {
+        crate::value::Json::decode(raw)
+    }
+}

@@ -1,0 +1,686 @@
+//! [`Store`]: the shared handle every typed operation goes through.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::Stream;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, Pipeline, Value};
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::key::{InvalidKeyPart, KeyParts, KeyWriter};
+use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
+use crate::script;
+use crate::value::Integer;
+
+/// The remaining time to live of an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// The entity does not exist.
+    Missing,
+    /// The entity exists and never expires.
+    Never,
+    /// The entity expires after this long.
+    In(Duration),
+}
+
+/// A handle to Redis for typed operations. Cheap to clone; clones share one
+/// multiplexed connection that reconnects by itself after the server restarts.
+///
+/// Every operation takes ids or models, never keys. TTL policy:
+///
+/// - [`Store::save`] replaces the whole entity and applies the model's TTL
+///   (`ttl = "..."`), or no expiry when the model declares none;
+///   [`Store::save_with_ttl`] overrides it for one call.
+/// - Partial writes ([`Store::set_field`], [`Store::clear_field`],
+///   [`Store::incr`]) preserve whatever TTL the entity has.
+/// - Changing the TTL is always an explicit call: [`Store::expire`],
+///   [`Store::persist`], [`Store::refresh_ttl`].
+///
+/// Operations that are idempotent (reads, saves, deletes, expiry changes, single
+/// field writes) are retried once when the connection drops under them;
+/// increments are not, and their error says the outcome is unknown.
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+    namespace: std::sync::Arc<str>,
+    response_timeout: Duration,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an operation may be repeated after the connection dropped under it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
+}
+
+impl Store {
+    /// Connects with `config`, within its connect timeout.
+    pub async fn connect(config: &Config) -> Result<Store> {
+        let client = redis::Client::open(config.connection_info.clone())
+            .map_err(|e| Error::Config(format!("cannot use {config}: {}", e.kind_str())))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.response_timeout()))
+            .set_number_of_retries(3)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = tokio::time::timeout(
+            config.connect_timeout(),
+            ConnectionManager::new_with_config(client, manager_config),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            operation: "connect",
+            after: config.connect_timeout(),
+            outcome: crate::Outcome::NotApplied,
+        })?
+        .map_err(|source| Error::Connection {
+            operation: "connect",
+            outcome: crate::Outcome::NotApplied,
+            source,
+        })?;
+        Ok(Store {
+            conn,
+            namespace: config.namespace().into(),
+            response_timeout: config.response_timeout(),
+        })
+    }
+
+    /// The key prefix applied to every key (empty, or ending in `:`).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The rendered key of an entity, for interop with raw redis-rs calls and
+    /// for display. Typed operations never need it.
+    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<Key> {
+        self.render_key::<M>(id).map(Key)
+    }
+
+    fn render_key<M: RedisModel>(&self, id: &M::Id) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(self.namespace.len() + M::META.key.source.len() + 16);
+        M::write_id_key(
+            id,
+            &mut KeyWriter::new(&mut buf, &self.namespace, &M::META.key),
+        )
+        .map_err(key_error::<M>)?;
+        Ok(buf)
+    }
+
+    fn render_own_key<M: RedisModel>(&self, model: &M) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(self.namespace.len() + M::META.key.source.len() + 16);
+        model
+            .write_key(&mut KeyWriter::new(&mut buf, &self.namespace, &M::META.key))
+            .map_err(key_error::<M>)?;
+        Ok(buf)
+    }
+
+    /// Runs one command or pipeline in a span naming the model and key template.
+    async fn query<M: RedisModel, T: FromRedisValue, F, Fut>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let span = tracing::debug_span!(
+            "redis",
+            operation,
+            model = M::META.name,
+            key_template = M::META.key.source
+        );
+        async {
+            let mut result = send(self.conn.clone()).await;
+            if retry == Retry::Once
+                && let Err(err) = &result
+                && (err.is_connection_dropped() || err.is_io_error())
+            {
+                tracing::debug!("connection lost; retrying the idempotent operation once");
+                result = send(self.conn.clone()).await;
+            }
+            result.map_err(|err| {
+                let err = Error::from_redis(
+                    operation,
+                    M::META.name,
+                    M::META.key.source,
+                    self.response_timeout,
+                    err,
+                );
+                tracing::debug!(error = %err, "operation failed");
+                err
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Saves the whole entity, replacing what was stored, and applies the model's TTL.
+    ///
+    /// Hash models: `MULTI; DEL; HSET; [PEXPIRE]; EXEC` in one round trip, so
+    /// fields that are now `None` disappear and readers never see the entity
+    /// missing. String models: one `SET [PX]`.
+    pub async fn save<M: RedisModel>(&self, model: &M) -> Result<()> {
+        self.save_with_ttl(model, M::META.ttl).await
+    }
+
+    /// Like [`Store::save`], with `ttl` instead of the model's (`None`: never expires).
+    pub async fn save_with_ttl<M: RedisModel>(
+        &self,
+        model: &M,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let key = self.render_own_key(model)?;
+        let mut pipe = redis::pipe();
+        push_save::<M>(&mut pipe, &key, model, ttl)?;
+        if <M::Codec as Codec<M>>::ENCODING == Encoding::Hash {
+            pipe.atomic();
+        }
+        self.query::<M, (), _, _>("save", Retry::Once, |mut con| {
+            let pipe = &pipe;
+            async move { pipe.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Saves every entity in one round trip (one `MULTI`/`EXEC` for hash models, so
+    /// the batch is applied all or nothing).
+    pub async fn save_many<M: RedisModel>(&self, models: &[M]) -> Result<()> {
+        if models.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for model in models {
+            let key = self.render_own_key(model)?;
+            push_save::<M>(&mut pipe, &key, model, M::META.ttl)?;
+        }
+        pipe.atomic();
+        self.query::<M, (), _, _>("save_many", Retry::Once, |mut con| {
+            let pipe = &pipe;
+            async move { pipe.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Loads an entity; `None` when it does not exist.
+    pub async fn get<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {
+        let key = self.render_key::<M>(id)?;
+        let cmd = read_cmd::<M>(&key);
+        let value: Value = self
+            .query::<M, _, _, _>("get", Retry::Once, |mut con| {
+                let cmd = &cmd;
+                async move { cmd.query_async(&mut con).await }
+            })
+            .await?;
+        decode_reply::<M>(value)
+    }
+
+    /// Loads several entities in one round trip, in the order of `ids`.
+    pub async fn get_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<Vec<Option<M>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Value> = match <M::Codec as Codec<M>>::ENCODING {
+            Encoding::Hash => {
+                let mut pipe = redis::pipe();
+                for id in ids {
+                    pipe.cmd("HGETALL").arg(self.render_key::<M>(id)?);
+                }
+                self.query::<M, _, _, _>("get_many", Retry::Once, |mut con| {
+                    let pipe = &pipe;
+                    async move { pipe.query_async(&mut con).await }
+                })
+                .await?
+            }
+            _ => {
+                let mut cmd = redis::cmd("MGET");
+                for id in ids {
+                    cmd.arg(self.render_key::<M>(id)?);
+                }
+                self.query::<M, _, _, _>("get_many", Retry::Once, |mut con| {
+                    let cmd = &cmd;
+                    async move { cmd.query_async(&mut con).await }
+                })
+                .await?
+            }
+        };
+        values.into_iter().map(decode_reply::<M>).collect()
+    }
+
+    /// Whether the entity exists.
+    pub async fn exists<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+        let cmd = key_cmd("EXISTS", &self.render_key::<M>(id)?);
+        self.query::<M, _, _, _>("exists", Retry::Once, |mut con| {
+            let cmd = &cmd;
+            async move { cmd.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Deletes the entity; `true` when it existed.
+    pub async fn delete<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+        let cmd = key_cmd("DEL", &self.render_key::<M>(id)?);
+        self.query::<M, _, _, _>("delete", Retry::Once, |mut con| {
+            let cmd = &cmd;
+            async move { cmd.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Deletes several entities with one `DEL`; returns how many existed.
+    pub async fn delete_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut cmd = redis::cmd("DEL");
+        for id in ids {
+            cmd.arg(self.render_key::<M>(id)?);
+        }
+        self.query::<M, _, _, _>("delete_many", Retry::Once, |mut con| {
+            let cmd = &cmd;
+            async move { cmd.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Reads one field of a hash model with `HGET`; `None` when the entity or the field is absent.
+    pub async fn get_field<M, V, K>(
+        &self,
+        id: &M::Id,
+        field: Field<M, V, K>,
+    ) -> Result<Option<V::Value>>
+    where
+        M: HashFields,
+        V: FieldValue,
+    {
+        let mut cmd = key_cmd("HGET", &self.render_key::<M>(id)?);
+        cmd.arg(field.name());
+        let value: Option<Vec<u8>> = self
+            .query::<M, _, _, _>("get_field", Retry::Once, |mut con| {
+                let cmd = &cmd;
+                async move { cmd.query_async(&mut con).await }
+            })
+            .await?;
+        value
+            .map(|raw| {
+                V::read_field(raw).map_err(|kind| {
+                    Error::Decode(DecodeError {
+                        model: M::META.name,
+                        key_template: M::META.key.source,
+                        field: Some(field.name()),
+                        kind,
+                    })
+                })
+            })
+            .transpose()
+    }
+
+    /// Writes one field of an existing entity, keeping its TTL. Returns `false`
+    /// (and writes nothing) when the entity does not exist.
+    pub async fn set_field<M, V, K>(
+        &self,
+        id: &M::Id,
+        field: Field<M, V, K>,
+        value: &V::Value,
+    ) -> Result<bool>
+    where
+        M: HashFields,
+        V: FieldValue,
+    {
+        let key = self.render_key::<M>(id)?;
+        let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(1);
+        V::write_field(value, &mut encoded).map_err(|message| Error::Encode {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field: Some(field.name()),
+            message,
+        })?;
+        let value_arg = encoded.pop().unwrap_or_default();
+        self.run_set_field::<M>("set_field", &key, field.name(), Some(&value_arg))
+            .await
+    }
+
+    /// Removes an optional field of an existing entity (it then reads as `None`
+    /// or its default), keeping the TTL. Returns `false` when the entity does not exist.
+    pub async fn clear_field<M, V>(&self, id: &M::Id, field: Field<M, V, Optional>) -> Result<bool>
+    where
+        M: HashFields,
+        V: FieldValue,
+    {
+        let key = self.render_key::<M>(id)?;
+        self.run_set_field::<M>("clear_field", &key, field.name(), None)
+            .await
+    }
+
+    async fn run_set_field<M: RedisModel>(
+        &self,
+        operation: &'static str,
+        key: &[u8],
+        field: &str,
+        value: Option<&[u8]>,
+    ) -> Result<bool> {
+        let applied: i64 = self
+            .query::<M, _, _, _>(operation, Retry::Once, |mut con| async move {
+                let reply = script::SET_FIELD
+                    .run(&mut con, &[key], |cmd| {
+                        cmd.arg(field);
+                        if let Some(value) = value {
+                            cmd.arg(value);
+                        }
+                    })
+                    .await?;
+                i64::from_redis_value(reply).map_err(Into::into)
+            })
+            .await?;
+        Ok(applied == 1)
+    }
+
+    /// Atomically adds `by` to an integer field of an existing entity and returns
+    /// the new value; `None` (nothing written) when the entity does not exist.
+    /// The TTL is kept. A result outside the field's Rust type is refused and
+    /// nothing changes. Never retried: on a dropped connection the error's
+    /// [`Error::outcome`] is [`crate::Outcome::Unknown`].
+    pub async fn incr<M, V, K>(
+        &self,
+        id: &M::Id,
+        field: Field<M, V, K>,
+        by: i64,
+    ) -> Result<Option<i64>>
+    where
+        M: HashFields,
+        V: FieldValue + Integer,
+    {
+        let key = self.render_key::<M>(id)?;
+        let bound = |b: i128| {
+            if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
+                String::new()
+            } else {
+                b.to_string()
+            }
+        };
+        let (min, max) = (bound(V::MIN), bound(V::MAX));
+        self.query::<M, _, _, _>("incr", Retry::Never, |mut con| {
+            let (key, min, max) = (&key, &min, &max);
+            async move {
+                let reply = script::INCR_FIELD
+                    .run(&mut con, &[key], |cmd| {
+                        cmd.arg(field.name()).arg(by).arg(min).arg(max);
+                    })
+                    .await?;
+                Option::<i64>::from_redis_value(reply).map_err(Into::into)
+            }
+        })
+        .await
+    }
+
+    /// Sets the entity's TTL; `false` when it does not exist.
+    pub async fn expire<M: RedisModel>(&self, id: &M::Id, ttl: Duration) -> Result<bool> {
+        let mut cmd = key_cmd("PEXPIRE", &self.render_key::<M>(id)?);
+        cmd.arg(millis(ttl));
+        self.query::<M, _, _, _>("expire", Retry::Once, |mut con| {
+            let cmd = &cmd;
+            async move { cmd.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Removes the entity's TTL; `false` when it does not exist or had none.
+    pub async fn persist<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+        let cmd = key_cmd("PERSIST", &self.render_key::<M>(id)?);
+        self.query::<M, _, _, _>("persist", Retry::Once, |mut con| {
+            let cmd = &cmd;
+            async move { cmd.query_async(&mut con).await }
+        })
+        .await
+    }
+
+    /// Re-applies the model's TTL (or removes any TTL when the model declares none).
+    /// Returns `false` when the entity does not exist (or, without a model TTL, had none).
+    pub async fn refresh_ttl<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+        match M::META.ttl {
+            Some(ttl) => self.expire::<M>(id, ttl).await,
+            None => self.persist::<M>(id).await,
+        }
+    }
+
+    /// The entity's remaining time to live.
+    pub async fn ttl<M: RedisModel>(&self, id: &M::Id) -> Result<Expiry> {
+        let cmd = key_cmd("PTTL", &self.render_key::<M>(id)?);
+        let ms: i64 = self
+            .query::<M, _, _, _>("ttl", Retry::Once, |mut con| {
+                let cmd = &cmd;
+                async move { cmd.query_async(&mut con).await }
+            })
+            .await?;
+        Ok(match ms {
+            -2 => Expiry::Missing,
+            -1 => Expiry::Never,
+            ms => Expiry::In(Duration::from_millis(ms.max(0).unsigned_abs())),
+        })
+    }
+
+    /// Streams the id of every stored entity of `M` with `SCAN`, a page at a time.
+    ///
+    /// The `MATCH` pattern is built from the template with the namespace and
+    /// literals glob-escaped, and every key the server returns is checked against
+    /// the template before it is parsed, so keys of other models are never
+    /// yielded. A key that has the template's shape but whose parts do not parse
+    /// as the id's types yields a [`DecodeErrorKind::KeyPart`] error. Like `SCAN`
+    /// itself, an entity present for the whole scan is yielded at least once.
+    pub fn scan_ids<M: RedisModel>(&self) -> impl Stream<Item = Result<M::Id>> + Send + 'static
+    where
+        M::Id: 'static,
+    {
+        let store = self.clone();
+        let pattern = M::META.key.scan_pattern(&self.namespace);
+        struct State<I> {
+            cursor: u64,
+            started: bool,
+            page: std::vec::IntoIter<Vec<u8>>,
+            _id: std::marker::PhantomData<fn() -> I>,
+        }
+        let state = State::<M::Id> {
+            cursor: 0,
+            started: false,
+            page: Vec::new().into_iter(),
+            _id: std::marker::PhantomData,
+        };
+        futures_util::stream::unfold(state, move |mut state| {
+            let store = store.clone();
+            let pattern = pattern.clone();
+            async move {
+                loop {
+                    for key in state.page.by_ref() {
+                        if let Some(parts) = M::META.key.split(&store.namespace, &key) {
+                            let id =
+                                M::parse_id(&mut KeyParts::new(&M::META.key, parts)).map_err(|e| {
+                                    Error::Decode(DecodeError {
+                                        model: M::META.name,
+                                        key_template: M::META.key.source,
+                                        field: None,
+                                        kind: DecodeErrorKind::KeyPart {
+                                            field: e.field,
+                                            reason: e.reason,
+                                        },
+                                    })
+                                });
+                            return Some((id, state));
+                        }
+                    }
+                    if state.started && state.cursor == 0 {
+                        return None;
+                    }
+                    state.started = true;
+                    let mut cmd = redis::cmd("SCAN");
+                    cmd.arg(state.cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(500);
+                    let page: Result<(u64, Vec<Vec<u8>>)> = store
+                        .query::<M, _, _, _>("scan", Retry::Once, |mut con| {
+                            let cmd = &cmd;
+                            async move { cmd.query_async(&mut con).await }
+                        })
+                        .await;
+                    match page {
+                        Ok((cursor, keys)) => {
+                            state.cursor = cursor;
+                            state.page = keys.into_iter();
+                        }
+                        Err(err) => {
+                            // End the stream after reporting the error.
+                            state.cursor = 0;
+                            state.page = Vec::new().into_iter();
+                            return Some((Err(err), state));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Counts the stored entities of `M` by scanning (see [`Store::scan_ids`]);
+    /// keys whose parts do not parse as the id are not counted.
+    pub async fn count<M: RedisModel>(&self) -> Result<u64>
+    where
+        M::Id: 'static,
+    {
+        use futures_util::StreamExt;
+        let ids = self.scan_ids::<M>();
+        futures_util::pin_mut!(ids);
+        let mut count = 0;
+        while let Some(id) = ids.next().await {
+            match id {
+                Ok(_) => count += 1,
+                Err(Error::Decode(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// A rendered key, for interop with redis-rs (`ToRedisArgs`) and display.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({:?})", String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl redis::ToRedisArgs for Key {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        out.write_arg(&self.0);
+    }
+}
+
+impl redis::ToSingleRedisArg for Key {}
+
+fn key_error<M: RedisModel>(e: InvalidKeyPart) -> Error {
+    Error::InvalidKeyPart {
+        model: M::META.name,
+        key_template: M::META.key.source,
+        field: e.field,
+        reason: e.reason,
+    }
+}
+
+fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
+    let mut cmd = redis::cmd(verb);
+    cmd.arg(key);
+    cmd
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Appends the commands of a full save of `model` at `key`.
+fn push_save<M: RedisModel>(
+    pipe: &mut Pipeline,
+    key: &[u8],
+    model: &M,
+    ttl: Option<Duration>,
+) -> Result<()> {
+    match <M::Codec as Codec<M>>::ENCODING {
+        Encoding::Hash => {
+            pipe.cmd("DEL").arg(key).ignore();
+            let mut hset = key_cmd("HSET", key);
+            M::Codec::write_value(model, &mut hset)?;
+            pipe.add_command(hset).ignore();
+            if let Some(ttl) = ttl {
+                pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+            }
+        }
+        _ => {
+            let mut set = key_cmd("SET", key);
+            M::Codec::write_value(model, &mut set)?;
+            if let Some(ttl) = ttl {
+                set.arg("PX").arg(millis(ttl));
+            }
+            pipe.add_command(set).ignore();
+        }
+    }
+    Ok(())
+}
+
+fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
+    match <M::Codec as Codec<M>>::ENCODING {
+        Encoding::Hash => key_cmd("HGETALL", key),
+        _ => key_cmd("GET", key),
+    }
+}
+
+/// Decodes a read reply; a missing key (nil, or an empty hash) is `None`.
+fn decode_reply<M: RedisModel>(value: Value) -> Result<Option<M>> {
+    match &value {
+        Value::Nil => return Ok(None),
+        Value::Array(items) if items.is_empty() => return Ok(None),
+        Value::Map(entries) if entries.is_empty() => return Ok(None),
+        _ => {}
+    }
+    Ok(Some(M::Codec::decode(value)?))
+}
+
+trait ErrorKindStr {
+    fn kind_str(&self) -> &'static str;
+}
+
+impl ErrorKindStr for redis::RedisError {
+    // The error's text may echo the URL; only its category is shown.
+    fn kind_str(&self) -> &'static str {
+        match self.kind() {
+            redis::ErrorKind::InvalidClientConfig => "invalid client configuration",
+            _ => "the client could not be created",
+        }
+    }
+}
