@@ -148,19 +148,21 @@ impl Error {
         err: redis::RedisError,
     ) -> Error {
         use redis::{ErrorKind, ServerErrorKind};
+        let wrong_type = err
+            .clone()
+            .into_server_errors()
+            .is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "WRONGTYPE"));
+        if wrong_type {
+            return Error::WrongType {
+                model,
+                key_template,
+            };
+        }
         match err.kind() {
             ErrorKind::Server(ServerErrorKind::NoPerm) => Error::PermissionDenied {
                 operation,
                 message: err.detail().unwrap_or("NOPERM").to_owned(),
             },
-            ErrorKind::Server(ServerErrorKind::ResponseError)
-                if err.code() == Some("WRONGTYPE") =>
-            {
-                Error::WrongType {
-                    model,
-                    key_template,
-                }
-            }
             ErrorKind::Server(ServerErrorKind::ExecAbort)
                 if err.detail().is_some_and(|d| d.contains("WRONGTYPE")) =>
             {

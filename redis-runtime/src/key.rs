@@ -550,6 +550,30 @@ impl KeyParts<'_> {
     }
 }
 
+/// Renders the key of `id` for model `M` under `namespace` (empty, or ending in
+/// `:`). This is the renderer every operation uses; it is public for tools and tests.
+pub fn render_key<M: crate::RedisModel>(
+    namespace: &str,
+    id: &M::Id,
+) -> Result<Vec<u8>, InvalidKeyPart> {
+    let mut out = Vec::with_capacity(namespace.len() + M::META.key.source.len() + 16);
+    M::write_id_key(id, &mut KeyWriter::new(&mut out, namespace, &M::META.key))?;
+    Ok(out)
+}
+
+/// Parses a key of model `M` under `namespace` back into its id.
+///
+/// `None` when the key is not one `M`'s template renders (see
+/// [`KeyTemplate::split`]); `Some(Err(..))` when it has the template's shape but
+/// a part does not parse as the id field's type.
+pub fn parse_key<M: crate::RedisModel>(
+    namespace: &str,
+    key: &[u8],
+) -> Option<Result<M::Id, InvalidKeyPart>> {
+    let parts = M::META.key.split(namespace, key)?;
+    Some(M::parse_id(&mut KeyParts::new(&M::META.key, parts)))
+}
+
 /// The Redis Cluster hash slot of `key` (CRC16/XMODEM of the hash tag or the whole key, mod 16384).
 pub fn hash_slot(key: &[u8]) -> u16 {
     let hashed = match key.iter().position(|b| *b == b'{') {

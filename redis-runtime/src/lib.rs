@@ -166,8 +166,12 @@ pub mod __private {
         field: &'static str,
         raw: Vec<u8>,
     ) -> Result<T, DecodeError> {
-        T::from_key_part(raw)
-            .map_err(|reason| field_error::<M>(field, DecodeErrorKind::KeyPart { field, reason }))
+        let kind = |reason| DecodeErrorKind::KeyPart { field, reason };
+        // The renderer never produces an empty part, so a stored one is corrupt.
+        if raw.is_empty() {
+            return Err(field_error::<M>(field, kind(crate::KeyPartError::Empty)));
+        }
+        T::from_key_part(raw).map_err(|reason| field_error::<M>(field, kind(reason)))
     }
 
     /// The codec of the stub impl emitted next to derive errors; never runs.

@@ -74,7 +74,8 @@ return 1"
 // Atomic increment of an integer field of an existing entity. ARGV[3]/ARGV[4]
 // are the Rust type's bounds ('' when they are i64's own, which HINCRBY
 // enforces); a result outside them is undone and reported, so the stored value
-// always decodes as the field's type.
+// always decodes as the field's type. The new value is returned as the stored
+// string: Lua numbers are doubles and would round values beyond 2^53.
 lua_script!(
     INCR_FIELD,
     r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -84,5 +85,5 @@ if (ARGV[3] ~= '' and v < tonumber(ARGV[3])) or (ARGV[4] ~= '' and v > tonumber(
   if old then redis.call('HSET', KEYS[1], ARGV[1], old) else redis.call('HDEL', KEYS[1], ARGV[1]) end
   return redis.error_reply('ERR increment would take the field outside the range of its Rust type')
 end
-return v"
+return redis.call('HGET', KEYS[1], ARGV[1])"
 );

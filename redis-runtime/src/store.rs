@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
-use crate::key::{InvalidKeyPart, KeyParts, KeyWriter};
+use crate::key::{InvalidKeyPart, KeyWriter};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
 use crate::value::Integer;
@@ -504,19 +504,18 @@ impl Store {
             async move {
                 loop {
                     for key in state.page.by_ref() {
-                        if let Some(parts) = M::META.key.split(&store.namespace, &key) {
-                            let id =
-                                M::parse_id(&mut KeyParts::new(&M::META.key, parts)).map_err(|e| {
-                                    Error::Decode(DecodeError {
-                                        model: M::META.name,
-                                        key_template: M::META.key.source,
-                                        field: None,
-                                        kind: DecodeErrorKind::KeyPart {
-                                            field: e.field,
-                                            reason: e.reason,
-                                        },
-                                    })
-                                });
+                        if let Some(id) = crate::key::parse_key::<M>(&store.namespace, &key) {
+                            let id = id.map_err(|e| {
+                                Error::Decode(DecodeError {
+                                    model: M::META.name,
+                                    key_template: M::META.key.source,
+                                    field: None,
+                                    kind: DecodeErrorKind::KeyPart {
+                                        field: e.field,
+                                        reason: e.reason,
+                                    },
+                                })
+                            });
                             return Some((id, state));
                         }
                     }

@@ -1,0 +1,151 @@
+//! Models and helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use redis_runtime::testing::RedisServer;
+use redis_runtime::{KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store};
+use serde::{Deserialize, Serialize};
+
+/// A tenant id newtype used as a key part.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantId(pub String);
+
+impl KeyPart for TenantId {
+    fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
+        self.0.write_key_part(out)
+    }
+    fn from_key_part(raw: Vec<u8>) -> Result<Self, KeyPartError> {
+        String::from_key_part(raw).map(TenantId)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Prefs {
+    pub theme: String,
+    pub langs: Vec<String>,
+}
+
+/// The example model: two placeholders, a hash tag, a TTL, a JSON field.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "tenant:{tenant}:user:{id}", hash_tag = "tenant", ttl = "30d")]
+pub struct User {
+    pub tenant: TenantId,
+    pub id: u64,
+    pub email: String,
+    pub name: Option<String>,
+    #[redis(json)]
+    pub prefs: Prefs,
+    pub logins: i64,
+}
+
+impl User {
+    pub fn sample(tenant: &str, id: u64) -> User {
+        User {
+            tenant: TenantId(tenant.into()),
+            id,
+            email: format!("user{id}@example.com"),
+            name: Some(format!("User {id}")),
+            prefs: Prefs {
+                theme: "dark".into(),
+                langs: vec!["en".into(), "fr".into()],
+            },
+            logins: 0,
+        }
+    }
+
+    pub fn key_id(&self) -> UserId {
+        UserId {
+            tenant: self.tenant.clone(),
+            id: self.id,
+        }
+    }
+}
+
+/// A JSON-encoded model with a TTL.
+#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+#[redis(key = "session:{token}", encoding = "json", ttl = "30m")]
+pub struct Session {
+    pub token: String,
+    pub user: u64,
+    pub scopes: Vec<String>,
+}
+
+/// A MessagePack-encoded model without a TTL.
+#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+#[redis(key = "event:{stream}:{seq}", encoding = "msgpack")]
+pub struct Event {
+    pub stream: String,
+    pub seq: u64,
+    pub kind: String,
+    pub payload: Vec<u8>,
+}
+
+/// A hash model exercising field attributes, without a TTL.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "profile:{id}", deny_unknown_fields)]
+pub struct Profile {
+    pub id: uuid::Uuid,
+    #[redis(rename = "display_name")]
+    pub name: String,
+    #[redis(default)]
+    pub visits: u32,
+    pub level: u8,
+    pub score: f64,
+    pub active: bool,
+    #[redis(json)]
+    pub tags: Option<Vec<String>>,
+    #[redis(skip)]
+    pub cached: Vec<String>,
+}
+
+/// A counter with narrow integer fields.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "counter:{name}", ttl = "1h")]
+pub struct Counter {
+    pub name: String,
+    pub small: u8,
+    pub signed: i16,
+    pub big: i64,
+}
+
+/// Starts a private server and connects a store with a namespace.
+pub async fn start(namespace: &str) -> (RedisServer, Store) {
+    let server = RedisServer::start().unwrap();
+    let config = server
+        .config_builder()
+        .namespace(namespace)
+        .build()
+        .unwrap();
+    let store = Store::connect(&config).await.unwrap();
+    (server, store)
+}
+
+/// `INFO commandstats` as (command, calls) pairs.
+pub async fn command_calls(
+    con: &mut redis::aio::MultiplexedConnection,
+) -> std::collections::BTreeMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(con)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("cmdstat_")?;
+            let (name, stats) = rest.split_once(':')?;
+            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+            Some((name.to_owned(), calls.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A field of `INFO stats`.
+pub async fn stat(con: &mut redis::aio::MultiplexedConnection, field: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(con)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:"))?.trim().parse().ok())
+        .unwrap()
+}
