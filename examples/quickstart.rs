@@ -1,1 +1,254 @@
-fn main() {}
+//! The quickstart: three models, every kind of operation, and the keys they made.
+//!
+//! ```text
+//! cargo run -p examples --example quickstart
+//! ```
+//!
+//! It uses `REDIS_URL` when set. Otherwise it uses the server on
+//! 127.0.0.1:6379 if one answers, and else starts a private `redis-server`
+//! through the testing harness, so it runs out of the box. Its keys live under
+//! the namespace `quickstart:` (or `REDIS_NAMESPACE`).
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis_runtime::testing::RedisServer;
+use redis_runtime::{Config, Expiry, KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store};
+use serde::{Deserialize, Serialize};
+
+/// Tenants are strings, but a tenant id is not any string: a newtype keeps them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TenantId(String);
+
+impl KeyPart for TenantId {
+    fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
+        self.0.write_key_part(out)
+    }
+    fn from_key_part(raw: Vec<u8>) -> Result<Self, KeyPartError> {
+        String::from_key_part(raw).map(TenantId)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Prefs {
+    theme: String,
+    newsletter: bool,
+}
+
+/// A user: one Redis hash per user, all of a tenant's keys in one cluster slot.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "tenant:{tenant}:user:{id}", hash_tag = "tenant", ttl = "30d")]
+struct User {
+    tenant: TenantId,
+    id: u64,
+    email: String,
+    name: Option<String>,
+    #[redis(json)]
+    prefs: Prefs,
+    logins: i64,
+}
+
+/// A login session: one JSON string per session, gone after 30 minutes.
+#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+#[redis(key = "session:{token}", encoding = "json", ttl = "30m")]
+struct Session {
+    token: String,
+    user: u64,
+    scopes: Vec<String>,
+}
+
+/// A page-view counter per page and day: a small hash that never expires.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "views:{page}:{day}")]
+struct PageViews {
+    page: String,
+    day: u32,
+    views: u64,
+}
+
+/// Where to find Redis: `REDIS_URL`, the default address, or a private server.
+fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error::Error>> {
+    let namespace = std::env::var("REDIS_NAMESPACE").unwrap_or_else(|_| "quickstart".into());
+    if std::env::var_os("REDIS_URL").is_some() {
+        let config = Config::from_env()?;
+        let config = Config::builder()
+            .url(std::env::var("REDIS_URL")?)
+            .namespace(if config.namespace().is_empty() {
+                namespace
+            } else {
+                config.namespace().into()
+            })
+            .build()?;
+        println!("using REDIS_URL: {config}");
+        return Ok((config, None));
+    }
+    let default: SocketAddr = "127.0.0.1:6379".parse()?;
+    if TcpStream::connect_timeout(&default, Duration::from_millis(300)).is_ok() {
+        let config = Config::builder().namespace(namespace).build()?;
+        println!("using the server on the default address: {config}");
+        return Ok((config, None));
+    }
+    let server = RedisServer::start()?;
+    let config = server.config_builder().namespace(namespace).build()?;
+    println!("nothing answers on {default}; started a private redis-server: {config}");
+    Ok((config, Some(server)))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Keep the private server (if any) alive until the end of `main`.
+    let (config, _server) = connect_config()?;
+    let store = Store::connect(&config).await?;
+
+    // Save: one round trip each, TTL from the model.
+    let acme = TenantId("acme".into());
+    let ada = User {
+        tenant: acme.clone(),
+        id: 1,
+        email: "ada@example.com".into(),
+        name: Some("Ada".into()),
+        prefs: Prefs {
+            theme: "dark".into(),
+            newsletter: true,
+        },
+        logins: 0,
+    };
+    let grace = User {
+        id: 2,
+        email: "grace@example.com".into(),
+        name: None,
+        ..ada.clone()
+    };
+    store.save_many(&[ada.clone(), grace.clone()]).await?;
+    println!(
+        "\nsaved users {} and {} of tenant {:?}",
+        ada.id, grace.id, acme.0
+    );
+
+    // Get by a typed id: no key strings anywhere.
+    let ada_id = UserId {
+        tenant: acme.clone(),
+        id: 1,
+    };
+    let loaded = store.get::<User>(&ada_id).await?.ok_or("ada is missing")?;
+    assert_eq!(loaded, ada);
+    println!(
+        "loaded {} <{}>",
+        loaded.name.as_deref().unwrap_or("?"),
+        loaded.email
+    );
+
+    // Typed partial writes keep the TTL; increments are atomic.
+    let fields = User::fields();
+    store
+        .set_field(&ada_id, fields.email, &"ada@lovelace.dev".to_owned())
+        .await?;
+    let logins = store.incr(&ada_id, fields.logins, 1).await?;
+    println!("changed ada's email; logins is now {logins:?}");
+    println!(
+        "ada's TTL after the partial writes: {}",
+        show(store.ttl::<User>(&ada_id).await?)
+    );
+
+    // Batch read in one round trip.
+    let ids = [
+        ada_id.clone(),
+        UserId {
+            tenant: acme.clone(),
+            id: 2,
+        },
+        UserId {
+            tenant: acme.clone(),
+            id: 3,
+        },
+    ];
+    let found = store.get_many::<User>(&ids).await?;
+    println!(
+        "get_many of 3 ids: {} found",
+        found.iter().flatten().count()
+    );
+
+    // A JSON model with a 30-minute TTL.
+    let session = Session {
+        token: "tok:7f3a*".into(),
+        user: 1,
+        scopes: vec!["read".into(), "write".into()],
+    };
+    store.save(&session).await?;
+    println!(
+        "saved a session; TTL {}",
+        show(store.ttl::<Session>(&session.token).await?)
+    );
+
+    // A counter model: create it once, then count.
+    let today = PageViews {
+        page: "/pricing".into(),
+        day: 20261125,
+        views: 0,
+    };
+    let today_id = today.id();
+    if !store.exists::<PageViews>(&today_id).await? {
+        store.save(&today).await?;
+    }
+    for _ in 0..3 {
+        store.incr(&today_id, PageViews::fields().views, 1).await?;
+    }
+    let views = store
+        .get_field(&today_id, PageViews::fields().views)
+        .await?;
+    println!("/pricing views today: {}", views.unwrap_or_default());
+
+    // Scan every user of this namespace; ids come back typed.
+    let users = store.scan_ids::<User>();
+    futures_util::pin_mut!(users);
+    let mut scanned = Vec::new();
+    while let Some(id) = users.next().await {
+        scanned.push(id?.id);
+    }
+    scanned.sort_unstable();
+    println!(
+        "scan found user ids {scanned:?}; count = {}",
+        store.count::<User>().await?
+    );
+
+    // Deleting is typed too.
+    let removed = store
+        .delete::<User>(&UserId {
+            tenant: acme.clone(),
+            id: 2,
+        })
+        .await?;
+    println!("deleted grace: {removed}");
+
+    println!(
+        "\nkeys this quickstart created (namespace `{}`):",
+        store.namespace()
+    );
+    for (model, template, key) in [
+        ("User", User::META.key.source, store.key::<User>(&ada_id)?),
+        (
+            "Session",
+            Session::META.key.source,
+            store.key::<Session>(&session.token)?,
+        ),
+        (
+            "PageViews",
+            PageViews::META.key.source,
+            store.key::<PageViews>(&today_id)?,
+        ),
+    ] {
+        println!("  {model:<10} {template:<28} {key}");
+    }
+    println!("(the session token `tok:7f3a*` is escaped, so it cannot forge or glob another key)");
+    Ok(())
+}
+
+fn show(expiry: Expiry) -> String {
+    match expiry {
+        Expiry::In(d) => format!("{}s", d.as_secs()),
+        Expiry::Never => "none".into(),
+        Expiry::Missing => "missing".into(),
+        _ => "unknown".into(),
+    }
+}

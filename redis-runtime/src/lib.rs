@@ -206,3 +206,8 @@ pub mod __private {
     /// Asserts at compile time that a `skip` field's type has a default.
     pub const fn assert_default<T: Default>() {}
 }
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
