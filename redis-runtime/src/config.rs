@@ -162,6 +162,10 @@ impl ConfigBuilder {
 
     /// A prefix for every key, such as `app:staging` (a trailing `:` is added).
     /// Segments use the same characters as key template literals.
+    ///
+    /// Namespaces are plain prefixes: stores whose namespaces nest (`app` and
+    /// `app:doc`) can render the same key from different models, so give
+    /// applications sharing a server sibling namespaces (`app:a`, `app:b`).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self

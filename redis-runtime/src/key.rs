@@ -72,7 +72,8 @@ impl KeyTemplate {
     /// Literals and the namespace are glob-escaped; each placeholder becomes `?*`
     /// (a part is never empty). Escaped parts cannot contain `:`, but a glob `*`
     /// can match one, so the pattern alone also matches keys of templates that
-    /// extend this one with more segments; [`KeyTemplate::split`] is the exact
+    /// extend this one with more segments, and an untagged placeholder's `?*`
+    /// also matches a tagged `{…}` part; [`KeyTemplate::split`] is the exact
     /// test, and the store's scans apply it to every key the server returns.
     pub fn scan_pattern(&self, namespace: &str) -> String {
         let mut out = String::with_capacity(namespace.len() + self.source.len() + 8);

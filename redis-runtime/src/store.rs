@@ -553,7 +553,9 @@ impl Store {
     }
 
     /// Counts the stored entities of `M` by scanning (see [`Store::scan_ids`]);
-    /// keys whose parts do not parse as the id are not counted.
+    /// keys whose parts do not parse as the id are not counted. Exact when the
+    /// keyspace is not being resized during the scan; `SCAN` may return a key
+    /// twice while the server rehashes, and such a key is counted twice.
     pub async fn count<M: RedisModel>(&self) -> Result<u64>
     where
         M::Id: 'static,
