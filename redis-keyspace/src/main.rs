@@ -1,0 +1,3 @@
+//! `redis-keyspace`: keeps the Redis keyspace honest.
+
+fn main() {}
