@@ -1,5 +1,5 @@
 //! The derive's view of the input: the struct, its fields and their attributes,
-//! each keeping the original syntax so later errors can point at it.
+//! each keeping the syntax it came from so later errors can point at it.
 
 use crate::attr;
 use crate::ctxt::Ctxt;
@@ -17,7 +17,6 @@ pub(crate) struct Field<'a> {
     pub(crate) attrs: attr::Field,
     /// `T` when the field's type is written `Option<T>`.
     pub(crate) option_inner: Option<&'a syn::Type>,
-    pub(crate) original: &'a syn::Field,
 }
 
 impl<'a> Field<'a> {
@@ -83,7 +82,6 @@ impl<'a> Container<'a> {
                     ty: &field.ty,
                     attrs: attr::Field::from_ast(cx, field),
                     option_inner: option_inner(&field.ty),
-                    original: field,
                 })
             })
             .collect();
@@ -94,6 +92,25 @@ impl<'a> Container<'a> {
             original: item,
         })
     }
+}
+
+/// A type as written, for messages and `FieldMeta::rust_type`: `Vec<u8>`,
+/// `&'static str` (token spacing is kept only between words and after `,`/`;`).
+pub(crate) fn type_name(ty: &syn::Type) -> String {
+    let spaced = quote::ToTokens::to_token_stream(ty).to_string();
+    let word = |c: Option<char>| c.is_some_and(|c| c == '_' || c.is_alphanumeric());
+    let mut out = String::with_capacity(spaced.len());
+    let mut chars = spaced.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().next_back();
+            if !(word(prev) && word(chars.peek().copied()) || matches!(prev, Some(',' | ';'))) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `T` for a type written `Option<T>`, `std::option::Option<T>` or `core::option::Option<T>`.
@@ -123,5 +140,26 @@ fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
     match args.args.iter().collect::<Vec<_>>().as_slice() {
         [syn::GenericArgument::Type(inner)] => Some(inner),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_read_as_written() {
+        let name = |ty: syn::Type| type_name(&ty);
+        assert_eq!(name(syn::parse_quote!(Vec<u8>)), "Vec<u8>");
+        assert_eq!(name(syn::parse_quote!(&'static str)), "&'static str");
+        assert_eq!(
+            name(syn::parse_quote!(std::collections::HashMap<String, Vec<u8> >)),
+            "std::collections::HashMap<String, Vec<u8>>"
+        );
+        assert_eq!(name(syn::parse_quote!([u8; 4])), "[u8; 4]");
+        assert_eq!(
+            name(syn::parse_quote!(Option<Box<dyn Send>>)),
+            "Option<Box<dyn Send>>"
+        );
     }
 }

@@ -72,13 +72,17 @@ impl Encoding {
 pub(crate) struct Container {
     /// The key template literal.
     pub(crate) key: Option<LitStr>,
+    /// Whether `key` was written at all, even with a bad value: a key that is
+    /// there but wrong is reported once, not also as missing.
+    pub(crate) key_written: bool,
     /// The encoding and the tokens that set it (for spans), if set.
     pub(crate) encoding: Option<(TokenStream, Encoding)>,
     /// The TTL literal.
     pub(crate) ttl: Option<LitStr>,
     /// The hash tag placeholder.
     pub(crate) hash_tag: Option<LitStr>,
-    pub(crate) deny_unknown_fields: bool,
+    /// `deny_unknown_fields` and the tokens that set it.
+    pub(crate) deny_unknown_fields: Option<TokenStream>,
 }
 
 impl Container {
@@ -88,6 +92,7 @@ impl Container {
         let mut ttl = Attr::none(cx, TTL);
         let mut hash_tag = Attr::none(cx, HASH_TAG);
         let mut deny_unknown_fields = Attr::none(cx, DENY_UNKNOWN_FIELDS);
+        let mut key_written = false;
 
         for attr in &item.attrs {
             if attr.path() != &REDIS {
@@ -100,6 +105,7 @@ impl Container {
             }
             if let Err(err) = attr.parse_nested_meta(|meta| {
                 if meta.path == KEY {
+                    key_written = true;
                     if let Some(s) = get_lit_str(cx, KEY, &meta)? {
                         key.set(&meta.path, s);
                     }
@@ -126,12 +132,14 @@ impl Container {
                         hash_tag.set(&meta.path, s);
                     }
                 } else if meta.path == DENY_UNKNOWN_FIELDS {
-                    deny_unknown_fields.set(&meta.path, ());
+                    deny_unknown_fields.set(&meta.path, meta.path.to_token_stream());
                 } else {
-                    let path = meta.path.to_token_stream().to_string().replace(' ', "");
-                    return Err(meta.error(format_args!(
-                        "unknown redis container attribute `{path}`; expected `key`, `encoding`, `ttl`, `hash_tag` or `deny_unknown_fields`"
-                    )));
+                    unknown(
+                        cx,
+                        &meta,
+                        "container",
+                        &[KEY, ENCODING, TTL, HASH_TAG, DENY_UNKNOWN_FIELDS],
+                    )?;
                 }
                 Ok(())
             }) {
@@ -141,10 +149,11 @@ impl Container {
 
         Container {
             key: key.get(),
+            key_written,
             encoding: encoding.get_with_tokens(),
             ttl: ttl.get(),
             hash_tag: hash_tag.get(),
-            deny_unknown_fields: deny_unknown_fields.get().is_some(),
+            deny_unknown_fields: deny_unknown_fields.get(),
         }
     }
 
@@ -177,7 +186,10 @@ impl Field {
                     if let Some(s) = get_lit_str(cx, RENAME, &meta)? {
                         let value = s.value();
                         if value.is_empty() {
-                            cx.error_spanned_by(&s, "`rename` needs a non-empty hash field name");
+                            cx.error_spanned_by(
+                                &s,
+                                "`rename` needs a non-empty hash field name, e.g. `rename = \"mail\"`",
+                            );
                         } else {
                             rename.set(&meta.path, s);
                         }
@@ -189,10 +201,7 @@ impl Field {
                 } else if meta.path == DEFAULT {
                     default.set(&meta.path, meta.path.to_token_stream());
                 } else {
-                    let path = meta.path.to_token_stream().to_string().replace(' ', "");
-                    return Err(meta.error(format_args!(
-                        "unknown redis field attribute `{path}`; expected `rename`, `skip`, `json` or `default`"
-                    )));
+                    unknown(cx, &meta, "field", &[RENAME, SKIP, JSON, DEFAULT])?;
                 }
                 Ok(())
             }) {
@@ -207,6 +216,35 @@ impl Field {
             default: default.get(),
         }
     }
+}
+
+/// Reports an unknown attribute and skips its value, so the attributes after
+/// it in the same list are still read (an unknown attribute before `key` must
+/// not also make the key look missing).
+fn unknown(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    kind: &str,
+    expected: &[Symbol],
+) -> syn::Result<()> {
+    let path = meta.path.to_token_stream().to_string().replace(' ', "");
+    let names: Vec<String> = expected.iter().map(|s| s.0.to_owned()).collect();
+    let hint = match crate::suggest::closest(&path, &names) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("expected {}", crate::suggest::one_of(&names)),
+    };
+    cx.error_spanned_by(
+        &meta.path,
+        format!("unknown redis {kind} attribute `{path}`; {hint}"),
+    );
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
 }
 
 /// Reads `name = "string"`, reporting a non-string value (and returning `None`).

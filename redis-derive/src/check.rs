@@ -2,11 +2,14 @@
 //! fields. Each rule is one function that reports to the [`Ctxt`]; all of them
 //! run, so every problem is reported in one compile.
 
+use quote::ToTokens;
+
 use crate::ast::Container;
 use crate::attr::Encoding;
 use crate::ctxt::Ctxt;
 use crate::duration;
 use crate::key_template::{self, Segment, Template};
+use crate::suggest::{closest, list, one_of};
 
 /// What the checks established, for expansion.
 pub(crate) struct Checked {
@@ -49,6 +52,10 @@ fn check_generics(cx: &Ctxt, cont: &Container<'_>) {
 /// A model declares its key template with `key = "..."`, and the template parses.
 fn check_key(cx: &Ctxt, cont: &Container<'_>) -> Option<(String, Template)> {
     let Some(lit) = &cont.attrs.key else {
+        if cont.attrs.key_written {
+            // Its bad value was reported where it was parsed.
+            return None;
+        }
         cx.error_spanned_by(
             cont.ident,
             "missing key template: add `#[redis(key = \"...\")]`, e.g. `#[redis(key = \"user:{id}\")]`",
@@ -59,8 +66,13 @@ fn check_key(cx: &Ctxt, cont: &Container<'_>) -> Option<(String, Template)> {
     match key_template::parse(&source) {
         Ok(template) => Some((source, template)),
         Err(errors) => {
+            // Escaped, so a control character in the template shows as `\u{1}`.
+            let shown = match source.as_str() {
+                "" => String::new(),
+                _ => format!(" `{}`", source.escape_debug()),
+            };
             for err in errors {
-                cx.error_spanned_by(lit, format!("invalid key template `{source}`: {err}"));
+                cx.error_spanned_by(lit, format!("invalid key template{shown}: {err}"));
             }
             None
         }
@@ -82,7 +94,7 @@ fn check_placeholders(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> O
             cx.error_spanned_by(
                 lit,
                 format!(
-                    "placeholder `{{{name}}}` appears more than once in the key template; each field may be used once"
+                    "placeholder `{{{name}}}` appears more than once in the key template; each field may be named once, so remove the repeat"
                 ),
             );
             ok = false;
@@ -110,7 +122,7 @@ fn check_placeholders(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> O
             cx.error_spanned_by(
                 skip,
                 format!(
-                    "field `{name}` is named by the key template, so it cannot be `#[redis(skip)]`"
+                    "field `{name}` is named by the key template, so it cannot be `#[redis(skip)]`: every key part is stored; remove `skip`"
                 ),
             );
             ok = false;
@@ -119,16 +131,17 @@ fn check_placeholders(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> O
             cx.error_spanned_by(
                 json,
                 format!(
-                    "field `{name}` is named by the key template and stored as a key part, so it cannot be `#[redis(json)]`"
+                    "field `{name}` is named by the key template and stored as a key part, so it cannot be `#[redis(json)]`; remove `json` (implement `redis_runtime::KeyPart` for its type instead)"
                 ),
             );
             ok = false;
         }
-        if field.option_inner.is_some() {
+        if let Some(inner) = field.option_inner {
+            let inner = crate::ast::type_name(inner);
             cx.error_spanned_by(
                 field.ty,
                 format!(
-                    "field `{name}` is named by the key template, so it cannot be an `Option`: every key needs a value"
+                    "field `{name}` is named by the key template, so it cannot be an `Option`: every key needs a value for each placeholder; declare it as `{inner}`"
                 ),
             );
             ok = false;
@@ -141,15 +154,18 @@ fn check_placeholders(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> O
 /// `hash_tag` names one of the template's placeholders.
 fn check_hash_tag(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> Option<String> {
     let lit = cont.attrs.hash_tag.as_ref()?;
-    let name = lit.value();
+    let written = lit.value();
+    let name = written.strip_prefix("r#").unwrap_or(&written).to_owned();
     if template.placeholders().any(|p| p == name) {
         return Some(name);
     }
     let placeholders: Vec<String> = template.placeholders().map(str::to_owned).collect();
     let hint = if placeholders.is_empty() {
-        "; the template has no placeholders to tag".to_owned()
+        "; the template has no placeholders to tag, so remove `hash_tag`".to_owned()
+    } else if let Some(best) = closest(&name, &placeholders) {
+        format!("; did you mean `{best}`?")
     } else {
-        format!("; expected one of {}", list(&placeholders))
+        format!("; expected {}", one_of(&placeholders))
     };
     cx.error_spanned_by(
         lit,
@@ -173,46 +189,32 @@ fn check_ttl(cx: &Ctxt, cont: &Container<'_>) -> Option<u64> {
 /// Field attributes shape the hash encoding only, and combine sensibly.
 fn check_field_attrs(cx: &Ctxt, cont: &Container<'_>) {
     let encoding = cont.attrs.encoding();
+    if encoding != Encoding::Hash {
+        check_serde_encoded(cx, cont, encoding);
+        return;
+    }
     for field in &cont.fields {
         let attrs = &field.attrs;
-        if encoding != Encoding::Hash {
-            let enc = encoding.as_str();
-            if let Some(json) = &attrs.json {
-                cx.error_spanned_by(
-                    json,
-                    format!(
-                        "`#[redis(json)]` applies to hash models; with `encoding = \"{enc}\"` the whole struct is already serialized, so remove it"
-                    ),
-                );
-            }
-            for (tokens, name, serde) in [
+        if attrs.skip.is_some() {
+            // A skipped field is not stored, so attributes about storage are
+            // contradictions, each reported where it is written.
+            for (tokens, name) in [
                 (
-                    attrs.rename.as_ref().map(quote::ToTokens::to_token_stream),
+                    attrs.rename.as_ref().map(ToTokens::to_token_stream),
                     "rename",
-                    "#[serde(rename = \"...\")]",
                 ),
-                (attrs.skip.clone(), "skip", "#[serde(skip)]"),
-                (attrs.default.clone(), "default", "#[serde(default)]"),
+                (attrs.json.clone(), "json"),
+                (attrs.default.clone(), "default"),
             ] {
                 if let Some(tokens) = tokens {
                     cx.error_spanned_by(
                         tokens,
                         format!(
-                            "`#[redis({name})]` applies to hash models; with `encoding = \"{enc}\"` serde encodes the struct, so use `{serde}`"
+                            "`{name}` does not apply to a `#[redis(skip)]` field, which is not stored; remove `{name}` or `skip`"
                         ),
                     );
                 }
             }
-            continue;
-        }
-        if let (Some(skip), true) = (
-            &attrs.skip,
-            attrs.json.is_some() || attrs.rename.is_some() || attrs.default.is_some(),
-        ) {
-            cx.error_spanned_by(
-                skip,
-                "a `#[redis(skip)]` field is not stored, so `rename`, `json` and `default` do not apply to it",
-            );
         }
         if let (Some(default), Some(_)) = (&attrs.default, field.option_inner) {
             cx.error_spanned_by(
@@ -222,6 +224,49 @@ fn check_field_attrs(cx: &Ctxt, cont: &Container<'_>) {
         }
     }
     check_stored_names(cx, cont);
+}
+
+/// With `encoding = "json"` or `"msgpack"` serde encodes the whole struct, so
+/// the hash-only attributes have no effect and are rejected rather than ignored.
+fn check_serde_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
+    let enc = encoding.as_str();
+    if let Some(deny) = &cont.attrs.deny_unknown_fields {
+        cx.error_spanned_by(
+            deny,
+            format!(
+                "`deny_unknown_fields` applies to hash models; with `encoding = \"{enc}\"` serde decodes the struct, so use `#[serde(deny_unknown_fields)]`"
+            ),
+        );
+    }
+    for field in &cont.fields {
+        let attrs = &field.attrs;
+        if let Some(json) = &attrs.json {
+            cx.error_spanned_by(
+                json,
+                format!(
+                    "`#[redis(json)]` applies to hash models; with `encoding = \"{enc}\"` the whole struct is already serialized, so remove it"
+                ),
+            );
+        }
+        for (tokens, name, serde) in [
+            (
+                attrs.rename.as_ref().map(ToTokens::to_token_stream),
+                "rename",
+                "#[serde(rename = \"...\")]",
+            ),
+            (attrs.skip.clone(), "skip", "#[serde(skip)]"),
+            (attrs.default.clone(), "default", "#[serde(default)]"),
+        ] {
+            if let Some(tokens) = tokens {
+                cx.error_spanned_by(
+                    tokens,
+                    format!(
+                        "`#[redis({name})]` applies to hash models; with `encoding = \"{enc}\"` serde encodes the struct, so use `{serde}`"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Two fields never share a stored hash field name.
@@ -237,10 +282,15 @@ fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
         .collect();
     for (i, (field, name)) in stored.iter().enumerate() {
         if let Some((first, _)) = stored[..i].iter().find(|(_, n)| n == name) {
+            let span = field
+                .attrs
+                .rename
+                .as_ref()
+                .map_or_else(|| field.ident.to_token_stream(), ToTokens::to_token_stream);
             cx.error_spanned_by(
-                field.original,
+                span,
                 format!(
-                    "fields `{}` and `{}` are both stored as hash field `{name}`; rename one",
+                    "fields `{}` and `{}` are both stored as hash field `{name}`; give one of them a distinct `#[redis(rename = \"...\")]`",
                     first.name(),
                     field.name()
                 ),
@@ -249,58 +299,7 @@ fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-fn closest<'n>(name: &str, candidates: &'n [String]) -> Option<&'n str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// Whether the template's segment at `index` is the hash-tagged placeholder.
 pub(crate) fn is_tagged(checked: &Checked, segment: &Segment) -> bool {
     matches!((segment, &checked.hash_tag), (Segment::Placeholder(p), Some(tag)) if p == tag)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_close_names_only() {
-        let names = vec!["id".to_owned(), "tenant".to_owned(), "email".to_owned()];
-        assert_eq!(closest("idd", &names), Some("id"));
-        assert_eq!(closest("tennant", &names), Some("tenant"));
-        assert_eq!(closest("zzzzzz", &names), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 }

@@ -35,11 +35,6 @@ impl Ctxt {
         }
     }
 
-    /// Whether any error was recorded so far.
-    pub(crate) fn has_errors(&self) -> bool {
-        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
-    }
-
     /// Consumes the context, combining every recorded error into one.
     pub(crate) fn check(self) -> syn::Result<()> {
         let mut errors = self.errors.borrow_mut().take().into_iter().flatten();

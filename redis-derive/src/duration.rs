@@ -37,7 +37,10 @@ impl fmt::Display for DurationError {
             DurationError::Zero => f.write_str(
                 "TTL must be greater than zero; omit `ttl` for entities that never expire",
             ),
-            DurationError::Overflow => f.write_str("TTL is too large; Redis accepts at most about 292 million years"),
+            DurationError::Overflow => write!(
+                f,
+                "TTL is too large; the longest accepted is `{MAX_DAYS}d` (about 146 million years)"
+            ),
             DurationError::Unexpected { ch } => write!(
                 f,
                 "unexpected {ch:?} in TTL; write a duration such as `45s`, `30m`, `1h30m` or `7d`"
@@ -54,7 +57,14 @@ const UNITS: [(&str, u128); 5] = [
     ("ms", 1),
 ];
 
-/// Parses a TTL literal into milliseconds (at most `i64::MAX`, the limit of `PEXPIRE`).
+/// The longest TTL, in milliseconds. Redis adds a TTL to the current Unix time
+/// in milliseconds and rejects sums beyond `i64::MAX`; half of that leaves room
+/// for any clock.
+const MAX_MILLIS: u128 = i64::MAX as u128 / 2;
+/// The longest TTL in whole days, for the error message.
+const MAX_DAYS: u128 = MAX_MILLIS / 86_400_000;
+
+/// Parses a TTL literal into milliseconds (at most [`MAX_MILLIS`]).
 pub(crate) fn parse_millis(source: &str) -> Result<u64, DurationError> {
     if source.is_empty() {
         return Err(DurationError::Empty);
@@ -91,7 +101,7 @@ pub(crate) fn parse_millis(source: &str) -> Result<u64, DurationError> {
             .checked_mul(UNITS[rank].1)
             .and_then(|ms| total.checked_add(ms))
             .ok_or(DurationError::Overflow)?;
-        if total > i64::MAX as u128 {
+        if total > MAX_MILLIS {
             return Err(DurationError::Overflow);
         }
         rest = after;
@@ -147,7 +157,8 @@ mod tests {
             parse_millis("99999999999999999999999999999999999999999d"),
             Err(DurationError::Overflow)
         );
-        assert_eq!(parse_millis("106751991167d"), Err(DurationError::Overflow));
+        assert_eq!(parse_millis("53375995583d"), Ok(4_611_686_018_371_200_000));
+        assert_eq!(parse_millis("53375995584d"), Err(DurationError::Overflow));
         assert_eq!(
             parse_millis("1 h"),
             Err(DurationError::MissingUnit { number: "1".into() })

@@ -4,6 +4,14 @@
 //! and sits in `const _: () = { ... };`, except the items users name: the
 //! `{Model}Id` struct (templates with several placeholders), the
 //! `{Model}Fields` struct and `Model::fields()` (hash models).
+//!
+//! Every use of a field's type as a key part, hash value or JSON value names
+//! that type with a turbofish, so a type that does not fit is reported at the
+//! field. Each method that uses a field's type starts with the same check of
+//! it (`assert_key_part::<T>()` for placeholders, a mention of
+//! `decode_value::<Self, T>` for hash values): rustc reports one failing bound
+//! per span and method, so every method reports the same error, and identical
+//! errors are shown once.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -19,32 +27,79 @@ use crate::key_template::Segment;
 /// Expands the derive, or its errors together with a fallback impl.
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
-    let expanded = Container::from_ast(&cx, input).and_then(|cont| {
-        let checked = check::check(&cx, &cont);
-        if cx.has_errors() {
-            None
-        } else {
-            checked.map(|checked| expand(&cont, &checked))
-        }
-    });
-    match (cx.check(), expanded) {
-        (Ok(()), Some(tokens)) => tokens,
-        (Err(err), _) => fallback::expand(input, err),
-        (Ok(()), None) => fallback::expand(
-            input,
-            syn::Error::new(Span::call_site(), "RedisModel could not be derived"),
-        ),
+    let Some(cont) = Container::from_ast(&cx, input) else {
+        return fallback::expand(input, None, cx.check().err().unwrap_or_else(not_derived));
+    };
+    let checked = check::check(&cx, &cont);
+    match (cx.check(), checked) {
+        (Ok(()), Some(checked)) => expand(&cont, &checked),
+        (Err(err), _) => fallback::expand(input, Some(&cont), err),
+        (Ok(()), None) => fallback::expand(input, Some(&cont), not_derived()),
     }
 }
 
-fn private() -> TokenStream {
+/// Only reached if a check fails without reporting why.
+fn not_derived() -> syn::Error {
+    syn::Error::new(Span::call_site(), "RedisModel could not be derived")
+}
+
+pub(crate) fn private() -> TokenStream {
     quote!(::redis_runtime::__private)
+}
+
+/// A model's `RedisModel::Id`: `()` without placeholders, the field's type for
+/// one, and a generated `{Model}Id` struct (`item`) for several.
+pub(crate) struct IdType {
+    pub(crate) ty: TokenStream,
+    pub(crate) item: TokenStream,
+}
+
+pub(crate) fn id_type(
+    cont: &Container<'_>,
+    placeholders: &[&Field<'_>],
+    key_source: &str,
+) -> IdType {
+    match placeholders {
+        [] => IdType {
+            ty: quote!(()),
+            item: TokenStream::new(),
+        },
+        [single] => {
+            let ty = single.ty;
+            IdType {
+                ty: quote!(#ty),
+                item: TokenStream::new(),
+            }
+        }
+        many => {
+            let ident = cont.ident;
+            let vis = &cont.original.vis;
+            let id_ident = format_ident!("{}Id", ident);
+            let doc = format!(
+                "The id of [`{ident}`]: the fields named by its key template `{key_source}`."
+            );
+            let fields = many.iter().map(|f| {
+                let (fident, fty) = (f.ident, f.ty);
+                let fdoc = format!("The `{{{}}}` part of the key.", f.name());
+                quote!(#[doc = #fdoc] pub #fident: #fty)
+            });
+            IdType {
+                ty: quote!(#id_ident),
+                item: quote! {
+                    #[doc = #doc]
+                    #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+                    #vis struct #id_ident {
+                        #(#fields,)*
+                    }
+                },
+            }
+        }
+    }
 }
 
 fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     let rr = private();
     let ident = cont.ident;
-    let vis = &cont.original.vis;
     let name = ident.to_string();
     let encoding = cont.attrs.encoding();
     let placeholders: Vec<&Field<'_>> = checked
@@ -52,96 +107,11 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         .iter()
         .map(|&i| &cont.fields[i])
         .collect();
+    let id = id_type(cont, &placeholders, &checked.key_source);
+    let id_type = &id.ty;
+    let id_item = &id.item;
 
-    // The id type.
-    let id_ident = format_ident!("{}Id", ident);
-    let (id_type, id_struct) = match placeholders.as_slice() {
-        [] => (quote!(()), TokenStream::new()),
-        [single] => {
-            let ty = single.ty;
-            (quote!(#ty), TokenStream::new())
-        }
-        many => {
-            let doc = format!(
-                "The id of [`{name}`]: the fields named by its key template `{}`.",
-                checked.key_source
-            );
-            let fields = many.iter().map(|f| {
-                let (fident, fty) = (f.ident, f.ty);
-                let fdoc = format!("The `{}` part of the key.", f.name());
-                quote!(#[doc = #fdoc] pub #fident: #fty)
-            });
-            (
-                quote!(#id_ident),
-                quote! {
-                    #[doc = #doc]
-                    #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
-                    #vis struct #id_ident {
-                        #(#fields,)*
-                    }
-                },
-            )
-        }
-    };
-
-    // Key writing, id extraction and parsing.
-    let own_parts = placeholders.iter().map(|f| {
-        let fident = f.ident;
-        quote!(key.part(&self.#fident)?;)
-    });
-    let (id_parts, id_of_self, parse_id) = match placeholders.as_slice() {
-        [] => (quote!(), quote!(()), quote!(#rr::Ok(()))),
-        [single] => {
-            let (fident, fty) = (single.ident, single.ty);
-            (
-                quote!(key.part(id)?;),
-                quote!(::core::clone::Clone::clone(&self.#fident)),
-                quote!(parts.part::<#fty>()),
-            )
-        }
-        many => {
-            let writes = many.iter().map(|f| {
-                let fident = f.ident;
-                quote!(key.part(&id.#fident)?;)
-            });
-            let clones = many.iter().map(|f| {
-                let fident = f.ident;
-                quote!(#fident: ::core::clone::Clone::clone(&self.#fident))
-            });
-            let vars: Vec<_> = (0..many.len())
-                .map(|i| format_ident!("__part{}", i))
-                .collect();
-            let parses = many.iter().zip(&vars).map(|(f, var)| {
-                let fty = f.ty;
-                quote!(let #var = parts.part::<#fty>()?;)
-            });
-            let assigns = many.iter().zip(&vars).map(|(f, var)| {
-                let fident = f.ident;
-                quote!(#fident: #var)
-            });
-            (
-                quote!(#(#writes)*),
-                quote!(#id_ident { #(#clones,)* }),
-                quote!({ #(#parses)* #rr::Ok(#id_ident { #(#assigns,)* }) }),
-            )
-        }
-    };
-
-    // Compile-time checks spanned at the offending field.
-    let key_part_checks = placeholders.iter().map(|f| {
-        let ty = f.ty;
-        quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>();)
-    });
-    let default_checks = cont
-        .fields
-        .iter()
-        .filter(|f| {
-            f.attrs.skip.is_some() || (f.attrs.default.is_some() && encoding == Encoding::Hash)
-        })
-        .map(|f| {
-            let ty = f.ty;
-            quote_spanned!(ty.span()=> #rr::assert_default::<#ty>();)
-        });
+    let key_methods = expand_key_methods(cont, &placeholders);
 
     // Static description.
     let key_source = &checked.key_source;
@@ -165,7 +135,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let fname = f.name();
         let stored = f.stored_as();
         let ty = f.ty;
-        let rust_type = quote!(#ty).to_string().replace(' ', "");
+        let rust_type = crate::ast::type_name(ty);
         let storage = if f.attrs.skip.is_some() {
             quote!(#rr::FieldStorage::Skipped)
         } else if f.attrs.json.is_some() {
@@ -173,45 +143,44 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         } else {
             quote!(#rr::FieldStorage::Value)
         };
-        let optional = f.option_inner.is_some() || f.attrs.default.is_some() || f.attrs.skip.is_some();
+        let optional =
+            f.option_inner.is_some() || f.attrs.default.is_some() || f.attrs.skip.is_some();
         quote!(#rr::FieldMeta { name: #fname, stored_as: #stored, rust_type: #rust_type, storage: #storage, optional: #optional })
     });
 
-    let codec_span = cont
-        .attrs
-        .encoding
-        .as_ref()
-        .map_or_else(|| ident.span(), |(tokens, _)| tokens.span());
-    let codec = match encoding {
-        Encoding::Hash => quote!(#rr::HashCodec),
-        Encoding::Json => quote_spanned!(codec_span=> #rr::JsonCodec),
-        Encoding::Msgpack => quote_spanned!(codec_span=> #rr::MsgpackCodec),
+    // A serde-encoded model that lacks Serialize or Deserialize is reported at
+    // its `encoding = "..."`, where the requirement comes from.
+    // (The whole item is spanned, path included: a path with mixed spans is
+    // reported at the derive.)
+    let codec = match &cont.attrs.encoding {
+        None | Some((_, Encoding::Hash)) => quote!(type Codec = #rr::HashCodec;),
+        Some((tokens, Encoding::Json)) => {
+            quote_spanned!(tokens.span()=> type Codec = ::redis_runtime::__private::JsonCodec;)
+        }
+        Some((tokens, Encoding::Msgpack)) => {
+            quote_spanned!(tokens.span()=> type Codec = ::redis_runtime::__private::MsgpackCodec;)
+        }
     };
 
-    let hash_impl = if encoding == Encoding::Hash {
-        expand_hash(cont, checked)
+    let (hash_impl, fields_api) = if encoding == Encoding::Hash {
+        (
+            expand_hash(cont, checked),
+            fields_api(cont, &checked.placeholder_fields),
+        )
     } else {
-        TokenStream::new()
-    };
-    let fields_api = if encoding == Encoding::Hash {
-        expand_fields_api(cont, checked)
-    } else {
-        TokenStream::new()
+        (TokenStream::new(), TokenStream::new())
     };
 
     quote! {
-        #id_struct
+        #id_item
         #fields_api
 
         #[doc(hidden)]
         const _: () = {
-            #(#key_part_checks)*
-            #(#default_checks)*
-
             #[automatically_derived]
             impl #rr::RedisModel for #ident {
                 type Id = #id_type;
-                type Codec = #codec;
+                #codec
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #name,
                     module_path: ::core::module_path!(),
@@ -224,27 +193,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                     fields: &[#(#field_metas),*],
                 };
 
-                #[inline]
-                fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
-                    #(#own_parts)*
-                    #rr::Ok(())
-                }
-
-                #[inline]
-                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
-                    let _ = &id;
-                    #id_parts
-                    #rr::Ok(())
-                }
-
-                fn id(&self) -> Self::Id {
-                    #id_of_self
-                }
-
-                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
-                    let _ = &parts;
-                    #parse_id
-                }
+                #key_methods
             }
 
             #[automatically_derived]
@@ -259,6 +208,100 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     }
 }
 
+/// `assert_key_part::<T>();` for each placeholder's type; see the module docs.
+fn key_part_asserts(placeholders: &[&Field<'_>]) -> TokenStream {
+    let rr = private();
+    let asserts = placeholders.iter().map(|f| {
+        let ty = f.ty;
+        quote!(#rr::assert_key_part::<#ty>();)
+    });
+    quote!(#(#asserts)*)
+}
+
+/// `write_key`, `write_id_key`, `id` and `parse_id`.
+fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> TokenStream {
+    let rr = private();
+    let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
+    let asserts = key_part_asserts(placeholders);
+    match placeholders {
+        [] => quote! {
+            #[inline]
+            fn write_key(&self, _: &mut #rr::KeyWriter<'_>) -> #result {
+                #rr::Ok(())
+            }
+
+            #[inline]
+            fn write_id_key(_: &Self::Id, _: &mut #rr::KeyWriter<'_>) -> #result {
+                #rr::Ok(())
+            }
+
+            fn id(&self) -> Self::Id {}
+
+            fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                #rr::Ok(())
+            }
+        },
+        [single] => {
+            let (fident, ty) = (single.ident, single.ty);
+            quote! {
+                #[inline]
+                fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    Self::write_id_key(&self.#fident, key)
+                }
+
+                #[inline]
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    #asserts
+                    key.part::<#ty>(id)
+                }
+
+                fn id(&self) -> Self::Id {
+                    ::core::clone::Clone::clone(&self.#fident)
+                }
+
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    #asserts
+                    parts.part::<#ty>()
+                }
+            }
+        }
+        many => {
+            let id_ident = format_ident!("{}Id", cont.ident);
+            let idents: Vec<_> = many.iter().map(|f| f.ident).collect();
+            let tys: Vec<_> = many.iter().map(|f| f.ty).collect();
+            quote! {
+                #[inline]
+                fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    #asserts
+                    #(key.part::<#tys>(&self.#idents)?;)*
+                    #rr::Ok(())
+                }
+
+                #[inline]
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    #asserts
+                    #(key.part::<#tys>(&id.#idents)?;)*
+                    #rr::Ok(())
+                }
+
+                fn id(&self) -> Self::Id {
+                    #id_ident {
+                        #(#idents: ::core::clone::Clone::clone(&self.#idents),)*
+                    }
+                }
+
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    #asserts
+                    // Fields are initialized in template order, the order of the parts.
+                    #rr::Ok(#id_ident {
+                        #(#idents: parts.part::<#tys>()?,)*
+                    })
+                }
+            }
+        }
+    }
+}
+
 /// How one stored field of a hash model is encoded.
 enum Stored {
     KeyPart,
@@ -266,15 +309,13 @@ enum Stored {
     Value,
 }
 
-fn stored_kind(f: &Field<'_>, checked: &Checked, cont: &Container<'_>) -> Option<Stored> {
+/// How field `index` is stored, or `None` when it is skipped.
+fn stored_kind(cont: &Container<'_>, index: usize, placeholder_fields: &[usize]) -> Option<Stored> {
+    let f = &cont.fields[index];
     if f.attrs.skip.is_some() {
         return None;
     }
-    let is_placeholder = checked
-        .placeholder_fields
-        .iter()
-        .any(|&i| std::ptr::eq(&cont.fields[i], f));
-    Some(if is_placeholder {
+    Some(if placeholder_fields.contains(&index) {
         Stored::KeyPart
     } else if f.attrs.json.is_some() {
         Stored::Json
@@ -286,28 +327,20 @@ fn stored_kind(f: &Field<'_>, checked: &Checked, cont: &Container<'_>) -> Option
 fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     let rr = private();
     let ident = cont.ident;
+    let placeholders: Vec<&Field<'_>> = checked
+        .placeholder_fields
+        .iter()
+        .map(|&i| &cont.fields[i])
+        .collect();
+    let mut asserts = key_part_asserts(&placeholders);
+    for (i, f) in cont.fields.iter().enumerate() {
+        if let Some(Stored::Value) = stored_kind(cont, i, &checked.placeholder_fields) {
+            let ty = f.ty;
+            asserts.extend(quote!(let _ = #rr::decode_value::<Self, #ty>;));
+        }
+    }
 
-    let writes = cont.fields.iter().filter_map(|f| {
-        let kind = stored_kind(f, checked, cont)?;
-        let fident = f.ident;
-        let stored = f.stored_as();
-        let fname = f.name();
-        Some(match kind {
-            Stored::KeyPart => quote!(#rr::write_key_field(out, #stored, &self.#fident);),
-            Stored::Value => quote!(#rr::write_value(out, #stored, &self.#fident);),
-            Stored::Json => match f.option_inner {
-                Some(_) => quote! {
-                    if let #rr::Some(value) = &self.#fident {
-                        #rr::write_json::<Self, _, _>(out, #fname, #stored, value)?;
-                    }
-                },
-                None => {
-                    quote!(#rr::write_json::<Self, _, _>(out, #fname, #stored, &self.#fident)?;)
-                }
-            },
-        })
-    });
-
+    let mut writes = Vec::new();
     let mut slots = Vec::new();
     let mut arms = Vec::new();
     let mut inits = Vec::new();
@@ -315,26 +348,44 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let fident = f.ident;
         let ty = f.ty;
         let fname = f.name();
-        let Some(kind) = stored_kind(f, checked, cont) else {
-            inits.push(quote!(#fident: #rr::Default::default()));
+        let Some(kind) = stored_kind(cont, i, &checked.placeholder_fields) else {
+            inits.push(quote!(#fident: <#ty as #rr::Default>::default()));
             continue;
         };
-        let slot = format_ident!("__field{}", i);
-        let stored = syn::LitByteStr::new(f.stored_as().as_bytes(), Span::call_site());
-        let decode = match kind {
-            Stored::KeyPart => quote!(#rr::decode_key_field::<Self, #ty>(#fname, value)?),
-            Stored::Value => quote!(#rr::decode_value::<Self, #ty>(#fname, value)?),
-            Stored::Json => match f.option_inner {
-                Some(inner) => quote!(#rr::Some(#rr::decode_json::<Self, #inner>(#fname, value)?)),
-                None => quote!(#rr::decode_json::<Self, #ty>(#fname, value)?),
+        let stored = f.stored_as();
+        writes.push(match (&kind, f.option_inner) {
+            (Stored::KeyPart, _) => {
+                quote!(#rr::write_key_field::<__W, #ty>(out, #stored, &self.#fident);)
+            }
+            (Stored::Value, _) => {
+                quote!(#rr::write_value::<__W, #ty>(out, #stored, &self.#fident);)
+            }
+            (Stored::Json, Some(inner)) => quote! {
+                if let #rr::Some(value) = &self.#fident {
+                    #rr::write_json::<Self, __W, #inner>(out, #fname, #stored, value)?;
+                }
             },
+            (Stored::Json, None) => {
+                quote!(#rr::write_json::<Self, __W, #ty>(out, #fname, #stored, &self.#fident)?;)
+            }
+        });
+
+        let slot = format_ident!("__field{}", i);
+        let stored_bytes = syn::LitByteStr::new(stored.as_bytes(), Span::call_site());
+        let decode = match (&kind, f.option_inner) {
+            (Stored::KeyPart, _) => quote!(#rr::decode_key_field::<Self, #ty>(#fname, value)?),
+            (Stored::Value, _) => quote!(#rr::decode_value::<Self, #ty>(#fname, value)?),
+            (Stored::Json, Some(inner)) => {
+                quote!(#rr::Some(#rr::decode_json::<Self, #inner>(#fname, value)?))
+            }
+            (Stored::Json, None) => quote!(#rr::decode_json::<Self, #ty>(#fname, value)?),
         };
         slots.push(quote!(let mut #slot: #rr::Option<#ty> = #rr::None;));
-        arms.push(quote!(#stored => { #slot = #rr::Some(#decode); }));
+        arms.push(quote!(#stored_bytes => #slot = #rr::Some(#decode),));
         let missing = if f.option_inner.is_some() {
             quote!(#rr::None)
         } else if f.attrs.default.is_some() {
-            quote!(#rr::Default::default())
+            quote!(<#ty as #rr::Default>::default())
         } else {
             quote!(return #rr::Err(#rr::missing::<Self>(#fname)))
         };
@@ -345,7 +396,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
             }
         });
     }
-    let unknown = if cont.attrs.deny_unknown_fields {
+    let unknown = if cont.attrs.deny_unknown_fields.is_some() {
         quote!(_ => return #rr::Err(#rr::unknown_field::<Self>(&name)),)
     } else {
         quote!(_ => {})
@@ -354,7 +405,8 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #rr::HashFields for #ident {
-            fn write_fields<W: #rr::RedisWrite + ?Sized>(&self, out: &mut W) -> #rr::Result<(), #rr::Error> {
+            fn write_fields<__W: #rr::RedisWrite + ?Sized>(&self, out: &mut __W) -> #rr::Result<(), #rr::Error> {
+                #asserts
                 #(#writes)*
                 #rr::Ok(())
             }
@@ -362,6 +414,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
             fn decode_fields(
                 pairs: &mut dyn ::core::iter::Iterator<Item = (#rr::Vec<u8>, #rr::Vec<u8>)>,
             ) -> #rr::Result<Self, #rr::DecodeError> {
+                #asserts
                 #(#slots)*
                 for (name, value) in pairs {
                     match name.as_slice() {
@@ -377,17 +430,18 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     }
 }
 
-fn expand_fields_api(cont: &Container<'_>, checked: &Checked) -> TokenStream {
+/// The `{Model}Fields` struct and `Model::fields()` of a hash model.
+pub(crate) fn fields_api(cont: &Container<'_>, placeholder_fields: &[usize]) -> TokenStream {
     let rr = private();
     let ident = cont.ident;
     let vis = &cont.original.vis;
     let fields_ident = format_ident!("{}Fields", ident);
     let mut decls = Vec::new();
     let mut inits = Vec::new();
-    for f in &cont.fields {
-        match stored_kind(f, checked, cont) {
-            Some(Stored::Value) | Some(Stored::Json) => {}
-            _ => continue,
+    for (i, f) in cont.fields.iter().enumerate() {
+        match stored_kind(cont, i, placeholder_fields) {
+            Some(Stored::Value | Stored::Json) => {}
+            Some(Stored::KeyPart) | None => continue,
         }
         let fident = f.ident;
         let stored = f.stored_as();

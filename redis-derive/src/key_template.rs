@@ -50,56 +50,55 @@ pub(crate) enum ErrorKind {
     PlaceholderName(String),
 }
 
+/// The problem, without the template itself (the caller shows it): "invalid
+/// key template `user::{id}`: " comes before it.
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const LITERALS: &str = "literal segments use ASCII letters, digits, `_`, `-` and `.`";
         let col = self.column;
         match &self.kind {
-            ErrorKind::Empty => f.write_str(
-                "key template is empty; write segments separated by `:`, e.g. `user:{id}`",
-            ),
+            ErrorKind::Empty => {
+                f.write_str("it is empty; write segments separated by `:`, e.g. `user:{id}`")
+            }
             ErrorKind::LeadingSeparator => write!(
                 f,
-                "key template starts with `:` (column {col}); remove it, the namespace prefix is added at run time"
+                "it starts with `:` (column {col}); remove it, the namespace prefix is added at run time"
             ),
             ErrorKind::TrailingSeparator => write!(
                 f,
-                "key template ends with `:` (column {col}); remove the trailing separator"
+                "it ends with `:` (column {col}); remove the trailing separator"
             ),
             ErrorKind::DoubleSeparator => write!(
                 f,
-                "key template has an empty segment (`::` at column {col}); separate segments with a single `:`"
+                "empty segment (`::` at column {col}); separate segments with a single `:`"
             ),
             ErrorKind::Whitespace(c) => write!(
                 f,
-                "key template contains whitespace {c:?} at column {col}; keys cannot contain whitespace"
+                "whitespace {c:?} at column {col}; keys cannot contain whitespace, and {LITERALS}"
             ),
             ErrorKind::Glob(c) => write!(
                 f,
-                "key template contains the glob character `{c}` at column {col}; `*`, `?`, `[` and `]` would make SCAN patterns ambiguous"
+                "glob character `{c}` at column {col}; `*`, `?`, `[` and `]` would make SCAN patterns ambiguous, and {LITERALS}"
             ),
-            ErrorKind::Control(c) => write!(
-                f,
-                "key template contains the control character {c:?} at column {col}"
-            ),
-            ErrorKind::LiteralChar(c) => write!(
-                f,
-                "key template contains `{c}` at column {col}; literal segments use ASCII letters, digits, `_`, `-` and `.`"
-            ),
+            ErrorKind::Control(c) => {
+                write!(f, "control character {c:?} at column {col}; {LITERALS}")
+            }
+            ErrorKind::LiteralChar(c) => write!(f, "unexpected `{c}` at column {col}; {LITERALS}"),
             ErrorKind::UnclosedBrace => write!(
                 f,
-                "key template has an unclosed `{{` at column {col}; write placeholders as `{{field}}`"
+                "unclosed `{{` at column {col}; write placeholders as `{{field}}`"
             ),
             ErrorKind::UnopenedBrace => write!(
                 f,
-                "key template has a `}}` without a matching `{{` at column {col}"
+                "`}}` at column {col} has no matching `{{`; write placeholders as `{{field}}`"
             ),
             ErrorKind::NestedBrace => write!(
                 f,
-                "key template has a nested `{{` at column {col}; a placeholder is one field name, `{{field}}`"
+                "nested `{{` at column {col}; a placeholder is one field name in single braces, `{{field}}`"
             ),
             ErrorKind::EmptyPlaceholder => write!(
                 f,
-                "key template has an empty placeholder `{{}}` at column {col}; name a field, e.g. `{{id}}`"
+                "empty placeholder `{{}}` at column {col}; name a field, e.g. `{{id}}`"
             ),
             ErrorKind::PartialPlaceholder => write!(
                 f,
@@ -107,7 +106,7 @@ impl fmt::Display for TemplateError {
             ),
             ErrorKind::PlaceholderName(name) => write!(
                 f,
-                "placeholder `{{{name}}}` at column {col} is not a field name; placeholders name a field of the struct"
+                "`{{{name}}}` at column {col} is not a field name; a placeholder names a field of the struct, e.g. `{{id}}`"
             ),
         }
     }
@@ -235,9 +234,33 @@ fn parse_segment(chars: &[char], offset: usize) -> Result<Segment, TemplateError
             if !is_identifier(&name) {
                 return Err(err(o, ErrorKind::PlaceholderName(name)));
             }
+            // `{r#type}` names the field `r#type`, whose name is `type`.
+            let name = match name.strip_prefix("r#") {
+                Some(bare) => bare.to_owned(),
+                None => name,
+            };
             Ok(Segment::Placeholder(name))
         }
     }
+}
+
+/// The names written inside braces in a template that may not parse, in order:
+/// what the fallback impl guesses the placeholders are, so that code using a
+/// model with a broken template still sees the id type it expects.
+pub(crate) fn guess_placeholders(source: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find('{') {
+        let inner = rest[open..].trim_start_matches('{');
+        let len = inner
+            .find(|c: char| !(c == '_' || c == '#' || c.is_alphanumeric()))
+            .unwrap_or(inner.len());
+        if len > 0 && inner[len..].starts_with('}') {
+            names.push(&inner[..len]);
+        }
+        rest = &inner[len..];
+    }
+    names
 }
 
 #[cfg(test)]
@@ -265,7 +288,10 @@ mod tests {
             ]
         );
         assert_eq!(t.placeholders().collect::<Vec<_>>(), ["tenant", "id"]);
-        assert!(parse("v1.cache-entry:{r#type}").is_ok());
+        assert_eq!(
+            parse("v1.cache-entry:{r#type}").unwrap().segments,
+            parse("v1.cache-entry:{type}").unwrap().segments
+        );
         assert!(parse("config").is_ok());
     }
 
@@ -309,6 +335,14 @@ mod tests {
             kinds("user:{1d}"),
             vec![(6, ErrorKind::PlaceholderName("1d".into()))]
         );
+    }
+
+    #[test]
+    fn guesses_placeholders_of_broken_templates() {
+        assert_eq!(guess_placeholders("user-{id}"), ["id"]);
+        assert_eq!(guess_placeholders("t:{tenant}::u:{{id}}"), ["tenant", "id"]);
+        assert_eq!(guess_placeholders("user:{id"), Vec::<&str>::new());
+        assert_eq!(guess_placeholders("{a b}:{}"), Vec::<&str>::new());
     }
 
     #[test]

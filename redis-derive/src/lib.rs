@@ -10,7 +10,10 @@ mod duration;
 mod expand;
 mod fallback;
 mod key_template;
+mod suggest;
 mod symbol;
+#[cfg(test)]
+mod tests;
 
 #[doc = include_str!("../README.md")]
 #[proc_macro_derive(RedisModel, attributes(redis))]

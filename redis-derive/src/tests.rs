@@ -1,0 +1,90 @@
+//! Snapshots of pretty-printed expansions: what the derive generates for each
+//! kind of model. Review a changed snapshot as you would review the code it
+//! shows; accept with `INSTA_UPDATE=always cargo test -p redis-derive`.
+
+use crate::expand;
+
+fn expand(input: syn::DeriveInput) -> String {
+    let tokens = expand::derive(&input);
+    let file: syn::File = syn::parse2(tokens).expect("the expansion parses as a file");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn hash_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "tenant:{tenant}:user:{id}", hash_tag = "tenant", ttl = "30d")]
+        pub struct User {
+            tenant: TenantId,
+            id: u64,
+            email: String,
+            #[redis(rename = "display_name")]
+            name: Option<String>,
+            #[redis(json)]
+            prefs: Prefs,
+            #[redis(json)]
+            labels: Option<Vec<String>>,
+            #[redis(default)]
+            logins: i64,
+            #[redis(skip)]
+            session_cache: Vec<u8>,
+        }
+    }));
+}
+
+#[test]
+fn json_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "session:{token}", encoding = "json", ttl = "30m")]
+        pub struct Session {
+            token: String,
+            user: u64,
+        }
+    }));
+}
+
+#[test]
+fn msgpack_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "event:{stream}:{seq}", encoding = "msgpack")]
+        pub(crate) struct Event {
+            stream: String,
+            seq: u64,
+            payload: Vec<u8>,
+        }
+    }));
+}
+
+#[test]
+fn template_without_placeholder() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "config:global")]
+        struct GlobalConfig {
+            motd: String,
+            maintenance: bool,
+        }
+    }));
+}
+
+#[test]
+fn deny_unknown_fields() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "counter:{name}", deny_unknown_fields)]
+        pub struct Counter {
+            name: String,
+            value: i64,
+        }
+    }));
+}
+
+#[test]
+fn errors_come_with_a_fallback() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "tenant:{tenant}:user:{idd}", ttl = "30x")]
+        pub struct User {
+            tenant: String,
+            id: u64,
+            email: String,
+        }
+    }));
+}

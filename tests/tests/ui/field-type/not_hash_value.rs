@@ -1,0 +1,10 @@
+use redis_runtime::RedisModel;
+
+#[derive(RedisModel)]
+#[redis(key = "user:{id}")]
+struct User {
+    id: u64,
+    tags: Vec<String>,
+}
+
+fn main() {}

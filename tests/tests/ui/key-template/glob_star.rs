@@ -1,0 +1,9 @@
+use redis_runtime::RedisModel;
+
+#[derive(RedisModel)]
+#[redis(key = "user*:{id}")]
+struct User {
+    id: u64,
+}
+
+fn main() {}

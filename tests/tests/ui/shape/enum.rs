@@ -1,0 +1,10 @@
+use redis_runtime::RedisModel;
+
+#[derive(RedisModel)]
+#[redis(key = "status:{id}")]
+enum Status {
+    Active,
+    Banned,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use redis_runtime::RedisModel;
+
+#[derive(RedisModel)]
+#[redis(key = "user:{0}")]
+struct User(u64, String);
+
+fn main() {}
