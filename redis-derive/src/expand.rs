@@ -115,13 +115,23 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
 
     // Static description.
     let key_source = &checked.key_source;
-    let segments = checked.template.segments.iter().map(|seg| match seg {
-        Segment::Literal(lit) => quote!(#rr::Segment::Literal(#lit)),
-        Segment::Placeholder(p) => {
-            let tagged = check::is_tagged(checked, seg);
-            quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged })
-        }
-    });
+    let mut placeholder_types = placeholders.iter().map(|f| f.ty);
+    let segments: Vec<TokenStream> = checked
+        .template
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Literal(lit) => quote!(#rr::Segment::Literal(#lit)),
+            Segment::Placeholder(p) => {
+                let tagged = check::is_tagged(checked, seg);
+                let shape = match placeholder_types.next() {
+                    Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
+                    None => quote!(#rr::PartShape::Text),
+                };
+                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
+            }
+        })
+        .collect();
     let encoding_tokens = match encoding {
         Encoding::Hash => quote!(#rr::Encoding::Hash),
         Encoding::Json => quote!(#rr::Encoding::Json),
@@ -136,8 +146,11 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let stored = f.stored_as();
         let ty = f.ty;
         let rust_type = crate::ast::type_name(ty);
+        let is_placeholder = placeholders.iter().any(|p| std::ptr::eq(*p, f));
         let storage = if f.attrs.skip.is_some() {
             quote!(#rr::FieldStorage::Skipped)
+        } else if is_placeholder {
+            quote!(#rr::FieldStorage::KeyPart)
         } else if f.attrs.json.is_some() {
             quote!(#rr::FieldStorage::Json)
         } else {
@@ -336,7 +349,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     for (i, f) in cont.fields.iter().enumerate() {
         if let Some(Stored::Value) = stored_kind(cont, i, &checked.placeholder_fields) {
             let ty = f.ty;
-            asserts.extend(quote!(let _ = #rr::decode_value::<Self, #ty>;));
+            asserts.extend(quote_spanned!(ty.span()=> #rr::assert_hash_value::<#ty>();));
         }
     }
 
@@ -349,7 +362,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let ty = f.ty;
         let fname = f.name();
         let Some(kind) = stored_kind(cont, i, &checked.placeholder_fields) else {
-            inits.push(quote!(#fident: <#ty as #rr::Default>::default()));
+            inits.push(quote!(#fident: <#ty as #rr::FieldDefault>::field_default()));
             continue;
         };
         let stored = f.stored_as();
@@ -385,7 +398,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let missing = if f.option_inner.is_some() {
             quote!(#rr::None)
         } else if f.attrs.default.is_some() {
-            quote!(<#ty as #rr::Default>::default())
+            quote!(<#ty as #rr::FieldDefault>::field_default())
         } else {
             quote!(return #rr::Err(#rr::missing::<Self>(#fname)))
         };

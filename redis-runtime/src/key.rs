@@ -35,7 +35,27 @@ pub enum Segment {
         field: &'static str,
         /// Whether this placeholder is the model's hash tag (rendered as `{…}`).
         hash_tag: bool,
+        /// What the field's type can render ([`KeyPart::SHAPE`]).
+        shape: PartShape,
     },
+}
+
+/// What values of a [`KeyPart`] type can look like once rendered, so that the
+/// keyspace check can tell `user:{id}` (an integer) from `user:admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PartShape {
+    /// Any text: it may render as any literal segment.
+    Text,
+    /// Canonical decimal integers (`0`, `42`, and `-7` when signed).
+    Integer {
+        /// Whether negative values exist.
+        signed: bool,
+    },
+    /// `true` or `false`.
+    Bool,
+    /// A hyphenated lower-case UUID.
+    Uuid,
 }
 
 /// A key template checked at compile time by `#[derive(RedisModel)]`.
@@ -62,6 +82,7 @@ impl KeyTemplate {
             Segment::Placeholder {
                 field,
                 hash_tag: true,
+                ..
             } => Some(*field),
             _ => None,
         })
@@ -162,6 +183,12 @@ pub fn escape_into(raw: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&raw[start..]);
+}
+
+/// Whether `raw` is a part the renderer could have produced: non-empty, at most
+/// [`MAX_KEY_PART_LEN`] bytes, and escaped exactly as [`escape_into`] escapes.
+pub fn is_rendered_part(raw: &[u8]) -> bool {
+    !raw.is_empty() && raw.len() <= MAX_KEY_PART_LEN && unescape(raw).is_some()
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -302,6 +329,10 @@ impl KeyPartWriter<'_> {
     note = "for an id newtype, implement `KeyPart` by delegating to the wrapped value"
 )]
 pub trait KeyPart: Clone + fmt::Debug + Eq + std::hash::Hash + Send + Sync + 'static {
+    /// What rendered values can look like; [`PartShape::Text`] unless the type
+    /// renders something narrower. A newtype delegating to `u64` can say
+    /// `const SHAPE: PartShape = u64::SHAPE;`.
+    const SHAPE: PartShape = PartShape::Text;
     /// Writes the value's raw bytes; escaping is applied by the writer.
     fn write_key_part(&self, out: &mut KeyPartWriter<'_>);
     /// Parses the raw (already unescaped) bytes of a stored key's part.
@@ -354,6 +385,7 @@ impl KeyPart for char {
 }
 
 impl KeyPart for bool {
+    const SHAPE: PartShape = PartShape::Bool;
     fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
         out.write_str(if *self { "true" } else { "false" });
     }
@@ -371,6 +403,7 @@ impl KeyPart for bool {
 macro_rules! integer_key_part {
     ($($ty:ty => $expected:literal),* $(,)?) => {$(
         impl KeyPart for $ty {
+            const SHAPE: PartShape = PartShape::Integer { signed: <$ty>::MIN != 0 };
             #[inline]
             fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
                 // Digits and `-` are never reserved: no escaping pass needed.
@@ -400,6 +433,7 @@ integer_key_part! {
 
 #[cfg(feature = "uuid")]
 impl KeyPart for uuid::Uuid {
+    const SHAPE: PartShape = PartShape::Uuid;
     fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
         out.write_str(
             self.hyphenated()
@@ -468,8 +502,9 @@ impl<'a> KeyWriter<'a> {
 
     /// Writes the next placeholder's value.
     pub fn part<P: KeyPart>(&mut self, value: &P) -> Result<(), InvalidKeyPart> {
-        let Some(Segment::Placeholder { field, hash_tag }) =
-            self.template.segments.get(self.next).copied()
+        let Some(Segment::Placeholder {
+            field, hash_tag, ..
+        }) = self.template.segments.get(self.next).copied()
         else {
             // Generated code writes exactly one part per placeholder.
             return Err(InvalidKeyPart {

@@ -27,12 +27,16 @@
 //! - [`Config`] is the one place Redis is configured.
 //! - [`Error`] is the one error type.
 //! - [`KeyPart`] turns id values into escaped key parts.
-//! - With the `testing` feature, [`testing::RedisServer`] spawns a private
+//! - [`keyspace!`] declares an application's models, checks at compile time
+//!   that no two can render the same key, and exports the key manifest and ACL
+//!   rule ([`keyspace`]).
+//! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
 mod config;
 mod error;
 pub mod key;
+pub mod keyspace;
 mod model;
 mod script;
 mod store;
@@ -44,7 +48,8 @@ pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
 };
 pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result};
-pub use key::{KeyPart, KeyPartError, KeyPartWriter, KeyTemplate};
+pub use key::{KeyPart, KeyPartError, KeyPartWriter, KeyTemplate, PartShape};
+pub use keyspace::{Keyspace, Manifest};
 pub use model::{
     Codec, Encoding, Field, FieldMeta, FieldStorage, FieldValue, HashCodec, HashFields, JsonCodec,
     ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
@@ -59,13 +64,14 @@ pub use redis_derive::RedisModel;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{DecodeError, DecodeErrorKind, Error};
-    pub use crate::key::{InvalidKeyPart, KeyPart, KeyParts, KeyTemplate, KeyWriter, Segment};
+    pub use crate::key::{
+        InvalidKeyPart, KeyPart, KeyParts, KeyTemplate, KeyWriter, PartShape, Segment,
+    };
     pub use crate::model::{
         Codec, Encoding, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
         ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
     };
     pub use crate::value::{HashValue, Json};
-    pub use core::default::Default;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use core::time::Duration;
@@ -201,10 +207,33 @@ pub mod __private {
         fields: &[],
     };
 
-    /// Asserts at compile time that a placeholder field's type is a key part.
-    pub const fn assert_key_part<T: KeyPart>() {}
-    /// Asserts at compile time that a `skip` field's type has a default.
-    pub const fn assert_default<T: Default>() {}
+    /// Asserts at compile time that a placeholder field's type is a key part,
+    /// and gives its shape (one function, so a bad type is reported once).
+    pub const fn assert_key_part<T: KeyPart>() -> PartShape {
+        T::SHAPE
+    }
+    /// Asserts at compile time that a hash field's type has a hash encoding.
+    pub const fn assert_hash_value<T: HashValue>() {}
+
+    /// The value of a `#[redis(skip)]` field, or of a `#[redis(default)]` field
+    /// missing from the stored hash.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` has no default value, which a `#[redis(skip)]` or `#[redis(default)]` field needs",
+        label = "this field's type does not implement `Default`",
+        note = "implement or derive `Default` for `{Self}`, or remove `#[redis(skip)]` / `#[redis(default)]`"
+    )]
+    pub trait FieldDefault: Sized {
+        /// The default value.
+        fn field_default() -> Self;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Default> FieldDefault for T {
+        #[inline]
+        fn field_default() -> T {
+            T::default()
+        }
+    }
 }
 
 /// The README's examples, compiled as doctests so they stay true.

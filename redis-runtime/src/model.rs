@@ -47,6 +47,9 @@ pub enum FieldStorage {
     Value,
     /// Its own hash field holding JSON (`#[redis(json)]`).
     Json,
+    /// A placeholder field: part of the key, and (in hash models) its own hash
+    /// field in key-part form.
+    KeyPart,
     /// Not stored (`#[redis(skip)]`).
     Skipped,
 }

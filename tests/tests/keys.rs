@@ -22,7 +22,7 @@ use proptest::sample::{Index, select};
 use proptest::test_runner::{Config as PropConfig, TestCaseError, TestRunner};
 use redis_runtime::key::{self, InvalidKeyPart, KeyWriter, Segment, hash_slot};
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{Error, KeyPartError, KeyTemplate, RedisModel, Store};
+use redis_runtime::{Error, KeyPartError, KeyTemplate, PartShape, RedisModel, Store};
 
 // ---------------------------------------------------------------------------
 // Models. Every pair of templates is disjoint by design: different literals or
@@ -405,7 +405,9 @@ fn spec_render(t: &KeyTemplate, ns: &str, parts: &[Vec<u8>]) -> Result<Vec<u8>, 
         }
         match *seg {
             Segment::Literal(lit) => out.extend_from_slice(lit.as_bytes()),
-            Segment::Placeholder { field, hash_tag } => {
+            Segment::Placeholder {
+                field, hash_tag, ..
+            } => {
                 let escaped = spec_escape(parts.next().expect("one part per placeholder"));
                 let reason = if escaped.is_empty() {
                     Some(KeyPartError::Empty)
@@ -737,7 +739,16 @@ fn same_shape(a: Kind, b: Kind) -> bool {
 #[test]
 fn templates_and_reserved_bytes_are_as_documented() {
     use Segment::{Literal as L, Placeholder as P};
-    let p = |field, hash_tag| P { field, hash_tag };
+    let p = |field, hash_tag| P {
+        field,
+        hash_tag,
+        shape: PartShape::Text,
+    };
+    let int = |field| P {
+        field,
+        hash_tag: false,
+        shape: PartShape::Integer { signed: false },
+    };
     let expected: [(Kind, Vec<Segment>); 6] = [
         (Kind::User, vec![L("user"), p("id", false)]),
         (Kind::Profile, vec![L("user"), p("id", false), L("profile")]),
@@ -751,7 +762,7 @@ fn templates_and_reserved_bytes_are_as_documented() {
         ),
         (
             Kind::Order,
-            vec![L("tenant"), p("tenant", true), L("order"), p("id", false)],
+            vec![L("tenant"), p("tenant", true), L("order"), int("id")],
         ),
         (Kind::Doc, vec![L("doc"), p("a", false), p("b", false)]),
     ];

@@ -1,0 +1,17 @@
+use redis_runtime::{RedisModel, keyspace};
+
+#[derive(RedisModel)]
+#[redis(key = "user:{id}")]
+struct User {
+    id: u64,
+}
+
+#[derive(RedisModel)]
+#[redis(key = "user:{id}")]
+struct Member {
+    id: u64,
+}
+
+keyspace! { APP = [User, Member]; }
+
+fn main() {}
