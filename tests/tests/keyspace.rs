@@ -1,0 +1,338 @@
+//! The keyspace declaration: near misses that must compile, the manifest, and
+//! the ACL rule on a real server (the compile-fail collision classes are in
+//! `tests/ui/keyspace/`).
+
+mod common;
+
+use common::*;
+use redis_runtime::keyspace::{Manifest, ManifestSegment, collide};
+use redis_runtime::{Error, RedisModel, Store, keyspace};
+
+#[allow(unreachable_pub, dead_code)]
+mod near_misses {
+    use redis_runtime::{RedisModel, keyspace};
+
+    // A prefix is not a collision: keys of different lengths never meet.
+    #[derive(RedisModel)]
+    #[redis(key = "user:{id}")]
+    pub struct User {
+        pub id: String,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "user:{id}:profile")]
+    pub struct Profile {
+        pub id: String,
+    }
+
+    // An integer placeholder cannot render a word or a non-canonical number.
+    #[derive(RedisModel)]
+    #[redis(key = "order:{id}")]
+    pub struct Order {
+        pub id: u64,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "order:latest")]
+    pub struct LatestOrder {
+        pub id: u64,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "order:007")]
+    pub struct Bond {
+        pub name: String,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "order:-1")]
+    pub struct Sentinel {
+        pub name: String,
+    }
+
+    // An integer and a bool never render the same text.
+    #[derive(RedisModel)]
+    #[redis(key = "flag:{on}")]
+    pub struct Flag {
+        pub on: bool,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "flag:{n}:x")]
+    pub struct FlagCount {
+        pub n: u32,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "flag:{n}")]
+    pub struct FlagNumber {
+        pub n: u32,
+    }
+
+    // A hash-tagged part renders `{…}`, which an untagged one never does.
+    #[derive(RedisModel)]
+    #[redis(key = "tenant:{tenant}", hash_tag = "tenant")]
+    pub struct Tenant {
+        pub tenant: String,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "tenant:{slug}")]
+    pub struct TenantBySlug {
+        pub slug: String,
+    }
+
+    // Literals differ.
+    #[derive(RedisModel)]
+    #[redis(key = "session:{token}", encoding = "json")]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct Session {
+        pub token: String,
+    }
+
+    #[derive(RedisModel)]
+    #[redis(key = "sessions:{token}")]
+    pub struct SessionIndex {
+        pub token: String,
+    }
+
+    keyspace! {
+        /// Models that look alike but cannot render the same key.
+        pub NEAR_MISSES = [
+            User, Profile, Order, LatestOrder, Bond, Sentinel, Flag, FlagCount, FlagNumber,
+            Tenant, TenantBySlug, Session, SessionIndex,
+        ];
+    }
+}
+
+#[test]
+fn near_misses_compile_and_the_rule_is_symmetric() {
+    let models = near_misses::NEAR_MISSES.models;
+    assert_eq!(models.len(), 13);
+    for a in models {
+        for b in models {
+            assert_eq!(
+                collide(&a.key, &b.key),
+                std::ptr::eq(*a, *b),
+                "{} / {}",
+                a.name,
+                b.name
+            );
+        }
+    }
+    // The same checks the compile-fail cases make, at run time.
+    assert!(collide(&User::META.key, &User::META.key));
+    assert!(!collide(&User::META.key, &Counter::META.key));
+}
+
+#[test]
+fn the_manifest_describes_every_family() {
+    let manifest = TEST_MODELS.manifest("app:");
+    assert_eq!(manifest.version, Manifest::VERSION);
+    assert_eq!(manifest.families.len(), 5);
+    let user = &manifest.families[0];
+    assert_eq!(user.model, "User");
+    assert_eq!(user.module, "keyspace::common");
+    assert_eq!(user.template, "tenant:{tenant}:user:{id}");
+    assert_eq!(user.pattern, "app:tenant:{?*}:user:?*");
+    assert_eq!(
+        (user.redis_type.as_str(), user.encoding.as_str()),
+        ("hash", "hash")
+    );
+    assert_eq!(user.ttl_ms, Some(30 * 86_400_000));
+    assert_eq!(user.hash_tag.as_deref(), Some("tenant"));
+    assert_eq!(
+        user.segments[1],
+        ManifestSegment::Placeholder {
+            field: "tenant".into(),
+            hash_tag: true
+        }
+    );
+    let storage: Vec<(&str, &str, Option<&str>)> = user
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.storage.as_str(), f.stored_as.as_deref()))
+        .collect();
+    assert_eq!(
+        storage,
+        [
+            ("tenant", "key", Some("tenant")),
+            ("id", "key", Some("id")),
+            ("email", "value", Some("email")),
+            ("name", "value", Some("name")),
+            ("prefs", "json", Some("prefs")),
+            ("logins", "value", Some("logins")),
+        ]
+    );
+    let session = &manifest.families[1];
+    assert_eq!(
+        (session.redis_type.as_str(), session.encoding.as_str()),
+        ("string", "json")
+    );
+    assert!(session.fields.iter().all(|f| f.stored_as.is_none()));
+    let profile = manifest
+        .families
+        .iter()
+        .find(|f| f.model == "Profile")
+        .unwrap();
+    let renamed = profile.fields.iter().find(|f| f.name == "name").unwrap();
+    assert_eq!(renamed.stored_as.as_deref(), Some("display_name"));
+    assert!(
+        profile
+            .fields
+            .iter()
+            .any(|f| f.storage == "skipped" && f.stored_as.is_none())
+    );
+
+    // JSON round trips; Markdown is for people.
+    assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+    let markdown = manifest.to_markdown();
+    assert!(
+        markdown
+            .contains("| User | `app:tenant:{tenant}:user:{id}` | hash | hash | 30d | `tenant` |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| prefs | `Prefs` | hash field `prefs` (JSON) | no |"),
+        "{markdown}"
+    );
+    let newer = manifest
+        .to_json()
+        .replace("\"version\": 1", "\"version\": 2");
+    assert!(
+        Manifest::from_json(&newer)
+            .unwrap_err()
+            .to_string()
+            .contains("version 2")
+    );
+}
+
+#[test]
+fn the_manifest_classifies_keys() {
+    let manifest = TEST_MODELS.manifest("app:");
+    let family = |key: &str| manifest.family_of(key.as_bytes()).map(|f| f.model.as_str());
+    assert_eq!(family("app:tenant:{acme}:user:1"), Some("User"));
+    assert_eq!(
+        family("app:tenant:acme:user:1"),
+        None,
+        "the hash tag is part of the shape"
+    );
+    assert_eq!(family("app:session:abc%3A"), Some("Session"));
+    assert_eq!(family("app:session:abc:def"), None);
+    assert_eq!(family("session:abc"), None, "outside the namespace");
+    assert_eq!(
+        family("app:session:a%zz"),
+        None,
+        "not an escape the renderer makes"
+    );
+    assert_eq!(family("app:event:s:1"), Some("Event"));
+}
+
+#[tokio::test]
+async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
+    let (server, store) = start("app").await;
+    let rule = TEST_MODELS.manifest("app:").acl_rule();
+    assert!(
+        rule.setuser_command("app").starts_with(
+            "ACL SETUSER app on resetkeys resetchannels -@all ~app:tenant:{?*}:user:?* "
+        )
+    );
+
+    // Every operation of every encoding works as the restricted user.
+    let user = User::sample("acme", 1);
+    store.save(&user).await.unwrap();
+    store.save_many(&[User::sample("acme", 2)]).await.unwrap();
+    assert_eq!(
+        store.get::<User>(&user.key_id()).await.unwrap(),
+        Some(user.clone())
+    );
+    store.get_many::<User>(&[user.key_id()]).await.unwrap();
+    store
+        .set_field(&user.key_id(), User::fields().email, &"e".to_owned())
+        .await
+        .unwrap();
+    store
+        .clear_field(&user.key_id(), User::fields().name)
+        .await
+        .unwrap();
+    store
+        .incr(&user.key_id(), User::fields().logins, 2)
+        .await
+        .unwrap();
+    store
+        .get_field(&user.key_id(), User::fields().logins)
+        .await
+        .unwrap();
+    store
+        .expire::<User>(&user.key_id(), std::time::Duration::from_secs(9))
+        .await
+        .unwrap();
+    store.persist::<User>(&user.key_id()).await.unwrap();
+    store.refresh_ttl::<User>(&user.key_id()).await.unwrap();
+    store.ttl::<User>(&user.key_id()).await.unwrap();
+    assert_eq!(store.count::<User>().await.unwrap(), 2);
+    let session = Session {
+        token: "t".into(),
+        user: 1,
+        scopes: vec![],
+    };
+    store.save(&session).await.unwrap();
+    store.get_many::<Session>(&["t".to_owned()]).await.unwrap();
+    assert!(store.exists::<Session>(&"t".to_owned()).await.unwrap());
+    assert_eq!(
+        store.delete_many::<User>(&[user.key_id()]).await.unwrap(),
+        1
+    );
+
+    // Keys outside the declared families are refused with a typed error.
+    let outside = Store::connect(
+        &server
+            .config_builder()
+            .url(format!("{}?user=app&pass={APP_PASSWORD}", server.url()))
+            .namespace("other")
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    for err in [
+        outside.get::<User>(&user.key_id()).await.unwrap_err(),
+        outside.save(&session).await.unwrap_err(),
+        outside
+            .incr(&user.key_id(), User::fields().logins, 1)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+    }
+    // SCAN takes no key, so counting elsewhere is allowed and finds nothing.
+    assert_eq!(outside.count::<User>().await.unwrap(), 0);
+
+    // Commands outside the rule are refused too.
+    let client =
+        redis::Client::open(format!("{}?user=app&pass={APP_PASSWORD}", server.url())).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    for args in [
+        &["FLUSHALL"][..],
+        &["KEYS", "*"],
+        &["CONFIG", "GET", "save"],
+        &["HLEN", "app:session:t"],
+    ] {
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        let err = cmd.query_async::<redis::Value>(&mut raw).await.unwrap_err();
+        assert_eq!(err.code(), Some("NOPERM"), "{args:?}: {err}");
+    }
+}
+
+keyspace! {
+    /// A keyspace may list a single model.
+    SINGLE = [Counter];
+}
+
+#[test]
+fn a_single_model_keyspace_is_fine() {
+    assert_eq!(SINGLE.models[0].name, "Counter");
+}
