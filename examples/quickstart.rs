@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{Config, Expiry, KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store};
+use redis_runtime::{
+    Config, Expiry, KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store, keyspace,
+};
 use serde::{Deserialize, Serialize};
 
 /// Tenants are strings, but a tenant id is not any string: a newtype keeps them apart.
@@ -67,9 +69,19 @@ struct PageViews {
     views: u64,
 }
 
+keyspace! {
+    /// Everything the quickstart keeps in Redis: checked at compile time so no
+    /// two models can render the same key, and exported as its key manifest
+    /// (`--manifest json|markdown`; checked in under `docs/keyspace/`).
+    pub QUICKSTART = [User, Session, PageViews];
+}
+
+/// The namespace the quickstart's keys live under unless `REDIS_NAMESPACE` says otherwise.
+pub const NAMESPACE: &str = "quickstart";
+
 /// Where to find Redis: `REDIS_URL`, the default address, or a private server.
 fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error::Error>> {
-    let namespace = std::env::var("REDIS_NAMESPACE").unwrap_or_else(|_| "quickstart".into());
+    let namespace = std::env::var("REDIS_NAMESPACE").unwrap_or_else(|_| NAMESPACE.into());
     if std::env::var_os("REDIS_URL").is_some() {
         let config = Config::from_env()?;
         let config = Config::builder()
@@ -97,6 +109,24 @@ fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error:
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `--manifest json|markdown` prints the key manifest and exits.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, format] = args.as_slice()
+        && flag == "--manifest"
+    {
+        let manifest = QUICKSTART.manifest(&format!("{NAMESPACE}:"));
+        match format.as_str() {
+            "json" => print!("{}", manifest.to_json()),
+            "markdown" => print!("{}", manifest.to_markdown()),
+            other => {
+                return Err(
+                    format!("unknown manifest format `{other}`; use json or markdown").into(),
+                );
+            }
+        }
+        return Ok(());
+    }
+
     // Keep the private server (if any) alive until the end of `main`.
     let (config, _server) = connect_config()?;
     let store = Store::connect(&config).await?;
@@ -250,5 +280,36 @@ fn show(expiry: Expiry) -> String {
         Expiry::Never => "none".into(),
         Expiry::Missing => "missing".into(),
         _ => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NAMESPACE, QUICKSTART};
+
+    /// The manifest checked in under `docs/keyspace/` is documentation: it must
+    /// say what the code declares.
+    #[test]
+    fn the_checked_in_manifest_matches_the_models() {
+        let manifest = QUICKSTART.manifest(&format!("{NAMESPACE}:"));
+        for (path, checked_in, generated, format) in [
+            (
+                "docs/keyspace/quickstart.json",
+                include_str!("../docs/keyspace/quickstart.json"),
+                manifest.to_json(),
+                "json",
+            ),
+            (
+                "docs/keyspace/quickstart.md",
+                include_str!("../docs/keyspace/quickstart.md"),
+                manifest.to_markdown(),
+                "markdown",
+            ),
+        ] {
+            assert!(
+                checked_in == generated,
+                "{path} is stale; regenerate it with\n  cargo run -p examples --example quickstart -- --manifest {format} > {path}\n--- generated:\n{generated}"
+            );
+        }
     }
 }
