@@ -34,6 +34,7 @@
 //!   `redis-server` for tests and examples.
 
 mod config;
+pub mod doctor;
 mod error;
 pub mod key;
 pub mod keyspace;

@@ -1,0 +1,648 @@
+//! `doctor`: compares a live server with a key [`Manifest`].
+//!
+//! It reports the server's version and mode, persistence and eviction policy
+//! (warning where eviction or a restart would silently drop declared data),
+//! whether the connected user may touch every declared key family, and a
+//! bounded `SCAN` sample of the keyspace classified by family: keys that match
+//! no declared template ("unknown keys"), keys of TTL-declaring models that have
+//! no TTL ("TTL leaks"), keys holding the wrong Redis type, and memory per
+//! family (`MEMORY USAGE` of the sampled keys). It is bounded in keys and time
+//! and never sends `KEYS`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Outcome, Result};
+use crate::keyspace::{KeyFamily, Manifest, ManifestSegment};
+
+/// Bounds of a doctor run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DoctorOptions {
+    /// Stop sampling after this many keys.
+    pub max_keys: usize,
+    /// Stop sampling after this long.
+    pub max_time: Duration,
+    /// The `COUNT` hint of each `SCAN`.
+    pub scan_count: usize,
+    /// At most this many unknown keys are listed (all are counted).
+    pub unknown_examples: usize,
+}
+
+impl Default for DoctorOptions {
+    fn default() -> Self {
+        DoctorOptions {
+            max_keys: 10_000,
+            max_time: Duration::from_secs(5),
+            scan_count: 500,
+            unknown_examples: 20,
+        }
+    }
+}
+
+impl DoctorOptions {
+    /// Sets [`DoctorOptions::max_keys`].
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+
+    /// Sets [`DoctorOptions::max_time`].
+    pub fn max_time(mut self, max_time: Duration) -> Self {
+        self.max_time = max_time;
+        self
+    }
+
+    /// Sets [`DoctorOptions::scan_count`].
+    pub fn scan_count(mut self, scan_count: usize) -> Self {
+        self.scan_count = scan_count.max(1);
+        self
+    }
+}
+
+/// What doctor found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoctorReport {
+    /// The schema version of the JSON form.
+    pub version: u32,
+    /// The server.
+    pub server: ServerReport,
+    /// Warnings about configuration that can silently lose declared data.
+    pub warnings: Vec<String>,
+    /// Whether the connected user may touch each family.
+    pub access: Vec<AccessReport>,
+    /// The keyspace sample.
+    pub sample: SampleReport,
+}
+
+/// The server's identity and configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerReport {
+    /// `redis_version`.
+    pub redis_version: String,
+    /// `redis_mode`: standalone, cluster or sentinel.
+    pub mode: String,
+    /// `role`: master or slave.
+    pub role: String,
+    /// Whether AOF persistence is on.
+    pub aof_enabled: Option<bool>,
+    /// The RDB `save` schedule (`CONFIG GET save`); `None` when not permitted.
+    pub rdb_save: Option<String>,
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: Option<u64>,
+    /// `maxmemory_policy`.
+    pub maxmemory_policy: Option<String>,
+    /// The connected user (`ACL WHOAMI`), when the user may ask.
+    pub user: Option<String>,
+}
+
+/// Access of the connected user to one family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessReport {
+    /// The model.
+    pub model: String,
+    /// The family's key pattern.
+    pub pattern: String,
+    /// `allowed`, `denied`, `read-only`, or `unknown`.
+    pub verdict: String,
+    /// How it was established.
+    pub method: String,
+}
+
+/// The bounded sample of the keyspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleReport {
+    /// The `SCAN MATCH` pattern (the namespace), or `*`.
+    pub pattern: String,
+    /// Keys examined.
+    pub keys_scanned: u64,
+    /// Whether the whole keyspace was scanned (the cursor came back to 0).
+    pub complete: bool,
+    /// Why sampling stopped early, if it did.
+    pub stopped_by: Option<String>,
+    /// Milliseconds spent.
+    pub elapsed_ms: u64,
+    /// Per declared family.
+    pub families: Vec<FamilySample>,
+    /// Keys (in the namespace) matching no declared template.
+    pub unknown_keys: u64,
+    /// Up to [`DoctorOptions::unknown_examples`] of them.
+    pub unknown_examples: Vec<String>,
+}
+
+/// What the sample found for one family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilySample {
+    /// The model.
+    pub model: String,
+    /// Keys of this family in the sample.
+    pub keys: u64,
+    /// Keys without a TTL although the model declares one.
+    pub ttl_leaks: u64,
+    /// Keys holding another Redis type than the encoding uses.
+    pub wrong_type: u64,
+    /// Sum of `MEMORY USAGE` over the sampled keys.
+    pub memory_bytes: u64,
+}
+
+impl DoctorReport {
+    /// The schema version of the JSON form.
+    pub const VERSION: u32 = 1;
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).unwrap_or_default();
+        json.push('\n');
+        json
+    }
+
+    /// Whether anything needs attention: warnings, denied families, unknown
+    /// keys, TTL leaks or wrong types.
+    pub fn has_findings(&self) -> bool {
+        !self.warnings.is_empty()
+            || self.access.iter().any(|a| a.verdict == "denied")
+            || self.sample.unknown_keys > 0
+            || self
+                .sample
+                .families
+                .iter()
+                .any(|f| f.ttl_leaks > 0 || f.wrong_type > 0)
+    }
+
+    /// The report as readable tables.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let s = &self.server;
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+        let _ = writeln!(
+            out,
+            "server      redis {} ({}, {})",
+            s.redis_version, s.mode, s.role
+        );
+        let _ = writeln!(
+            out,
+            "persistence aof {}, rdb save {}",
+            s.aof_enabled.map_or("unknown".into(), |a| if a {
+                "on".to_owned()
+            } else {
+                "off".to_owned()
+            }),
+            s.rdb_save
+                .as_deref()
+                .map_or("unknown (CONFIG not permitted)".into(), |v| {
+                    if v.is_empty() {
+                        "off".to_owned()
+                    } else {
+                        format!("\"{v}\"")
+                    }
+                }),
+        );
+        let _ = writeln!(
+            out,
+            "memory      maxmemory {}, policy {}",
+            s.maxmemory.map_or("unknown".into(), |m| if m == 0 {
+                "none".to_owned()
+            } else {
+                format!("{m} bytes")
+            }),
+            opt(&s.maxmemory_policy)
+        );
+        let _ = writeln!(out, "user        {}", opt(&s.user));
+        if self.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings    none");
+        } else {
+            let _ = writeln!(out, "\nwarnings");
+            for w in &self.warnings {
+                let _ = writeln!(out, "  ! {w}");
+            }
+        }
+        let _ = writeln!(out, "\naccess");
+        let width = self
+            .access
+            .iter()
+            .map(|a| a.model.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        for a in &self.access {
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:9}  {}  ({})",
+                a.model, a.verdict, a.pattern, a.method
+            );
+        }
+        let sample = &self.sample;
+        let _ = writeln!(
+            out,
+            "\nsample      {} keys matching `{}` in {} ms{}",
+            sample.keys_scanned,
+            sample.pattern,
+            sample.elapsed_ms,
+            match (&sample.stopped_by, sample.complete) {
+                (_, true) => " (complete)".to_owned(),
+                (Some(why), false) => format!(" (stopped: {why})"),
+                (None, false) => String::new(),
+            }
+        );
+        let width = sample
+            .families
+            .iter()
+            .map(|f| f.model.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:>8}  {:>9}  {:>10}  {:>12}  {:>10}",
+            "family", "keys", "ttl leaks", "wrong type", "memory", "avg/key"
+        );
+        for f in &sample.families {
+            let avg = f.memory_bytes.checked_div(f.keys).unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:>8}  {:>9}  {:>10}  {:>12}  {:>10}",
+                f.model, f.keys, f.ttl_leaks, f.wrong_type, f.memory_bytes, avg
+            );
+        }
+        let _ = writeln!(out, "  {:width$}  {:>8}", "unknown", sample.unknown_keys);
+        for key in &sample.unknown_examples {
+            let _ = writeln!(out, "    ? {key}");
+        }
+        out
+    }
+}
+
+/// Runs doctor against the server `config` points at.
+pub async fn diagnose(
+    config: &Config,
+    manifest: &Manifest,
+    options: &DoctorOptions,
+) -> Result<DoctorReport> {
+    let client = redis::Client::open(config.connection_info.clone())
+        .map_err(|_| Error::Config(format!("cannot use {config}")))?;
+    let mut con = client
+        .get_multiplexed_async_connection_with_config(
+            &AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout()))
+                .set_response_timeout(Some(config.response_timeout())),
+        )
+        .await
+        .map_err(|source| Error::Connection {
+            operation: "doctor",
+            outcome: Outcome::NotApplied,
+            source,
+        })?;
+
+    let server = server_report(&mut con, config).await?;
+    let warnings = warnings(&server, manifest);
+    let access = access_report(&mut con, manifest, server.user.as_deref()).await;
+    let sample = sample(&mut con, manifest, options).await?;
+    Ok(DoctorReport {
+        version: DoctorReport::VERSION,
+        server,
+        warnings,
+        access,
+        sample,
+    })
+}
+
+fn redis_err(config: &Config, err: redis::RedisError) -> Error {
+    Error::from_redis("doctor", "doctor", "*", config.response_timeout(), err)
+}
+
+async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap<String, String>> {
+    let text: String = redis::cmd("INFO")
+        .arg(section)
+        .query_async(con)
+        .await
+        .ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+            .collect(),
+    )
+}
+
+async fn server_report(con: &mut MultiplexedConnection, config: &Config) -> Result<ServerReport> {
+    // The one check that must work: if even PING fails, there is nothing to report.
+    let _: String = redis::cmd("PING")
+        .query_async(con)
+        .await
+        .map_err(|e| redis_err(config, e))?;
+    let server = info(con, "server").await.unwrap_or_default();
+    let replication = info(con, "replication").await.unwrap_or_default();
+    let persistence = info(con, "persistence").await;
+    let memory = info(con, "memory").await;
+    let rdb_save: Option<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("save")
+        .query_async::<Vec<String>>(con)
+        .await
+        .ok()
+        .and_then(|pair| pair.get(1).cloned());
+    let user: Option<String> = redis::cmd("ACL").arg("WHOAMI").query_async(con).await.ok();
+    Ok(ServerReport {
+        redis_version: server
+            .get("redis_version")
+            .cloned()
+            .unwrap_or_else(|| "unknown".into()),
+        mode: server
+            .get("redis_mode")
+            .cloned()
+            .unwrap_or_else(|| "unknown".into()),
+        role: replication
+            .get("role")
+            .cloned()
+            .unwrap_or_else(|| "unknown".into()),
+        aof_enabled: persistence
+            .as_ref()
+            .and_then(|p| p.get("aof_enabled"))
+            .map(|v| v == "1"),
+        rdb_save,
+        maxmemory: memory
+            .as_ref()
+            .and_then(|m| m.get("maxmemory"))
+            .and_then(|v| v.parse().ok()),
+        maxmemory_policy: memory
+            .as_ref()
+            .and_then(|m| m.get("maxmemory_policy"))
+            .cloned(),
+        user,
+    })
+}
+
+/// Configuration that can silently drop what the manifest declares.
+fn warnings(server: &ServerReport, manifest: &Manifest) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let durable: Vec<&str> = manifest
+        .families
+        .iter()
+        .filter(|f| f.ttl_ms.is_none())
+        .map(|f| f.model.as_str())
+        .collect();
+    let expiring: Vec<&str> = manifest
+        .families
+        .iter()
+        .filter(|f| f.ttl_ms.is_some())
+        .map(|f| f.model.as_str())
+        .collect();
+    let list = |models: &[&str]| {
+        models
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let limited = server.maxmemory.is_some_and(|m| m > 0);
+    match server.maxmemory_policy.as_deref() {
+        Some(policy) if policy.starts_with("allkeys-") && !durable.is_empty() => warnings.push(format!(
+            "maxmemory-policy is {policy}{}: under memory pressure Redis evicts any key, including entities of {} that declare no TTL and are expected to stay",
+            if limited { "" } else { " (maxmemory is unlimited now, so it applies once a limit is set)" },
+            list(&durable)
+        )),
+        Some(policy) if policy.starts_with("volatile-") && !expiring.is_empty() && limited => warnings.push(format!(
+            "maxmemory-policy is {policy}: under memory pressure Redis evicts keys of {} before their TTL ends",
+            list(&expiring)
+        )),
+        _ => {}
+    }
+    if server.aof_enabled == Some(false)
+        && server.rdb_save.as_deref() == Some("")
+        && !durable.is_empty()
+    {
+        warnings.push(format!(
+            "persistence is off (no AOF, no RDB save schedule): a restart loses every entity of {}",
+            list(&durable)
+        ));
+    }
+    if server.role == "slave" {
+        warnings.push("connected to a replica: writes will fail".to_owned());
+    }
+    warnings
+}
+
+/// A key inside a family's pattern that no entity will have.
+fn probe_key(namespace: &str, family: &KeyFamily) -> String {
+    let mut key = namespace.to_owned();
+    for (i, seg) in family.segments.iter().enumerate() {
+        if i > 0 {
+            key.push(':');
+        }
+        match seg {
+            ManifestSegment::Literal { text } => key.push_str(text),
+            ManifestSegment::Placeholder { hash_tag: true, .. } => key.push_str("{doctor-probe}"),
+            ManifestSegment::Placeholder { .. } => key.push_str("doctor-probe"),
+        }
+    }
+    key
+}
+
+/// Whether the user may touch each family: `ACL DRYRUN` of a read and a write
+/// where the user may run it, else a harmless `EXISTS` probe (reads only).
+async fn access_report(
+    con: &mut MultiplexedConnection,
+    manifest: &Manifest,
+    user: Option<&str>,
+) -> Vec<AccessReport> {
+    let mut reports = Vec::new();
+    for family in &manifest.families {
+        let key = probe_key(&manifest.namespace, family);
+        let (read, write): (&[&str], &[&str]) = if family.redis_type == "hash" {
+            (&["HGETALL"], &["HSET", "f", "v"])
+        } else {
+            (&["GET"], &["SET", "v"])
+        };
+        let mut verdict = None;
+        if let Some(user) = user {
+            let dry = |cmd: &[&str]| {
+                let mut c = redis::cmd("ACL");
+                c.arg("DRYRUN").arg(user).arg(cmd[0]).arg(&key);
+                for arg in &cmd[1..] {
+                    c.arg(*arg);
+                }
+                c
+            };
+            let read_ok = dry(read).query_async::<Value>(con).await;
+            let write_ok = dry(write).query_async::<Value>(con).await;
+            if let (Ok(r), Ok(w)) = (read_ok, write_ok) {
+                let allowed = |v: &Value| {
+                    matches!(v, Value::Okay) || matches!(v, Value::SimpleString(s) if s == "OK")
+                };
+                verdict = Some(match (allowed(&r), allowed(&w)) {
+                    (true, true) => "allowed",
+                    (true, false) => "read-only",
+                    _ => "denied",
+                });
+                if let Some(v) = verdict {
+                    reports.push(AccessReport {
+                        model: family.model.clone(),
+                        pattern: family.pattern.clone(),
+                        verdict: v.to_owned(),
+                        method: "ACL DRYRUN of a read and a write".to_owned(),
+                    });
+                }
+            }
+        }
+        if verdict.is_none() {
+            let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
+            let (verdict, method) = match probe {
+                Ok(_) => (
+                    "allowed",
+                    "EXISTS probe (reads checked; writes need ACL DRYRUN)",
+                ),
+                Err(e) if e.code() == Some("NOPERM") => {
+                    ("denied", "EXISTS probe refused with NOPERM")
+                }
+                Err(_) => ("unknown", "EXISTS probe failed"),
+            };
+            reports.push(AccessReport {
+                model: family.model.clone(),
+                pattern: family.pattern.clone(),
+                verdict: verdict.to_owned(),
+                method: method.to_owned(),
+            });
+        }
+    }
+    reports
+}
+
+async fn sample(
+    con: &mut MultiplexedConnection,
+    manifest: &Manifest,
+    options: &DoctorOptions,
+) -> Result<SampleReport> {
+    let started = Instant::now();
+    let pattern = if manifest.namespace.is_empty() {
+        "*".to_owned()
+    } else {
+        let mut p = String::new();
+        crate::key::glob_escape_into(&manifest.namespace, &mut p);
+        p.push('*');
+        p
+    };
+    let mut families: Vec<FamilySample> = manifest
+        .families
+        .iter()
+        .map(|f| FamilySample {
+            model: f.model.clone(),
+            keys: 0,
+            ttl_leaks: 0,
+            wrong_type: 0,
+            memory_bytes: 0,
+        })
+        .collect();
+    let mut report = SampleReport {
+        pattern: pattern.clone(),
+        keys_scanned: 0,
+        complete: false,
+        stopped_by: None,
+        elapsed_ms: 0,
+        families: Vec::new(),
+        unknown_keys: 0,
+        unknown_examples: Vec::new(),
+    };
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(options.scan_count)
+            .query_async(con)
+            .await
+            .map_err(|e| Error::from_redis("doctor", "doctor", "*", Duration::ZERO, e))?;
+        let room = options
+            .max_keys
+            .saturating_sub(report.keys_scanned as usize);
+        let keys = &keys[..keys.len().min(room)];
+        // Classify, then ask TYPE, PTTL and MEMORY USAGE of the page's family keys in one round trip.
+        let mut classified = Vec::new();
+        for key in keys {
+            report.keys_scanned += 1;
+            match manifest
+                .families
+                .iter()
+                .position(|f| f.matches(&manifest.namespace, key))
+            {
+                Some(i) => classified.push((i, key)),
+                None => {
+                    report.unknown_keys += 1;
+                    if report.unknown_examples.len() < options.unknown_examples {
+                        let mut shown: String =
+                            String::from_utf8_lossy(key).chars().take(120).collect();
+                        shown = shown.escape_debug().to_string();
+                        report.unknown_examples.push(shown);
+                    }
+                }
+            }
+        }
+        if !classified.is_empty() {
+            let mut pipe = redis::pipe();
+            for (_, key) in &classified {
+                pipe.cmd("TYPE").arg(*key);
+                pipe.cmd("PTTL").arg(*key);
+                pipe.cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(*key)
+                    .arg("SAMPLES")
+                    .arg(0);
+            }
+            let replies: Vec<Value> = pipe
+                .query_async(con)
+                .await
+                .or_else(|e| match e.clone().into_server_errors() {
+                    // MEMORY USAGE may be refused by the ACL; report what we have.
+                    Some(_) => Ok(Vec::new()),
+                    None => Err(e),
+                })
+                .map_err(|e| Error::from_redis("doctor", "doctor", "*", Duration::ZERO, e))?;
+            for (n, (i, _)) in classified.iter().enumerate() {
+                let family = &manifest.families[*i];
+                let stats = &mut families[*i];
+                stats.keys += 1;
+                let reply = |k: usize| replies.get(n * 3 + k);
+                record_type(reply(0), family, stats);
+                if family.ttl_ms.is_some() && matches!(reply(1), Some(Value::Int(-1))) {
+                    stats.ttl_leaks += 1;
+                }
+                if let Some(Value::Int(bytes)) = reply(2) {
+                    stats.memory_bytes += u64::try_from(*bytes).unwrap_or(0);
+                }
+            }
+        }
+        cursor = next;
+        if cursor == 0 {
+            report.complete = true;
+            break;
+        }
+        if report.keys_scanned as usize >= options.max_keys {
+            report.stopped_by = Some(format!("max {} keys", options.max_keys));
+            break;
+        }
+        if started.elapsed() >= options.max_time {
+            report.stopped_by = Some(format!("max {} ms", options.max_time.as_millis()));
+            break;
+        }
+    }
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.families = families;
+    Ok(report)
+}
+
+/// Counts a key whose `TYPE` is not the family's (`none`: it expired meanwhile).
+fn record_type(reply: Option<&Value>, family: &KeyFamily, stats: &mut FamilySample) {
+    if let Some(Value::SimpleString(kind)) = reply
+        && kind != &family.redis_type
+        && kind != "none"
+    {
+        stats.wrong_type += 1;
+    }
+}

@@ -1,0 +1,246 @@
+//! `doctor` against a real server seeded with unknown keys, TTL leaks and wrong types.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use redis_runtime::doctor::{DoctorOptions, diagnose};
+use redis_runtime::testing::RedisServer;
+use redis_runtime::{Config, Store};
+
+async fn seed(server: &RedisServer, store: &Store) {
+    let mut raw = server.raw_connection().await.unwrap();
+    let users: Vec<User> = (0..600).map(|i| User::sample("acme", i)).collect();
+    store.save_many(&users).await.unwrap();
+    for user in &users[..5] {
+        // TTL leaks: entities of a TTL-declaring model that lost their TTL.
+        store.persist::<User>(&user.key_id()).await.unwrap();
+    }
+    let events: Vec<Event> = (0..50)
+        .map(|seq| Event {
+            stream: "s".into(),
+            seq,
+            kind: "k".into(),
+            payload: vec![1; 64],
+        })
+        .collect();
+    store.save_many(&events).await.unwrap();
+    for key in ["app:legacy:1", "app:tenant:acme:user:1", "app:session:a:b"] {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg("x")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    }
+    // A key of a family holding the wrong type.
+    let _: () = redis::cmd("HSET")
+        .arg("app:session:abc")
+        .arg("f")
+        .arg("v")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    // Outside the namespace: not doctor's business.
+    let _: () = redis::cmd("SET")
+        .arg("other:thing")
+        .arg("x")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
+
+fn admin_config(server: &RedisServer) -> Config {
+    server.config_builder().namespace("app").build().unwrap()
+}
+
+#[tokio::test]
+async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
+    let (server, store) = start("app").await;
+    seed(&server, &store).await;
+    let mut raw = server.raw_connection().await.unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("allkeys-lru")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    let manifest = TEST_MODELS.manifest("app:");
+    let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+
+    assert!(
+        report
+            .server
+            .redis_version
+            .starts_with(|c: char| c.is_ascii_digit())
+    );
+    assert_eq!(
+        (report.server.mode.as_str(), report.server.role.as_str()),
+        ("standalone", "master")
+    );
+    assert_eq!(report.server.aof_enabled, Some(false));
+    assert_eq!(report.server.rdb_save.as_deref(), Some(""));
+    assert_eq!(
+        report.server.maxmemory_policy.as_deref(),
+        Some("allkeys-lru")
+    );
+    assert_eq!(report.server.user.as_deref(), Some("default"));
+    let warnings = report.warnings.join("\n");
+    assert!(
+        warnings.contains("allkeys-lru")
+            && warnings.contains("`Event`")
+            && !warnings.contains("`User`"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("persistence is off"), "{warnings}");
+
+    let sample = &report.sample;
+    assert!(sample.complete);
+    assert_eq!(sample.pattern, "app:*");
+    assert_eq!(sample.keys_scanned, 600 + 50 + 3 + 1);
+    assert_eq!(sample.unknown_keys, 3);
+    let mut unknown = sample.unknown_examples.clone();
+    unknown.sort();
+    assert_eq!(
+        unknown,
+        ["app:legacy:1", "app:session:a:b", "app:tenant:acme:user:1"]
+    );
+    let family = |model: &str| sample.families.iter().find(|f| f.model == model).unwrap();
+    assert_eq!(
+        (
+            family("User").keys,
+            family("User").ttl_leaks,
+            family("User").wrong_type
+        ),
+        (600, 5, 0)
+    );
+    assert_eq!(
+        (family("Event").keys, family("Event").ttl_leaks),
+        (50, 0),
+        "Event declares no TTL"
+    );
+    assert_eq!(
+        (family("Session").keys, family("Session").wrong_type),
+        (1, 1)
+    );
+    assert!(
+        family("User").memory_bytes > 600 * 50,
+        "{}",
+        family("User").memory_bytes
+    );
+    assert!(family("Event").memory_bytes > 50 * 64);
+    assert!(report.has_findings());
+    assert!(
+        report
+            .access
+            .iter()
+            .all(|a| a.verdict == "allowed" && a.method.contains("DRYRUN")),
+        "{:?}",
+        report.access
+    );
+
+    // Never KEYS; a handful of SCANs.
+    let calls = command_calls(&mut raw).await;
+    assert!(!calls.contains_key("keys"), "{calls:?}");
+    assert!(calls["scan"] >= 1 && calls["scan"] <= 20, "{calls:?}");
+
+    let table = report.to_table();
+    assert!(
+        table.contains("allkeys-lru") && table.contains("? app:legacy:1"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["sample"]["unknown_keys"], 3);
+}
+
+#[tokio::test]
+async fn stops_at_its_key_bound() {
+    let (server, store) = start("app").await;
+    seed(&server, &store).await;
+    let options = DoctorOptions::default().max_keys(100).scan_count(50);
+    let report = diagnose(
+        &admin_config(&server),
+        &TEST_MODELS.manifest("app:"),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sample.keys_scanned, 100);
+    assert!(!report.sample.complete);
+    assert_eq!(report.sample.stopped_by.as_deref(), Some("max 100 keys"));
+    let options = DoctorOptions::default()
+        .max_time(Duration::ZERO)
+        .scan_count(10);
+    let report = diagnose(
+        &admin_config(&server),
+        &TEST_MODELS.manifest("app:"),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.sample.keys_scanned <= 20,
+        "{}",
+        report.sample.keys_scanned
+    );
+    assert!(report.sample.stopped_by.unwrap().contains("ms"));
+}
+
+#[tokio::test]
+async fn reports_families_the_user_may_not_touch() {
+    let server = RedisServer::start().unwrap();
+    let mut manifest = TEST_MODELS.manifest("app:");
+    // The application's user was created from an older manifest that lacks Counter.
+    let mut older = manifest.clone();
+    older.families.retain(|f| f.model != "Counter");
+    let mut raw = server.raw_connection().await.unwrap();
+    let mut setuser = redis::cmd("ACL");
+    setuser.arg("SETUSER").arg("app").arg("on").arg(">pw");
+    for arg in older.acl_rule().setuser_args() {
+        setuser.arg(arg);
+    }
+    let _: () = setuser.query_async(&mut raw).await.unwrap();
+    let config = server
+        .config_builder()
+        .url(format!("{}?user=app&pass=pw", server.url()))
+        .namespace("app")
+        .build()
+        .unwrap();
+    let report = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    for access in &report.access {
+        let expected = if access.model == "Counter" {
+            "denied"
+        } else {
+            "allowed"
+        };
+        assert_eq!(access.verdict, expected, "{access:?}");
+        assert!(
+            access.method.contains("EXISTS"),
+            "the app user may not run ACL DRYRUN"
+        );
+    }
+    // The restricted user cannot read INFO or CONFIG: doctor says so instead of failing.
+    assert_eq!(report.server.rdb_save, None);
+    assert!(report.to_table().contains("unknown"));
+    manifest.families.clear();
+    assert!(
+        diagnose(&config, &manifest, &DoctorOptions::default())
+            .await
+            .unwrap()
+            .access
+            .is_empty()
+    );
+}
