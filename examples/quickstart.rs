@@ -14,23 +14,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{
-    Config, Expiry, KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store, keyspace,
-};
+use redis_runtime::{Config, Expiry, KeyPart, RedisModel, Store, keyspace};
 use serde::{Deserialize, Serialize};
 
 /// Tenants are strings, but a tenant id is not any string: a newtype keeps them apart.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, KeyPart)]
 struct TenantId(String);
-
-impl KeyPart for TenantId {
-    fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
-        self.0.write_key_part(out)
-    }
-    fn from_key_part(raw: Vec<u8>) -> Result<Self, KeyPartError> {
-        String::from_key_part(raw).map(TenantId)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct Prefs {

@@ -9,6 +9,7 @@ mod ctxt;
 mod duration;
 mod expand;
 mod fallback;
+mod key_part;
 mod key_template;
 mod suggest;
 mod symbol;
@@ -20,4 +21,17 @@ mod tests;
 pub fn derive_redis_model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `redis_runtime::KeyPart` for an id newtype: a struct with exactly one
+/// field renders into keys and parses back as that field, with its shape.
+///
+/// ```rust,ignore
+/// #[derive(Debug, Clone, PartialEq, Eq, Hash, redis_runtime::KeyPart)]
+/// pub struct TenantId(String);
+/// ```
+#[proc_macro_derive(KeyPart)]
+pub fn derive_key_part(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    key_part::derive(&input).into()
 }

@@ -300,8 +300,8 @@ impl KeyPartWriter<'_> {
 /// A type that can be substituted for a key template placeholder.
 ///
 /// Implemented for strings, integers, `bool`, `char` and (with the `uuid`
-/// feature) `uuid::Uuid`. Implement it for your own id newtypes, usually by
-/// delegating to the wrapped value:
+/// feature) `uuid::Uuid`. For an id newtype, `#[derive(KeyPart)]` delegates to
+/// the wrapped value; by hand it looks like this:
 ///
 /// ```
 /// use redis_runtime::{KeyPart, KeyPartError, KeyPartWriter};
@@ -324,9 +324,9 @@ impl KeyPartWriter<'_> {
 /// what makes a key parse back into its id.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a Redis key",
-    label = "this field is named by a key template placeholder",
+    label = "used as part of a Redis key here",
     note = "key parts are strings, integers, `bool`, `char`, `uuid::Uuid` (feature `uuid`), or types implementing `redis_runtime::KeyPart`",
-    note = "for an id newtype, implement `KeyPart` by delegating to the wrapped value"
+    note = "for an id newtype, `#[derive(KeyPart)]` delegates to the wrapped value"
 )]
 pub trait KeyPart: Clone + fmt::Debug + Eq + std::hash::Hash + Send + Sync + 'static {
     /// What rendered values can look like; [`PartShape::Text`] unless the type

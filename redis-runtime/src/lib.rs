@@ -59,14 +59,15 @@ pub use store::{Expiry, Key, Store};
 pub use value::{HashValue, Integer, Json};
 
 #[cfg(feature = "derive")]
-pub use redis_derive::RedisModel;
+pub use redis_derive::{KeyPart, RedisModel};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{DecodeError, DecodeErrorKind, Error};
     pub use crate::key::{
-        InvalidKeyPart, KeyPart, KeyParts, KeyTemplate, KeyWriter, PartShape, Segment,
+        InvalidKeyPart, KeyPart, KeyPartError, KeyPartWriter, KeyParts, KeyTemplate, KeyWriter,
+        PartShape, Segment,
     };
     pub use crate::model::{
         Codec, Encoding, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
@@ -176,7 +177,7 @@ pub mod __private {
         let kind = |reason| DecodeErrorKind::KeyPart { field, reason };
         // The renderer never produces an empty part, so a stored one is corrupt.
         if raw.is_empty() {
-            return Err(field_error::<M>(field, kind(crate::KeyPartError::Empty)));
+            return Err(field_error::<M>(field, kind(KeyPartError::Empty)));
         }
         T::from_key_part(raw).map_err(|reason| field_error::<M>(field, kind(reason)))
     }

@@ -2,21 +2,12 @@
 #![allow(dead_code, unreachable_pub)]
 
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{KeyPart, KeyPartError, KeyPartWriter, RedisModel, Store, keyspace};
+use redis_runtime::{KeyPart, RedisModel, Store, keyspace};
 use serde::{Deserialize, Serialize};
 
 /// A tenant id newtype used as a key part.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, KeyPart)]
 pub struct TenantId(pub String);
-
-impl KeyPart for TenantId {
-    fn write_key_part(&self, out: &mut KeyPartWriter<'_>) {
-        self.0.write_key_part(out)
-    }
-    fn from_key_part(raw: Vec<u8>) -> Result<Self, KeyPartError> {
-        String::from_key_part(raw).map(TenantId)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Prefs {

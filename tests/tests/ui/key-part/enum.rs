@@ -1,0 +1,9 @@
+use redis_runtime::KeyPart;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, KeyPart)]
+enum Region {
+    Eu,
+    Us,
+}
+
+fn main() {}
