@@ -124,35 +124,60 @@ impl KeyTemplate {
     /// namespace, literal or segment count, a missing or misplaced hash tag, an
     /// empty or over-long part, or an escape that the renderer would not produce.
     pub fn split(&self, namespace: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let rest = key.strip_prefix(namespace.as_bytes())?;
-        let mut parts = Vec::with_capacity(self.segments.len());
-        let mut pieces = rest.split(|b| *b == b':');
-        for seg in self.segments {
-            let piece = pieces.next()?;
-            match seg {
-                Segment::Literal(lit) => {
-                    if piece != lit.as_bytes() {
-                        return None;
-                    }
-                }
-                Segment::Placeholder { hash_tag, .. } => {
-                    let raw = if *hash_tag {
-                        piece.strip_prefix(b"{")?.strip_suffix(b"}")?
-                    } else {
-                        piece
-                    };
-                    if raw.is_empty() || raw.len() > MAX_KEY_PART_LEN {
-                        return None;
-                    }
-                    parts.push(unescape(raw)?);
+        let shape = self.segments.iter().map(|s| match s {
+            Segment::Literal(lit) => SegmentView::Literal(lit),
+            Segment::Placeholder { hash_tag, .. } => SegmentView::Placeholder {
+                hash_tag: *hash_tag,
+            },
+        });
+        split_key(shape, namespace, key)
+    }
+}
+
+/// A template segment as the key splitter sees it, whether the template is a
+/// compiled [`KeyTemplate`] or one read from a manifest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SegmentView<'a> {
+    Literal(&'a str),
+    Placeholder { hash_tag: bool },
+}
+
+/// The one key parser: splits `key` under `namespace` by the template's
+/// segments into decoded placeholder parts, or `None` when the renderer could
+/// not have produced it.
+pub(crate) fn split_key<'a>(
+    segments: impl ExactSizeIterator<Item = SegmentView<'a>>,
+    namespace: &str,
+    key: &[u8],
+) -> Option<Vec<Vec<u8>>> {
+    let rest = key.strip_prefix(namespace.as_bytes())?;
+    let mut parts = Vec::with_capacity(segments.len());
+    let mut pieces = rest.split(|b| *b == b':');
+    for seg in segments {
+        let piece = pieces.next()?;
+        match seg {
+            SegmentView::Literal(lit) => {
+                if piece != lit.as_bytes() {
+                    return None;
                 }
             }
+            SegmentView::Placeholder { hash_tag } => {
+                let raw = if hash_tag {
+                    piece.strip_prefix(b"{")?.strip_suffix(b"}")?
+                } else {
+                    piece
+                };
+                if raw.is_empty() || raw.len() > MAX_KEY_PART_LEN {
+                    return None;
+                }
+                parts.push(unescape(raw)?);
+            }
         }
-        if pieces.next().is_some() {
-            return None;
-        }
-        Some(parts)
     }
+    if pieces.next().is_some() {
+        return None;
+    }
+    Some(parts)
 }
 
 impl fmt::Display for KeyTemplate {
@@ -183,12 +208,6 @@ pub fn escape_into(raw: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&raw[start..]);
-}
-
-/// Whether `raw` is a part the renderer could have produced: non-empty, at most
-/// [`MAX_KEY_PART_LEN`] bytes, and escaped exactly as [`escape_into`] escapes.
-pub fn is_rendered_part(raw: &[u8]) -> bool {
-    !raw.is_empty() && raw.len() <= MAX_KEY_PART_LEN && unescape(raw).is_some()
 }
 
 fn hex_value(b: u8) -> Option<u8> {

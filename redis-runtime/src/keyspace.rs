@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::key::{KeyTemplate, PartShape, Segment};
+use crate::key::{KeyTemplate, PartShape, Segment, SegmentView};
 use crate::model::{Encoding, FieldStorage, ModelMeta};
 
 /// The models of an application, declared with [`keyspace!`](crate::keyspace!).
@@ -397,33 +397,15 @@ impl KeyFamily {
         }
     }
 
-    /// Splits a key of this family (with the manifest's namespace) into its raw
-    /// placeholder parts; `None` when the key is not one of this family's.
+    /// Whether `key` (under `namespace`) is one this family's template renders.
     pub fn matches(&self, namespace: &str, key: &[u8]) -> bool {
-        let Some(rest) = key.strip_prefix(namespace.as_bytes()) else {
-            return false;
-        };
-        let mut pieces = rest.split(|b| *b == b':');
-        for seg in &self.segments {
-            let Some(piece) = pieces.next() else {
-                return false;
-            };
-            let ok = match seg {
-                ManifestSegment::Literal { text } => piece == text.as_bytes(),
-                ManifestSegment::Placeholder { hash_tag, .. } => {
-                    let raw = if *hash_tag {
-                        piece.strip_prefix(b"{").and_then(|p| p.strip_suffix(b"}"))
-                    } else {
-                        Some(piece)
-                    };
-                    raw.is_some_and(crate::key::is_rendered_part)
-                }
-            };
-            if !ok {
-                return false;
-            }
-        }
-        pieces.next().is_none()
+        let shape = self.segments.iter().map(|s| match s {
+            ManifestSegment::Literal { text } => SegmentView::Literal(text),
+            ManifestSegment::Placeholder { hash_tag, .. } => SegmentView::Placeholder {
+                hash_tag: *hash_tag,
+            },
+        });
+        crate::key::split_key(shape, namespace, key).is_some()
     }
 
     /// The TTL a full save applies.
