@@ -562,6 +562,7 @@ async fn sample(
         let room = options
             .max_keys
             .saturating_sub(report.keys_scanned as usize);
+        let truncated = keys.len() > room;
         let keys = &keys[..keys.len().min(room)];
         // Classify, then ask TYPE, PTTL and MEMORY USAGE of the page's family keys in one round trip.
         let mut classified = Vec::new();
@@ -619,11 +620,11 @@ async fn sample(
             }
         }
         cursor = next;
-        if cursor == 0 {
+        if cursor == 0 && !truncated {
             report.complete = true;
             break;
         }
-        if report.keys_scanned as usize >= options.max_keys {
+        if truncated || report.keys_scanned as usize >= options.max_keys {
             report.stopped_by = Some(format!("max {} keys", options.max_keys));
             break;
         }

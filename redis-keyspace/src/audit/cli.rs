@@ -1,0 +1,149 @@
+//! The `audit` subcommand: its arguments and what it does with them.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use super::{
+    AuditError, Baseline, DEFAULT_ALLOW_FILE, Options, audit, read_allow_file, render_json,
+    render_text,
+};
+
+/// Exit code: no violations, or no count grew against the baseline.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: violations found, or a count grew against the baseline.
+pub const EXIT_VIOLATIONS: u8 = 1;
+/// Exit code: the tool could not run (bad arguments, unreadable path, bad
+/// allowlist pattern or baseline).
+pub const EXIT_ERROR: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Violation kinds: raw_command, raw_pipeline, raw_script, command_trait_import,
+command_trait_call, raw_connection_call, hand_built_key, unparsable_file.
+A raw construct is counted once where it is built: redis::cmd(\"GET\").arg(k)
+.query_async(&mut c) is one raw_command, and so are later calls on a variable
+bound to it. A hand-built key (a literal or format!/concat! containing ':')
+passed to a raw call is counted in addition.
+
+Allowlist patterns (--allow, --config): a pattern containing '::' is a module
+path (crate::redis_internal, my_crate::store::*, crate::**::tests) matched
+against the enclosing module/type/function; anything else is a path glob
+relative to the scanned directory or as reported (tests/corrupt.rs, **/seed_*.rs,
+a directory). Without --config, ./.redis-audit-allow is read if it exists (one
+pattern a line, '#' comments). The framework's own packages (redis-runtime,
+redis-derive) are exempt unless --no-default-allow is given.
+
+Exit codes:
+  0  no violations; with --baseline: no (file, kind) count grew;
+     with only --write-baseline: the baseline was written
+  1  violations found; with --baseline: some (file, kind) count grew or appeared
+  2  the tool could not run: bad arguments, unreadable path, bad pattern or baseline";
+
+/// Output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per violation, a summary per kind, and `violations: N`.
+    #[default]
+    Text,
+    /// A versioned JSON document (`version`, `violations`, `summary`,
+    /// `total`, ...).
+    Json,
+}
+
+/// Report every place that talks to Redis without going through redis-runtime.
+#[derive(Clone, Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct AuditArgs {
+    /// Files or directories to scan (target/ and hidden directories are skipped).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Allow a path glob or a module path (repeatable).
+    #[arg(long = "allow", value_name = "PATTERN")]
+    pub allow: Vec<String>,
+
+    /// Read allowlist patterns from FILE (default: ./.redis-audit-allow if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Also audit the framework's own packages (redis-runtime, redis-derive).
+    #[arg(long)]
+    pub no_default_allow: bool,
+
+    /// Fail only if some (file, kind) count grew against this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write the current per-file, per-kind counts to FILE as a baseline.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Run the audit as the command line asked, print the result, and return
+/// the exit code.
+pub fn run(args: &AuditArgs) -> ExitCode {
+    match try_run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("redis-keyspace audit: error: {err}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn try_run(args: &AuditArgs) -> Result<u8, AuditError> {
+    let mut allow = args.allow.clone();
+    match &args.config {
+        Some(path) => allow.extend(read_allow_file(path)?),
+        None => {
+            let default = PathBuf::from(DEFAULT_ALLOW_FILE);
+            if default.is_file() {
+                allow.extend(read_allow_file(&default)?);
+            }
+        }
+    }
+    let options = Options {
+        allow,
+        exempt_framework: !args.no_default_allow,
+    };
+    let report = audit(&args.paths, &options)?;
+    let current = Baseline::from_report(&report);
+    let comparison = match &args.baseline {
+        Some(path) => Some(Baseline::read(path)?.compare(&current)),
+        None => None,
+    };
+    if let Some(path) = &args.write_baseline {
+        current.write(path)?;
+    }
+    let text = match args.format {
+        Format::Text => render_text(&report, comparison.as_ref()),
+        Format::Json => render_json(&report, comparison.as_ref()),
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not a failure of the audit.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if let Some(path) = &args.write_baseline
+        && args.format == Format::Text
+    {
+        eprintln!(
+            "wrote baseline {} ({} violations)",
+            path.display(),
+            current.total
+        );
+    }
+    let code = match (&comparison, &args.write_baseline) {
+        (Some(c), _) if c.passed() => EXIT_CLEAN,
+        (Some(_), _) => EXIT_VIOLATIONS,
+        (None, Some(_)) => EXIT_CLEAN,
+        (None, None) if report.total() == 0 => EXIT_CLEAN,
+        (None, None) => EXIT_VIOLATIONS,
+    };
+    Ok(code)
+}

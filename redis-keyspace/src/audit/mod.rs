@@ -1,0 +1,379 @@
+//! The raw-access audit: every place in a Rust source tree that talks to
+//! Redis without going through `redis-runtime`.
+//!
+//! Files are parsed with `syn` (never scanned as text), and every path is
+//! resolved against the `use` items, `extern crate` items and declarations
+//! around it, across the files of each crate: `use redis as r;`, `use
+//! deadpool_redis::redis;`, `extern crate redis as foo;`, `use
+//! crate::prelude::*` re-exporting `redis::Commands`, and fully-qualified
+//! `::redis::cmd` all resolve to the redis crate, while a local `mod redis`,
+//! a local `fn cmd` or a local `struct Pipeline` do not.
+//!
+//! # Violation kinds and counting rules
+//!
+//! | kind | counted once per |
+//! | --- | --- |
+//! | `raw_command` | use of `redis::cmd`, `Cmd::new`, `Cmd::<command>` or `pack_command` |
+//! | `raw_pipeline` | use of `redis::pipe`, `Pipeline::new`/`with_capacity`, `redis::transaction`, `cluster_pipe` |
+//! | `raw_script` | use of `Script::new` |
+//! | `command_trait_import` | trait imported from a redis root (`Commands`, `AsyncCommands`, `TypedCommands`, `AsyncTypedCommands`, `JsonCommands`, `JsonAsyncCommands`, `PubSubCommands`, `HotkeysCommands`, `ConnectionLike`), or glob import of a redis root or `redis::aio` |
+//! | `command_trait_call` | call of a command-trait method, by method syntax or by path |
+//! | `raw_connection_call` | call of `req_packed_command(s)`, `req_command`, `send_packed_command(s)`; or of `query`, `query_async`, `exec`, `exec_async`, `invoke`, `invoke_async`, `iter_async` with one argument, not on a raw construct, in a file that names redis |
+//! | `hand_built_key` | string literal, `format!` or `concat!` with `:` in its literal text, passed (directly or through a `let`) to a raw construct or in a key position of a command-trait call |
+//! | `unparsable_file` | file that does not parse |
+//!
+//! A raw construct is counted once, where it is built. Everything chained
+//! onto it (`.arg(..)`, `.key(..)`, pipeline command methods, `.ignore()`,
+//! `.query_async(..)`, `.invoke_async(..)`), and everything later called on
+//! a variable or closure parameter bound to it, is part of that one
+//! violation: `redis::cmd("GET").arg(k).query_async(&mut c)` is one
+//! `raw_command`. A hand-built key inside it is counted in addition, since
+//! the key is what the framework replaces.
+//!
+//! A command-trait method call (`con.get(k)`) counts only when the method
+//! name and argument count match a method of a redis command trait, the
+//! trait is in scope (imported, glob-imported, or a bound such as `C:
+//! Commands` or `impl AsyncCommands` on the enclosing function or impl) or
+//! the receiver is known to be a redis connection, and the receiver is not
+//! known to be something else. A turbofish must fit the trait method's type
+//! parameters, so `store.get::<User>(&id)` is never `Commands::get`.
+//!
+//! What is known about a receiver comes from declarations, not inference:
+//! a variable's or parameter's declared type or initializer (`HashMap::new()`,
+//! `Store::connect(..)`, a struct literal, `vec![]`), a field's declared type
+//! (`self.cache`, `state.store`, for structs declared in the same file),
+//! newtype extractors (`State(state): State<AppState>`). Redis are redis-rs
+//! connections and clients, the wrapper crates' types, generics bounded by a
+//! redis trait, and types of the scanned crate that implement a redis trait
+//! or alias a redis type. Not Redis are other crates' types (`std`, the
+//! framework's `Store`, ...), the scanned crate's own types (unless they
+//! implement `Deref`, which may lead to a connection), literals and indexing.
+//! The result of a method call is unknown when the method plausibly hands
+//! out a connection (its name contains `conn`, `redis`, `pool`, `client` or
+//! `manager`, or it is a pool checkout such as `get()`) and not Redis
+//! otherwise (`req.headers().get(..)`).
+//!
+//! `query`/`exec`/`invoke` calls count as `raw_connection_call` when their
+//! receiver was not built in the same function (a parameter of type `&Cmd`,
+//! a `static` script, a helper's return value) and their one argument could
+//! be a connection (not a shared reference, not a literal), in a file that
+//! names redis at all; keys built by hand for such a chain (`SCRIPT
+//! .key(format!(..))`) are `hand_built_key`s too.
+//!
+//! Known limits: no type inference through function returns; a key built in
+//! a helper (`con.get(user_key(id))`) is not traced into the helper; macros
+//! with their own grammar are audited only where their parts parse as
+//! expressions; `#[cfg]` is ignored (every branch is audited); `#[path]` and
+//! `include!` are not followed.
+
+mod allow;
+mod analyze;
+mod baseline;
+pub mod cli;
+mod commands;
+mod layout;
+mod output;
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use allow::{Allowlist, DEFAULT_ALLOW_FILE, EXEMPT_PACKAGES, read_allow_file};
+pub use baseline::{Baseline, Comparison, Delta};
+pub use output::{JsonReport, SCHEMA_VERSION, render_json, render_text};
+
+/// The kind of a violation. Its `snake_case` name is stable: it is what
+/// JSON output, baselines and summaries use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A raw command: `redis::cmd`, `Cmd::new`, `Cmd::<command>`.
+    RawCommand,
+    /// A raw pipeline or transaction: `redis::pipe`, `Pipeline::new`.
+    RawPipeline,
+    /// A raw Lua script: `Script::new`.
+    RawScript,
+    /// A redis command trait imported (`use redis::AsyncCommands;`), or a
+    /// glob import of a redis root.
+    CommandTraitImport,
+    /// A call of a redis command-trait method (`con.get(key)`).
+    CommandTraitCall,
+    /// A raw call on a connection (`req_packed_command`, or `query_async`
+    /// of a command built elsewhere).
+    RawConnectionCall,
+    /// A key string built by hand and passed to a raw call.
+    HandBuiltKey,
+    /// A file that does not parse, so cannot be shown to be clean.
+    UnparsableFile,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 8] = [
+        Kind::RawCommand,
+        Kind::RawPipeline,
+        Kind::RawScript,
+        Kind::CommandTraitImport,
+        Kind::CommandTraitCall,
+        Kind::RawConnectionCall,
+        Kind::HandBuiltKey,
+        Kind::UnparsableFile,
+    ];
+
+    /// The stable `snake_case` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::RawCommand => "raw_command",
+            Kind::RawPipeline => "raw_pipeline",
+            Kind::RawScript => "raw_script",
+            Kind::CommandTraitImport => "command_trait_import",
+            Kind::CommandTraitCall => "command_trait_call",
+            Kind::RawConnectionCall => "raw_connection_call",
+            Kind::HandBuiltKey => "hand_built_key",
+            Kind::UnparsableFile => "unparsable_file",
+        }
+    }
+
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One place that talks to Redis without going through the framework.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The file, as the scanned path joined with the path below it.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What it is.
+    pub kind: Kind,
+    /// The enclosing function: `module::Type::method`, the fn name, or
+    /// `<top-level>`.
+    pub function: String,
+    /// The enclosing module, `crate::a::b`.
+    pub module: String,
+    /// What was found.
+    pub message: String,
+    /// The source line, trimmed.
+    pub snippet: String,
+}
+
+/// How to run the audit.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Allowlist patterns: path globs relative to a scanned directory (or
+    /// as reported), or module paths such as `crate::redis_internal`.
+    pub allow: Vec<String>,
+    /// Exempt the framework's own packages ([`EXEMPT_PACKAGES`]).
+    pub exempt_framework: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            allow: Vec::new(),
+            exempt_framework: true,
+        }
+    }
+}
+
+/// The outcome of an audit.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Violations outside the allowlist, ordered by file, line and column.
+    pub violations: Vec<Violation>,
+    /// How many violations the allowlist (or the framework exemption)
+    /// suppressed.
+    pub allowed: usize,
+    /// How many files were scanned.
+    pub files: usize,
+}
+
+impl Report {
+    /// The number of violations of each kind (every kind present, zero or
+    /// not).
+    pub fn summary(&self) -> BTreeMap<Kind, usize> {
+        let mut summary: BTreeMap<Kind, usize> = Kind::ALL.iter().map(|k| (*k, 0)).collect();
+        for v in &self.violations {
+            *summary.entry(v.kind).or_default() += 1;
+        }
+        summary
+    }
+
+    /// The total number of violations: the "violations" count.
+    pub fn total(&self) -> usize {
+        self.violations.len()
+    }
+}
+
+/// An error that stops the audit (exit code 2).
+#[derive(Debug)]
+pub enum AuditError {
+    /// A path could not be read.
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An allowlist pattern is not a valid glob or module path.
+    BadPattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        message: String,
+    },
+    /// A baseline file is not a baseline.
+    BadBaseline {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditError::Io { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            AuditError::BadPattern { pattern, message } => {
+                write!(f, "bad allowlist pattern `{pattern}`: {message}")
+            }
+            AuditError::BadBaseline { path, message } => {
+                write!(f, "bad baseline {}: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for AuditError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuditError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Audit every `.rs` file under `paths` (files or directories; `target/`
+/// and hidden directories are skipped).
+///
+/// The files are parsed on a thread of the audit's own (with a large stack,
+/// for deeply nested code), so the span information `proc-macro2` keeps per
+/// thread is dropped with it and never mixes with the caller's.
+pub fn audit(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("redis-audit".to_owned())
+            .stack_size(64 << 20)
+            .spawn_scoped(scope, || audit_here(paths, options))
+            .map_err(|source| AuditError::Io {
+                path: PathBuf::from("<audit thread>"),
+                source,
+            })?;
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError> {
+    let allowlist = Allowlist::new(&options.allow, options.exempt_framework)?;
+    let files = layout::discover(paths)?;
+
+    // Pass 1: parse everything, build the module table, resolve imports.
+    let mut parsed = Vec::new();
+    let mut sources = Vec::new();
+    let mut unparsable = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(&file.path).map_err(|source| AuditError::Io {
+            path: file.path.clone(),
+            source,
+        })?;
+        match syn::parse_file(&source) {
+            Ok(ast) => {
+                parsed.push((file.clone(), ast));
+                sources.push(source);
+            }
+            Err(err) => {
+                let start = err.span().start();
+                unparsable.push((file.clone(), start.line, start.column + 1, err.to_string()));
+            }
+        }
+    }
+    let table = resolve::ModuleTable::build(&parsed);
+
+    // Pass 2: audit each file.
+    let mut report = Report {
+        files: files.len(),
+        ..Report::default()
+    };
+    for ((file, ast), source) in parsed.iter().zip(&sources) {
+        let lines: Vec<&str> = source.lines().collect();
+        for finding in analyze::analyze(&table, file, ast) {
+            if allowlist.allows(file, &finding.item_path) {
+                report.allowed += 1;
+                continue;
+            }
+            let snippet = lines
+                .get(finding.line.saturating_sub(1))
+                .map(|l| snippet(l))
+                .unwrap_or_default();
+            report.violations.push(Violation {
+                file: file.display.clone(),
+                line: finding.line,
+                column: finding.column,
+                kind: finding.kind,
+                function: finding.function,
+                module: finding.module,
+                message: finding.message,
+                snippet,
+            });
+        }
+    }
+    for (file, line, column, message) in unparsable {
+        if allowlist.allows(&file, "crate") {
+            report.allowed += 1;
+            continue;
+        }
+        report.violations.push(Violation {
+            file: file.display.clone(),
+            line: line.max(1),
+            column,
+            kind: Kind::UnparsableFile,
+            function: "<top-level>".to_owned(),
+            module: "crate".to_owned(),
+            message: format!("does not parse, so it cannot be audited: {message}"),
+            snippet: String::new(),
+        });
+    }
+    report.violations.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.kind).cmp(&(&b.file, b.line, b.column, b.kind))
+    });
+    Ok(report)
+}
+
+fn snippet(line: &str) -> String {
+    let line = line.trim();
+    if line.chars().count() <= 100 {
+        line.to_owned()
+    } else {
+        let cut: String = line.chars().take(99).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,126 @@
+//! Text and JSON renderings of a report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Comparison, Kind, Report, Violation};
+
+/// The version of the JSON schema ([`JsonReport`]).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON output, schema version 1:
+///
+/// ```json
+/// { "version": 1,
+///   "violations": [ { "file": "src/a.rs", "line": 3, "column": 5,
+///                     "kind": "raw_command", "function": "Repo::load",
+///                     "module": "crate", "message": "...", "snippet": "..." } ],
+///   "summary": { "raw_command": 1, "raw_pipeline": 0, ... },
+///   "total": 1, "allowed": 0, "files": 12,
+///   "baseline": null }
+/// ```
+///
+/// `summary` lists every kind. `baseline` is present when `--baseline` was
+/// given: `{ "grew": [..], "shrank": [..], "baseline_total": n,
+/// "current_total": n }`, each delta `{ "file", "kind", "baseline", "current" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonReport {
+    /// [`SCHEMA_VERSION`].
+    pub version: u32,
+    /// Every violation outside the allowlist.
+    pub violations: Vec<Violation>,
+    /// Count per kind (every kind listed).
+    pub summary: BTreeMap<Kind, usize>,
+    /// The total: the "violations" count.
+    pub total: usize,
+    /// Violations suppressed by the allowlist.
+    pub allowed: usize,
+    /// Files scanned.
+    pub files: usize,
+    /// The comparison with the baseline, if one was given.
+    pub baseline: Option<Comparison>,
+}
+
+/// Render a report as JSON (schema version [`SCHEMA_VERSION`]).
+pub fn render_json(report: &Report, comparison: Option<&Comparison>) -> String {
+    let json = JsonReport {
+        version: SCHEMA_VERSION,
+        violations: report.violations.clone(),
+        summary: report.summary(),
+        total: report.total(),
+        allowed: report.allowed,
+        files: report.files,
+        baseline: comparison.cloned(),
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("a report serializes");
+    text.push('\n');
+    text
+}
+
+/// Render a report as text: one line per violation, then the summary,
+/// then the baseline comparison if any.
+pub fn render_text(report: &Report, comparison: Option<&Comparison>) -> String {
+    let mut out = String::new();
+    for v in &report.violations {
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {}: {} (in {})",
+            v.file, v.line, v.column, v.kind, v.message, v.function
+        );
+        if !v.snippet.is_empty() {
+            let _ = writeln!(out, "    {}", v.snippet);
+        }
+    }
+    if !report.violations.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "summary ({} files scanned):", report.files);
+    for (kind, count) in report.summary() {
+        let _ = writeln!(out, "  {:<22} {count}", kind.as_str());
+    }
+    if report.allowed > 0 {
+        let _ = writeln!(out, "allowed (not counted): {}", report.allowed);
+    }
+    let _ = writeln!(out, "violations: {}", report.total());
+    if let Some(c) = comparison {
+        let _ = writeln!(
+            out,
+            "baseline: {} → {} violations",
+            c.baseline_total, c.current_total
+        );
+        for d in &c.grew {
+            let _ = writeln!(
+                out,
+                "  grew:   {} {}: {} → {}",
+                d.file, d.kind, d.baseline, d.current
+            );
+        }
+        for d in &c.shrank {
+            let _ = writeln!(
+                out,
+                "  shrank: {} {}: {} → {}",
+                d.file, d.kind, d.baseline, d.current
+            );
+        }
+        if c.passed() {
+            if c.shrank.is_empty() {
+                let _ = writeln!(out, "baseline: ok, no count grew");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "baseline: ok, {} count(s) shrank; rewrite the baseline with --write-baseline to lock them in",
+                    c.shrank.len()
+                );
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "baseline: FAILED, {} count(s) grew; remove the new raw Redis access (or, deliberately, rewrite the baseline)",
+                c.grew.len()
+            );
+        }
+    }
+    out
+}
