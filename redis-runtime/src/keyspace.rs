@@ -41,7 +41,7 @@ pub struct Keyspace {
 
 /// Declares an application's keyspace: a `const` [`Keyspace`] listing its
 /// models, checked at compile time so that no two of them can render the same
-/// key (see [the rules](crate::keyspace)).
+/// key (see [the rules](mod@crate::keyspace)).
 ///
 /// ```
 /// use redis_runtime::{keyspace, RedisModel};

@@ -29,7 +29,7 @@
 //! - [`KeyPart`] turns id values into escaped key parts.
 //! - [`keyspace!`] declares an application's models, checks at compile time
 //!   that no two can render the same key, and exports the key manifest and ACL
-//!   rule ([`keyspace`]).
+//!   rule ([`keyspace`](mod@keyspace)).
 //! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
