@@ -276,6 +276,18 @@ fn show(expiry: Expiry) -> String {
 mod tests {
     use super::{NAMESPACE, QUICKSTART};
 
+    /// Every model this program declares is in its keyspace, so the manifest,
+    /// the ACL rule and doctor know every key it writes.
+    #[test]
+    fn every_model_is_in_the_keyspace() {
+        let unlisted: Vec<&str> = QUICKSTART.unlisted().iter().map(|m| m.name).collect();
+        assert!(
+            unlisted.is_empty(),
+            "models missing from QUICKSTART: {unlisted:?}"
+        );
+        assert_eq!(redis_runtime::keyspace::registered_models().count(), 3);
+    }
+
     /// The manifest checked in under `docs/keyspace/` is documentation: it must
     /// say what the code declares.
     #[test]

@@ -190,6 +190,10 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
 
         #[doc(hidden)]
         const _: () = {
+            #rr::inventory::submit! {
+                #rr::ModelRegistration(<#ident as #rr::RedisModel>::META)
+            }
+
             #[automatically_derived]
             impl #rr::RedisModel for #ident {
                 type Id = #id_type;

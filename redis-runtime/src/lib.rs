@@ -69,6 +69,7 @@ pub mod __private {
         InvalidKeyPart, KeyPart, KeyPartError, KeyPartWriter, KeyParts, KeyTemplate, KeyWriter,
         PartShape, Segment,
     };
+    pub use crate::keyspace::ModelRegistration;
     pub use crate::model::{
         Codec, Encoding, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
         ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
@@ -77,6 +78,7 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use core::time::Duration;
+    pub use inventory;
     pub use redis::{FromRedisValue, ParsingError, RedisWrite, Value};
     pub use std::vec::Vec;
 

@@ -126,6 +126,29 @@ fn near_misses_compile_and_the_rule_is_symmetric() {
 }
 
 #[test]
+fn every_derived_model_registers_itself() {
+    // This test binary links the 5 shared models and the 13 near misses.
+    let mut names: Vec<&str> = redis_runtime::keyspace::registered_models()
+        .map(|m| m.name)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names.len(), 18, "{names:?}");
+    let unlisted = TEST_MODELS.unlisted();
+    assert_eq!(unlisted.len(), 13);
+    assert!(
+        unlisted
+            .iter()
+            .all(|m| m.module_path == "keyspace::near_misses")
+    );
+    let unlisted: Vec<&str> = near_misses::NEAR_MISSES
+        .unlisted()
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(unlisted, ["Counter", "Event", "Profile", "Session", "User"]);
+}
+
+#[test]
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
     assert_eq!(manifest.version, Manifest::VERSION);
