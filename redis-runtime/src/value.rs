@@ -172,9 +172,11 @@ impl<T> Json<T> {
     where
         T: serde::Serialize,
     {
-        // Straight into the command buffer; on error the caller drops the
-        // whole command, so a half-written argument is never sent.
-        serde_json::to_writer(out.writer_for_next_arg(), value)
+        // Into a `Vec` first, then one argument: serde_json's `Vec` writer is
+        // its fast path, and a failing `Serialize` leaves no half argument.
+        let bytes = serde_json::to_vec(value)?;
+        out.write_arg(&bytes);
+        Ok(())
     }
 
     /// Decodes a stored JSON value.
