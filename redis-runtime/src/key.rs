@@ -476,14 +476,28 @@ impl KeyPart for uuid::Uuid {
     }
 }
 
-/// The raw (unescaped) bytes a key part writes, for storing an id field in a hash.
-pub(crate) fn raw_key_part<P: KeyPart>(value: &P) -> Vec<u8> {
-    let mut out = Vec::new();
-    value.write_key_part(&mut KeyPartWriter {
-        out: &mut out,
-        escape: false,
-    });
-    out
+/// Hands the raw (unescaped) bytes a key part writes to `f`, for storing an id
+/// field in a hash. A per-thread scratch buffer saves an allocation per field.
+pub(crate) fn with_raw_key_part<P: KeyPart, R>(value: &P, f: impl FnOnce(&[u8]) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let fill = |out: &mut Vec<u8>| {
+        out.clear();
+        value.write_key_part(&mut KeyPartWriter { out, escape: false });
+    };
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut out) => {
+            fill(&mut out);
+            f(&out)
+        }
+        // Re-entered (a key part that renders another key part): a fresh buffer.
+        Err(_) => {
+            let mut out = Vec::new();
+            fill(&mut out);
+            f(&out)
+        }
+    })
 }
 
 /// Renders keys: the namespace, literals and escaped parts of one template.

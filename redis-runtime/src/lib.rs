@@ -167,7 +167,7 @@ pub mod __private {
     #[inline]
     pub fn write_key_field<W: RedisWrite + ?Sized, T: KeyPart>(out: &mut W, name: &str, value: &T) {
         out.write_arg(name.as_bytes());
-        out.write_arg(&crate::key::raw_key_part(value));
+        crate::key::with_raw_key_part(value, |raw| out.write_arg(raw));
     }
 
     /// Decodes a placeholder field stored in the hash.

@@ -240,11 +240,11 @@ where
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        serde_json::from_slice(&bytes).map_err(|e| DecodeError {
+        crate::value::json_from_bytes(&bytes).map_err(|kind| DecodeError {
             model: M::META.name,
             key_template: M::META.key.source,
             field: None,
-            kind: DecodeErrorKind::Json(e.to_string()),
+            kind,
         })
     }
 }
@@ -256,13 +256,16 @@ where
     const ENCODING: Encoding = Encoding::Msgpack;
 
     fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
-        let mut writer = out.writer_for_next_arg();
-        rmp_serde::encode::write_named(&mut writer, model).map_err(|e| Error::Encode {
+        // Into a `Vec` first, as for JSON: streaming through
+        // `writer_for_next_arg` costs one indirect small write per token.
+        let bytes = rmp_serde::to_vec_named(model).map_err(|e| Error::Encode {
             model: M::META.name,
             key_template: M::META.key.source,
             field: None,
             message: e.to_string(),
-        })
+        })?;
+        out.write_arg(&bytes);
+        Ok(())
     }
 
     fn decode(value: Value) -> Result<M, DecodeError> {
