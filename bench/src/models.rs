@@ -1,0 +1,331 @@
+//! The benchmark fixtures (performance.md §6.2): the 8-field user (M8, about
+//! 100 bytes) as a hash, as JSON and as MessagePack, and a 32-field account
+//! (M32, about 1 KB) as a hash with nested `#[redis(json)]` fields; plus the
+//! same user declared for the peer crates.
+
+use std::collections::BTreeMap;
+
+use redis_runtime::RedisModel;
+use serde::{Deserialize, Serialize};
+
+/// The TTL of [`User`], [`UserJson`] and [`UserMsgpack`] (`ttl = "1h"`), in milliseconds.
+pub const USER_TTL_MS: u64 = 3_600_000;
+/// The TTL of [`Account`] (`ttl = "1d"`), in milliseconds.
+pub const ACCOUNT_TTL_MS: u64 = 86_400_000;
+/// The tenant every [`Account`] fixture belongs to.
+pub const TENANT: &str = "acme";
+
+/// M8: the 8-field user of performance.md §3.2, one hash per user.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:user:{id}", ttl = "1h")]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    #[redis(json)]
+    pub tags: Vec<String>,
+}
+
+/// M8 stored as one JSON string.
+#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+#[redis(key = "bench:userj:{id}", encoding = "json", ttl = "1h")]
+pub struct UserJson {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    pub tags: Vec<String>,
+}
+
+/// M8 stored as one MessagePack string (with field names).
+#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+#[redis(key = "bench:userm:{id}", encoding = "msgpack", ttl = "1h")]
+pub struct UserMsgpack {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    pub tags: Vec<String>,
+}
+
+/// A postal address, stored as JSON inside [`Account`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// Preferences, stored as JSON inside [`Account`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Preferences {
+    pub theme: String,
+    pub languages: Vec<String>,
+    pub notifications: BTreeMap<String, bool>,
+    pub page_size: u32,
+}
+
+/// M32: a 32-field account of about 1 KB, with two placeholders, a hash tag
+/// and nested values as JSON hash fields.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:account:{tenant}:{id}", hash_tag = "tenant", ttl = "1d")]
+pub struct Account {
+    pub tenant: String,
+    pub id: u64,
+    pub handle: String,
+    pub display_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub locale: String,
+    pub timezone: String,
+    pub plan: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: i64,
+    pub login_count: u64,
+    pub failed_logins: u32,
+    pub balance_cents: i64,
+    pub credit_limit_cents: i64,
+    pub score: f64,
+    pub rating: f32,
+    pub verified: bool,
+    pub mfa_enabled: bool,
+    pub marketing_opt_in: bool,
+    pub admin: bool,
+    pub referrer: Option<String>,
+    pub avatar_url: String,
+    pub bio: String,
+    pub last_ip: String,
+    pub user_agent: String,
+    pub signature: String,
+    #[redis(json)]
+    pub address: Address,
+    #[redis(json)]
+    pub preferences: Preferences,
+    #[redis(json)]
+    pub roles: Vec<String>,
+}
+
+/// The user as a `redis-macros` value: the same fields, serde JSON through
+/// `FromRedisValue`/`ToRedisArgs`, so it stores the same bytes as [`UserJson`].
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    redis_macros::FromRedisValue,
+    redis_macros::ToRedisArgs,
+)]
+pub struct UserMacros {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    pub tags: Vec<String>,
+}
+
+/// The user as a `redis-om` hash model (key `OmUser:{id}`; its primary key
+/// must be a `String`, and a `Vec` is stored as fields `tags.0`, `tags.1`, ...).
+#[derive(Debug, Clone, PartialEq, redis_om::HashModel)]
+pub struct OmUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    pub tags: Vec<String>,
+}
+
+fn user_fields(n: u64) -> (String, String, u32, f64, bool, i64, Vec<String>) {
+    (
+        format!("User {n}"),
+        format!("user{n}@example.com"),
+        20 + (n % 50) as u32,
+        n as f64 * 0.25 + 0.5,
+        !n.is_multiple_of(3),
+        1_700_000_000_000 + n as i64,
+        vec!["rust".to_owned(), "redis".to_owned()],
+    )
+}
+
+impl User {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> User {
+        let (name, email, age, score, active, created, tags) = user_fields(n);
+        User {
+            id: n,
+            name,
+            email,
+            age,
+            score,
+            active,
+            created,
+            tags,
+        }
+    }
+}
+
+impl UserJson {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> UserJson {
+        let (name, email, age, score, active, created, tags) = user_fields(n);
+        UserJson {
+            id: n,
+            name,
+            email,
+            age,
+            score,
+            active,
+            created,
+            tags,
+        }
+    }
+}
+
+impl UserMsgpack {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> UserMsgpack {
+        let (name, email, age, score, active, created, tags) = user_fields(n);
+        UserMsgpack {
+            id: n,
+            name,
+            email,
+            age,
+            score,
+            active,
+            created,
+            tags,
+        }
+    }
+}
+
+impl UserMacros {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> UserMacros {
+        let (name, email, age, score, active, created, tags) = user_fields(n);
+        UserMacros {
+            id: n,
+            name,
+            email,
+            age,
+            score,
+            active,
+            created,
+            tags,
+        }
+    }
+}
+
+impl OmUser {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> OmUser {
+        let (name, email, age, score, active, created, tags) = user_fields(n);
+        OmUser {
+            id: n.to_string(),
+            name,
+            email,
+            age,
+            score,
+            active,
+            created,
+            tags,
+        }
+    }
+}
+
+impl Account {
+    /// The fixture with id `n`.
+    pub fn sample(n: u64) -> Account {
+        let mut notifications = BTreeMap::new();
+        notifications.insert("email".to_owned(), true);
+        notifications.insert("sms".to_owned(), n.is_multiple_of(2));
+        notifications.insert("push".to_owned(), false);
+        Account {
+            tenant: TENANT.to_owned(),
+            id: n,
+            handle: format!("account_{n}"),
+            display_name: format!("Account Holder Number {n}"),
+            email: format!("account{n}@billing.example.com"),
+            phone: (!n.is_multiple_of(4)).then(|| format!("+1-555-{:07}", n % 10_000_000)),
+            locale: "en-GB".to_owned(),
+            timezone: "Europe/London".to_owned(),
+            plan: "business-annual".to_owned(),
+            status: "active".to_owned(),
+            created_at: 1_600_000_000_000 + n as i64,
+            updated_at: 1_700_000_000_000 + n as i64,
+            last_login_at: 1_710_000_000_000 + n as i64,
+            login_count: n * 7,
+            failed_logins: (n % 5) as u32,
+            balance_cents: n as i64 * 1999 - 50_000,
+            credit_limit_cents: 1_000_000,
+            score: n as f64 / 3.0,
+            rating: 4.5,
+            verified: true,
+            mfa_enabled: n % 2 == 1,
+            marketing_opt_in: false,
+            admin: n.is_multiple_of(100),
+            referrer: n.is_multiple_of(3).then(|| "partner-network".to_owned()),
+            avatar_url: format!("https://cdn.example.com/avatars/{n}/large.png"),
+            bio: "Keeps the lights on for a small logistics company: invoices, \
+                  shipments, the odd late-night incident. Likes typed data, \
+                  boring deployments and dashboards that say nothing is wrong. \
+                  Has strong opinions about retry policies, idempotency keys and \
+                  the number of fields a customer record really needs."
+                .to_owned(),
+            last_ip: format!("10.{}.{}.{}", n % 256, (n / 256) % 256, (n / 65_536) % 256),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                         Chrome/126.0 Safari/537.36"
+                .to_owned(),
+            signature: format!("-- \nAccount {n}\nSent from the billing portal"),
+            address: Address {
+                line1: format!("{} High Street", n % 500 + 1),
+                line2: n.is_multiple_of(2).then(|| "Unit 4".to_owned()),
+                city: "Manchester".to_owned(),
+                region: "Greater Manchester".to_owned(),
+                postal_code: "M1 1AE".to_owned(),
+                country: "GB".to_owned(),
+            },
+            preferences: Preferences {
+                theme: "dark".to_owned(),
+                languages: vec!["en".to_owned(), "fr".to_owned(), "de".to_owned()],
+                notifications,
+                page_size: 50,
+            },
+            roles: vec!["billing".to_owned(), "support".to_owned()],
+        }
+    }
+}
+
+/// The user as a `redis-om` JSON model: stored with `JSON.SET`, which needs
+/// the RedisJSON module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, redis_om::JsonModel)]
+pub struct OmUserJson {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    pub tags: Vec<String>,
+}

@@ -1,0 +1,693 @@
+//! The benchmark runner behind `cargo run --release -p redis-bench`.
+//!
+//! For each scenario it runs the variants interleaved in shuffled order over
+//! repeated rounds on the same connection type and runtime, and reports the
+//! median of the per-round ratios against hand-written redis-rs with their
+//! p10–p90 spread (performance.md §6.1).
+
+pub mod report;
+mod scenarios;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis_runtime::Store;
+
+use crate::BenchError;
+use crate::peers::{self, OmConnection};
+use crate::server;
+use crate::stats::{Shuffler, Spread};
+use report::Report;
+
+/// The scenarios, in the order they run.
+pub const SCENARIOS: &[&str] = &[
+    "codec",
+    "sequential",
+    "batch",
+    "concurrency",
+    "memory",
+    "counters",
+];
+
+/// Command-line options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fewer rounds and operations: a few minutes in all.
+    pub quick: bool,
+    /// Which scenarios to run (all when empty).
+    pub scenarios: Vec<String>,
+    /// Paired rounds per case (default 15, or 5 with `--quick`).
+    pub rounds: Option<usize>,
+    /// Pin the server to core 0 and the harness to core 1.
+    pub pin: bool,
+    /// Run the redis-benchmark companion.
+    pub redis_benchmark: bool,
+    /// Also run the concurrency scenario on a multi_thread(2) runtime.
+    pub multi_thread: bool,
+    /// Where `report.md` and `results.json` go.
+    pub out: PathBuf,
+    /// A Markdown file whose generated part is replaced by the report.
+    pub write_md: Option<PathBuf>,
+}
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: cargo run --release -p redis-bench -- [options]
+
+  --quick             5 rounds and fewer operations (a few minutes)
+  --scenario NAME     run only NAME (repeatable, or comma-separated):
+                      codec, sequential, batch, concurrency, memory, counters
+  --rounds R          paired rounds per case (default 15; 5 with --quick)
+  --no-pin            do not pin the server and the harness to cores
+  --no-redis-benchmark  skip the redis-benchmark companion runs
+  --no-multi-thread   skip the concurrency scenario on multi_thread(2)
+  --out DIR           where report.md and results.json go
+                      (default: $CARGO_TARGET_DIR or <workspace>/target, /redis-bench)
+  --write-md FILE     replace the generated part of FILE (e.g. BENCHMARKS.md)
+";
+
+impl Options {
+    /// Parses the arguments (without the program name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+        let mut opts = Options {
+            quick: false,
+            scenarios: Vec::new(),
+            rounds: None,
+            pin: true,
+            redis_benchmark: true,
+            multi_thread: true,
+            out: target.join("redis-bench"),
+            write_md: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--quick" => opts.quick = true,
+                "--scenario" => {
+                    for s in value("--scenario")?.split(',') {
+                        if !SCENARIOS.contains(&s) {
+                            return Err(format!("unknown scenario `{s}`"));
+                        }
+                        opts.scenarios.push(s.to_owned());
+                    }
+                }
+                "--rounds" => {
+                    let r = value("--rounds")?;
+                    opts.rounds = Some(r.parse().map_err(|_| format!("bad --rounds `{r}`"))?);
+                }
+                "--no-pin" => opts.pin = false,
+                "--no-redis-benchmark" => opts.redis_benchmark = false,
+                "--no-multi-thread" => opts.multi_thread = false,
+                "--out" => opts.out = PathBuf::from(value("--out")?),
+                "--write-md" => opts.write_md = Some(PathBuf::from(value("--write-md")?)),
+                "-h" | "--help" => return Err(String::new()),
+                other => return Err(format!("unknown argument `{other}`")),
+            }
+        }
+        Ok(opts)
+    }
+
+    fn wants(&self, scenario: &str) -> bool {
+        self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario)
+    }
+}
+
+/// Operation counts for one run.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Sizes {
+    /// Paired rounds per case (after one discarded warm-up round).
+    pub rounds: usize,
+    /// Operations per variant per round, sequential scenarios.
+    pub sequential: u64,
+    /// Entities per variant per round, batch scenarios.
+    pub batch_entities: u64,
+    /// Operations per variant per round, concurrency scenarios.
+    pub concurrent: u64,
+    /// Encodes or decodes per variant per round, codec scenario.
+    pub codec: u64,
+    /// Operations per side for the exact counters.
+    pub counter_reps: u64,
+    /// Operations per side for allocation counts.
+    pub alloc_reps: u64,
+}
+
+impl Sizes {
+    fn new(opts: &Options) -> Sizes {
+        let mut sizes = if opts.quick {
+            Sizes {
+                rounds: 5,
+                sequential: 1_000,
+                batch_entities: 4_000,
+                concurrent: 4_000,
+                codec: 5_000,
+                counter_reps: 10,
+                alloc_reps: 100,
+            }
+        } else {
+            Sizes {
+                rounds: 15,
+                sequential: 3_000,
+                batch_entities: 12_000,
+                concurrent: 12_000,
+                codec: 50_000,
+                counter_reps: 20,
+                alloc_reps: 200,
+            }
+        };
+        if let Some(r) = opts.rounds {
+            sizes.rounds = r.max(1);
+        }
+        sizes
+    }
+}
+
+/// One variant of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Variant {
+    /// `redis-runtime`.
+    Framework,
+    /// Hand-written redis-rs (the baseline).
+    Handwritten,
+    /// `redis-om`.
+    RedisOm,
+    /// `redis-macros`.
+    RedisMacros,
+}
+
+impl Variant {
+    /// The variant's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Framework => "framework",
+            Variant::Handwritten => "hand-written",
+            Variant::RedisOm => "redis-om",
+            Variant::RedisMacros => "redis-macros",
+        }
+    }
+}
+
+/// CPU time consumed so far by every thread of this process, in nanoseconds
+/// (`/proc/self/task/*/schedstat`); `None` where that is not available.
+pub fn cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// Wall and CPU time of one measured run.
+#[derive(Debug)]
+pub struct Timer {
+    wall: Instant,
+    cpu: Option<u64>,
+}
+
+/// The outcome of one measured run.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Operations (or entities) per second of wall time.
+    pub per_sec: f64,
+    /// Client CPU (every thread of the harness) per operation, in nanoseconds.
+    pub cpu_per_op: Option<f64>,
+}
+
+impl Timer {
+    /// Starts timing.
+    pub fn start() -> Timer {
+        Timer {
+            cpu: cpu_ns(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// Stops: `ops` operations were done.
+    pub fn done(&self, ops: u64) -> Sample {
+        let secs = self.wall.elapsed().as_secs_f64();
+        let cpu = match (self.cpu, cpu_ns()) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / ops as f64),
+            _ => None,
+        };
+        Sample {
+            per_sec: ops as f64 / secs,
+            cpu_per_op: cpu,
+        }
+    }
+}
+
+/// The throughput (and client CPU) of every variant in every round.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    variants: Vec<Variant>,
+    per_sec: Vec<Vec<f64>>,
+    cpu: Vec<Vec<Option<f64>>>,
+}
+
+impl Paired {
+    fn index(&self, v: Variant) -> usize {
+        self.variants
+            .iter()
+            .position(|&x| x == v)
+            .expect("variant was measured")
+    }
+
+    /// `a / b` per round.
+    pub fn ratio_of(&self, a: Variant, b: Variant) -> Spread {
+        let (a, b) = (&self.per_sec[self.index(a)], &self.per_sec[self.index(b)]);
+        Spread::of(&a.iter().zip(b).map(|(x, y)| x / y).collect::<Vec<_>>())
+    }
+
+    /// The variant's throughput over the hand-written baseline's, per round.
+    pub fn ratio(&self, v: Variant) -> Spread {
+        self.ratio_of(v, Variant::Handwritten)
+    }
+
+    /// The variant's median throughput.
+    pub fn median(&self, v: Variant) -> f64 {
+        Spread::of(&self.per_sec[self.index(v)]).median
+    }
+
+    /// The variant's client CPU per operation over the baseline's, per round.
+    pub fn cpu_ratio(&self, v: Variant) -> Option<Spread> {
+        let (a, b) = (
+            &self.cpu[self.index(v)],
+            &self.cpu[self.index(Variant::Handwritten)],
+        );
+        let ratios: Option<Vec<f64>> = a.iter().zip(b).map(|(x, y)| Some((*x)? / (*y)?)).collect();
+        ratios.filter(|r| !r.is_empty()).map(|r| Spread::of(&r))
+    }
+
+    /// The variant's median client CPU per operation, in nanoseconds.
+    pub fn cpu_median(&self, v: Variant) -> Option<f64> {
+        let cpu: Option<Vec<f64>> = self.cpu[self.index(v)].iter().copied().collect();
+        cpu.filter(|c| !c.is_empty()).map(|c| Spread::of(&c).median)
+    }
+
+    /// `fw / hw (fw µs / hw µs)` of client CPU per operation.
+    pub fn cpu_cell(&self) -> String {
+        match (
+            self.cpu_ratio(Variant::Framework),
+            self.cpu_median(Variant::Framework),
+            self.cpu_median(Variant::Handwritten),
+        ) {
+            (Some(r), Some(f), Some(h)) => format!(
+                "{:.3} ({} / {})",
+                r.median,
+                report::micros(f),
+                report::micros(h)
+            ),
+            _ => "—".into(),
+        }
+    }
+}
+
+/// Runs one discarded warm-up round, then `rounds` rounds with the variants in
+/// shuffled order; `run(variant, round)` measures one run.
+pub async fn paired(
+    rounds: usize,
+    shuffler: &mut Shuffler,
+    variants: &[Variant],
+    mut run: impl AsyncFnMut(Variant, usize) -> Result<Sample, BenchError>,
+) -> Result<Paired, BenchError> {
+    for &v in variants {
+        run(v, 0).await?;
+    }
+    let mut per_sec = vec![Vec::with_capacity(rounds); variants.len()];
+    let mut cpu = vec![Vec::with_capacity(rounds); variants.len()];
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    for round in 1..=rounds {
+        shuffler.shuffle(&mut order);
+        for &i in &order {
+            let sample = run(variants[i], round).await?;
+            per_sec[i].push(sample.per_sec);
+            cpu[i].push(sample.cpu_per_op);
+        }
+    }
+    Ok(Paired {
+        variants: variants.to_vec(),
+        per_sec,
+        cpu,
+    })
+}
+
+/// The connections every scenario uses: one of each type, all direct to the server.
+#[derive(Clone)]
+pub struct Conns {
+    /// Setup, checks and `INFO`.
+    pub admin: MultiplexedConnection,
+    /// The framework.
+    pub store: Store,
+    /// The hand-written baseline (and `redis-macros`, which works on redis-rs connections).
+    pub raw: ConnectionManager,
+    /// `redis-om`'s redis-rs 0.22 connection manager.
+    pub om: OmConnection,
+}
+
+impl Conns {
+    /// Connects everything to `url`.
+    pub async fn connect(url: &str) -> Result<Conns, BenchError> {
+        Ok(Conns {
+            admin: server::admin(url).await?,
+            store: server::store(url).await?,
+            raw: server::baseline(url).await?,
+            om: peers::om_connect(url).await?,
+        })
+    }
+}
+
+/// Everything a scenario needs.
+pub struct Bench {
+    /// Options.
+    pub opts: Options,
+    /// Operation counts.
+    pub sizes: Sizes,
+    /// The server's port.
+    pub port: u16,
+    /// The connections (of the runtime currently running).
+    pub conns: Conns,
+    /// The report being built.
+    pub report: Report,
+    /// Shuffles variant order.
+    pub shuffler: Shuffler,
+    /// Whether the redis-benchmark companion runs.
+    pub rb: bool,
+    /// Counts allocations of the whole process (from the binary's global allocator).
+    pub allocations: fn() -> u64,
+    /// The runtime flavor, for labels.
+    pub flavor: &'static str,
+    /// When the run started.
+    pub started: Instant,
+}
+
+impl Bench {
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Records a ratio and, when it misses `target`, a line in the missed list.
+    pub fn record(
+        &mut self,
+        scenario: &str,
+        case: &str,
+        variant: Variant,
+        paired: &Paired,
+        target: Option<f64>,
+    ) {
+        let ratio = paired.ratio(variant);
+        if let Some(t) = target
+            && ratio.median < t
+        {
+            self.report.missed.push(format!(
+                "{scenario} {case}: {} / hand-written = {} (target ≥ {t})",
+                variant.name(),
+                ratio.show()
+            ));
+        }
+        self.report.measurements.push(report::Measurement {
+            scenario: scenario.to_owned(),
+            case: case.to_owned(),
+            variant: variant.name().to_owned(),
+            ratio,
+            cpu_ratio: paired.cpu_ratio(variant),
+            median_per_sec: paired.median(variant),
+            target,
+        });
+    }
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn memory() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            let kb: u64 = s
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0))
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Runs the benchmark; `allocations` reads the binary's counting allocator.
+pub fn main(allocations: fn() -> u64) -> std::process::ExitCode {
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(opts) => opts,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}\n");
+            }
+            eprint!("{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(opts, allocations) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("redis-bench failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace commit, with a hash of any uncommitted change to the runtime
+/// or the derive (what this binary was built from, give or take a concurrent edit).
+fn source_state() -> Option<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let head = command_output("git", &["-C", dir, "rev-parse", "--short", "HEAD"])?;
+    let diff = command_output(
+        "git",
+        &[
+            "-C",
+            dir,
+            "diff",
+            "HEAD",
+            "--",
+            "redis-runtime",
+            "redis-derive",
+        ],
+    )?;
+    if diff.is_empty() {
+        Some(head)
+    } else {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in diff.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+        Some(format!(
+            "{head} + uncommitted runtime changes {:08x}",
+            hash as u32
+        ))
+    }
+}
+
+fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
+    let started = Instant::now();
+    let source_before = source_state();
+    let load_before = load();
+    // Pin before any thread exists, so every later thread inherits core 1.
+    let harness_pin = if opts.pin {
+        server::pin_harness()
+    } else {
+        Err("pinning disabled".into())
+    };
+    let (redis, server_pin, server_note) = server::start_server(opts.pin)?;
+    let port = redis.port().ok_or("the server has no TCP port")?;
+    let sizes = Sizes::new(&opts);
+    let rb = opts.redis_benchmark && crate::rb::available();
+
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let url = format!("redis://127.0.0.1:{port}");
+    let conns = ct.block_on(Conns::connect(&url))?;
+    let mut bench = Bench {
+        opts: opts.clone(),
+        sizes,
+        port,
+        conns,
+        report: Report::default(),
+        shuffler: Shuffler::new(0x5eed_0fbe_7c00),
+        rb,
+        allocations,
+        flavor: "current_thread",
+        started,
+    };
+    let version = ct.block_on(server::server_version(&mut bench.conns.admin))?;
+    eprintln!(
+        "redis-bench: redis-server {version} on port {port}; harness pinned: {harness_pin:?}; server pinned: {server_pin:?}"
+    );
+
+    if opts.wants("codec") {
+        ct.block_on(scenarios::codec(&mut bench))?;
+    }
+    if opts.wants("sequential") {
+        ct.block_on(scenarios::sequential(&mut bench))?;
+    }
+    if opts.wants("batch") {
+        ct.block_on(scenarios::batch(&mut bench))?;
+    }
+    if opts.wants("concurrency") {
+        ct.block_on(scenarios::concurrency(&mut bench))?;
+        if opts.multi_thread {
+            let mt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let ct_conns = bench.conns.clone();
+            bench.conns = mt.block_on(Conns::connect(&url))?;
+            bench.flavor = "multi_thread(2)";
+            mt.block_on(scenarios::concurrency(&mut bench))?;
+            bench.conns = ct_conns;
+            bench.flavor = "current_thread";
+            drop(mt);
+        }
+    }
+    if opts.wants("memory") {
+        ct.block_on(scenarios::memory(&mut bench))?;
+    }
+    if opts.wants("counters") {
+        ct.block_on(scenarios::counters(&mut bench))?;
+    }
+
+    let pin_text = |pin: &Option<String>, note: Option<String>| match pin {
+        Some(cpus) => format!("pinned to CPU {cpus}"),
+        None => format!("not pinned ({})", note.unwrap_or_else(|| "?".into())),
+    };
+    let machine = vec![
+        (
+            "command".to_owned(),
+            format!(
+                "`cargo run --release -p redis-bench --{}{}`",
+                if opts.quick { " --quick" } else { "" },
+                opts.scenarios
+                    .iter()
+                    .map(|s| format!(" --scenario {s}"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "CPU".to_owned(),
+            format!(
+                "{} × {}",
+                server::online_cpus(),
+                cpu_model()
+            ),
+        ),
+        ("memory".to_owned(), memory()),
+        (
+            "workspace commit".to_owned(),
+            match (&source_before, source_state()) {
+                (Some(before), Some(after)) if *before == after => {
+                    format!("`{before}` (the runtime and derive sources this run was built from)")
+                }
+                (Some(before), after) => format!(
+                    "`{before}` at the start, `{}` at the end: **the sources changed during the run**",
+                    after.unwrap_or_else(|| "?".into())
+                ),
+                (None, _) => "?".into(),
+            },
+        ),
+        (
+            "kernel".to_owned(),
+            command_output("uname", &["-sr"]).unwrap_or_else(|| "?".into()),
+        ),
+        ("redis-server".to_owned(), format!("{version} (TCP loopback, `--save ''`, `--appendonly no`, `--io-threads 1`)")),
+        (
+            "redis-benchmark".to_owned(),
+            if rb {
+                command_output("redis-benchmark", &["--version"]).unwrap_or_else(|| "?".into())
+            } else {
+                "not run".into()
+            },
+        ),
+        (
+            "rustc".to_owned(),
+            command_output("rustc", &["--version"]).unwrap_or_else(|| "?".into()),
+        ),
+        (
+            "build".to_owned(),
+            if cfg!(debug_assertions) {
+                "debug (numbers not meaningful: use --release)".into()
+            } else {
+                "release".into()
+            },
+        ),
+        (
+            "redis-server CPU".to_owned(),
+            pin_text(&server_pin, server_note),
+        ),
+        (
+            "harness CPU".to_owned(),
+            pin_text(&harness_pin.clone().ok(), harness_pin.err()),
+        ),
+        (
+            "runtime".to_owned(),
+            "tokio current_thread (and multi_thread(2) where labelled); one ConnectionManager per variant, same config".into(),
+        ),
+        (
+            "rounds".to_owned(),
+            format!(
+                "{} paired rounds per case after 1 warm-up round; sequential {} ops, batch {} entities, concurrency {} ops per variant per round",
+                sizes.rounds, sizes.sequential, sizes.batch_entities, sizes.concurrent
+            ),
+        ),
+        (
+            "load average".to_owned(),
+            format!("{load_before} before, {} after", load()),
+        ),
+        (
+            "duration".to_owned(),
+            format!("{:.0} s", started.elapsed().as_secs_f64()),
+        ),
+    ];
+    bench.report.machine = machine;
+    let markdown = bench.report.markdown();
+    println!("{markdown}");
+    bench.report.write_files(&opts.out)?;
+    eprintln!(
+        "redis-bench: wrote {} and {}",
+        opts.out.join("report.md").display(),
+        opts.out.join("results.json").display()
+    );
+    if let Some(path) = &opts.write_md {
+        report::write_into(path, &markdown)?;
+        eprintln!("redis-bench: updated {}", path.display());
+    }
+    drop(redis);
+    Ok(())
+}

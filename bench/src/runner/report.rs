@@ -1,0 +1,201 @@
+//! The report: Markdown tables for `BENCHMARKS.md` and a JSON file.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::stats::Spread;
+
+/// One table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Table {
+    /// Shown above the table.
+    pub caption: String,
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+    /// Shown below the table.
+    pub notes: Vec<String>,
+}
+
+impl Table {
+    /// A table with these headers.
+    pub fn new(caption: impl Into<String>, headers: &[&str]) -> Table {
+        Table {
+            caption: caption.into(),
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            ..Table::default()
+        }
+    }
+
+    /// Appends a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn markdown(&self, out: &mut String) {
+        if !self.caption.is_empty() {
+            out.push_str(&format!("{}\n\n", self.caption));
+        }
+        out.push_str(&format!("| {} |\n", self.headers.join(" | ")));
+        out.push_str(&format!(
+            "|{}\n",
+            self.headers.iter().map(|_| "---|").collect::<String>()
+        ));
+        for row in &self.rows {
+            out.push_str(&format!("| {} |\n", row.join(" | ")));
+        }
+        out.push('\n');
+        for note in &self.notes {
+            out.push_str(&format!("{note}\n"));
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+        }
+    }
+}
+
+/// One scenario's part of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Section {
+    /// Heading.
+    pub title: String,
+    /// Paragraphs before the tables.
+    pub intro: Vec<String>,
+    /// The tables.
+    pub tables: Vec<Table>,
+}
+
+/// One measured ratio, for the JSON file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// Scenario id (S1, S2, ...).
+    pub scenario: String,
+    /// What was measured, e.g. `M8 hash save`.
+    pub case: String,
+    /// The variant.
+    pub variant: String,
+    /// Its throughput over the hand-written baseline's, per round.
+    pub ratio: Spread,
+    /// Its client CPU per operation over the baseline's, per round.
+    pub cpu_ratio: Option<Spread>,
+    /// Its median throughput (operations or entities per second; for codecs, per second of CPU).
+    pub median_per_sec: f64,
+    /// The target it is held to, if any (a minimum ratio).
+    pub target: Option<f64>,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Facts about the machine and the run.
+    pub machine: Vec<(String, String)>,
+    /// The sections, in order.
+    pub sections: Vec<Section>,
+    /// Every ratio, machine-readable.
+    pub measurements: Vec<Measurement>,
+    /// Targets missed (one line each).
+    pub missed: Vec<String>,
+    /// Framework / peer ratios whose spread includes 1 (neither ahead nor behind).
+    pub ties: Vec<String>,
+}
+
+impl Report {
+    /// The report as Markdown (the generated part of `BENCHMARKS.md`).
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str("### Machine and run\n\n| | |\n|---|---|\n");
+        for (k, v) in &self.machine {
+            out.push_str(&format!("| {k} | {v} |\n"));
+        }
+        out.push('\n');
+        if self.missed.is_empty() {
+            out.push_str("**Targets:** every target met in this run.\n\n");
+        } else {
+            out.push_str(
+                "**Targets missed in this run** (framework / hand-written: the median below \
+                 the target; framework / peer: clearly behind, i.e. even the p90 below 1):\n\n",
+            );
+            for m in &self.missed {
+                out.push_str(&format!("- {m}\n"));
+            }
+            out.push('\n');
+        }
+        if !self.ties.is_empty() {
+            out.push_str(
+                "**Level with a peer** (the p10–p90 spread of framework / peer includes 1):\n\n",
+            );
+            for t in &self.ties {
+                out.push_str(&format!("- {t}\n"));
+            }
+            out.push('\n');
+        }
+        for section in &self.sections {
+            out.push_str(&format!("### {}\n\n", section.title));
+            for p in &section.intro {
+                out.push_str(&format!("{p}\n\n"));
+            }
+            for table in &section.tables {
+                table.markdown(&mut out);
+            }
+        }
+        out
+    }
+
+    /// Writes `report.md` and `results.json` into `dir`.
+    pub fn write_files(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("report.md"), self.markdown())?;
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("results.json"), json)
+    }
+}
+
+/// The markers between which `--write-md` replaces a file's content.
+pub const BEGIN: &str = "<!-- BEGIN GENERATED: cargo run --release -p redis-bench -->";
+/// See [`BEGIN`].
+pub const END: &str = "<!-- END GENERATED -->";
+
+/// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]), or
+/// writes the whole file when it has no markers.
+pub fn write_into(path: &Path, generated: &str) -> std::io::Result<()> {
+    let block = format!("{BEGIN}\n\n{generated}\n{END}");
+    let text = match std::fs::read_to_string(path) {
+        Ok(old) => match (old.find(BEGIN), old.find(END)) {
+            (Some(b), Some(e)) if b < e => {
+                format!("{}{block}{}", &old[..b], &old[e + END.len()..])
+            }
+            _ => format!("{block}\n"),
+        },
+        Err(_) => format!("{block}\n"),
+    };
+    std::fs::write(path, text)
+}
+
+/// A ratio cell: `0.982 (0.961–1.004)`, with a warning sign below `target`.
+pub fn ratio_cell(spread: &Spread, target: Option<f64>) -> String {
+    let shown = spread.show();
+    match target {
+        Some(t) if spread.median < t => format!("**{shown}** ⚠"),
+        _ => shown,
+    }
+}
+
+/// A rate with thousands: `18.2 k/s`.
+pub fn rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2} M/s", per_sec / 1e6)
+    } else {
+        format!("{:.1} k/s", per_sec / 1e3)
+    }
+}
+
+/// Nanoseconds as `12.3 µs` or `850 ns`.
+pub fn micros(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{:.1} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
