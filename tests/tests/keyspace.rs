@@ -128,9 +128,7 @@ fn near_misses_compile_and_the_rule_is_symmetric() {
 #[test]
 fn every_derived_model_registers_itself() {
     // This test binary links the 5 shared models and the 13 near misses.
-    let mut names: Vec<&str> = redis_runtime::keyspace::registered_models()
-        .map(|m| m.name)
-        .collect();
+    let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
     assert_eq!(names.len(), 18, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
