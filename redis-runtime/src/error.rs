@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::key::KeyPartError;
+use crate::model::RedisModel;
 
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -140,6 +141,16 @@ impl Error {
         matches!(self, Error::Connection { .. } | Error::Timeout { .. })
     }
 
+    /// The error for a model, or one of its fields, that fails to encode.
+    pub(crate) fn encode<M: RedisModel>(field: Option<&'static str>, message: String) -> Error {
+        Error::Encode {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field,
+            message,
+        }
+    }
+
     pub(crate) fn from_redis(
         operation: &'static str,
         model: &'static str,
@@ -211,6 +222,18 @@ pub struct DecodeError {
     pub field: Option<&'static str>,
     /// What is wrong.
     pub kind: DecodeErrorKind,
+}
+
+impl DecodeError {
+    /// The error for model `M`, naming the field when one failed.
+    pub(crate) fn of<M: RedisModel>(field: Option<&'static str>, kind: DecodeErrorKind) -> Self {
+        DecodeError {
+            model: M::META.name,
+            key_template: M::META.key.source,
+            field,
+            kind,
+        }
+    }
 }
 
 /// What is wrong with stored data.

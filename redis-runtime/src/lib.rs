@@ -94,34 +94,19 @@ pub mod __private {
 
     /// An error for one field of a stored hash.
     pub fn field_error<M: RedisModel>(field: &'static str, kind: DecodeErrorKind) -> DecodeError {
-        DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: Some(field),
-            kind,
-        }
+        DecodeError::of::<M>(Some(field), kind)
     }
 
     /// An error for a hash field the model does not declare (`deny_unknown_fields`).
     pub fn unknown_field<M: RedisModel>(name: &[u8]) -> DecodeError {
         let mut shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
         shown.retain(|c| !c.is_control());
-        DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            kind: DecodeErrorKind::UnknownField(shown),
-        }
+        DecodeError::of::<M>(None, DecodeErrorKind::UnknownField(shown))
     }
 
     /// The error for a `#[redis(json)]` field that fails to serialize.
     pub fn json_field_error<M: RedisModel>(field: &'static str, err: serde_json::Error) -> Error {
-        Error::Encode {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: Some(field),
-            message: err.to_string(),
-        }
+        Error::encode::<M>(Some(field), err.to_string())
     }
 
     /// Decodes one hash value through [`HashValue`].

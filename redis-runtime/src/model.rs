@@ -154,12 +154,7 @@ impl<M: HashFields> Codec<M> for HashCodec {
     }
 
     fn decode(value: Value) -> Result<M, DecodeError> {
-        let unexpected = |what| DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            kind: DecodeErrorKind::UnexpectedReply(what),
-        };
+        let unexpected = |what| DecodeError::of::<M>(None, DecodeErrorKind::UnexpectedReply(what));
         match value {
             // RESP2: a flat array of alternating names and values.
             Value::Array(items) => {
@@ -209,12 +204,10 @@ fn string_reply<M: RedisModel>(value: Value) -> Result<Vec<u8>, DecodeError> {
     match value {
         Value::BulkString(bytes) => Ok(bytes),
         Value::SimpleString(s) => Ok(s.into_bytes()),
-        _ => Err(DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            kind: DecodeErrorKind::UnexpectedReply("expected a string"),
-        }),
+        _ => Err(DecodeError::of::<M>(
+            None,
+            DecodeErrorKind::UnexpectedReply("expected a string"),
+        )),
     }
 }
 
@@ -228,24 +221,15 @@ where
         // Serializing into a `Vec` first is faster than streaming into the
         // command buffer: serde_json's `Vec` writer is its fast path, and the
         // buffer grows once instead of per token (measured in BENCHMARKS.md S1).
-        let bytes = serde_json::to_vec(model).map_err(|e| Error::Encode {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            message: e.to_string(),
-        })?;
+        let bytes =
+            serde_json::to_vec(model).map_err(|e| Error::encode::<M>(None, e.to_string()))?;
         out.write_arg(&bytes);
         Ok(())
     }
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        crate::value::json_from_bytes(&bytes).map_err(|kind| DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            kind,
-        })
+        crate::value::json_from_bytes(&bytes).map_err(|kind| DecodeError::of::<M>(None, kind))
     }
 }
 
@@ -258,24 +242,16 @@ where
     fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
         // Into a `Vec` first, as for JSON: streaming through
         // `writer_for_next_arg` costs one indirect small write per token.
-        let bytes = rmp_serde::to_vec_named(model).map_err(|e| Error::Encode {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            message: e.to_string(),
-        })?;
+        let bytes =
+            rmp_serde::to_vec_named(model).map_err(|e| Error::encode::<M>(None, e.to_string()))?;
         out.write_arg(&bytes);
         Ok(())
     }
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        rmp_serde::from_slice(&bytes).map_err(|e| DecodeError {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: None,
-            kind: DecodeErrorKind::Msgpack(e.to_string()),
-        })
+        rmp_serde::from_slice(&bytes)
+            .map_err(|e| DecodeError::of::<M>(None, DecodeErrorKind::Msgpack(e.to_string())))
     }
 }
 

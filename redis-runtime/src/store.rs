@@ -316,14 +316,8 @@ impl Store {
             .await?;
         value
             .map(|raw| {
-                V::read_field(raw).map_err(|kind| {
-                    Error::Decode(DecodeError {
-                        model: M::META.name,
-                        key_template: M::META.key.source,
-                        field: Some(field.name()),
-                        kind,
-                    })
-                })
+                V::read_field(raw)
+                    .map_err(|kind| Error::Decode(DecodeError::of::<M>(Some(field.name()), kind)))
             })
             .transpose()
     }
@@ -342,12 +336,8 @@ impl Store {
     {
         let key = self.render_key::<M>(id)?;
         let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(1);
-        V::write_field(value, &mut encoded).map_err(|message| Error::Encode {
-            model: M::META.name,
-            key_template: M::META.key.source,
-            field: Some(field.name()),
-            message,
-        })?;
+        V::write_field(value, &mut encoded)
+            .map_err(|message| Error::encode::<M>(Some(field.name()), message))?;
         let value_arg = encoded.pop().unwrap_or_default();
         self.run_set_field::<M>("set_field", &key, field.name(), Some(&value_arg))
             .await
@@ -506,15 +496,13 @@ impl Store {
                     for key in state.page.by_ref() {
                         if let Some(id) = crate::key::parse_key::<M>(&store.namespace, &key) {
                             let id = id.map_err(|e| {
-                                Error::Decode(DecodeError {
-                                    model: M::META.name,
-                                    key_template: M::META.key.source,
-                                    field: None,
-                                    kind: DecodeErrorKind::KeyPart {
+                                Error::Decode(DecodeError::of::<M>(
+                                    None,
+                                    DecodeErrorKind::KeyPart {
                                         field: e.field,
                                         reason: e.reason,
                                     },
-                                })
+                                ))
                             });
                             return Some((id, state));
                         }
