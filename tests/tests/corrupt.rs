@@ -162,12 +162,7 @@ async fn missing_and_unknown_fields() {
     let user = User::sample("t", 1);
     store.save(&user).await.unwrap();
     let key = store.key::<User>(&user.key_id()).unwrap();
-    let _: () = redis::cmd("HDEL")
-        .arg(&key)
-        .arg("email")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HDEL", &key, "email");
     let e = decode_error(store.get::<User>(&user.key_id()).await);
     assert_eq!(
         (e.field, &e.kind),
@@ -210,22 +205,17 @@ async fn whole_value_encodings_and_wrong_types() {
     let mut raw = server.raw_connection().await.unwrap();
 
     let key = store.key::<Session>(&"s".to_owned()).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg(&key)
-        .arg(r#"{"token":"s","user":1,"sco"#)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "SET", &key, r#"{"token":"s","user":1,"sco"#);
     let e = decode_error(store.get::<Session>(&"s".to_owned()).await);
     assert_eq!((e.model, e.field), ("Session", None));
     assert!(matches!(e.kind, DecodeErrorKind::Json(_)));
 
-    let _: () = redis::cmd("SET")
-        .arg(&key)
-        .arg(r#"{"token":"s","user":"one","scopes":[]}"#)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(
+        &mut raw,
+        "SET",
+        &key,
+        r#"{"token":"s","user":"one","scopes":[]}"#
+    );
     assert!(matches!(
         decode_error(store.get::<Session>(&"s".to_owned()).await).kind,
         DecodeErrorKind::Json(_)
@@ -236,12 +226,7 @@ async fn whole_value_encodings_and_wrong_types() {
         seq: 1,
     };
     let key = store.key::<Event>(&event_id).unwrap();
-    let _: () = redis::cmd("SET")
-        .arg(&key)
-        .arg(&b"\xc1\x00garbage"[..])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "SET", &key, &b"\xc1\x00garbage"[..]);
     assert!(matches!(
         decode_error(store.get::<Event>(&event_id).await).kind,
         DecodeErrorKind::Msgpack(_)
@@ -249,12 +234,12 @@ async fn whole_value_encodings_and_wrong_types() {
 
     // Deeply nested JSON hits serde_json's recursion limit: an error, not a stack overflow.
     let deep = "[".repeat(10_000);
-    let _: () = redis::cmd("SET")
-        .arg(store.key::<Session>(&"d".to_owned()).unwrap())
-        .arg(&deep)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(
+        &mut raw,
+        "SET",
+        store.key::<Session>(&"d".to_owned()).unwrap(),
+        &deep
+    );
     assert!(matches!(
         decode_error(store.get::<Session>(&"d".to_owned()).await).kind,
         DecodeErrorKind::Json(_)
@@ -263,12 +248,7 @@ async fn whole_value_encodings_and_wrong_types() {
     // A key holding another Redis type.
     let user = User::sample("t", 1);
     let key = store.key::<User>(&user.key_id()).unwrap();
-    let _: () = redis::cmd("RPUSH")
-        .arg(&key)
-        .arg("a")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "RPUSH", &key, "a");
     for err in [
         store.get::<User>(&user.key_id()).await.unwrap_err(),
         store
@@ -283,13 +263,7 @@ async fn whole_value_encodings_and_wrong_types() {
         );
     }
     let key = store.key::<Session>(&"h".to_owned()).unwrap();
-    let _: () = redis::cmd("HSET")
-        .arg(&key)
-        .arg("f")
-        .arg("v")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HSET", &key, "f", "v");
     let err = store.get::<Session>(&"h".to_owned()).await.unwrap_err();
     assert!(
         matches!(
@@ -313,19 +287,9 @@ async fn generated_from_redis_value_interoperates_with_redis_rs() {
     let user = User::sample("t", 1);
     store.save(&user).await.unwrap();
     let key = store.key::<User>(&user.key_id()).unwrap();
-    let read: User = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let read: User = raw!(&mut raw, "HGETALL", &key);
     assert_eq!(read, user);
-    let _: () = redis::cmd("HSET")
-        .arg(&key)
-        .arg("logins")
-        .arg("x")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HSET", &key, "logins", "x");
     let err = redis::cmd("HGETALL")
         .arg(&key)
         .query_async::<User>(&mut raw)

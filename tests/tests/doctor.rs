@@ -27,28 +27,12 @@ async fn seed(server: &RedisServer, store: &Store) {
         .collect();
     store.save_many(&events).await.unwrap();
     for key in ["app:legacy:1", "app:tenant:acme:user:1", "app:session:a:b"] {
-        let _: () = redis::cmd("SET")
-            .arg(key)
-            .arg("x")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
+        let _: () = raw!(&mut raw, "SET", key, "x");
     }
     // A key of a family holding the wrong type.
-    let _: () = redis::cmd("HSET")
-        .arg("app:session:abc")
-        .arg("f")
-        .arg("v")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HSET", "app:session:abc", "f", "v");
     // Outside the namespace: not doctor's business.
-    let _: () = redis::cmd("SET")
-        .arg("other:thing")
-        .arg("x")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "SET", "other:thing", "x");
 }
 
 fn admin_config(server: &RedisServer) -> Config {
@@ -60,18 +44,8 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
     let (server, store) = start("app").await;
     seed(&server, &store).await;
     let mut raw = server.raw_connection().await.unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory-policy")
-        .arg("allkeys-lru")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    let _: () = raw!(&mut raw, "CONFIG", "RESETSTAT");
 
     let manifest = TEST_MODELS.manifest("app:");
     let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())

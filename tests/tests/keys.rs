@@ -13,8 +13,11 @@
 //!   against a real server's `SCAN MATCH`;
 //! - `CLUSTER KEYSLOT` of a real cluster-mode server for `hash_slot`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod common;
 
+use std::collections::{HashMap, HashSet};
+
+use common::{command_calls, raw};
 use futures_util::StreamExt;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -1140,21 +1143,6 @@ fn neighbour_keys() -> Vec<Vec<u8>> {
     out
 }
 
-async fn command_calls(con: &mut redis::aio::MultiplexedConnection) -> BTreeMap<String, u64> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(con)
-        .await
-        .expect("INFO commandstats");
-    info.lines()
-        .filter_map(|line| {
-            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_owned(), calls.parse().ok()?))
-        })
-        .collect()
-}
-
 /// Per case: an empty database gets models saved through two stores (no
 /// namespace and `app:test:`), some of them with invalid ids, plus raw `SET`
 /// neighbours (including keys derived from the saved ones). Then, for every
@@ -1188,7 +1176,7 @@ fn scan_ids_and_count_return_exactly_the_stored_ids() {
     let result = runner.run(&(ids(), ids(), long), |(plain_ids, ns_ids, long_ids)| {
         rt.block_on(async {
             let mut raw = raw.clone();
-            let _: () = redis::cmd("FLUSHDB").query_async(&mut raw).await.unwrap();
+            let _: () = raw!(&mut raw, "FLUSHDB");
             let before = command_calls(&mut raw).await;
 
             let mut written: HashSet<Vec<u8>> = HashSet::new();
@@ -1252,7 +1240,7 @@ fn scan_ids_and_count_return_exactly_the_stored_ids() {
             }
             let _: () = mset.query_async(&mut raw).await.unwrap();
             written.extend(neighbours);
-            let dbsize: usize = redis::cmd("DBSIZE").query_async(&mut raw).await.unwrap();
+            let dbsize: usize = raw!(&mut raw, "DBSIZE");
             prop_assert_eq!(dbsize, written.len());
 
             for (store, ns) in stores {
@@ -1360,15 +1348,8 @@ fn server_glob_agrees_with_the_port() {
             let mut cursor = 0u64;
             let mut found = HashSet::new();
             loop {
-                let (next, page): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut raw)
-                    .await
-                    .unwrap();
+                let (next, page): (u64, Vec<Vec<u8>>) =
+                    raw!(&mut raw, "SCAN", cursor, "MATCH", &pattern, "COUNT", 1000);
                 found.extend(page);
                 cursor = next;
                 if cursor == 0 {

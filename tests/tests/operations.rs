@@ -33,11 +33,7 @@ async fn hash_model_round_trips_every_operation() {
     // The key is namespaced, hash-tagged and stored as a hash with one field per struct field.
     let key = store.key::<User>(&id).unwrap();
     assert_eq!(key.to_string(), "app:test:tenant:{acme}:user:1");
-    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let fields: Vec<(String, String)> = raw!(&mut raw, "HGETALL", &key);
     let names: BTreeSet<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,
@@ -59,27 +55,11 @@ async fn saving_none_removes_the_stale_field() {
     store.save(&user).await.unwrap();
     // An extra field left by an older schema disappears on a full save too.
     let key = store.key::<User>(&user.key_id()).unwrap();
-    let _: () = redis::cmd("HSET")
-        .arg(&key)
-        .arg("legacy")
-        .arg("x")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HSET", &key, "legacy", "x");
     user.name = None;
     store.save(&user).await.unwrap();
-    let has_name: bool = redis::cmd("HEXISTS")
-        .arg(&key)
-        .arg("name")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let has_legacy: bool = redis::cmd("HEXISTS")
-        .arg(&key)
-        .arg("legacy")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let has_name: bool = raw!(&mut raw, "HEXISTS", &key, "name");
+    let has_legacy: bool = raw!(&mut raw, "HEXISTS", &key, "legacy");
     assert!(!has_name && !has_legacy);
     assert_eq!(store.get::<User>(&user.key_id()).await.unwrap(), Some(user));
 }
@@ -310,11 +290,7 @@ async fn json_and_msgpack_models_round_trip() {
     );
     let key = store.key::<Session>(&session.token).unwrap();
     assert_eq!(key.to_string(), "session:t%3A1%2A");
-    let stored: String = redis::cmd("GET")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let stored: String = raw!(&mut raw, "GET", &key);
     assert_eq!(stored, r#"{"token":"t:1*","user":9,"scopes":["read"]}"#);
     assert!(ttl_ms(store.ttl::<Session>(&session.token).await.unwrap()) <= 1_800_000);
 
@@ -329,11 +305,7 @@ async fn json_and_msgpack_models_round_trip() {
         store.get::<Event>(&event.id()).await.unwrap(),
         Some(event.clone())
     );
-    let kind: String = redis::cmd("TYPE")
-        .arg(store.key::<Event>(&event.id()).unwrap())
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let kind: String = raw!(&mut raw, "TYPE", store.key::<Event>(&event.id()).unwrap());
     assert_eq!(kind, "string");
     assert!(store.delete::<Event>(&event.id()).await.unwrap());
 }
@@ -354,11 +326,7 @@ async fn hash_field_attributes_apply() {
     };
     store.save(&profile).await.unwrap();
     let key = store.key::<Profile>(&profile.id).unwrap();
-    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let fields: Vec<(String, String)> = raw!(&mut raw, "HGETALL", &key);
     let map: std::collections::BTreeMap<_, _> = fields.into_iter().collect();
     assert_eq!(map["display_name"], "Grace");
     assert_eq!(map["active"], "1");
@@ -381,13 +349,7 @@ async fn hash_field_attributes_apply() {
     );
 
     // `default`: a record without the field reads as Default; `Option` json: absent is None.
-    let _: () = redis::cmd("HDEL")
-        .arg(&key)
-        .arg("visits")
-        .arg("tags")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = raw!(&mut raw, "HDEL", &key, "visits", "tags");
     let read = store.get::<Profile>(&profile.id).await.unwrap().unwrap();
     assert_eq!((read.visits, read.tags), (0, None));
     assert!(
@@ -537,12 +499,7 @@ async fn scans_stream_only_this_models_keys() {
         "ns:tenant:a:user:1",
         "ns:tenant:{a}:user:x1",
     ] {
-        let _: () = redis::cmd("SET")
-            .arg(key)
-            .arg("v")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
+        let _: () = raw!(&mut raw, "SET", key, "v");
     }
     let mut seen = BTreeSet::new();
     let mut bad = 0;

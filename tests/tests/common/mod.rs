@@ -1,5 +1,5 @@
 //! Models and helpers shared by the integration tests.
-#![allow(dead_code, unreachable_pub, unused_imports)]
+#![allow(dead_code, unreachable_pub, unused_imports, unused_macros)]
 
 use redis_runtime::{KeyPart, RedisModel, keyspace};
 use serde::{Deserialize, Serialize};

@@ -78,3 +78,19 @@ pub async fn stat(con: &mut redis::aio::MultiplexedConnection, field: &str) -> u
         .find_map(|l| l.strip_prefix(&format!("{field}:"))?.trim().parse().ok())
         .unwrap()
 }
+
+/// One raw command on an admin connection, its reply decoded as the caller
+/// asks: `let _: () = raw!(&mut con, "HSET", &key, "f", "v");`. For seeding
+/// data the framework would refuse to write and for looking at what it
+/// stored. Panics with the command's name when the server refuses it.
+macro_rules! raw {
+    ($con:expr, $name:literal $(, $arg:expr)* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut cmd = redis::cmd($name);
+        $(cmd.arg($arg);)*
+        cmd.query_async($con)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", $name))
+    }};
+}
+pub(crate) use raw;
