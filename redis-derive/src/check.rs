@@ -28,6 +28,7 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
     let (key_source, template) = check_key(cx, cont)?;
     let placeholder_fields = check_placeholders(cx, cont, &template);
     let hash_tag = check_hash_tag(cx, cont, &template);
+    check_always_stored(cx, cont, &template);
     Some(Checked {
         key_source,
         template,
@@ -172,6 +173,31 @@ fn check_hash_tag(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> Optio
         format!("hash_tag `{name}` is not a placeholder of the key template{hint}"),
     );
     None
+}
+
+/// Redis has no empty hash, so a hash model needs a field that is always
+/// stored: a placeholder field (those are stored too) or a field that is not
+/// an `Option`. Otherwise saving an instance whose fields are all `None` could
+/// only fail.
+fn check_always_stored(cx: &Ctxt, cont: &Container<'_>, template: &Template) {
+    let hash = matches!(cont.attrs.encoding, None | Some((_, Encoding::Hash)));
+    let always_stored = template.placeholders().next().is_some()
+        || cont
+            .fields
+            .iter()
+            .any(|f| f.attrs.skip.is_none() && f.option_inner.is_none());
+    if hash && !always_stored {
+        let span: &dyn ToTokens = match &cont.attrs.key {
+            Some(lit) => lit,
+            None => cont.ident,
+        };
+        cx.error_spanned_by(
+            span,
+            "this hash model has no field that is always stored: Redis cannot keep an empty hash, \
+             so saving it with every `Option` field `None` would fail; \
+             make one field non-`Option`, or use `encoding = \"json\"`",
+        );
+    }
 }
 
 /// `ttl` is a positive duration literal.

@@ -403,6 +403,16 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
             quote!(#rr::None)
         } else if f.attrs.default.is_some() {
             quote!(<#ty as #rr::FieldDefault>::field_default())
+        } else if matches!(kind, Stored::Value) {
+            // The type decides, not its spelling: an alias of `Option` or a
+            // custom `HashValue` may allow absence (the write side asks the
+            // same trait through `is_present`).
+            quote! {
+                match <#ty as #rr::HashValue>::from_missing() {
+                    #rr::Some(value) => value,
+                    #rr::None => return #rr::Err(#rr::missing::<Self>(#fname)),
+                }
+            }
         } else {
             quote!(return #rr::Err(#rr::missing::<Self>(#fname)))
         };

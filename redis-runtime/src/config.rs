@@ -242,6 +242,11 @@ pub(crate) fn redact_url(url: &str) -> String {
                 None => "***".to_owned(),
             };
             out.replace_range(authority_start..authority_start + at, &redacted);
+        } else if let Some(at) = out[authority_start..].rfind('@') {
+            // An unencoded `/`, `?` or `#` in the password ends the authority
+            // early: hide everything up to the last `@` (it may hide the
+            // host too, never the password).
+            out.replace_range(authority_start..authority_start + at, "***");
         }
     }
     if let Some(query_start) = out.find('?') {
@@ -278,6 +283,16 @@ mod tests {
             "redis+unix:///tmp/s.sock?db=1&pass=***"
         );
         assert_eq!(redact_url("redis://u:p@ss@h"), "redis://u:***@h");
+        // Unencoded delimiters in the password end the authority early.
+        for url in [
+            "redis://user:se/cret@host:6379",
+            "redis://user:se?cret@host:6379",
+            "redis://user:se#cret@host:6379",
+        ] {
+            assert_eq!(redact_url(url), "redis://***@host:6379");
+            let err = Config::builder().url(url).build().unwrap_err().to_string();
+            assert!(!err.contains("cret"), "{err}");
+        }
     }
 
     #[test]

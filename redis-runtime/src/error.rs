@@ -81,6 +81,19 @@ pub enum Error {
         message: String,
     },
 
+    /// A TTL passed to an operation is zero or too large; nothing was sent.
+    #[error("invalid TTL {ttl:?} for {model} during `{operation}`: {reason}")]
+    InvalidTtl {
+        /// The operation, e.g. `save`.
+        operation: &'static str,
+        /// The model.
+        model: &'static str,
+        /// The TTL that was refused.
+        ttl: Duration,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
     /// The key holds a different Redis type than the model's encoding uses.
     #[error("key of {model} (`{key_template}`) holds the wrong Redis type for its encoding")]
     WrongType {
@@ -121,6 +134,36 @@ pub enum Error {
         #[source]
         source: redis::RedisError,
     },
+}
+
+/// Removes the stored value that serde quotes in its messages (`invalid type:
+/// string "ada@example.com", expected u64` becomes `invalid type: string,
+/// expected u64`): stored values may carry personal data, and decode errors
+/// end up in logs. Field names and the expected type are kept.
+pub(crate) fn scrub_serde_message(mut message: String) -> String {
+    // (marker, whether the kind of the unexpected value is kept)
+    for (marker, keep_kind) in [
+        ("invalid type: ", true),
+        ("invalid value: ", true),
+        ("unknown variant", false),
+    ] {
+        let Some(start) = message.find(marker).map(|i| i + marker.len()) else {
+            continue;
+        };
+        // The last one: the quoted value may itself contain ", expected".
+        let Some(end) = message[start..].rfind(", expected").map(|i| start + i) else {
+            continue;
+        };
+        let unexpected = &message[start..end];
+        // `string "..."`, `integer `5``, `floating point `1.5``, `map`, ...
+        let kind = match unexpected.find(['"', '`']) {
+            Some(quote) if keep_kind => unexpected[..quote].trim_end().to_owned(),
+            None if keep_kind => unexpected.to_owned(),
+            _ => String::new(),
+        };
+        message.replace_range(start..end, &kind);
+    }
+    message
 }
 
 fn field_suffix(field: Option<&'static str>) -> String {
@@ -274,4 +317,42 @@ pub enum DecodeErrorKind {
         /// Why.
         reason: KeyPartError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_serde_message;
+
+    #[test]
+    fn serde_messages_lose_the_stored_value_and_keep_the_rest() {
+        for (raw, want) in [
+            (
+                r#"invalid type: string "ada@example.com", expected u64 at line 1 column 20"#,
+                "invalid type: string, expected u64 at line 1 column 20",
+            ),
+            (
+                r#"invalid type: string "a, expected b", expected u64"#,
+                "invalid type: string, expected u64",
+            ),
+            (
+                "invalid value: integer `-5`, expected u8",
+                "invalid value: integer, expected u8",
+            ),
+            (
+                "invalid type: map, expected a string",
+                "invalid type: map, expected a string",
+            ),
+            (
+                "unknown variant `secret`, expected `a` or `b`",
+                "unknown variant, expected `a` or `b`",
+            ),
+            (
+                "missing field `email` at line 1 column 2",
+                "missing field `email` at line 1 column 2",
+            ),
+            ("EOF while parsing a value", "EOF while parsing a value"),
+        ] {
+            assert_eq!(scrub_serde_message(raw.to_owned()), want, "{raw}");
+        }
+    }
 }

@@ -250,8 +250,10 @@ where
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        rmp_serde::from_slice(&bytes)
-            .map_err(|e| DecodeError::of::<M>(None, DecodeErrorKind::Msgpack(e.to_string())))
+        rmp_serde::from_slice(&bytes).map_err(|e| {
+            let message = crate::error::scrub_serde_message(e.to_string());
+            DecodeError::of::<M>(None, DecodeErrorKind::Msgpack(message))
+        })
     }
 }
 
@@ -309,7 +311,8 @@ impl<M, V, K> std::fmt::Debug for Field<M, V, K> {
 pub trait FieldValue {
     /// The Rust value read and written.
     type Value;
-    /// Writes the value as one argument.
+    /// Writes the value as one argument, or nothing when the value is absent
+    /// (a `None`): the field is then removed from the hash.
     fn write_field<W: RedisWrite + ?Sized>(value: &Self::Value, out: &mut W) -> Result<(), String>;
     /// Decodes the stored value.
     fn read_field(raw: Vec<u8>) -> Result<Self::Value, DecodeErrorKind>;
@@ -318,7 +321,9 @@ pub trait FieldValue {
 impl<T: crate::value::HashValue> FieldValue for T {
     type Value = T;
     fn write_field<W: RedisWrite + ?Sized>(value: &T, out: &mut W) -> Result<(), String> {
-        value.write_hash_value(out);
+        if value.is_present() {
+            value.write_hash_value(out);
+        }
         Ok(())
     }
     fn read_field(raw: Vec<u8>) -> Result<T, DecodeErrorKind> {

@@ -58,12 +58,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Whether an operation may be repeated after the connection dropped under it.
+/// Whether an operation may be sent again after the connection dropped under it.
+///
+/// `Once` is for reads, and for writes whose effect and reply are the same
+/// whether or not the first attempt reached the server (`save`, `set_field`).
+/// Writes that report what was there before (`delete`'s "it existed",
+/// `expire`'s "it exists") and `incr` are `Never`: a second attempt would
+/// report the first one's work as absent, or apply it twice. A response
+/// timeout is never retried by anyone: the server may still be working on it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Retry {
     Once,
     Never,
 }
+
+/// The longest TTL accepted, in milliseconds: half of `i64::MAX`, which leaves
+/// the server room to add the current time (the derive accepts the same).
+const MAX_TTL_MILLIS: u64 = i64::MAX as u64 / 2;
 
 impl Store {
     /// Connects with `config`, within its connect timeout.
@@ -147,6 +158,7 @@ impl Store {
             let mut result = send(self.conn.clone()).await;
             if retry == Retry::Once
                 && let Err(err) = &result
+                && !err.is_timeout()
                 && (err.is_connection_dropped() || err.is_io_error())
             {
                 tracing::debug!("connection lost; retrying the idempotent operation once");
@@ -177,12 +189,15 @@ impl Store {
         self.save_with_ttl(model, M::META.ttl).await
     }
 
-    /// Like [`Store::save`], with `ttl` instead of the model's (`None`: never expires).
+    /// Like [`Store::save`], with `ttl` instead of the model's (`None`: never
+    /// expires). A zero TTL, or one beyond what the server accepts, is refused
+    /// before anything is sent ([`Error::InvalidTtl`]).
     pub async fn save_with_ttl<M: RedisModel>(
         &self,
         model: &M,
         ttl: Option<Duration>,
     ) -> Result<()> {
+        let ttl = ttl.map(|ttl| ttl_millis::<M>("save", ttl)).transpose()?;
         let key = self.render_own_key(model)?;
         let mut pipe = redis::pipe();
         push_save::<M>(&mut pipe, &key, model, ttl)?;
@@ -202,10 +217,14 @@ impl Store {
         if models.is_empty() {
             return Ok(());
         }
+        let model_ttl = M::META
+            .ttl
+            .map(|ttl| ttl_millis::<M>("save_many", ttl))
+            .transpose()?;
         let mut pipe = redis::pipe();
         for model in models {
             let key = self.render_own_key(model)?;
-            push_save::<M>(&mut pipe, &key, model, M::META.ttl)?;
+            push_save::<M>(&mut pipe, &key, model, model_ttl)?;
         }
         pipe.atomic();
         self.query::<M, (), _, _>("save_many", Retry::Once, |mut con| {
@@ -229,6 +248,11 @@ impl Store {
     }
 
     /// Loads several entities in one round trip, in the order of `ids`.
+    ///
+    /// Hash models: pipelined `HGETALL`s. String-encoded models: one `MGET`,
+    /// which the server answers with nil for a key holding another Redis type,
+    /// so such a key reads as `None` here where [`Store::get`] reports
+    /// [`Error::WrongType`] (`redis-keyspace doctor` lists such keys).
     pub async fn get_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<Vec<Option<M>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -271,9 +295,13 @@ impl Store {
     }
 
     /// Deletes the entity; `true` when it existed.
+    ///
+    /// Not sent again after a dropped connection (the second answer would say
+    /// "did not exist" about what the first one deleted): the error's
+    /// [`Error::outcome`] says whether it may have been applied.
     pub async fn delete<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
         let cmd = key_cmd("DEL", &self.render_key::<M>(id)?);
-        self.query::<M, _, _, _>("delete", Retry::Once, |mut con| {
+        self.query::<M, _, _, _>("delete", Retry::Never, |mut con| {
             let cmd = &cmd;
             async move { cmd.query_async(&mut con).await }
         })
@@ -289,7 +317,7 @@ impl Store {
         for id in ids {
             cmd.arg(self.render_key::<M>(id)?);
         }
-        self.query::<M, _, _, _>("delete_many", Retry::Once, |mut con| {
+        self.query::<M, _, _, _>("delete_many", Retry::Never, |mut con| {
             let cmd = &cmd;
             async move { cmd.query_async(&mut con).await }
         })
@@ -323,7 +351,8 @@ impl Store {
     }
 
     /// Writes one field of an existing entity, keeping its TTL. Returns `false`
-    /// (and writes nothing) when the entity does not exist.
+    /// (and writes nothing) when the entity does not exist. An absent value (a
+    /// `None`, whatever its type is called) removes the field, as a save would.
     pub async fn set_field<M, V, K>(
         &self,
         id: &M::Id,
@@ -338,8 +367,9 @@ impl Store {
         let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(1);
         V::write_field(value, &mut encoded)
             .map_err(|message| Error::encode::<M>(Some(field.name()), message))?;
-        let value_arg = encoded.pop().unwrap_or_default();
-        self.run_set_field::<M>("set_field", &key, field.name(), Some(&value_arg))
+        // An absent value (a `None`, however its type is spelled) removes the field.
+        let value_arg = encoded.pop();
+        self.run_set_field::<M>("set_field", &key, field.name(), value_arg.as_deref())
             .await
     }
 
@@ -416,11 +446,14 @@ impl Store {
         .await
     }
 
-    /// Sets the entity's TTL; `false` when it does not exist.
+    /// Sets the entity's TTL; `false` when it does not exist. A zero TTL, or
+    /// one beyond what the server accepts, is refused before anything is sent
+    /// ([`Error::InvalidTtl`]); to remove the TTL, [`Store::persist`].
     pub async fn expire<M: RedisModel>(&self, id: &M::Id, ttl: Duration) -> Result<bool> {
+        let ms = ttl_millis::<M>("expire", ttl)?;
         let mut cmd = key_cmd("PEXPIRE", &self.render_key::<M>(id)?);
-        cmd.arg(millis(ttl));
-        self.query::<M, _, _, _>("expire", Retry::Once, |mut con| {
+        cmd.arg(ms);
+        self.query::<M, _, _, _>("expire", Retry::Never, |mut con| {
             let cmd = &cmd;
             async move { cmd.query_async(&mut con).await }
         })
@@ -430,7 +463,7 @@ impl Store {
     /// Removes the entity's TTL; `false` when it does not exist or had none.
     pub async fn persist<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
         let cmd = key_cmd("PERSIST", &self.render_key::<M>(id)?);
-        self.query::<M, _, _, _>("persist", Retry::Once, |mut con| {
+        self.query::<M, _, _, _>("persist", Retry::Never, |mut con| {
             let cmd = &cmd;
             async move { cmd.query_async(&mut con).await }
         })
@@ -609,8 +642,26 @@ fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
     cmd
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+/// A TTL in milliseconds (a sub-millisecond one rounds up to 1), or the typed
+/// error for zero and for TTLs the server would refuse.
+fn ttl_millis<M: RedisModel>(operation: &'static str, ttl: Duration) -> Result<u64> {
+    let invalid = |reason| Error::InvalidTtl {
+        operation,
+        model: M::META.name,
+        ttl,
+        reason,
+    };
+    if ttl.is_zero() {
+        return Err(invalid(
+            "a TTL must be positive; to remove the TTL use `persist`, to remove the entity `delete`",
+        ));
+    }
+    match u64::try_from(ttl.as_millis()) {
+        Ok(ms) if ms <= MAX_TTL_MILLIS => Ok(ms.max(1)),
+        _ => Err(invalid(
+            "longer than the server accepts (about 146 million years)",
+        )),
+    }
 }
 
 /// Appends the commands of a full save of `model` at `key`.
@@ -618,23 +669,33 @@ fn push_save<M: RedisModel>(
     pipe: &mut Pipeline,
     key: &[u8],
     model: &M,
-    ttl: Option<Duration>,
+    ttl_ms: Option<u64>,
 ) -> Result<()> {
     match <M::Codec as Codec<M>>::ENCODING {
         Encoding::Hash => {
-            pipe.cmd("DEL").arg(key).ignore();
             let mut hset = key_cmd("HSET", key);
             M::Codec::write_value(model, &mut hset)?;
+            if hset.args_iter().len() == 2 {
+                // `HSET key` alone aborts the transaction, and an empty hash
+                // cannot exist: refuse before anything is sent.
+                return Err(Error::encode::<M>(
+                    None,
+                    "every field is absent and Redis cannot store an empty hash; \
+                     give the model a field that is always stored"
+                        .to_owned(),
+                ));
+            }
+            pipe.cmd("DEL").arg(key).ignore();
             pipe.add_command(hset).ignore();
-            if let Some(ttl) = ttl {
-                pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+            if let Some(ms) = ttl_ms {
+                pipe.cmd("PEXPIRE").arg(key).arg(ms).ignore();
             }
         }
         _ => {
             let mut set = key_cmd("SET", key);
             M::Codec::write_value(model, &mut set)?;
-            if let Some(ttl) = ttl {
-                set.arg("PX").arg(millis(ttl));
+            if let Some(ms) = ttl_ms {
+                set.arg("PX").arg(ms);
             }
             pipe.add_command(set).ignore();
         }

@@ -195,5 +195,6 @@ pub(crate) fn json_from_bytes<T: serde::de::DeserializeOwned>(
     raw: &[u8],
 ) -> Result<T, DecodeErrorKind> {
     let text = std::str::from_utf8(raw).map_err(|_| DecodeErrorKind::InvalidUtf8)?;
-    serde_json::from_str(text).map_err(|e| DecodeErrorKind::Json(e.to_string()))
+    serde_json::from_str(text)
+        .map_err(|e| DecodeErrorKind::Json(crate::error::scrub_serde_message(e.to_string())))
 }

@@ -161,6 +161,114 @@ async fn full_save_applies_the_model_ttl_and_partial_writes_keep_it() {
 }
 
 #[tokio::test]
+async fn invalid_ttls_are_refused_before_anything_is_sent() {
+    let (_server, store) = start("").await;
+    let user = User::sample("acme", 9);
+    let id = user.key_id();
+    store.save(&user).await.unwrap();
+    let before = store.ttl::<User>(&id).await.unwrap();
+    let mut changed = user.clone();
+    changed.email = "changed@example.com".into();
+    for ttl in [
+        Duration::ZERO,
+        Duration::from_secs(u64::MAX),
+        Duration::from_millis(i64::MAX as u64 - 1000),
+    ] {
+        let err = store.save_with_ttl(&changed, Some(ttl)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidTtl {
+                    operation: "save",
+                    model: "User",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.outcome(), redis_runtime::Outcome::NotApplied);
+        let err = store.expire::<User>(&id, ttl).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidTtl { .. }), "{err}");
+    }
+    // The entity and its TTL are as they were.
+    assert_eq!(store.get::<User>(&id).await.unwrap(), Some(user));
+    let after = store.ttl::<User>(&id).await.unwrap();
+    assert!(ttl_ms(after) <= ttl_ms(before), "{before:?} {after:?}");
+    // The longest accepted TTL, and a sub-millisecond one, are applied.
+    store
+        .save_with_ttl(&changed, Some(Duration::from_millis(i64::MAX as u64 / 2)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .expire::<User>(&id, Duration::from_micros(1))
+            .await
+            .unwrap()
+    );
+}
+
+/// An `Option` under another name: whether a field may be absent is the
+/// type's business (`HashValue`), not its spelling.
+type Maybe<T> = Option<T>;
+
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "aliased:{id}")]
+struct Aliased {
+    id: u64,
+    nick: Maybe<String>,
+    other: String,
+}
+
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "settings")]
+struct Settings {
+    motd: Maybe<String>,
+}
+
+#[tokio::test]
+async fn optional_fields_round_trip_whatever_their_type_is_called() {
+    let server = redis_runtime::testing::RedisServer::start().unwrap();
+    let store = server.store().await.unwrap();
+    let mut model = Aliased {
+        id: 1,
+        nick: None,
+        other: "x".into(),
+    };
+    store.save(&model).await.unwrap();
+    assert_eq!(store.get::<Aliased>(&1).await.unwrap(), Some(model.clone()));
+
+    let nick = Aliased::fields().nick;
+    assert!(store.set_field(&1, nick, &Some("n".into())).await.unwrap());
+    model.nick = Some("n".into());
+    assert_eq!(store.get::<Aliased>(&1).await.unwrap(), Some(model.clone()));
+    // Writing `None` removes the field rather than storing an empty string.
+    assert!(store.set_field(&1, nick, &None).await.unwrap());
+    model.nick = None;
+    assert_eq!(store.get::<Aliased>(&1).await.unwrap(), Some(model));
+    assert_eq!(store.get_field(&1, nick).await.unwrap(), None);
+
+    // With no placeholder and every field absent there is nothing to store:
+    // a typed error, and what was stored stays.
+    let motd = Settings {
+        motd: Some("hello".into()),
+    };
+    store.save(&motd).await.unwrap();
+    let err = store.save(&Settings { motd: None }).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Encode {
+                model: "Settings",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("empty hash"), "{err}");
+    assert_eq!(store.get::<Settings>(&()).await.unwrap(), Some(motd));
+}
+
+#[tokio::test]
 async fn models_without_ttl_never_expire_and_refresh_means_persist() {
     let (_server, store) = start("").await;
     let event = Event {

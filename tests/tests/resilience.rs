@@ -187,6 +187,45 @@ async fn a_hung_server_times_out_with_an_unknown_outcome() {
 }
 
 #[tokio::test]
+async fn a_timed_out_write_is_not_sent_again() {
+    let server = RedisServer::start().unwrap();
+    let config = server
+        .config_builder()
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let store = Store::connect(&config).await.unwrap();
+    let mut admin = server.raw_connection().await.unwrap();
+    let counter = Counter {
+        name: "c".into(),
+        small: 0,
+        signed: 0,
+        big: 0,
+    };
+    store.save(&counter).await.unwrap();
+    let dels_before = command_calls(&mut admin).await.get("del").copied();
+
+    signal(server.pid(), "-STOP");
+    let err = store.delete::<Counter>(&"c".to_owned()).await.unwrap_err();
+    signal(server.pid(), "-CONT");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                outcome: Outcome::Unknown,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Later requests on the same connection run after the timed-out one, so
+    // once this answers, every DEL that was sent has run.
+    assert!(!store.exists::<Counter>(&"c".to_owned()).await.unwrap());
+    let dels = command_calls(&mut admin).await["del"] - dels_before.unwrap_or(0);
+    assert_eq!(dels, 1, "the DEL was sent {dels} times");
+}
+
+#[tokio::test]
 async fn an_unreachable_server_fails_within_the_connect_timeout() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
