@@ -389,19 +389,7 @@ pub async fn compare<M: BenchModel>(
     op: Op,
     reps: u64,
 ) -> Result<Comparison, BenchError> {
-    prepare::<M>(&mut env.admin, op, reps).await?;
-    let store = env.store.clone();
-    let (framework, fw_bytes) = measure(&mut env.admin, &env.fw_proxy, reps, async |i| {
-        run_framework::<M>(&store, op, i).await
-    })
-    .await?;
-    prepare::<M>(&mut env.admin, op, reps).await?;
-    let mut raw = env.raw.clone();
-    let (handwritten, hw_bytes) = measure(&mut env.admin, &env.hw_proxy, reps, async |i| {
-        run_handwritten::<M>(&mut raw, op, i).await
-    })
-    .await?;
-    Ok(comparison(framework, handwritten, &fw_bytes, &hw_bytes))
+    compare_with::<M>(env, op, reps, run_framework::<M>, run_handwritten::<M>).await
 }
 
 /// [`compare`] for operations that include partial writes.
@@ -410,19 +398,37 @@ pub async fn compare_partial<M: PartialModel>(
     op: Op,
     reps: u64,
 ) -> Result<Comparison, BenchError> {
+    compare_with::<M>(
+        env,
+        op,
+        reps,
+        run_framework_partial::<M>,
+        run_handwritten_partial::<M>,
+    )
+    .await
+}
+
+/// Measures `framework` and then `handwritten`, each from the same prepared state.
+async fn compare_with<M: BenchModel>(
+    env: &mut Env,
+    op: Op,
+    reps: u64,
+    framework: impl AsyncFn(&Store, Op, u64) -> Result<(), BenchError>,
+    handwritten: impl AsyncFn(&mut ConnectionManager, Op, u64) -> Result<(), BenchError>,
+) -> Result<Comparison, BenchError> {
     prepare::<M>(&mut env.admin, op, reps).await?;
     let store = env.store.clone();
-    let (framework, fw_bytes) = measure(&mut env.admin, &env.fw_proxy, reps, async |i| {
-        run_framework_partial::<M>(&store, op, i).await
+    let (fw, fw_bytes) = measure(&mut env.admin, &env.fw_proxy, reps, async |i| {
+        framework(&store, op, i).await
     })
     .await?;
     prepare::<M>(&mut env.admin, op, reps).await?;
     let mut raw = env.raw.clone();
-    let (handwritten, hw_bytes) = measure(&mut env.admin, &env.hw_proxy, reps, async |i| {
-        run_handwritten_partial::<M>(&mut raw, op, i).await
+    let (hw, hw_bytes) = measure(&mut env.admin, &env.hw_proxy, reps, async |i| {
+        handwritten(&mut raw, op, i).await
     })
     .await?;
-    Ok(comparison(framework, handwritten, &fw_bytes, &hw_bytes))
+    Ok(comparison(fw, hw, &fw_bytes, &hw_bytes))
 }
 
 fn comparison(framework: PerOp, handwritten: PerOp, fw: &[u8], hw: &[u8]) -> Comparison {

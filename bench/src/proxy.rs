@@ -154,36 +154,33 @@ fn spawn_pair(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
     let up = Arc::clone(&shared);
     let _ = thread::Builder::new()
         .name("bench-proxy-c2s".into())
-        .spawn(move || pump_requests(client, server, &up));
+        .spawn(move || {
+            let mut frames = FrameCounter::default();
+            pump(client, server, |chunk| {
+                count_requests(&up, &mut frames, chunk)
+            });
+        });
     let _ = thread::Builder::new()
         .name("bench-proxy-s2c".into())
-        .spawn(move || pump_replies(server2, client2, &shared));
+        .spawn(move || {
+            let mut frames = FrameCounter::default();
+            pump(server2, client2, |chunk| {
+                count_replies(&shared, &mut frames, chunk)
+            });
+        });
 }
 
-fn pump_requests(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
+/// Forwards `from` to `to` until either side closes; `count` sees every chunk
+/// before it is forwarded (the peer answers only after it has the bytes).
+fn pump(mut from: TcpStream, mut to: TcpStream, mut count: impl FnMut(&[u8])) {
     let mut buf = vec![0u8; 1 << 20];
-    let mut frames = FrameCounter::default();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let chunk = &buf[..n];
-        if frames.at_boundary()
-            && shared.requests.load(Ordering::SeqCst) == shared.replies.load(Ordering::SeqCst)
-        {
-            shared.round_trips.fetch_add(1, Ordering::SeqCst);
-        }
-        let complete = frames.feed(chunk);
-        shared.requests.fetch_add(complete, Ordering::SeqCst);
-        shared.bytes_out.fetch_add(n as u64, Ordering::SeqCst);
-        if shared.recording.load(Ordering::SeqCst) {
-            shared
-                .recorded
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend_from_slice(chunk);
-        }
+        count(chunk);
         if to.write_all(chunk).is_err() {
             break;
         }
@@ -191,24 +188,32 @@ fn pump_requests(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
     let _ = to.shutdown(Shutdown::Write);
 }
 
-fn pump_replies(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut frames = FrameCounter::default();
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let chunk = &buf[..n];
-        // Count before forwarding: the client answers only after it has the bytes.
-        let complete = frames.feed(chunk);
-        shared.replies.fetch_add(complete, Ordering::SeqCst);
-        shared.bytes_in.fetch_add(n as u64, Ordering::SeqCst);
-        if to.write_all(chunk).is_err() {
-            break;
-        }
+fn count_requests(shared: &Shared, frames: &mut FrameCounter, chunk: &[u8]) {
+    if frames.at_boundary()
+        && shared.requests.load(Ordering::SeqCst) == shared.replies.load(Ordering::SeqCst)
+    {
+        shared.round_trips.fetch_add(1, Ordering::SeqCst);
     }
-    let _ = to.shutdown(Shutdown::Write);
+    let complete = frames.feed(chunk);
+    shared.requests.fetch_add(complete, Ordering::SeqCst);
+    shared
+        .bytes_out
+        .fetch_add(chunk.len() as u64, Ordering::SeqCst);
+    if shared.recording.load(Ordering::SeqCst) {
+        shared
+            .recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(chunk);
+    }
+}
+
+fn count_replies(shared: &Shared, frames: &mut FrameCounter, chunk: &[u8]) {
+    let complete = frames.feed(chunk);
+    shared.replies.fetch_add(complete, Ordering::SeqCst);
+    shared
+        .bytes_in
+        .fetch_add(chunk.len() as u64, Ordering::SeqCst);
 }
 
 /// Counts complete top-level RESP2/RESP3 frames in a byte stream.
