@@ -294,81 +294,133 @@ fn string_reply(value: Value) -> Result<Option<Vec<u8>>, BenchError> {
 }
 
 // ---------------------------------------------------------------------------
+// The per-model code, written from each model's field list.
+
+/// The hand-written hash save and decode of a model, from its fields in the
+/// framework's order. A field's kind says how it is written and read back:
+/// `num` (`Display`, parsed back), `text` (a `String`), `flag` (`1`/`0`),
+/// `json` (serde JSON), `opt` (an `Option<String>`, no field when `None`).
+/// Expands to the two [`BenchModel`] methods, inside the model's impl.
+macro_rules! hash_codec {
+    ($model:ident, ttl: $ttl:expr, { $($field:ident: $kind:ident),* $(,)? }) => {
+        fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
+            pipe.del(key).ignore();
+            let hset = pipe.cmd("HSET");
+            hset.arg(key);
+            $(hash_codec!(@push $kind, hset, stringify!($field), &self.$field);)*
+            hset.ignore();
+            pipe.pexpire(key, $ttl as i64).ignore();
+            Ok(())
+        }
+
+        fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
+            let Some(pairs) = hash_pairs(value)? else {
+                return Ok(None);
+            };
+            $(let mut $field = None;)*
+            for (name, raw) in pairs {
+                $(if name.as_slice() == stringify!($field).as_bytes() {
+                    $field = Some(hash_codec!(@decode $kind, stringify!($field), raw));
+                } else)* {
+                }
+            }
+            let m = |f| missing(stringify!($model), f);
+            Ok(Some($model {
+                $($field: hash_codec!(@take $kind, $field, m(stringify!($field))),)*
+            }))
+        }
+    };
+    (@push json, $hset:ident, $name:expr, $value:expr) => {
+        $hset.arg($name).arg(serde_json::to_vec($value)?);
+    };
+    (@push opt, $hset:ident, $name:expr, $value:expr) => {
+        if let Some(value) = $value {
+            $hset.arg($name).arg(value);
+        }
+    };
+    (@push $plain:ident, $hset:ident, $name:expr, $value:expr) => {
+        $hset.arg($name).arg($value);
+    };
+    (@decode num, $name:expr, $raw:ident) => { parse($name, &$raw)? };
+    (@decode text, $name:expr, $raw:ident) => { text($name, $raw)? };
+    (@decode opt, $name:expr, $raw:ident) => { text($name, $raw)? };
+    (@decode flag, $name:expr, $raw:ident) => { flag($name, &$raw)? };
+    (@decode json, $name:expr, $raw:ident) => { json($name, &$raw)? };
+    (@take opt, $field:ident, $missing:expr) => { $field };
+    (@take $required:ident, $field:ident, $missing:expr) => {
+        $field.ok_or_else(|| $missing)?
+    };
+}
+
+/// The [`BenchModel`] methods every M8 variant shares (a `u64` id, its own `sample`).
+macro_rules! m8_numbering {
+    ($model:ident) => {
+        fn sample(n: u64) -> Self {
+            $model::sample(n)
+        }
+        fn id_of(n: u64) -> u64 {
+            n
+        }
+        fn number(&self) -> u64 {
+            self.id
+        }
+    };
+}
+
+/// An M8 variant stored as one string: `SET k v PX ms` with the serde
+/// format's `encode`, `GET` decoded with its `decode`.
+macro_rules! m8_string_model {
+    ($model:ident, $label:literal, key: |$n:ident| $key:expr, $encode:path, $decode:path) => {
+        impl BenchModel for $model {
+            const LABEL: &'static str = $label;
+            const HASH: bool = false;
+
+            m8_numbering!($model);
+
+            fn hw_key($n: u64) -> String {
+                $key
+            }
+            fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg($encode(self)?)
+                    .arg("PX")
+                    .arg(USER_TTL_MS)
+                    .ignore();
+                Ok(())
+            }
+            fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
+                string_reply(value)?
+                    .map(|bytes| $decode(&bytes).map_err(Into::into))
+                    .transpose()
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
 // M8 as a hash.
 
 impl BenchModel for User {
     const LABEL: &'static str = "M8 hash";
     const HASH: bool = true;
 
-    fn sample(n: u64) -> Self {
-        User::sample(n)
-    }
-    fn id_of(n: u64) -> u64 {
-        n
-    }
+    m8_numbering!(User);
+
     fn hw_key(n: u64) -> String {
         format!("bench:user:{n}")
     }
-    fn number(&self) -> u64 {
-        self.id
-    }
 
-    fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
-        pipe.del(key).ignore();
-        pipe.cmd("HSET")
-            .arg(key)
-            .arg("id")
-            .arg(self.id)
-            .arg("name")
-            .arg(&self.name)
-            .arg("email")
-            .arg(&self.email)
-            .arg("age")
-            .arg(self.age)
-            .arg("score")
-            .arg(self.score)
-            .arg("active")
-            .arg(self.active)
-            .arg("created")
-            .arg(self.created)
-            .arg("tags")
-            .arg(serde_json::to_vec(&self.tags)?)
-            .ignore();
-        pipe.pexpire(key, USER_TTL_MS as i64).ignore();
-        Ok(())
-    }
-
-    fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
-        let Some(pairs) = hash_pairs(value)? else {
-            return Ok(None);
-        };
-        let (mut id, mut name, mut email, mut age, mut score) = (None, None, None, None, None);
-        let (mut active, mut created, mut tags) = (None, None, None);
-        for (field, raw) in pairs {
-            match field.as_slice() {
-                b"id" => id = Some(parse("id", &raw)?),
-                b"name" => name = Some(text("name", raw)?),
-                b"email" => email = Some(text("email", raw)?),
-                b"age" => age = Some(parse("age", &raw)?),
-                b"score" => score = Some(parse("score", &raw)?),
-                b"active" => active = Some(flag("active", &raw)?),
-                b"created" => created = Some(parse("created", &raw)?),
-                b"tags" => tags = Some(json("tags", &raw)?),
-                _ => {}
-            }
-        }
-        let m = |f| missing("User", f);
-        Ok(Some(User {
-            id: id.ok_or_else(|| m("id"))?,
-            name: name.ok_or_else(|| m("name"))?,
-            email: email.ok_or_else(|| m("email"))?,
-            age: age.ok_or_else(|| m("age"))?,
-            score: score.ok_or_else(|| m("score"))?,
-            active: active.ok_or_else(|| m("active"))?,
-            created: created.ok_or_else(|| m("created"))?,
-            tags: tags.ok_or_else(|| m("tags"))?,
-        }))
-    }
+    hash_codec!(User, ttl: USER_TTL_MS, {
+        id: num,
+        name: text,
+        email: text,
+        age: num,
+        score: num,
+        active: flag,
+        created: num,
+        tags: json,
+    });
 }
 
 impl PartialModel for User {
@@ -398,69 +450,21 @@ impl PartialModel for User {
 // ---------------------------------------------------------------------------
 // M8 as JSON and MessagePack strings.
 
-impl BenchModel for UserJson {
-    const LABEL: &'static str = "M8 json";
-    const HASH: bool = false;
+m8_string_model!(
+    UserJson,
+    "M8 json",
+    key: |n| format!("bench:userj:{n}"),
+    serde_json::to_vec,
+    serde_json::from_slice
+);
 
-    fn sample(n: u64) -> Self {
-        UserJson::sample(n)
-    }
-    fn id_of(n: u64) -> u64 {
-        n
-    }
-    fn hw_key(n: u64) -> String {
-        format!("bench:userj:{n}")
-    }
-    fn number(&self) -> u64 {
-        self.id
-    }
-    fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
-        pipe.cmd("SET")
-            .arg(key)
-            .arg(serde_json::to_vec(self)?)
-            .arg("PX")
-            .arg(USER_TTL_MS)
-            .ignore();
-        Ok(())
-    }
-    fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
-        string_reply(value)?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(Into::into))
-            .transpose()
-    }
-}
-
-impl BenchModel for UserMsgpack {
-    const LABEL: &'static str = "M8 msgpack";
-    const HASH: bool = false;
-
-    fn sample(n: u64) -> Self {
-        UserMsgpack::sample(n)
-    }
-    fn id_of(n: u64) -> u64 {
-        n
-    }
-    fn hw_key(n: u64) -> String {
-        format!("bench:userm:{n}")
-    }
-    fn number(&self) -> u64 {
-        self.id
-    }
-    fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
-        pipe.cmd("SET")
-            .arg(key)
-            .arg(rmp_serde::to_vec_named(self)?)
-            .arg("PX")
-            .arg(USER_TTL_MS)
-            .ignore();
-        Ok(())
-    }
-    fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
-        string_reply(value)?
-            .map(|bytes| rmp_serde::from_slice(&bytes).map_err(Into::into))
-            .transpose()
-    }
-}
+m8_string_model!(
+    UserMsgpack,
+    "M8 msgpack",
+    key: |n| format!("bench:userm:{n}"),
+    rmp_serde::to_vec_named,
+    rmp_serde::from_slice
+);
 
 // ---------------------------------------------------------------------------
 // M32 as a hash.
@@ -485,200 +489,40 @@ impl BenchModel for Account {
         self.id
     }
 
-    fn hw_push_save(&self, pipe: &mut Pipeline, key: &str) -> Result<(), BenchError> {
-        pipe.del(key).ignore();
-        let hset = pipe.cmd("HSET");
-        hset.arg(key)
-            .arg("tenant")
-            .arg(&self.tenant)
-            .arg("id")
-            .arg(self.id)
-            .arg("handle")
-            .arg(&self.handle)
-            .arg("display_name")
-            .arg(&self.display_name)
-            .arg("email")
-            .arg(&self.email);
-        if let Some(phone) = &self.phone {
-            hset.arg("phone").arg(phone);
-        }
-        hset.arg("locale")
-            .arg(&self.locale)
-            .arg("timezone")
-            .arg(&self.timezone)
-            .arg("plan")
-            .arg(&self.plan)
-            .arg("status")
-            .arg(&self.status)
-            .arg("created_at")
-            .arg(self.created_at)
-            .arg("updated_at")
-            .arg(self.updated_at)
-            .arg("last_login_at")
-            .arg(self.last_login_at)
-            .arg("login_count")
-            .arg(self.login_count)
-            .arg("failed_logins")
-            .arg(self.failed_logins)
-            .arg("balance_cents")
-            .arg(self.balance_cents)
-            .arg("credit_limit_cents")
-            .arg(self.credit_limit_cents)
-            .arg("score")
-            .arg(self.score)
-            .arg("rating")
-            .arg(self.rating)
-            .arg("verified")
-            .arg(self.verified)
-            .arg("mfa_enabled")
-            .arg(self.mfa_enabled)
-            .arg("marketing_opt_in")
-            .arg(self.marketing_opt_in)
-            .arg("admin")
-            .arg(self.admin);
-        if let Some(referrer) = &self.referrer {
-            hset.arg("referrer").arg(referrer);
-        }
-        hset.arg("avatar_url")
-            .arg(&self.avatar_url)
-            .arg("bio")
-            .arg(&self.bio)
-            .arg("last_ip")
-            .arg(&self.last_ip)
-            .arg("user_agent")
-            .arg(&self.user_agent)
-            .arg("signature")
-            .arg(&self.signature)
-            .arg("address")
-            .arg(serde_json::to_vec(&self.address)?)
-            .arg("preferences")
-            .arg(serde_json::to_vec(&self.preferences)?)
-            .arg("roles")
-            .arg(serde_json::to_vec(&self.roles)?)
-            .ignore();
-        pipe.pexpire(key, ACCOUNT_TTL_MS as i64).ignore();
-        Ok(())
-    }
-
-    fn hw_decode(value: Value) -> Result<Option<Self>, BenchError> {
-        let Some(pairs) = hash_pairs(value)? else {
-            return Ok(None);
-        };
-        let mut a = AccountParts::default();
-        for (field, raw) in pairs {
-            match field.as_slice() {
-                b"tenant" => a.tenant = Some(text("tenant", raw)?),
-                b"id" => a.id = Some(parse("id", &raw)?),
-                b"handle" => a.handle = Some(text("handle", raw)?),
-                b"display_name" => a.display_name = Some(text("display_name", raw)?),
-                b"email" => a.email = Some(text("email", raw)?),
-                b"phone" => a.phone = Some(text("phone", raw)?),
-                b"locale" => a.locale = Some(text("locale", raw)?),
-                b"timezone" => a.timezone = Some(text("timezone", raw)?),
-                b"plan" => a.plan = Some(text("plan", raw)?),
-                b"status" => a.status = Some(text("status", raw)?),
-                b"created_at" => a.created_at = Some(parse("created_at", &raw)?),
-                b"updated_at" => a.updated_at = Some(parse("updated_at", &raw)?),
-                b"last_login_at" => a.last_login_at = Some(parse("last_login_at", &raw)?),
-                b"login_count" => a.login_count = Some(parse("login_count", &raw)?),
-                b"failed_logins" => a.failed_logins = Some(parse("failed_logins", &raw)?),
-                b"balance_cents" => a.balance_cents = Some(parse("balance_cents", &raw)?),
-                b"credit_limit_cents" => {
-                    a.credit_limit_cents = Some(parse("credit_limit_cents", &raw)?)
-                }
-                b"score" => a.score = Some(parse("score", &raw)?),
-                b"rating" => a.rating = Some(parse("rating", &raw)?),
-                b"verified" => a.verified = Some(flag("verified", &raw)?),
-                b"mfa_enabled" => a.mfa_enabled = Some(flag("mfa_enabled", &raw)?),
-                b"marketing_opt_in" => a.marketing_opt_in = Some(flag("marketing_opt_in", &raw)?),
-                b"admin" => a.admin = Some(flag("admin", &raw)?),
-                b"referrer" => a.referrer = Some(text("referrer", raw)?),
-                b"avatar_url" => a.avatar_url = Some(text("avatar_url", raw)?),
-                b"bio" => a.bio = Some(text("bio", raw)?),
-                b"last_ip" => a.last_ip = Some(text("last_ip", raw)?),
-                b"user_agent" => a.user_agent = Some(text("user_agent", raw)?),
-                b"signature" => a.signature = Some(text("signature", raw)?),
-                b"address" => a.address = Some(json("address", &raw)?),
-                b"preferences" => a.preferences = Some(json("preferences", &raw)?),
-                b"roles" => a.roles = Some(json("roles", &raw)?),
-                _ => {}
-            }
-        }
-        let m = |f| missing("Account", f);
-        Ok(Some(Account {
-            tenant: a.tenant.ok_or_else(|| m("tenant"))?,
-            id: a.id.ok_or_else(|| m("id"))?,
-            handle: a.handle.ok_or_else(|| m("handle"))?,
-            display_name: a.display_name.ok_or_else(|| m("display_name"))?,
-            email: a.email.ok_or_else(|| m("email"))?,
-            phone: a.phone,
-            locale: a.locale.ok_or_else(|| m("locale"))?,
-            timezone: a.timezone.ok_or_else(|| m("timezone"))?,
-            plan: a.plan.ok_or_else(|| m("plan"))?,
-            status: a.status.ok_or_else(|| m("status"))?,
-            created_at: a.created_at.ok_or_else(|| m("created_at"))?,
-            updated_at: a.updated_at.ok_or_else(|| m("updated_at"))?,
-            last_login_at: a.last_login_at.ok_or_else(|| m("last_login_at"))?,
-            login_count: a.login_count.ok_or_else(|| m("login_count"))?,
-            failed_logins: a.failed_logins.ok_or_else(|| m("failed_logins"))?,
-            balance_cents: a.balance_cents.ok_or_else(|| m("balance_cents"))?,
-            credit_limit_cents: a
-                .credit_limit_cents
-                .ok_or_else(|| m("credit_limit_cents"))?,
-            score: a.score.ok_or_else(|| m("score"))?,
-            rating: a.rating.ok_or_else(|| m("rating"))?,
-            verified: a.verified.ok_or_else(|| m("verified"))?,
-            mfa_enabled: a.mfa_enabled.ok_or_else(|| m("mfa_enabled"))?,
-            marketing_opt_in: a.marketing_opt_in.ok_or_else(|| m("marketing_opt_in"))?,
-            admin: a.admin.ok_or_else(|| m("admin"))?,
-            referrer: a.referrer,
-            avatar_url: a.avatar_url.ok_or_else(|| m("avatar_url"))?,
-            bio: a.bio.ok_or_else(|| m("bio"))?,
-            last_ip: a.last_ip.ok_or_else(|| m("last_ip"))?,
-            user_agent: a.user_agent.ok_or_else(|| m("user_agent"))?,
-            signature: a.signature.ok_or_else(|| m("signature"))?,
-            address: a.address.ok_or_else(|| m("address"))?,
-            preferences: a.preferences.ok_or_else(|| m("preferences"))?,
-            roles: a.roles.ok_or_else(|| m("roles"))?,
-        }))
-    }
-}
-
-/// The fields of an [`Account`] as they are decoded.
-#[derive(Default)]
-struct AccountParts {
-    tenant: Option<String>,
-    id: Option<u64>,
-    handle: Option<String>,
-    display_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    locale: Option<String>,
-    timezone: Option<String>,
-    plan: Option<String>,
-    status: Option<String>,
-    created_at: Option<i64>,
-    updated_at: Option<i64>,
-    last_login_at: Option<i64>,
-    login_count: Option<u64>,
-    failed_logins: Option<u32>,
-    balance_cents: Option<i64>,
-    credit_limit_cents: Option<i64>,
-    score: Option<f64>,
-    rating: Option<f32>,
-    verified: Option<bool>,
-    mfa_enabled: Option<bool>,
-    marketing_opt_in: Option<bool>,
-    admin: Option<bool>,
-    referrer: Option<String>,
-    avatar_url: Option<String>,
-    bio: Option<String>,
-    last_ip: Option<String>,
-    user_agent: Option<String>,
-    signature: Option<String>,
-    address: Option<crate::models::Address>,
-    preferences: Option<crate::models::Preferences>,
-    roles: Option<Vec<String>>,
+    hash_codec!(Account, ttl: ACCOUNT_TTL_MS, {
+        tenant: text,
+        id: num,
+        handle: text,
+        display_name: text,
+        email: text,
+        phone: opt,
+        locale: text,
+        timezone: text,
+        plan: text,
+        status: text,
+        created_at: num,
+        updated_at: num,
+        last_login_at: num,
+        login_count: num,
+        failed_logins: num,
+        balance_cents: num,
+        credit_limit_cents: num,
+        score: num,
+        rating: num,
+        verified: flag,
+        mfa_enabled: flag,
+        marketing_opt_in: flag,
+        admin: flag,
+        referrer: opt,
+        avatar_url: text,
+        bio: text,
+        last_ip: text,
+        user_agent: text,
+        signature: text,
+        address: json,
+        preferences: json,
+        roles: json,
+    });
 }
 
 impl PartialModel for Account {

@@ -15,47 +15,80 @@ pub const ACCOUNT_TTL_MS: u64 = 86_400_000;
 /// The tenant every [`Account`] fixture belongs to.
 pub const TENANT: &str = "acme";
 
-/// M8: the 8-field user of performance.md §3.2, one hash per user.
-#[derive(Debug, Clone, PartialEq, RedisModel)]
-#[redis(key = "bench:user:{id}", ttl = "1h")]
-pub struct User {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    #[redis(json)]
-    pub tags: Vec<String>,
+/// Declares one variant of the M8 user: the same eight fields (`id` of type
+/// `u64` or `String`, with optional attributes on `tags`) and its `sample`.
+macro_rules! m8_user {
+    (
+        $(#[$($attr:tt)*])*
+        pub struct $name:ident { id: $id:ident, $(#[$($tags_attr:tt)*])* tags }
+    ) => {
+        $(#[$($attr)*])*
+        pub struct $name {
+            pub id: $id,
+            pub name: String,
+            pub email: String,
+            pub age: u32,
+            pub score: f64,
+            pub active: bool,
+            pub created: i64,
+            $(#[$($tags_attr)*])*
+            pub tags: Vec<String>,
+        }
+
+        impl $name {
+            /// The fixture with id `n`.
+            pub fn sample(n: u64) -> $name {
+                $name {
+                    id: FixtureId::from_number(n),
+                    name: format!("User {n}"),
+                    email: format!("user{n}@example.com"),
+                    age: 20 + (n % 50) as u32,
+                    score: n as f64 * 0.25 + 0.5,
+                    active: !n.is_multiple_of(3),
+                    created: 1_700_000_000_000 + n as i64,
+                    tags: vec!["rust".to_owned(), "redis".to_owned()],
+                }
+            }
+        }
+    };
 }
 
-/// M8 stored as one JSON string.
-#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
-#[redis(key = "bench:userj:{id}", encoding = "json", ttl = "1h")]
-pub struct UserJson {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    pub tags: Vec<String>,
+/// An M8 id made from a fixture number (the peer `redis-om` wants `String` ids).
+trait FixtureId {
+    fn from_number(n: u64) -> Self;
 }
 
-/// M8 stored as one MessagePack string (with field names).
-#[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
-#[redis(key = "bench:userm:{id}", encoding = "msgpack", ttl = "1h")]
-pub struct UserMsgpack {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    pub tags: Vec<String>,
+impl FixtureId for u64 {
+    fn from_number(n: u64) -> u64 {
+        n
+    }
+}
+
+impl FixtureId for String {
+    fn from_number(n: u64) -> String {
+        n.to_string()
+    }
+}
+
+m8_user! {
+    /// M8: the 8-field user of performance.md §3.2, one hash per user.
+    #[derive(Debug, Clone, PartialEq, RedisModel)]
+    #[redis(key = "bench:user:{id}", ttl = "1h")]
+    pub struct User { id: u64, #[redis(json)] tags }
+}
+
+m8_user! {
+    /// M8 stored as one JSON string.
+    #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+    #[redis(key = "bench:userj:{id}", encoding = "json", ttl = "1h")]
+    pub struct UserJson { id: u64, tags }
+}
+
+m8_user! {
+    /// M8 stored as one MessagePack string (with field names).
+    #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+    #[redis(key = "bench:userm:{id}", encoding = "msgpack", ttl = "1h")]
+    pub struct UserMsgpack { id: u64, tags }
 }
 
 /// A postal address, stored as JSON inside [`Account`].
@@ -120,137 +153,26 @@ pub struct Account {
     pub roles: Vec<String>,
 }
 
-/// The user as a `redis-macros` value: the same fields, serde JSON through
-/// `FromRedisValue`/`ToRedisArgs`, so it stores the same bytes as [`UserJson`].
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Serialize,
-    Deserialize,
-    redis_macros::FromRedisValue,
-    redis_macros::ToRedisArgs,
-)]
-pub struct UserMacros {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    pub tags: Vec<String>,
+m8_user! {
+    /// The user as a `redis-macros` value: the same fields, serde JSON through
+    /// `FromRedisValue`/`ToRedisArgs`, so it stores the same bytes as [`UserJson`].
+    #[derive(
+        Debug,
+        Clone,
+        PartialEq,
+        Serialize,
+        Deserialize,
+        redis_macros::FromRedisValue,
+        redis_macros::ToRedisArgs,
+    )]
+    pub struct UserMacros { id: u64, tags }
 }
 
-/// The user as a `redis-om` hash model (key `OmUser:{id}`; its primary key
-/// must be a `String`, and a `Vec` is stored as fields `tags.0`, `tags.1`, ...).
-#[derive(Debug, Clone, PartialEq, redis_om::HashModel)]
-pub struct OmUser {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    pub tags: Vec<String>,
-}
-
-fn user_fields(n: u64) -> (String, String, u32, f64, bool, i64, Vec<String>) {
-    (
-        format!("User {n}"),
-        format!("user{n}@example.com"),
-        20 + (n % 50) as u32,
-        n as f64 * 0.25 + 0.5,
-        !n.is_multiple_of(3),
-        1_700_000_000_000 + n as i64,
-        vec!["rust".to_owned(), "redis".to_owned()],
-    )
-}
-
-impl User {
-    /// The fixture with id `n`.
-    pub fn sample(n: u64) -> User {
-        let (name, email, age, score, active, created, tags) = user_fields(n);
-        User {
-            id: n,
-            name,
-            email,
-            age,
-            score,
-            active,
-            created,
-            tags,
-        }
-    }
-}
-
-impl UserJson {
-    /// The fixture with id `n`.
-    pub fn sample(n: u64) -> UserJson {
-        let (name, email, age, score, active, created, tags) = user_fields(n);
-        UserJson {
-            id: n,
-            name,
-            email,
-            age,
-            score,
-            active,
-            created,
-            tags,
-        }
-    }
-}
-
-impl UserMsgpack {
-    /// The fixture with id `n`.
-    pub fn sample(n: u64) -> UserMsgpack {
-        let (name, email, age, score, active, created, tags) = user_fields(n);
-        UserMsgpack {
-            id: n,
-            name,
-            email,
-            age,
-            score,
-            active,
-            created,
-            tags,
-        }
-    }
-}
-
-impl UserMacros {
-    /// The fixture with id `n`.
-    pub fn sample(n: u64) -> UserMacros {
-        let (name, email, age, score, active, created, tags) = user_fields(n);
-        UserMacros {
-            id: n,
-            name,
-            email,
-            age,
-            score,
-            active,
-            created,
-            tags,
-        }
-    }
-}
-
-impl OmUser {
-    /// The fixture with id `n`.
-    pub fn sample(n: u64) -> OmUser {
-        let (name, email, age, score, active, created, tags) = user_fields(n);
-        OmUser {
-            id: n.to_string(),
-            name,
-            email,
-            age,
-            score,
-            active,
-            created,
-            tags,
-        }
-    }
+m8_user! {
+    /// The user as a `redis-om` hash model (key `OmUser:{id}`; its primary key
+    /// must be a `String`, and a `Vec` is stored as fields `tags.0`, `tags.1`, ...).
+    #[derive(Debug, Clone, PartialEq, redis_om::HashModel)]
+    pub struct OmUser { id: String, tags }
 }
 
 impl Account {
@@ -316,16 +238,9 @@ impl Account {
     }
 }
 
-/// The user as a `redis-om` JSON model: stored with `JSON.SET`, which needs
-/// the RedisJSON module.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, redis_om::JsonModel)]
-pub struct OmUserJson {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub age: u32,
-    pub score: f64,
-    pub active: bool,
-    pub created: i64,
-    pub tags: Vec<String>,
+m8_user! {
+    /// The user as a `redis-om` JSON model: stored with `JSON.SET`, which needs
+    /// the RedisJSON module.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, redis_om::JsonModel)]
+    pub struct OmUserJson { id: String, tags }
 }
