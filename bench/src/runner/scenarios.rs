@@ -80,6 +80,22 @@ async fn populate_macros(
     Ok(())
 }
 
+/// Flushes, then stores fixtures `range` (by hand) and, under its own keys, the peer's.
+async fn store_fixtures<M: BenchModel>(
+    admin: &mut MultiplexedConnection,
+    om: &mut OmConnection,
+    peer: Option<Variant>,
+    range: Range<u64>,
+) -> Result<(), BenchError> {
+    flush(admin).await?;
+    populate::<M>(admin, range.clone()).await?;
+    match peer {
+        Some(Variant::RedisOm) => populate_om(om, range).await,
+        Some(Variant::RedisMacros) => populate_macros(admin, range).await,
+        _ => Ok(()),
+    }
+}
+
 fn mismatch(
     what: &str,
     n: u64,
@@ -89,15 +105,18 @@ fn mismatch(
     format!("WRONG DATA from {what} for entity {n}: loaded {got:?}, saved {want:?}").into()
 }
 
-fn check_models<M: BenchModel>(
+/// Checks that what was loaded for each of `ns` is `sample(n)`, and that
+/// something was loaded.
+fn check_loaded<T: PartialEq + std::fmt::Debug>(
     what: &str,
     ns: impl Iterator<Item = u64>,
-    got: Vec<Option<M>>,
+    got: impl IntoIterator<Item = Option<T>>,
+    sample: fn(u64) -> T,
 ) -> Result<(), BenchError> {
     let mut count = 0;
     for (n, got) in ns.zip(got) {
         count += 1;
-        let want = M::sample(n);
+        let want = sample(n);
         if got.as_ref() != Some(&want) {
             return Err(mismatch(what, n, &got, &want));
         }
@@ -108,27 +127,37 @@ fn check_models<M: BenchModel>(
     Ok(())
 }
 
-fn check_om(ns: impl Iterator<Item = u64>, got: Vec<OmUser>) -> Result<(), BenchError> {
-    for (n, got) in ns.zip(got) {
-        let want = OmUser::sample(n);
-        if got != want {
-            return Err(mismatch("redis-om", n, &got, &want));
-        }
+/// Runs `op` on each item in order, the loop timed as `ops` operations; the results.
+async fn timed<I, T>(
+    ops: u64,
+    items: impl IntoIterator<Item = I>,
+    mut op: impl AsyncFnMut(I) -> Result<T, BenchError>,
+) -> Result<(Sample, Vec<T>), BenchError> {
+    let items = items.into_iter();
+    let mut out = Vec::with_capacity(items.size_hint().0);
+    let t = Timer::start();
+    for item in items {
+        out.push(op(item).await?);
     }
-    Ok(())
+    Ok((t.done(ops), out))
 }
 
-fn check_macros(
-    ns: impl Iterator<Item = u64>,
-    got: Vec<Option<UserMacros>>,
-) -> Result<(), BenchError> {
-    for (n, got) in ns.zip(got) {
-        let want = UserMacros::sample(n);
-        if got.as_ref() != Some(&want) {
-            return Err(mismatch("redis-macros", n, &got, &want));
-        }
-    }
-    Ok(())
+/// [`timed`] loads of entities `0..ops` (one or a batch per item), then
+/// checks each loaded value against `sample`.
+async fn timed_loads<I, R, T>(
+    what: &str,
+    ops: u64,
+    sample: fn(u64) -> T,
+    items: impl IntoIterator<Item = I>,
+    load: impl AsyncFnMut(I) -> Result<R, BenchError>,
+) -> Result<Sample, BenchError>
+where
+    R: IntoIterator<Item = Option<T>>,
+    T: PartialEq + std::fmt::Debug,
+{
+    let (timing, out) = timed(ops, items, load).await?;
+    check_loaded(what, 0..ops, out.into_iter().flatten(), sample)?;
+    Ok(timing)
 }
 
 fn check(ok: bool, what: &str) -> Result<(), BenchError> {
@@ -174,15 +203,31 @@ async fn verify_model<M: BenchModel>(
     admin: &mut MultiplexedConnection,
     n: u64,
 ) -> Result<(), BenchError> {
-    check_models::<M>(
-        "a save",
-        std::iter::once(n),
-        vec![handwritten::get::<M>(admin, n).await?],
-    )
+    let got = handwritten::get::<M>(admin, n).await?;
+    check_loaded("a save", std::iter::once(n), [got], M::sample)
 }
 
 async fn verify_macros_model(admin: &mut MultiplexedConnection, n: u64) -> Result<(), BenchError> {
-    check_macros(std::iter::once(n), vec![peers::macros_get(admin, n).await?])
+    let got = peers::macros_get(admin, n).await?;
+    check_loaded(
+        "redis-macros",
+        std::iter::once(n),
+        [got],
+        UserMacros::sample,
+    )
+}
+
+/// Reads a saved entity back (by hand for the framework and the baseline).
+async fn verify_variant<M: BenchModel>(
+    admin: &mut MultiplexedConnection,
+    v: Variant,
+    n: u64,
+) -> Result<(), BenchError> {
+    if v == Variant::RedisMacros {
+        verify_macros_model(admin, n).await
+    } else {
+        verify_model::<M>(admin, n).await
+    }
 }
 
 fn sample_of(n: u64) -> Vec<u64> {
@@ -271,30 +316,15 @@ impl RbRun {
     }
 }
 
+/// What a throughput row shows: model label, operation, peer, redis-benchmark run, target.
+type RowOf<'a> = (&'a str, &'a str, Option<Variant>, Option<&'a RbRun>, f64);
+
 /// One row of a throughput table.
-#[allow(clippy::too_many_arguments)]
-fn throughput_row(
-    b: &mut Bench,
-    table: &mut Table,
-    scenario: &str,
-    label: &str,
-    op: &str,
-    p: &Paired,
-    peer: Option<Variant>,
-    rb: Option<&RbRun>,
-    target: f64,
-) {
+fn throughput_row(b: &mut Bench, table: &mut Table, scenario: &str, row: RowOf<'_>, p: &Paired) {
+    let (label, op, peer, rb, target) = row;
     let case = format!("{label} {op}");
     b.record(scenario, &case, Variant::Framework, p, Some(target));
-    let peer_cells = match peer {
-        Some(v) => {
-            b.record(scenario, &case, v, p, None);
-            let ahead = p.ratio_of(Variant::Framework, v);
-            versus_peer(b, scenario, &case, v, &ahead);
-            (peer_cell(p, v), peer_verdict(&ahead))
-        }
-        None => ("—".into(), "—".into()),
-    };
+    let peer_cells = peer_cells(b, scenario, &case, p, peer);
     let (rb_cell, rb_shape) = match rb {
         Some(run) => match run.rate() {
             Some(r) => (
@@ -317,6 +347,26 @@ fn throughput_row(
         rate(p.median(Variant::Handwritten)),
         rb_shape,
     ]);
+}
+
+/// Records the peer's result and returns its two cells (peer / hand-written,
+/// framework / peer); dashes without a peer.
+fn peer_cells(
+    b: &mut Bench,
+    scenario: &str,
+    case: &str,
+    p: &Paired,
+    peer: Option<Variant>,
+) -> (String, String) {
+    match peer {
+        Some(v) => {
+            b.record(scenario, case, v, p, None);
+            let ahead = p.ratio_of(Variant::Framework, v);
+            versus_peer(b, scenario, case, v, &ahead);
+            (peer_cell(p, v), peer_verdict(&ahead))
+        }
+        None => ("—".into(), "—".into()),
+    }
 }
 
 /// Records a miss when the framework is clearly behind a peer (even the p90 of
@@ -578,51 +628,40 @@ async fn seq_save<M: BenchModel>(
     let rounds = b.sizes.rounds;
     paired(rounds, &mut b.shuffler, &variants(peer), async |v, _| {
         flush(&mut admin).await?;
-        let t = Timer::start();
-        match v {
-            Variant::Framework => {
-                for m in &models {
-                    store.save(m).await?;
-                }
-            }
+        let (per_sec, _) = match v {
+            Variant::Framework => timed(n, &models, async |m| Ok(store.save(m).await?)).await?,
             Variant::Handwritten => {
-                for m in &models {
-                    handwritten::save(&mut raw, m).await?;
-                }
+                timed(n, &models, async |m| handwritten::save(&mut raw, m).await).await?
             }
             Variant::RedisOm => {
-                for u in om_users.iter_mut() {
-                    peers::om_save(&mut om, u).await?;
-                }
+                timed(n, om_users.iter_mut(), async |u| {
+                    peers::om_save(&mut om, u).await
+                })
+                .await?
             }
             Variant::RedisMacros => {
-                for u in &macros_users {
-                    peers::macros_save(&mut raw, u).await?;
-                }
+                timed(n, &macros_users, async |u| {
+                    peers::macros_save(&mut raw, u).await
+                })
+                .await?
             }
-        }
-        let per_sec = t.done(n);
-        if v == Variant::RedisMacros {
-            verify_saved(
-                &mut admin,
-                &mut om,
-                v,
-                sample_of(n),
-                verify_macros_model,
-                peers::macros_key,
-            )
-            .await?;
-        } else {
-            verify_saved(
-                &mut admin,
-                &mut om,
-                v,
-                sample_of(n),
-                verify_model::<M>,
-                M::hw_key,
-            )
-            .await?;
-        }
+        };
+        let key = |i| {
+            if v == Variant::RedisMacros {
+                peers::macros_key(i)
+            } else {
+                M::hw_key(i)
+            }
+        };
+        verify_saved(
+            &mut admin,
+            &mut om,
+            v,
+            sample_of(n),
+            async |admin, i| verify_variant::<M>(admin, v, i).await,
+            key,
+        )
+        .await?;
         Ok(per_sec)
     })
     .await
@@ -640,55 +679,39 @@ async fn seq_get<M: BenchModel>(
         mut raw,
         mut om,
     } = b.conns.clone();
-    flush(&mut admin).await?;
-    populate::<M>(&mut admin, 0..n).await?;
-    match peer {
-        Some(Variant::RedisOm) => populate_om(&mut om, 0..n).await?,
-        Some(Variant::RedisMacros) => populate_macros(&mut admin, 0..n).await?,
-        _ => {}
-    }
+    store_fixtures::<M>(&mut admin, &mut om, peer, 0..n).await?;
     let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(peer), async |v, _| {
-        let t = Timer::start();
-        match v {
+    paired(
+        rounds,
+        &mut b.shuffler,
+        &variants(peer),
+        async |v, _| match v {
             Variant::Framework => {
-                let mut out = Vec::with_capacity(n as usize);
-                for id in &ids {
-                    out.push(store.get::<M>(id).await?);
-                }
-                let sample = t.done(n);
-                check_models("framework get", 0..n, out)?;
-                Ok(sample)
+                timed_loads("framework get", n, M::sample, &ids, async |id| {
+                    Ok([store.get::<M>(id).await?])
+                })
+                .await
             }
             Variant::Handwritten => {
-                let mut out = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    out.push(handwritten::get::<M>(&mut raw, i).await?);
-                }
-                let sample = t.done(n);
-                check_models("hand-written get", 0..n, out)?;
-                Ok(sample)
+                timed_loads("hand-written get", n, M::sample, 0..n, async |i| {
+                    Ok([handwritten::get::<M>(&mut raw, i).await?])
+                })
+                .await
             }
             Variant::RedisOm => {
-                let mut out = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    out.push(peers::om_get(&mut om, i).await?);
-                }
-                let sample = t.done(n);
-                check_om(0..n, out)?;
-                Ok(sample)
+                timed_loads("redis-om", n, OmUser::sample, 0..n, async |i| {
+                    Ok([Some(peers::om_get(&mut om, i).await?)])
+                })
+                .await
             }
             Variant::RedisMacros => {
-                let mut out = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    out.push(peers::macros_get(&mut raw, i).await?);
-                }
-                let sample = t.done(n);
-                check_macros(0..n, out)?;
-                Ok(sample)
+                timed_loads("redis-macros", n, UserMacros::sample, 0..n, async |i| {
+                    Ok([peers::macros_get(&mut raw, i).await?])
+                })
+                .await
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -712,32 +735,26 @@ async fn seq_delete<M: BenchModel>(
             Variant::RedisMacros => populate_macros(&mut admin, 0..n).await?,
             _ => populate::<M>(&mut admin, 0..n).await?,
         }
-        let mut existed = Vec::with_capacity(n as usize);
-        let t = Timer::start();
-        match v {
+        let (per_sec, existed) = match v {
             Variant::Framework => {
-                for id in &ids {
-                    existed.push(store.delete::<M>(id).await?);
-                }
+                timed(n, &ids, async |id| Ok(store.delete::<M>(id).await?)).await?
             }
             Variant::Handwritten => {
-                for i in 0..n {
-                    existed.push(handwritten::delete::<M>(&mut raw, i).await?);
-                }
+                timed(n, 0..n, async |i| {
+                    handwritten::delete::<M>(&mut raw, i).await
+                })
+                .await?
             }
             Variant::RedisOm => {
-                for i in 0..n {
-                    peers::om_delete(&mut om, i).await?;
-                    existed.push(true);
-                }
+                timed(n, 0..n, async |i| {
+                    peers::om_delete(&mut om, i).await.map(|()| true)
+                })
+                .await?
             }
             Variant::RedisMacros => {
-                for i in 0..n {
-                    existed.push(peers::macros_delete(&mut raw, i).await?);
-                }
+                timed(n, 0..n, async |i| peers::macros_delete(&mut raw, i).await).await?
             }
-        }
-        let per_sec = t.done(n);
+        };
         check(existed.iter().all(|&e| e), "every delete found its entity")?;
         check(dbsize(&mut admin).await? == 0, "every entity was deleted")?;
         Ok(per_sec)
@@ -745,7 +762,9 @@ async fn seq_delete<M: BenchModel>(
     .await
 }
 
-async fn seq_set_field<M: PartialModel>(b: &mut Bench) -> Result<Paired, BenchError> {
+/// S2 `set_field` (a string field, a new value per variant and round) or
+/// `incr` (the integer field, by one).
+async fn seq_partial_op<M: PartialModel>(b: &mut Bench, op: Op) -> Result<Paired, BenchError> {
     let n = b.sizes.sequential;
     let ids: Vec<M::Id> = (0..n).map(M::id_of).collect();
     let Conns {
@@ -756,27 +775,43 @@ async fn seq_set_field<M: PartialModel>(b: &mut Bench) -> Result<Paired, BenchEr
     } = b.conns.clone();
     flush(&mut admin).await?;
     populate::<M>(&mut admin, 0..n).await?;
+    let mut expected: Vec<i64> = (0..n).map(M::int_value).collect();
     let rounds = b.sizes.rounds;
     paired(
         rounds,
         &mut b.shuffler,
         &variants(None),
         async |v, round| {
+            if op == Op::Incr {
+                let (per_sec, got) = if v == Variant::Framework {
+                    timed(n, &ids, async |id| Ok(M::fw_incr(&store, id, 1).await?)).await?
+                } else {
+                    timed(n, 0..n, async |i| {
+                        handwritten::incr::<M>(&mut raw, i, 1).await
+                    })
+                    .await?
+                };
+                // Counters must move by exactly one per increment, whoever increments.
+                for (want, got) in expected.iter_mut().zip(got) {
+                    *want += 1;
+                    check(got == Some(*want), "incr returns the next value")?;
+                }
+                return Ok(per_sec);
+            }
             let values: Vec<String> = (0..n)
                 .map(|i| format!("{}-{round}-{i}@example.com", v.name()))
                 .collect();
-            let mut applied = Vec::with_capacity(n as usize);
-            let t = Timer::start();
-            if v == Variant::Framework {
-                for (id, value) in ids.iter().zip(&values) {
-                    applied.push(M::fw_set_field(&store, id, value).await?);
-                }
+            let (per_sec, applied) = if v == Variant::Framework {
+                timed(n, ids.iter().zip(&values), async |(id, value)| {
+                    Ok(M::fw_set_field(&store, id, value).await?)
+                })
+                .await?
             } else {
-                for (i, value) in values.iter().enumerate() {
-                    applied.push(handwritten::set_field::<M>(&mut raw, i as u64, value).await?);
-                }
-            }
-            let per_sec = t.done(n);
+                timed(n, (0..n).zip(&values), async |(i, value)| {
+                    handwritten::set_field::<M>(&mut raw, i, value).await
+                })
+                .await?
+            };
             check(
                 applied.iter().all(|&a| a),
                 "every set_field found its entity",
@@ -795,176 +830,75 @@ async fn seq_set_field<M: PartialModel>(b: &mut Bench) -> Result<Paired, BenchEr
     .await
 }
 
-async fn seq_incr<M: PartialModel>(b: &mut Bench) -> Result<Paired, BenchError> {
-    let n = b.sizes.sequential;
-    let ids: Vec<M::Id> = (0..n).map(M::id_of).collect();
-    let Conns {
-        mut admin,
-        store,
-        mut raw,
-        ..
-    } = b.conns.clone();
-    flush(&mut admin).await?;
-    populate::<M>(&mut admin, 0..n).await?;
-    let mut expected: Vec<i64> = (0..n).map(M::int_value).collect();
-    let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(None), async |v, _| {
-        let mut got = Vec::with_capacity(n as usize);
-        let t = Timer::start();
-        if v == Variant::Framework {
-            for id in &ids {
-                got.push(M::fw_incr(&store, id, 1).await?);
-            }
-        } else {
-            for i in 0..n {
-                got.push(handwritten::incr::<M>(&mut raw, i, 1).await?);
-            }
-        }
-        let per_sec = t.done(n);
-        // Counters must move by exactly one per increment, whoever increments.
-        for (want, got) in expected.iter_mut().zip(got) {
-            *want += 1;
-            check(got == Some(*want), "incr returns the next value")?;
-        }
-        Ok(per_sec)
-    })
-    .await
-}
-
 async fn seq_model<M: BenchModel>(
     b: &mut Bench,
     table: &mut Table,
     peer: Option<Variant>,
 ) -> Result<(), BenchError> {
     let n = b.sizes.sequential;
-    progress(b, &format!("S2 {} save", M::LABEL));
-    let mut rb = RbRun::new(save_shape::<M>(1), n, 1.0);
-    rb.run(b)?;
-    let p = seq_save::<M>(b, peer).await?;
-    rb.run(b)?;
-    throughput_row(
-        b,
-        table,
-        "S2",
-        M::LABEL,
-        "save",
-        &p,
-        peer,
-        Some(&rb),
-        SEQUENTIAL_TARGET,
-    );
-
-    progress(b, &format!("S2 {} get", M::LABEL));
-    let mut rb = RbRun::new(get_shape::<M>(1, 1), n, 1.0);
-    let p = {
-        // seq_get stores the data; redis-benchmark reads one of the stored keys.
-        let p = seq_get::<M>(b, peer).await?;
+    for op in [Op::Save, Op::Get, Op::Delete] {
+        progress(b, &format!("S2 {} {}", M::LABEL, op.name()));
+        let shape = match op {
+            Op::Save => save_shape::<M>(1),
+            Op::Get => get_shape::<M>(1, 1),
+            _ => RbShape::new(1, 1, vec!["DEL".into(), "bench:rb:__rand_int__".into()]),
+        };
+        let mut rb = RbRun::new(shape, n, 1.0);
+        // seq_get stores the data; redis-benchmark reads one of the stored
+        // keys, so it runs twice after the rounds instead of around them.
+        if op != Op::Get {
+            rb.run(b)?;
+        }
+        let p = match op {
+            Op::Save => seq_save::<M>(b, peer).await?,
+            Op::Get => seq_get::<M>(b, peer).await?,
+            _ => seq_delete::<M>(b, peer).await?,
+        };
         rb.run(b)?;
-        rb.run(b)?;
-        p
-    };
-    throughput_row(
-        b,
-        table,
-        "S2",
-        M::LABEL,
-        "get",
-        &p,
-        peer,
-        Some(&rb),
-        SEQUENTIAL_TARGET,
-    );
-
-    progress(b, &format!("S2 {} delete", M::LABEL));
-    let mut rb = RbRun::new(
-        RbShape::new(1, 1, vec!["DEL".into(), "bench:rb:__rand_int__".into()]),
-        n,
-        1.0,
-    );
-    rb.run(b)?;
-    let p = seq_delete::<M>(b, peer).await?;
-    rb.run(b)?;
-    throughput_row(
-        b,
-        table,
-        "S2",
-        M::LABEL,
-        "delete",
-        &p,
-        peer,
-        Some(&rb),
-        SEQUENTIAL_TARGET,
-    );
+        if op == Op::Get {
+            rb.run(b)?;
+        }
+        let name = op.name();
+        let row = (M::LABEL, name.as_str(), peer, Some(&rb), SEQUENTIAL_TARGET);
+        throughput_row(b, table, "S2", row, &p);
+    }
     Ok(())
 }
 
 async fn seq_partial<M: PartialModel>(b: &mut Bench, table: &mut Table) -> Result<(), BenchError> {
     let n = b.sizes.sequential;
     let mut admin = b.conns.admin.clone();
-    let load = async |admin: &mut MultiplexedConnection, script: &redis::Script| {
+    let (min, max) = M::INT_BOUNDS;
+    for op in [Op::SetField, Op::Incr] {
+        progress(b, &format!("S2 {} {}", M::LABEL, op.name()));
+        let (p, script, lua, args) = if op == Op::SetField {
+            (
+                seq_partial_op::<M>(b, op).await?,
+                &handwritten::SET_FIELD,
+                handwritten::SET_FIELD_LUA,
+                vec![M::STRING_FIELD, "rb@example.com"],
+            )
+        } else {
+            (
+                seq_partial_op::<M>(b, op).await?,
+                &handwritten::INCR_FIELD,
+                handwritten::INCR_FIELD_LUA,
+                vec![M::INT_FIELD, "1", min, max],
+            )
+        };
         redis::cmd("SCRIPT")
             .arg("LOAD")
-            .arg(if script.get_hash() == handwritten::SET_FIELD.get_hash() {
-                handwritten::SET_FIELD_LUA
-            } else {
-                handwritten::INCR_FIELD_LUA
-            })
-            .query_async::<String>(admin)
-            .await
-    };
-
-    progress(b, &format!("S2 {} set_field", M::LABEL));
-    let p = seq_set_field::<M>(b).await?;
-    load(&mut admin, &handwritten::SET_FIELD).await?;
-    let mut rb = RbRun::new(
-        script_shape(
-            handwritten::SET_FIELD.get_hash(),
-            M::hw_key(0),
-            &[M::STRING_FIELD, "rb@example.com"],
-        ),
-        n,
-        1.0,
-    );
-    rb.run(b)?;
-    rb.run(b)?;
-    throughput_row(
-        b,
-        table,
-        "S2",
-        M::LABEL,
-        "set_field",
-        &p,
-        None,
-        Some(&rb),
-        SEQUENTIAL_TARGET,
-    );
-
-    progress(b, &format!("S2 {} incr", M::LABEL));
-    let p = seq_incr::<M>(b).await?;
-    load(&mut admin, &handwritten::INCR_FIELD).await?;
-    let (min, max) = M::INT_BOUNDS;
-    let mut rb = RbRun::new(
-        script_shape(
-            handwritten::INCR_FIELD.get_hash(),
-            M::hw_key(0),
-            &[M::INT_FIELD, "1", min, max],
-        ),
-        n,
-        1.0,
-    );
-    rb.run(b)?;
-    rb.run(b)?;
-    throughput_row(
-        b,
-        table,
-        "S2",
-        M::LABEL,
-        "incr",
-        &p,
-        None,
-        Some(&rb),
-        SEQUENTIAL_TARGET,
-    );
+            .arg(lua)
+            .query_async::<String>(&mut admin)
+            .await?;
+        let shape = script_shape(script.get_hash(), M::hw_key(0), &args);
+        let mut rb = RbRun::new(shape, n, 1.0);
+        rb.run(b)?;
+        rb.run(b)?;
+        let name = op.name();
+        let row = (M::LABEL, name.as_str(), None, Some(&rb), SEQUENTIAL_TARGET);
+        throughput_row(b, table, "S2", row, &p);
+    }
     Ok(())
 }
 
@@ -1106,81 +1040,79 @@ async fn batch_op<M: BenchModel>(
             }
             _ => {}
         }
-        let t = Timer::start();
         let per_sec = match (op, v) {
             (Op::SaveMany(_), Variant::Framework) => {
-                for chunk in models.chunks(size) {
-                    store.save_many(chunk).await?;
-                }
-                t.done(e)
+                timed(e, models.chunks(size), async |chunk| {
+                    Ok(store.save_many(chunk).await?)
+                })
+                .await?
+                .0
             }
             (Op::SaveMany(_), Variant::Handwritten) => {
-                for chunk in models.chunks(size) {
-                    handwritten::save_many(&mut raw, chunk).await?;
-                }
-                t.done(e)
+                timed(e, models.chunks(size), async |chunk| {
+                    handwritten::save_many(&mut raw, chunk).await
+                })
+                .await?
+                .0
             }
             (Op::SaveMany(_), _) => {
-                for chunk in macros_users.chunks(size) {
-                    peers::macros_save_many(&mut raw, chunk).await?;
-                }
-                t.done(e)
+                timed(e, macros_users.chunks(size), async |chunk| {
+                    peers::macros_save_many(&mut raw, chunk).await
+                })
+                .await?
+                .0
             }
             (Op::GetMany(_), Variant::Framework) => {
-                let mut out = Vec::with_capacity(e as usize / size);
-                for chunk in ids.chunks(size) {
-                    out.push(store.get_many::<M>(chunk).await?);
-                }
-                let sample = t.done(e);
-                check_models(
+                timed_loads(
                     "framework get_many",
-                    0..e,
-                    out.into_iter().flatten().collect(),
-                )?;
-                sample
+                    e,
+                    M::sample,
+                    ids.chunks(size),
+                    async |c| Ok(store.get_many::<M>(c).await?),
+                )
+                .await?
             }
             (Op::GetMany(_), Variant::Handwritten) => {
-                let mut out = Vec::with_capacity(e as usize / size);
-                for chunk in ns.chunks(size) {
-                    out.push(handwritten::get_many::<M>(&mut raw, chunk).await?);
-                }
-                let sample = t.done(e);
-                check_models(
+                timed_loads(
                     "hand-written get_many",
-                    0..e,
-                    out.into_iter().flatten().collect(),
-                )?;
-                sample
+                    e,
+                    M::sample,
+                    ns.chunks(size),
+                    async |c| handwritten::get_many::<M>(&mut raw, c).await,
+                )
+                .await?
             }
             (Op::GetMany(_), _) => {
-                let mut out = Vec::with_capacity(e as usize / size);
-                for chunk in ns.chunks(size) {
-                    out.push(peers::macros_get_many(&mut raw, chunk).await?);
-                }
-                let sample = t.done(e);
-                check_macros(0..e, out.into_iter().flatten().collect())?;
-                sample
+                timed_loads(
+                    "redis-macros",
+                    e,
+                    UserMacros::sample,
+                    ns.chunks(size),
+                    async |c| peers::macros_get_many(&mut raw, c).await,
+                )
+                .await?
             }
             (Op::DeleteMany(_), v) => {
-                let mut deleted = Vec::with_capacity(e as usize / size);
-                match v {
+                let (sample, deleted) = match v {
                     Variant::Framework => {
-                        for chunk in ids.chunks(size) {
-                            deleted.push(store.delete_many::<M>(chunk).await?);
-                        }
+                        timed(e, ids.chunks(size), async |chunk| {
+                            Ok(store.delete_many::<M>(chunk).await?)
+                        })
+                        .await?
                     }
                     Variant::Handwritten => {
-                        for chunk in ns.chunks(size) {
-                            deleted.push(handwritten::delete_many::<M>(&mut raw, chunk).await?);
-                        }
+                        timed(e, ns.chunks(size), async |chunk| {
+                            handwritten::delete_many::<M>(&mut raw, chunk).await
+                        })
+                        .await?
                     }
                     _ => {
-                        for chunk in ns.chunks(size) {
-                            deleted.push(peers::macros_delete_many(&mut raw, chunk).await?);
-                        }
+                        timed(e, ns.chunks(size), async |chunk| {
+                            peers::macros_delete_many(&mut raw, chunk).await
+                        })
+                        .await?
                     }
-                }
-                let sample = t.done(e);
+                };
                 check(
                     deleted.iter().all(|&d| d == size as u64),
                     "delete_many found every entity",
@@ -1192,11 +1124,7 @@ async fn batch_op<M: BenchModel>(
         };
         if let Op::SaveMany(_) = op {
             for n in sample_of(e) {
-                if v == Variant::RedisMacros {
-                    verify_macros_model(&mut admin, n).await?;
-                } else {
-                    verify_model::<M>(&mut admin, n).await?;
-                }
+                verify_variant::<M>(&mut admin, v, n).await?;
             }
             check(
                 dbsize(&mut admin).await? == e,
@@ -1240,17 +1168,9 @@ async fn batch_model<M: BenchModel>(
             } else {
                 rb.run(b)?;
             }
-            throughput_row(
-                b,
-                table,
-                "S3",
-                M::LABEL,
-                &op.name(),
-                &p,
-                peer,
-                Some(&rb),
-                BATCH_TARGET,
-            );
+            let name = op.name();
+            let row = (M::LABEL, name.as_str(), peer, Some(&rb), BATCH_TARGET);
+            throughput_row(b, table, "S3", row, &p);
         }
     }
     Ok(())
@@ -1310,6 +1230,36 @@ where
     Ok((sample, results.into_iter().flatten().collect()))
 }
 
+/// `op` on every entity of `range` in order (one task's work); the results.
+async fn each<T>(
+    range: Range<u64>,
+    mut op: impl AsyncFnMut(u64) -> Result<T, BenchError>,
+) -> Result<Vec<T>, BenchError> {
+    let mut out = Vec::with_capacity(range.clone().count());
+    for i in range {
+        out.push(op(i).await?);
+    }
+    Ok(out)
+}
+
+/// [`tasks`] of loads of entities `0..k*per`, then each loaded value checked against `sample`.
+async fn concurrent_loads<T, F, Fut>(
+    what: &str,
+    k: usize,
+    per: u64,
+    sample: fn(u64) -> T,
+    make: F,
+) -> Result<Sample, BenchError>
+where
+    T: PartialEq + std::fmt::Debug + Send + 'static,
+    F: Fn(Range<u64>) -> Fut,
+    Fut: Future<Output = Result<Vec<Option<T>>, BenchError>> + Send + 'static,
+{
+    let (timing, out) = tasks(k, per, make).await?;
+    check_loaded(what, 0..per * k as u64, out, sample)?;
+    Ok(timing)
+}
+
 async fn concurrent_get<M: BenchModel>(
     b: &mut Bench,
     k: usize,
@@ -1324,13 +1274,7 @@ async fn concurrent_get<M: BenchModel>(
         raw,
         mut om,
     } = b.conns.clone();
-    flush(&mut admin).await?;
-    populate::<M>(&mut admin, 0..total).await?;
-    match peer {
-        Some(Variant::RedisOm) => populate_om(&mut om, 0..total).await?,
-        Some(Variant::RedisMacros) => populate_macros(&mut admin, 0..total).await?,
-        _ => {}
-    }
+    store_fixtures::<M>(&mut admin, &mut om, peer, 0..total).await?;
     let rounds = b.sizes.rounds;
     paired(
         rounds,
@@ -1338,64 +1282,38 @@ async fn concurrent_get<M: BenchModel>(
         &variants(peer),
         async |v, _| match v {
             Variant::Framework => {
-                let (sample, out) = tasks(k, per, |range| {
+                concurrent_loads("framework get", k, per, M::sample, |range| {
                     let (store, ids) = (store.clone(), Arc::clone(&ids));
-                    async move {
-                        let mut out = Vec::with_capacity(range.clone().count());
-                        for i in range {
-                            out.push(store.get::<M>(&ids[i as usize]).await?);
-                        }
-                        Ok(out)
-                    }
+                    each(range, async move |i| {
+                        Ok(store.get::<M>(&ids[i as usize]).await?)
+                    })
                 })
-                .await?;
-                check_models("framework get", 0..total, out)?;
-                Ok(sample)
+                .await
             }
             Variant::Handwritten => {
-                let (sample, out) = tasks(k, per, |range| {
+                concurrent_loads("hand-written get", k, per, M::sample, |range| {
                     let mut con = raw.clone();
-                    async move {
-                        let mut out = Vec::with_capacity(range.clone().count());
-                        for i in range {
-                            out.push(handwritten::get::<M>(&mut con, i).await?);
-                        }
-                        Ok(out)
-                    }
+                    each(range, async move |i| {
+                        handwritten::get::<M>(&mut con, i).await
+                    })
                 })
-                .await?;
-                check_models("hand-written get", 0..total, out)?;
-                Ok(sample)
+                .await
             }
             Variant::RedisOm => {
-                let (sample, out) = tasks(k, per, |range| {
+                concurrent_loads("redis-om", k, per, OmUser::sample, |range| {
                     let mut con = om.clone();
-                    async move {
-                        let mut out = Vec::with_capacity(range.clone().count());
-                        for i in range {
-                            out.push(peers::om_get(&mut con, i).await?);
-                        }
-                        Ok(out)
-                    }
+                    each(range, async move |i| {
+                        Ok(Some(peers::om_get(&mut con, i).await?))
+                    })
                 })
-                .await?;
-                check_om(0..total, out)?;
-                Ok(sample)
+                .await
             }
             Variant::RedisMacros => {
-                let (sample, out) = tasks(k, per, |range| {
+                concurrent_loads("redis-macros", k, per, UserMacros::sample, |range| {
                     let mut con = raw.clone();
-                    async move {
-                        let mut out = Vec::with_capacity(range.clone().count());
-                        for i in range {
-                            out.push(peers::macros_get(&mut con, i).await?);
-                        }
-                        Ok(out)
-                    }
+                    each(range, async move |i| peers::macros_get(&mut con, i).await)
                 })
-                .await?;
-                check_macros(0..total, out)?;
-                Ok(sample)
+                .await
             }
         },
     )
@@ -1418,23 +1336,17 @@ async fn concurrent_save<M: BenchModel>(b: &mut Bench, k: usize) -> Result<Paire
         let (sample, _) = if v == Variant::Framework {
             tasks(k, per, |range| {
                 let (store, models) = (store.clone(), Arc::clone(&models));
-                async move {
-                    for i in range {
-                        store.save(&models[i as usize]).await?;
-                    }
-                    Ok(Vec::<()>::new())
-                }
+                each(range, async move |i| {
+                    Ok(store.save(&models[i as usize]).await?)
+                })
             })
             .await?
         } else {
             tasks(k, per, |range| {
                 let (mut con, models) = (raw.clone(), Arc::clone(&models));
-                async move {
-                    for i in range {
-                        handwritten::save(&mut con, &models[i as usize]).await?;
-                    }
-                    Ok(Vec::<()>::new())
-                }
+                each(range, async move |i| {
+                    handwritten::save(&mut con, &models[i as usize]).await
+                })
             })
             .await?
         };
@@ -1535,15 +1447,7 @@ pub(super) async fn concurrency(b: &mut Bench) -> Result<(), BenchError> {
             );
             let (fw, hw) = (p.median(Variant::Framework), p.median(Variant::Handwritten));
             let (fw1, hw1) = *base.get_or_insert((fw, hw));
-            let (peer_cell, ahead_cell) = match peer {
-                Some(v) => {
-                    b.record(scenario, &full, v, &p, None);
-                    let ahead = p.ratio_of(Variant::Framework, v);
-                    versus_peer(b, scenario, &full, v, &ahead);
-                    (peer_cell(&p, v), peer_verdict(&ahead))
-                }
-                None => ("—".into(), "—".into()),
-            };
+            let (peer_cell, ahead_cell) = peer_cells(b, scenario, &full, &p, peer);
             table.row(vec![
                 case.split(' ').take(2).collect::<Vec<_>>().join(" "),
                 case.split(' ').nth(2).unwrap_or("").to_owned(),
@@ -1843,7 +1747,13 @@ async fn allocations(
     Ok((count() - before) as f64 / reps as f64)
 }
 
-async fn alloc_pair<M: PartialModel>(b: &mut Bench, op: Op) -> Result<(f64, f64), BenchError> {
+/// Allocations per operation of `op`, framework (`fw`) and hand-written (`hw`).
+async fn alloc_pair<M: BenchModel>(
+    b: &mut Bench,
+    op: Op,
+    fw: impl AsyncFn(&Store, Op, u64, &Inputs<M>) -> Result<(), BenchError>,
+    hw: impl AsyncFn(&mut ConnectionManager, Op, u64, &Inputs<M>, &[u64]) -> Result<(), BenchError>,
+) -> Result<(f64, f64), BenchError> {
     let reps = if op.entities() >= 100 {
         10
     } else {
@@ -1859,37 +1769,9 @@ async fn alloc_pair<M: PartialModel>(b: &mut Bench, op: Op) -> Result<(f64, f64)
     } = b.conns.clone();
     let count = b.allocations;
     counters::prepare::<M>(&mut admin, op, reps).await?;
-    let fw = allocations(count, reps, async |i| fw_partial(&store, op, i, &inp).await).await?;
+    let fw = allocations(count, reps, async |i| fw(&store, op, i, &inp).await).await?;
     counters::prepare::<M>(&mut admin, op, reps).await?;
-    let hw = allocations(count, reps, async |i| {
-        hw_partial(&mut raw, op, i, &inp, &ns).await
-    })
-    .await?;
-    Ok((fw, hw))
-}
-
-async fn alloc_pair_basic<M: BenchModel>(b: &mut Bench, op: Op) -> Result<(f64, f64), BenchError> {
-    let reps = if op.entities() >= 100 {
-        10
-    } else {
-        b.sizes.alloc_reps
-    };
-    let inp = Inputs::<M>::new(op, reps);
-    let ns: Vec<u64> = (0..inp.models.len() as u64).collect();
-    let Conns {
-        mut admin,
-        store,
-        mut raw,
-        ..
-    } = b.conns.clone();
-    let count = b.allocations;
-    counters::prepare::<M>(&mut admin, op, reps).await?;
-    let fw = allocations(count, reps, async |i| fw_op(&store, op, i, &inp).await).await?;
-    counters::prepare::<M>(&mut admin, op, reps).await?;
-    let hw = allocations(count, reps, async |i| {
-        hw_op(&mut raw, op, i, &inp, &ns).await
-    })
-    .await?;
+    let hw = allocations(count, reps, async |i| hw(&mut raw, op, i, &inp, &ns).await).await?;
     Ok((fw, hw))
 }
 
@@ -1938,11 +1820,16 @@ fn peer_row(label: &str, op: &str, c: &PerOp, allocs: f64) -> Vec<String> {
     ]
 }
 
-async fn counter_cases<M: PartialModel>(
+/// The counter rows of `ops` on `M`: `compare` measures the counters, `fw`
+/// and `hw` run one operation for the allocation counts.
+async fn counter_cases<M: BenchModel>(
     b: &mut Bench,
     env: &mut Env,
     table: &mut Table,
     ops: &[Op],
+    compare: impl AsyncFn(&mut Env, Op, u64) -> Result<Comparison, BenchError>,
+    fw: impl AsyncFn(&Store, Op, u64, &Inputs<M>) -> Result<(), BenchError>,
+    hw: impl AsyncFn(&mut ConnectionManager, Op, u64, &Inputs<M>, &[u64]) -> Result<(), BenchError>,
 ) -> Result<(), BenchError> {
     for &op in ops {
         let reps = if op.entities() >= 100 {
@@ -1950,8 +1837,8 @@ async fn counter_cases<M: PartialModel>(
         } else {
             b.sizes.counter_reps
         };
-        let c = counters::compare_partial::<M>(env, op, reps).await?;
-        let allocs = alloc_pair::<M>(b, op).await?;
+        let c = compare(env, op, reps).await?;
+        let allocs = alloc_pair::<M>(b, op, &fw, &hw).await?;
         if !c.counters_equal() || !c.identical_requests {
             b.report.missed.push(format!(
                 "counters {} {}: framework differs from hand-written ({:?} vs {:?})",
@@ -1966,105 +1853,114 @@ async fn counter_cases<M: PartialModel>(
     Ok(())
 }
 
-async fn counter_cases_basic<M: BenchModel>(
+/// The counter rows of a model with partial writes.
+async fn partial_counter_cases<M: PartialModel>(
     b: &mut Bench,
     env: &mut Env,
     table: &mut Table,
     ops: &[Op],
 ) -> Result<(), BenchError> {
-    for &op in ops {
-        let reps = if op.entities() >= 100 {
-            3
-        } else {
-            b.sizes.counter_reps
-        };
-        let c = counters::compare::<M>(env, op, reps).await?;
-        let allocs = alloc_pair_basic::<M>(b, op).await?;
-        if !c.counters_equal() || !c.identical_requests {
-            b.report.missed.push(format!(
-                "counters {} {}: framework differs from hand-written ({:?} vs {:?})",
-                M::LABEL,
-                op.name(),
-                c.framework,
-                c.handwritten
-            ));
-        }
-        table.row(counter_row(M::LABEL, op, &c, allocs));
+    let (fw, hw) = (fw_partial::<M>, hw_partial::<M>);
+    counter_cases::<M>(b, env, table, ops, counters::compare_partial::<M>, fw, hw).await
+}
+
+/// The counter rows of a model without partial writes.
+async fn plain_counter_cases<M: BenchModel>(
+    b: &mut Bench,
+    env: &mut Env,
+    table: &mut Table,
+    ops: &[Op],
+) -> Result<(), BenchError> {
+    counter_cases::<M>(
+        b,
+        env,
+        table,
+        ops,
+        counters::compare::<M>,
+        fw_op::<M>,
+        hw_op::<M>,
+    )
+    .await
+}
+
+/// A peer's save, get and delete rows: counters through `proxy`, then
+/// allocations. `run` does one operation on `con`; `reset` restores, between
+/// the two, the state the operation needs (e.g. the entities a delete removes).
+#[allow(clippy::too_many_arguments)]
+async fn peer_rows<C>(
+    b: &Bench,
+    admin: &mut MultiplexedConnection,
+    table: &mut Table,
+    label: &str,
+    proxy: &Proxy,
+    con: &mut C,
+    mut run: impl AsyncFnMut(&mut C, Op, u64) -> Result<(), BenchError>,
+    mut reset: impl AsyncFnMut(
+        &mut C,
+        &mut MultiplexedConnection,
+        Op,
+        Range<u64>,
+    ) -> Result<(), BenchError>,
+) -> Result<(), BenchError> {
+    let reps = b.sizes.counter_reps;
+    flush(admin).await?;
+    for op in [Op::Save, Op::Get, Op::Delete] {
+        let (c, _) = counters::measure(admin, proxy, reps, async |i| run(con, op, i).await).await?;
+        reset(con, admin, op, 0..reps + 1).await?;
+        let a = allocations(b.allocations, reps, async |i| run(con, op, i).await).await?;
+        table.row(peer_row(label, &op.name(), &c, a));
     }
     Ok(())
 }
 
 async fn peer_counters(b: &mut Bench, env: &mut Env, table: &mut Table) -> Result<(), BenchError> {
     let reps = b.sizes.counter_reps;
-    let count = b.allocations;
     let om_proxy = Proxy::start(b.port)?;
     let mut om = peers::om_connect(&om_proxy.url()).await?;
     let mac_proxy = Proxy::start(b.port)?;
     let mut mac = crate::server::baseline(&mac_proxy.url()).await?;
     let admin = &mut env.admin;
 
-    // redis-om: save, get, delete.
     let mut users: Vec<OmUser> = (0..=reps).map(OmUser::sample).collect();
-    flush(admin).await?;
-    let (c, _) = counters::measure(admin, &om_proxy, reps, async |i| {
-        peers::om_save(&mut om, &mut users[i as usize]).await
-    })
+    peer_rows(
+        b,
+        admin,
+        table,
+        "M8 redis-om",
+        &om_proxy,
+        &mut om,
+        async |om, op, i| match op {
+            Op::Save => peers::om_save(om, &mut users[i as usize]).await,
+            Op::Get => peers::om_get(om, i).await.map(drop),
+            _ => peers::om_delete(om, i).await,
+        },
+        async |om, admin, op, range| match op {
+            Op::Save => flush(admin).await,
+            Op::Delete => populate_om(om, range).await,
+            _ => Ok(()),
+        },
+    )
     .await?;
-    flush(admin).await?;
-    let a = allocations(count, reps, async |i| {
-        peers::om_save(&mut om, &mut users[i as usize]).await
-    })
-    .await?;
-    table.row(peer_row("M8 redis-om", "save", &c, a));
-    let (c, _) = counters::measure(admin, &om_proxy, reps, async |i| {
-        peers::om_get(&mut om, i).await.map(drop)
-    })
-    .await?;
-    let a = allocations(count, reps, async |i| {
-        peers::om_get(&mut om, i).await.map(drop)
-    })
-    .await?;
-    table.row(peer_row("M8 redis-om", "get", &c, a));
-    let (c, _) = counters::measure(admin, &om_proxy, reps, async |i| {
-        peers::om_delete(&mut om, i).await
-    })
-    .await?;
-    populate_om(&mut om, 0..reps + 1).await?;
-    let a = allocations(count, reps, async |i| peers::om_delete(&mut om, i).await).await?;
-    table.row(peer_row("M8 redis-om", "delete", &c, a));
 
-    // redis-macros: save, get, delete.
     let users: Vec<UserMacros> = (0..=reps).map(UserMacros::sample).collect();
-    flush(admin).await?;
-    let (c, _) = counters::measure(admin, &mac_proxy, reps, async |i| {
-        peers::macros_save(&mut mac, &users[i as usize]).await
-    })
-    .await?;
-    let a = allocations(count, reps, async |i| {
-        peers::macros_save(&mut mac, &users[i as usize]).await
-    })
-    .await?;
-    table.row(peer_row("M8 redis-macros", "save", &c, a));
-    let (c, _) = counters::measure(admin, &mac_proxy, reps, async |i| {
-        peers::macros_get(&mut mac, i).await.map(drop)
-    })
-    .await?;
-    let a = allocations(count, reps, async |i| {
-        peers::macros_get(&mut mac, i).await.map(drop)
-    })
-    .await?;
-    table.row(peer_row("M8 redis-macros", "get", &c, a));
-    let (c, _) = counters::measure(admin, &mac_proxy, reps, async |i| {
-        peers::macros_delete(&mut mac, i).await.map(drop)
-    })
-    .await?;
-    populate_macros(admin, 0..reps + 1).await?;
-    let a = allocations(count, reps, async |i| {
-        peers::macros_delete(&mut mac, i).await.map(drop)
-    })
-    .await?;
-    table.row(peer_row("M8 redis-macros", "delete", &c, a));
-    Ok(())
+    peer_rows(
+        b,
+        admin,
+        table,
+        "M8 redis-macros",
+        &mac_proxy,
+        &mut mac,
+        async |mac, op, i| match op {
+            Op::Save => peers::macros_save(mac, &users[i as usize]).await,
+            Op::Get => peers::macros_get(mac, i).await.map(drop),
+            _ => peers::macros_delete(mac, i).await.map(drop),
+        },
+        async |_, admin, op, range| match op {
+            Op::Delete => populate_macros(admin, range).await,
+            _ => Ok(()),
+        },
+    )
+    .await
 }
 
 /// The exact counters per operation, framework against hand-written.
@@ -2085,7 +1981,7 @@ pub(super) async fn counters(b: &mut Bench) -> Result<(), BenchError> {
             "allocations fw / hw",
         ],
     );
-    counter_cases::<User>(
+    partial_counter_cases::<User>(
         b,
         &mut env,
         &mut table,
@@ -2105,7 +2001,7 @@ pub(super) async fn counters(b: &mut Bench) -> Result<(), BenchError> {
         ],
     )
     .await?;
-    counter_cases::<Account>(
+    partial_counter_cases::<Account>(
         b,
         &mut env,
         &mut table,
@@ -2120,7 +2016,7 @@ pub(super) async fn counters(b: &mut Bench) -> Result<(), BenchError> {
         ],
     )
     .await?;
-    counter_cases_basic::<UserJson>(
+    plain_counter_cases::<UserJson>(
         b,
         &mut env,
         &mut table,
@@ -2136,7 +2032,7 @@ pub(super) async fn counters(b: &mut Bench) -> Result<(), BenchError> {
         ],
     )
     .await?;
-    counter_cases_basic::<UserMsgpack>(b, &mut env, &mut table, &[Op::Save, Op::Get, Op::Delete])
+    plain_counter_cases::<UserMsgpack>(b, &mut env, &mut table, &[Op::Save, Op::Get, Op::Delete])
         .await?;
     let mut peers_table = Table::new(
         "Peer crates, for comparison (their own keys and layouts; see S2 for what differs):",
