@@ -67,6 +67,30 @@ impl Op {
     }
 }
 
+/// The operations of a hash model with partial writes: each single-entity
+/// operation, then batches of 16 (the gate's list for M8; the report adds
+/// larger batches).
+pub const HASH_OPS: [Op; 8] = [
+    Op::Save,
+    Op::Get,
+    Op::Delete,
+    Op::SetField,
+    Op::Incr,
+    Op::SaveMany(16),
+    Op::GetMany(16),
+    Op::DeleteMany(16),
+];
+
+/// [`HASH_OPS`] without the partial writes, for a model stored as one string.
+pub const STRING_OPS: [Op; 6] = [
+    Op::Save,
+    Op::Get,
+    Op::Delete,
+    Op::SaveMany(16),
+    Op::GetMany(16),
+    Op::DeleteMany(16),
+];
+
 /// Counters of one side, per operation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PerOp {

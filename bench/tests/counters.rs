@@ -3,7 +3,7 @@
 //! for the same work — the same commands, the same round trips, the same bytes
 //! on the wire (byte for byte). Fast and deterministic: no throughput here.
 
-use redis_bench::counters::{Comparison, Env, Op, compare, compare_partial};
+use redis_bench::counters::{Comparison, Env, HASH_OPS, Op, STRING_OPS, compare, compare_partial};
 use redis_bench::models::{Account, User, UserJson, UserMsgpack};
 use redis_runtime::testing::RedisServer;
 
@@ -48,16 +48,7 @@ async fn env() -> (RedisServer, Env) {
 #[tokio::test(flavor = "current_thread")]
 async fn hash_model_counters_equal_hand_written() {
     let (_server, mut env) = env().await;
-    for op in [
-        Op::Save,
-        Op::Get,
-        Op::Delete,
-        Op::SetField,
-        Op::Incr,
-        Op::SaveMany(16),
-        Op::GetMany(16),
-        Op::DeleteMany(16),
-    ] {
+    for op in HASH_OPS {
         let c = compare_partial::<User>(&mut env, op, REPS).await.unwrap();
         assert_same(&format!("M8 hash {}", op.name()), &c);
     }
@@ -83,14 +74,7 @@ async fn large_hash_model_counters_equal_hand_written() {
 #[tokio::test(flavor = "current_thread")]
 async fn string_model_counters_equal_hand_written() {
     let (_server, mut env) = env().await;
-    for op in [
-        Op::Save,
-        Op::Get,
-        Op::Delete,
-        Op::SaveMany(16),
-        Op::GetMany(16),
-        Op::DeleteMany(16),
-    ] {
+    for op in STRING_OPS {
         let c = compare::<UserJson>(&mut env, op, REPS).await.unwrap();
         assert_same(&format!("M8 json {}", op.name()), &c);
     }

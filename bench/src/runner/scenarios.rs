@@ -14,7 +14,7 @@ use super::report::{Section, Table, rate, ratio_cell};
 use super::{Bench, Conns, Paired, Sample, Timer, Variant, paired};
 use crate::BenchError;
 use crate::codec::{fw_decode, fw_save_bytes, hw_decode, hw_save_bytes, stored_reply};
-use crate::counters::{self, Comparison, Env, Op, PerOp};
+use crate::counters::{self, Comparison, Env, HASH_OPS, Op, PerOp, STRING_OPS};
 use crate::handwritten::{self, BenchModel, PartialModel};
 use crate::models::{Account, OmUser, USER_TTL_MS, User, UserJson, UserMacros, UserMsgpack};
 use crate::peers::{self, OmConnection};
@@ -26,6 +26,13 @@ const BATCH_TARGET: f64 = 0.95;
 const CONCURRENCY_TARGET: f64 = 0.90;
 const CODEC_TARGET: f64 = 1.05;
 const BATCH_SIZES: [usize; 3] = [16, 100, 1000];
+/// The batches the counters report beyond the gate's ([`HASH_OPS`], [`STRING_OPS`]).
+const BIG_BATCHES: [Op; 4] = [
+    Op::SaveMany(100),
+    Op::GetMany(100),
+    Op::SaveMany(1000),
+    Op::GetMany(1000),
+];
 const TASKS: [usize; 5] = [1, 4, 16, 64, 256];
 
 // ---------------------------------------------------------------------------
@@ -1985,55 +1992,14 @@ pub(super) async fn counters(b: &mut Bench) -> Result<(), BenchError> {
         b,
         &mut env,
         &mut table,
-        &[
-            Op::Save,
-            Op::Get,
-            Op::Delete,
-            Op::SetField,
-            Op::Incr,
-            Op::SaveMany(16),
-            Op::GetMany(16),
-            Op::DeleteMany(16),
-            Op::SaveMany(100),
-            Op::GetMany(100),
-            Op::SaveMany(1000),
-            Op::GetMany(1000),
-        ],
+        &[&HASH_OPS[..], &BIG_BATCHES].concat(),
     )
     .await?;
-    partial_counter_cases::<Account>(
-        b,
-        &mut env,
-        &mut table,
-        &[
-            Op::Save,
-            Op::Get,
-            Op::Delete,
-            Op::SetField,
-            Op::Incr,
-            Op::SaveMany(16),
-            Op::GetMany(16),
-        ],
-    )
-    .await?;
-    plain_counter_cases::<UserJson>(
-        b,
-        &mut env,
-        &mut table,
-        &[
-            Op::Save,
-            Op::Get,
-            Op::Delete,
-            Op::SaveMany(16),
-            Op::GetMany(16),
-            Op::DeleteMany(16),
-            Op::SaveMany(1000),
-            Op::GetMany(1000),
-        ],
-    )
-    .await?;
-    plain_counter_cases::<UserMsgpack>(b, &mut env, &mut table, &[Op::Save, Op::Get, Op::Delete])
-        .await?;
+    // M32: the single-entity operations and batches of 16 but for delete_many.
+    partial_counter_cases::<Account>(b, &mut env, &mut table, &HASH_OPS[..7]).await?;
+    let json_ops = [&STRING_OPS[..], &BIG_BATCHES[2..]].concat();
+    plain_counter_cases::<UserJson>(b, &mut env, &mut table, &json_ops).await?;
+    plain_counter_cases::<UserMsgpack>(b, &mut env, &mut table, &STRING_OPS[..3]).await?;
     let mut peers_table = Table::new(
         "Peer crates, for comparison (their own keys and layouts; see S2 for what differs):",
         &[
