@@ -398,6 +398,37 @@ macro_rules! m8_string_model {
     };
 }
 
+/// The [`PartialModel`] of a hash model: the string field `set_field`
+/// writes, the integer field `incr` increments, and that field's bounds as
+/// the framework sends them.
+macro_rules! partial_model {
+    ($model:ident, string: $string:ident, int: $int:ident, bounds: $bounds:expr) => {
+        impl PartialModel for $model {
+            const STRING_FIELD: &'static str = stringify!($string);
+            const INT_FIELD: &'static str = stringify!($int);
+            const INT_BOUNDS: (&'static str, &'static str) = $bounds;
+
+            fn int_value(n: u64) -> i64 {
+                $model::sample(n).$int as i64
+            }
+            async fn fw_set_field(
+                store: &redis_runtime::Store,
+                id: &Self::Id,
+                value: &String,
+            ) -> redis_runtime::Result<bool> {
+                store.set_field(id, $model::fields().$string, value).await
+            }
+            async fn fw_incr(
+                store: &redis_runtime::Store,
+                id: &Self::Id,
+                by: i64,
+            ) -> redis_runtime::Result<Option<i64>> {
+                store.incr(id, $model::fields().$int, by).await
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------
 // M8 as a hash.
 
@@ -423,29 +454,7 @@ impl BenchModel for User {
     });
 }
 
-impl PartialModel for User {
-    const STRING_FIELD: &'static str = "email";
-    const INT_FIELD: &'static str = "age";
-    const INT_BOUNDS: (&'static str, &'static str) = ("0", "4294967295");
-
-    fn int_value(n: u64) -> i64 {
-        i64::from(User::sample(n).age)
-    }
-    async fn fw_set_field(
-        store: &redis_runtime::Store,
-        id: &u64,
-        value: &String,
-    ) -> redis_runtime::Result<bool> {
-        store.set_field(id, User::fields().email, value).await
-    }
-    async fn fw_incr(
-        store: &redis_runtime::Store,
-        id: &u64,
-        by: i64,
-    ) -> redis_runtime::Result<Option<i64>> {
-        store.incr(id, User::fields().age, by).await
-    }
-}
+partial_model!(User, string: email, int: age, bounds: ("0", "4294967295"));
 
 // ---------------------------------------------------------------------------
 // M8 as JSON and MessagePack strings.
@@ -525,27 +534,5 @@ impl BenchModel for Account {
     });
 }
 
-impl PartialModel for Account {
-    const STRING_FIELD: &'static str = "status";
-    const INT_FIELD: &'static str = "login_count";
-    // u64's maximum is beyond i64's, so the framework sends '' for it.
-    const INT_BOUNDS: (&'static str, &'static str) = ("0", "");
-
-    fn int_value(n: u64) -> i64 {
-        Account::sample(n).login_count as i64
-    }
-    async fn fw_set_field(
-        store: &redis_runtime::Store,
-        id: &AccountId,
-        value: &String,
-    ) -> redis_runtime::Result<bool> {
-        store.set_field(id, Account::fields().status, value).await
-    }
-    async fn fw_incr(
-        store: &redis_runtime::Store,
-        id: &AccountId,
-        by: i64,
-    ) -> redis_runtime::Result<Option<i64>> {
-        store.incr(id, Account::fields().login_count, by).await
-    }
-}
+// u64's maximum is beyond i64's, so the framework sends '' for it.
+partial_model!(Account, string: status, int: login_count, bounds: ("0", ""));
