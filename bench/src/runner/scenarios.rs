@@ -237,6 +237,15 @@ async fn verify_variant<M: BenchModel>(
     }
 }
 
+/// [`paired`] rounds of the framework, the baseline and `peer`.
+async fn rounds_of(
+    b: &mut Bench,
+    peer: Option<Variant>,
+    run: impl AsyncFnMut(Variant, usize) -> Result<Sample, BenchError>,
+) -> Result<Paired, BenchError> {
+    paired(b.sizes.rounds, &mut b.shuffler, &variants(peer), run).await
+}
+
 fn sample_of(n: u64) -> Vec<u64> {
     let step = (n / 40).max(1) as usize;
     (0..n).step_by(step).collect()
@@ -632,8 +641,7 @@ async fn seq_save<M: BenchModel>(
         mut raw,
         mut om,
     } = b.conns.clone();
-    let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(peer), async |v, _| {
+    rounds_of(b, peer, async |v, _| {
         flush(&mut admin).await?;
         let (per_sec, _) = match v {
             Variant::Framework => timed(n, &models, async |m| Ok(store.save(m).await?)).await?,
@@ -687,38 +695,32 @@ async fn seq_get<M: BenchModel>(
         mut om,
     } = b.conns.clone();
     store_fixtures::<M>(&mut admin, &mut om, peer, 0..n).await?;
-    let rounds = b.sizes.rounds;
-    paired(
-        rounds,
-        &mut b.shuffler,
-        &variants(peer),
-        async |v, _| match v {
-            Variant::Framework => {
-                timed_loads("framework get", n, M::sample, &ids, async |id| {
-                    Ok([store.get::<M>(id).await?])
-                })
-                .await
-            }
-            Variant::Handwritten => {
-                timed_loads("hand-written get", n, M::sample, 0..n, async |i| {
-                    Ok([handwritten::get::<M>(&mut raw, i).await?])
-                })
-                .await
-            }
-            Variant::RedisOm => {
-                timed_loads("redis-om", n, OmUser::sample, 0..n, async |i| {
-                    Ok([Some(peers::om_get(&mut om, i).await?)])
-                })
-                .await
-            }
-            Variant::RedisMacros => {
-                timed_loads("redis-macros", n, UserMacros::sample, 0..n, async |i| {
-                    Ok([peers::macros_get(&mut raw, i).await?])
-                })
-                .await
-            }
-        },
-    )
+    rounds_of(b, peer, async |v, _| match v {
+        Variant::Framework => {
+            timed_loads("framework get", n, M::sample, &ids, async |id| {
+                Ok([store.get::<M>(id).await?])
+            })
+            .await
+        }
+        Variant::Handwritten => {
+            timed_loads("hand-written get", n, M::sample, 0..n, async |i| {
+                Ok([handwritten::get::<M>(&mut raw, i).await?])
+            })
+            .await
+        }
+        Variant::RedisOm => {
+            timed_loads("redis-om", n, OmUser::sample, 0..n, async |i| {
+                Ok([Some(peers::om_get(&mut om, i).await?)])
+            })
+            .await
+        }
+        Variant::RedisMacros => {
+            timed_loads("redis-macros", n, UserMacros::sample, 0..n, async |i| {
+                Ok([peers::macros_get(&mut raw, i).await?])
+            })
+            .await
+        }
+    })
     .await
 }
 
@@ -734,8 +736,7 @@ async fn seq_delete<M: BenchModel>(
         mut raw,
         mut om,
     } = b.conns.clone();
-    let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(peer), async |v, _| {
+    rounds_of(b, peer, async |v, _| {
         flush(&mut admin).await?;
         match v {
             Variant::RedisOm => populate_om(&mut om, 0..n).await?,
@@ -783,57 +784,51 @@ async fn seq_partial_op<M: PartialModel>(b: &mut Bench, op: Op) -> Result<Paired
     flush(&mut admin).await?;
     populate::<M>(&mut admin, 0..n).await?;
     let mut expected: Vec<i64> = (0..n).map(M::int_value).collect();
-    let rounds = b.sizes.rounds;
-    paired(
-        rounds,
-        &mut b.shuffler,
-        &variants(None),
-        async |v, round| {
-            if op == Op::Incr {
-                let (per_sec, got) = if v == Variant::Framework {
-                    timed(n, &ids, async |id| Ok(M::fw_incr(&store, id, 1).await?)).await?
-                } else {
-                    timed(n, 0..n, async |i| {
-                        handwritten::incr::<M>(&mut raw, i, 1).await
-                    })
-                    .await?
-                };
-                // Counters must move by exactly one per increment, whoever increments.
-                for (want, got) in expected.iter_mut().zip(got) {
-                    *want += 1;
-                    check(got == Some(*want), "incr returns the next value")?;
-                }
-                return Ok(per_sec);
-            }
-            let values: Vec<String> = (0..n)
-                .map(|i| format!("{}-{round}-{i}@example.com", v.name()))
-                .collect();
-            let (per_sec, applied) = if v == Variant::Framework {
-                timed(n, ids.iter().zip(&values), async |(id, value)| {
-                    Ok(M::fw_set_field(&store, id, value).await?)
-                })
-                .await?
+    rounds_of(b, None, async |v, round| {
+        if op == Op::Incr {
+            let (per_sec, got) = if v == Variant::Framework {
+                timed(n, &ids, async |id| Ok(M::fw_incr(&store, id, 1).await?)).await?
             } else {
-                timed(n, (0..n).zip(&values), async |(i, value)| {
-                    handwritten::set_field::<M>(&mut raw, i, value).await
+                timed(n, 0..n, async |i| {
+                    handwritten::incr::<M>(&mut raw, i, 1).await
                 })
                 .await?
             };
-            check(
-                applied.iter().all(|&a| a),
-                "every set_field found its entity",
-            )?;
-            for i in sample_of(n) {
-                let stored: String = redis::cmd("HGET")
-                    .arg(M::hw_key(i))
-                    .arg(M::STRING_FIELD)
-                    .query_async(&mut admin)
-                    .await?;
-                check(stored == values[i as usize], "set_field stored the value")?;
+            // Counters must move by exactly one per increment, whoever increments.
+            for (want, got) in expected.iter_mut().zip(got) {
+                *want += 1;
+                check(got == Some(*want), "incr returns the next value")?;
             }
-            Ok(per_sec)
-        },
-    )
+            return Ok(per_sec);
+        }
+        let values: Vec<String> = (0..n)
+            .map(|i| format!("{}-{round}-{i}@example.com", v.name()))
+            .collect();
+        let (per_sec, applied) = if v == Variant::Framework {
+            timed(n, ids.iter().zip(&values), async |(id, value)| {
+                Ok(M::fw_set_field(&store, id, value).await?)
+            })
+            .await?
+        } else {
+            timed(n, (0..n).zip(&values), async |(i, value)| {
+                handwritten::set_field::<M>(&mut raw, i, value).await
+            })
+            .await?
+        };
+        check(
+            applied.iter().all(|&a| a),
+            "every set_field found its entity",
+        )?;
+        for i in sample_of(n) {
+            let stored: String = redis::cmd("HGET")
+                .arg(M::hw_key(i))
+                .arg(M::STRING_FIELD)
+                .query_async(&mut admin)
+                .await?;
+            check(stored == values[i as usize], "set_field stored the value")?;
+        }
+        Ok(per_sec)
+    })
     .await
 }
 
@@ -1033,8 +1028,7 @@ async fn batch_op<M: BenchModel>(
             populate_macros(&mut admin, 0..e).await?;
         }
     }
-    let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(peer), async |v, _| {
+    rounds_of(b, peer, async |v, _| {
         match op {
             Op::SaveMany(_) => flush(&mut admin).await?,
             Op::DeleteMany(_) => {
@@ -1282,48 +1276,42 @@ async fn concurrent_get<M: BenchModel>(
         mut om,
     } = b.conns.clone();
     store_fixtures::<M>(&mut admin, &mut om, peer, 0..total).await?;
-    let rounds = b.sizes.rounds;
-    paired(
-        rounds,
-        &mut b.shuffler,
-        &variants(peer),
-        async |v, _| match v {
-            Variant::Framework => {
-                concurrent_loads("framework get", k, per, M::sample, |range| {
-                    let (store, ids) = (store.clone(), Arc::clone(&ids));
-                    each(range, async move |i| {
-                        Ok(store.get::<M>(&ids[i as usize]).await?)
-                    })
+    rounds_of(b, peer, async |v, _| match v {
+        Variant::Framework => {
+            concurrent_loads("framework get", k, per, M::sample, |range| {
+                let (store, ids) = (store.clone(), Arc::clone(&ids));
+                each(range, async move |i| {
+                    Ok(store.get::<M>(&ids[i as usize]).await?)
                 })
-                .await
-            }
-            Variant::Handwritten => {
-                concurrent_loads("hand-written get", k, per, M::sample, |range| {
-                    let mut con = raw.clone();
-                    each(range, async move |i| {
-                        handwritten::get::<M>(&mut con, i).await
-                    })
+            })
+            .await
+        }
+        Variant::Handwritten => {
+            concurrent_loads("hand-written get", k, per, M::sample, |range| {
+                let mut con = raw.clone();
+                each(range, async move |i| {
+                    handwritten::get::<M>(&mut con, i).await
                 })
-                .await
-            }
-            Variant::RedisOm => {
-                concurrent_loads("redis-om", k, per, OmUser::sample, |range| {
-                    let mut con = om.clone();
-                    each(range, async move |i| {
-                        Ok(Some(peers::om_get(&mut con, i).await?))
-                    })
+            })
+            .await
+        }
+        Variant::RedisOm => {
+            concurrent_loads("redis-om", k, per, OmUser::sample, |range| {
+                let mut con = om.clone();
+                each(range, async move |i| {
+                    Ok(Some(peers::om_get(&mut con, i).await?))
                 })
-                .await
-            }
-            Variant::RedisMacros => {
-                concurrent_loads("redis-macros", k, per, UserMacros::sample, |range| {
-                    let mut con = raw.clone();
-                    each(range, async move |i| peers::macros_get(&mut con, i).await)
-                })
-                .await
-            }
-        },
-    )
+            })
+            .await
+        }
+        Variant::RedisMacros => {
+            concurrent_loads("redis-macros", k, per, UserMacros::sample, |range| {
+                let mut con = raw.clone();
+                each(range, async move |i| peers::macros_get(&mut con, i).await)
+            })
+            .await
+        }
+    })
     .await
 }
 
@@ -1337,8 +1325,7 @@ async fn concurrent_save<M: BenchModel>(b: &mut Bench, k: usize) -> Result<Paire
         raw,
         mut om,
     } = b.conns.clone();
-    let rounds = b.sizes.rounds;
-    paired(rounds, &mut b.shuffler, &variants(None), async |v, _| {
+    rounds_of(b, None, async |v, _| {
         flush(&mut admin).await?;
         let (sample, _) = if v == Variant::Framework {
             tasks(k, per, |range| {
