@@ -58,6 +58,17 @@ pub enum PartShape {
     Uuid,
 }
 
+impl PartShape {
+    /// Whether a value of this shape can render as the (unescaped) key part
+    /// `part`: any part for text, canonical decimal for integers, and so on.
+    pub fn admits(&self, part: &[u8]) -> bool {
+        match self {
+            PartShape::Text => true,
+            _ => std::str::from_utf8(part).is_ok_and(|lit| self.can_render(lit)),
+        }
+    }
+}
+
 /// A key template checked at compile time by `#[derive(RedisModel)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyTemplate {
@@ -122,12 +133,18 @@ impl KeyTemplate {
     ///
     /// Returns `None` when the key is not one this template renders: wrong
     /// namespace, literal or segment count, a missing or misplaced hash tag, an
-    /// empty or over-long part, or an escape that the renderer would not produce.
+    /// empty or over-long part, an escape that the renderer would not produce,
+    /// or a part its field's type never renders (`admin` where the id is an
+    /// integer: that key belongs to `user:admin`, which the keyspace check lets
+    /// coexist with `user:{id}`).
     pub fn split(&self, namespace: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
         let shape = self.segments.iter().map(|s| match s {
             Segment::Literal(lit) => SegmentView::Literal(lit),
-            Segment::Placeholder { hash_tag, .. } => SegmentView::Placeholder {
+            Segment::Placeholder {
+                hash_tag, shape, ..
+            } => SegmentView::Placeholder {
                 hash_tag: *hash_tag,
+                shape: *shape,
             },
         });
         split_key(shape, namespace, key)
@@ -139,7 +156,7 @@ impl KeyTemplate {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SegmentView<'a> {
     Literal(&'a str),
-    Placeholder { hash_tag: bool },
+    Placeholder { hash_tag: bool, shape: PartShape },
 }
 
 /// The one key parser: splits `key` under `namespace` by the template's
@@ -161,7 +178,7 @@ pub(crate) fn split_key<'a>(
                     return None;
                 }
             }
-            SegmentView::Placeholder { hash_tag } => {
+            SegmentView::Placeholder { hash_tag, shape } => {
                 let raw = if hash_tag {
                     piece.strip_prefix(b"{")?.strip_suffix(b"}")?
                 } else {
@@ -170,7 +187,11 @@ pub(crate) fn split_key<'a>(
                 if raw.is_empty() || raw.len() > MAX_KEY_PART_LEN {
                     return None;
                 }
-                parts.push(unescape(raw)?);
+                let part = unescape(raw)?;
+                if !shape.admits(&part) {
+                    return None;
+                }
+                parts.push(part);
             }
         }
     }

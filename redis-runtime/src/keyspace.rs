@@ -355,7 +355,50 @@ pub enum ManifestSegment {
         field: String,
         /// Whether it is the hash tag.
         hash_tag: bool,
+        /// What the field's values render as: `text`, `integer`,
+        /// `signed_integer`, `bool` or `uuid` (`text` in version 1 manifests,
+        /// which did not record it).
+        #[serde(default = "text_shape", with = "shape_name")]
+        shape: PartShape,
     },
+}
+
+fn text_shape() -> PartShape {
+    PartShape::Text
+}
+
+/// `PartShape` by name in the manifest's JSON.
+mod shape_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::key::PartShape;
+
+    pub(super) fn serialize<S: Serializer>(shape: &PartShape, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match shape {
+            PartShape::Integer { signed: false } => "integer",
+            PartShape::Integer { signed: true } => "signed_integer",
+            PartShape::Bool => "bool",
+            PartShape::Uuid => "uuid",
+            PartShape::Text => "text",
+        })
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PartShape, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(match name.as_str() {
+            "text" => PartShape::Text,
+            "integer" => PartShape::Integer { signed: false },
+            "signed_integer" => PartShape::Integer { signed: true },
+            "bool" => PartShape::Bool,
+            "uuid" => PartShape::Uuid,
+            other => {
+                return Err(serde::de::Error::unknown_variant(
+                    other,
+                    &["text", "integer", "signed_integer", "bool", "uuid"],
+                ));
+            }
+        })
+    }
 }
 
 /// One field of a model in a manifest.
@@ -391,10 +434,13 @@ impl KeyFamily {
                         text: (*text).to_owned(),
                     },
                     Segment::Placeholder {
-                        field, hash_tag, ..
+                        field,
+                        hash_tag,
+                        shape,
                     } => ManifestSegment::Placeholder {
                         field: (*field).to_owned(),
                         hash_tag: *hash_tag,
+                        shape: *shape,
                     },
                 })
                 .collect(),
@@ -435,8 +481,11 @@ impl KeyFamily {
     pub fn matches(&self, namespace: &str, key: &[u8]) -> bool {
         let shape = self.segments.iter().map(|s| match s {
             ManifestSegment::Literal { text } => SegmentView::Literal(text),
-            ManifestSegment::Placeholder { hash_tag, .. } => SegmentView::Placeholder {
+            ManifestSegment::Placeholder {
+                hash_tag, shape, ..
+            } => SegmentView::Placeholder {
                 hash_tag: *hash_tag,
+                shape: *shape,
             },
         });
         crate::key::split_key(shape, namespace, key).is_some()
@@ -450,7 +499,10 @@ impl KeyFamily {
 
 impl Manifest {
     /// The current schema version of the JSON form.
-    pub const VERSION: u32 = 1;
+    ///
+    /// Version 2 added each placeholder's `shape`; version 1 manifests are
+    /// still read (their placeholders count as text).
+    pub const VERSION: u32 = 2;
 
     /// The manifest as pretty-printed JSON (stable field order).
     pub fn to_json(&self) -> String {
@@ -463,7 +515,7 @@ impl Manifest {
     pub fn from_json(json: &str) -> Result<Manifest, crate::Error> {
         let manifest: Manifest = serde_json::from_str(json)
             .map_err(|e| crate::Error::Config(format!("invalid key manifest: {e}")))?;
-        if manifest.version != Manifest::VERSION {
+        if !(1..=Manifest::VERSION).contains(&manifest.version) {
             return Err(crate::Error::Config(format!(
                 "key manifest version {} is not supported (expected {})",
                 manifest.version,
@@ -638,7 +690,7 @@ impl PartShape {
     }
 
     /// Whether a value of this shape can render as `lit`.
-    const fn can_render(&self, lit: &str) -> bool {
+    pub(crate) const fn can_render(&self, lit: &str) -> bool {
         let b = lit.as_bytes();
         match self {
             PartShape::Text => true,

@@ -8,7 +8,8 @@
 //!   0x00-0x20 and 0x7f become `%XX`, upper-case hex, nothing else changes) and
 //!   the 1024-byte limit, applied to a template's segments;
 //! - `spec_split`: a key is accepted iff decoding its parts leniently and
-//!   rendering them again gives the key back (the canonical form);
+//!   rendering them again gives the key back (the canonical form), and each
+//!   part is a value of its field's shape (`spec_shape_admits`);
 //! - `glob_match`: a port of Redis's `stringmatchlen` (util.c), itself checked
 //!   against a real server's `SCAN MATCH`;
 //! - `CLUSTER KEYSLOT` of a real cluster-mode server for `hash_slot`.
@@ -446,16 +447,45 @@ fn spec_split(t: &KeyTemplate, ns: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
     let mut parts = Vec::new();
     for (seg, piece) in t.segments.iter().zip(pieces) {
-        if let Segment::Placeholder { hash_tag, .. } = *seg {
+        if let Segment::Placeholder {
+            hash_tag, shape, ..
+        } = *seg
+        {
             let inner = if hash_tag {
                 piece.strip_prefix(b"{")?.strip_suffix(b"}")?
             } else {
                 piece
             };
-            parts.push(lenient_unescape(inner));
+            let part = lenient_unescape(inner);
+            if !spec_shape_admits(shape, &part) {
+                return None;
+            }
+            parts.push(part);
         }
     }
     (spec_render(t, ns, &parts).ok()? == key).then_some(parts)
+}
+
+/// The values each shape renders, written out independently of the library:
+/// a part outside its field's shape is another family's key, never this one's.
+fn spec_shape_admits(shape: PartShape, part: &[u8]) -> bool {
+    let canonical_digits =
+        |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit) && (d == b"0" || d[0] != b'0');
+    match shape {
+        PartShape::Integer { signed } => match part.strip_prefix(b"-") {
+            Some(digits) => signed && canonical_digits(digits) && digits != b"0",
+            None => canonical_digits(part),
+        },
+        PartShape::Bool => part == b"true" || part == b"false",
+        PartShape::Uuid => {
+            part.len() == 36
+                && part.iter().enumerate().all(|(i, b)| match i {
+                    8 | 13 | 18 | 23 => *b == b'-',
+                    _ => b.is_ascii_digit() || (b'a'..=b'f').contains(b),
+                })
+        }
+        _ => true,
+    }
 }
 
 fn escaped_str(raw: &str) -> String {

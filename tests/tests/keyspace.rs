@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use redis_runtime::keyspace::{Manifest, ManifestSegment, collide};
-use redis_runtime::{Error, RedisModel, Store, keyspace};
+use redis_runtime::{Error, PartShape, RedisModel, Store, keyspace};
 
 #[allow(unreachable_pub, dead_code)]
 mod near_misses {
@@ -146,6 +146,53 @@ fn every_derived_model_registers_itself() {
     assert_eq!(unlisted, ["Counter", "Event", "Profile", "Session", "User"]);
 }
 
+/// Templates the keyspace check lets coexist because a placeholder's type
+/// cannot render the other's literal (`order:{id}` with a `u64` id and
+/// `order:latest`) are told apart the same way at run time: by scans, and by
+/// the manifest that doctor classifies keys with.
+#[tokio::test]
+async fn families_told_apart_by_shape_stay_apart_at_run_time() {
+    use futures_util::StreamExt;
+    use near_misses::{Bond, LatestOrder, NEAR_MISSES, Order, Sentinel};
+
+    let server = redis_runtime::testing::RedisServer::start().unwrap();
+    let store = server.store().await.unwrap();
+    for id in [1, 7, 42] {
+        store.save(&Order { id }).await.unwrap();
+    }
+    store.save(&LatestOrder { id: 42 }).await.unwrap();
+    store.save(&Bond { name: "b".into() }).await.unwrap();
+    store.save(&Sentinel { name: "s".into() }).await.unwrap();
+
+    let ids: Vec<_> = store.scan_ids::<Order>().collect().await;
+    let mut ids: Vec<u64> = ids.into_iter().map(Result::unwrap).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 7, 42]);
+    assert_eq!(store.count::<Order>().await.unwrap(), 3);
+
+    let manifest = NEAR_MISSES.manifest("");
+    let json = Manifest::from_json(&manifest.to_json()).unwrap();
+    for (key, family) in [
+        ("order:7", Some("Order")),
+        ("order:latest", Some("LatestOrder")),
+        ("order:007", Some("Bond")),
+        ("order:-1", Some("Sentinel")),
+        ("order:-7", None),
+        ("order:x", None),
+        ("flag:true", Some("Flag")),
+        ("flag:12", Some("FlagNumber")),
+        ("flag:yes", None),
+    ] {
+        for m in [&manifest, &json] {
+            assert_eq!(
+                m.family_of(key.as_bytes()).map(|f| f.model.as_str()),
+                family,
+                "{key}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
@@ -166,7 +213,16 @@ fn the_manifest_describes_every_family() {
         user.segments[1],
         ManifestSegment::Placeholder {
             field: "tenant".into(),
-            hash_tag: true
+            hash_tag: true,
+            shape: PartShape::Text,
+        }
+    );
+    assert_eq!(
+        user.segments[3],
+        ManifestSegment::Placeholder {
+            field: "id".into(),
+            hash_tag: false,
+            shape: PartShape::Integer { signed: false },
         }
     );
     let storage: Vec<(&str, &str, Option<&str>)> = user
@@ -219,12 +275,28 @@ fn the_manifest_describes_every_family() {
     );
     let newer = manifest
         .to_json()
-        .replace("\"version\": 1", "\"version\": 2");
+        .replace("\"version\": 2", "\"version\": 3");
     assert!(
         Manifest::from_json(&newer)
             .unwrap_err()
             .to_string()
-            .contains("version 2")
+            .contains("version 3")
+    );
+    // Version 1 did not record shapes: its placeholders read as text.
+    let v1 = manifest
+        .to_json()
+        .replace("\"version\": 2", "\"version\": 1")
+        .replace(",\n          \"shape\": \"integer\"", "")
+        .replace(",\n          \"shape\": \"text\"", "");
+    assert!(!v1.contains("shape\": \"integer"), "{v1}");
+    let v1 = Manifest::from_json(&v1).unwrap();
+    assert_eq!(
+        v1.families[0].segments[3],
+        ManifestSegment::Placeholder {
+            field: "id".into(),
+            hash_tag: false,
+            shape: PartShape::Text,
+        }
     );
 }
 
