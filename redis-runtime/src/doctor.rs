@@ -134,6 +134,10 @@ pub struct SampleReport {
     pub unknown_keys: u64,
     /// Up to [`DoctorOptions::unknown_examples`] of them.
     pub unknown_examples: Vec<String>,
+    /// Per-key checks the server refused (`TYPE`, `PTTL`, `MEMORY USAGE`,
+    /// e.g. by the ACL of an application user): their counts are not known.
+    #[serde(default)]
+    pub refused: Vec<String>,
 }
 
 /// What the sample found for one family.
@@ -153,7 +157,9 @@ pub struct FamilySample {
 
 impl DoctorReport {
     /// The schema version of the JSON form.
-    pub const VERSION: u32 = 1;
+    ///
+    /// Version 2 added [`SampleReport::refused`].
+    pub const VERSION: u32 = 2;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -162,11 +168,20 @@ impl DoctorReport {
         json
     }
 
-    /// Whether anything needs attention: warnings, denied families, unknown
-    /// keys, TTL leaks or wrong types.
+    /// Whether anything needs attention: warnings, families the user cannot
+    /// read or write, unknown keys, TTL leaks or wrong types, or a TTL or type
+    /// check the server refused (a clean report vouches for what it checked).
     pub fn has_findings(&self) -> bool {
         !self.warnings.is_empty()
-            || self.access.iter().any(|a| a.verdict == "denied")
+            || self
+                .access
+                .iter()
+                .any(|a| a.verdict == "denied" || a.verdict == "read-only")
+            || self
+                .sample
+                .refused
+                .iter()
+                .any(|c| c == "TYPE" || c == "PTTL")
             || self.sample.unknown_keys > 0
             || self
                 .sample
@@ -271,6 +286,13 @@ impl DoctorReport {
             );
         }
         let _ = writeln!(out, "  {:width$}  {:>8}", "unknown", sample.unknown_keys);
+        if !sample.refused.is_empty() {
+            let _ = writeln!(
+                out,
+                "  not checked: the server refused {} (their columns count nothing)",
+                sample.refused.join(", ")
+            );
+        }
         for key in &sample.unknown_examples {
             let _ = writeln!(out, "    ? {key}");
         }
@@ -547,6 +569,7 @@ async fn sample(
         families: Vec::new(),
         unknown_keys: 0,
         unknown_examples: Vec::new(),
+        refused: Vec::new(),
     };
     let mut cursor: u64 = 0;
     loop {
@@ -586,30 +609,33 @@ async fn sample(
             }
         }
         if !classified.is_empty() {
+            const CHECKS: [&str; 3] = ["TYPE", "PTTL", "MEMORY USAGE"];
             let mut pipe = redis::pipe();
             for (_, key) in &classified {
                 pipe.cmd("TYPE").arg(*key);
                 pipe.cmd("PTTL").arg(*key);
-                pipe.cmd("MEMORY")
-                    .arg("USAGE")
-                    .arg(*key)
-                    .arg("SAMPLES")
-                    .arg(0);
+                // The default sampling of nested values: `SAMPLES 0` would
+                // walk every element of a large hash on the server's thread.
+                pipe.cmd("MEMORY").arg("USAGE").arg(*key);
             }
-            let replies: Vec<Value> = pipe
+            // Each reply on its own: an application user's ACL may refuse
+            // TYPE or MEMORY, which must not hide what PTTL found.
+            let replies: Vec<redis::RedisResult<Value>> = pipe
+                .ignore_errors()
                 .query_async(con)
                 .await
-                .or_else(|e| match e.clone().into_server_errors() {
-                    // MEMORY USAGE may be refused by the ACL; report what we have.
-                    Some(_) => Ok(Vec::new()),
-                    None => Err(e),
-                })
                 .map_err(|e| Error::from_redis("doctor", "doctor", "*", Duration::ZERO, e))?;
+            for (n, reply) in replies.iter().enumerate() {
+                let check = CHECKS[n % 3];
+                if reply.is_err() && !report.refused.iter().any(|c| c == check) {
+                    report.refused.push(check.to_owned());
+                }
+            }
             for (n, (i, _)) in classified.iter().enumerate() {
                 let family = &manifest.families[*i];
                 let stats = &mut families[*i];
                 stats.keys += 1;
-                let reply = |k: usize| replies.get(n * 3 + k);
+                let reply = |k: usize| replies.get(n * 3 + k).and_then(|r| r.as_ref().ok());
                 record_type(reply(0), family, stats);
                 if family.ttl_ms.is_some() && matches!(reply(1), Some(Value::Int(-1))) {
                     stats.ttl_leaks += 1;

@@ -134,7 +134,8 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 2);
+    assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
 
@@ -216,5 +217,39 @@ async fn reports_families_the_user_may_not_touch() {
             .unwrap()
             .access
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn as_the_application_user_refused_checks_are_reported_not_hidden() {
+    let (server, store) = start("app").await;
+    seed(&server, &store).await;
+    // The application's own user: its rule grants PTTL but neither TYPE nor
+    // MEMORY, which doctor asks about in the same pipeline.
+    let config = server
+        .config_builder()
+        .url(format!("{}?user=app&pass={APP_PASSWORD}", server.url()))
+        .namespace("app")
+        .build()
+        .unwrap();
+    let report = diagnose(
+        &config,
+        &TEST_MODELS.manifest("app:"),
+        &DoctorOptions::default(),
+    )
+    .await
+    .unwrap();
+    let sample = &report.sample;
+    assert_eq!((sample.keys_scanned, sample.unknown_keys), (654, 3));
+    assert_eq!(sample.refused, ["TYPE", "MEMORY USAGE"]);
+    let user = sample.families.iter().find(|f| f.model == "User").unwrap();
+    assert_eq!((user.keys, user.ttl_leaks), (600, 5));
+    assert!(report.has_findings());
+    assert!(
+        report
+            .to_table()
+            .contains("not checked: the server refused TYPE, MEMORY USAGE"),
+        "{}",
+        report.to_table()
     );
 }
