@@ -30,6 +30,8 @@ enum Command {
     },
     /// Print the `ACL SETUSER` rule that allows exactly the manifest's keys and
     /// the commands the runtime sends (append `>password` to create the user).
+    /// Exits 1, with a warning, when a pattern would also grant other
+    /// applications' keys (a template starting with a placeholder, no namespace).
     Acl {
         #[command(flatten)]
         source: ManifestSource,
@@ -90,8 +92,20 @@ fn main() -> ExitCode {
         },
         Command::Acl { source, user } => match load(source) {
             Ok(manifest) => {
+                let rule = manifest.acl_rule();
+                let broad = rule.broad_patterns();
+                for pattern in &broad {
+                    eprintln!(
+                        "warning: key pattern `{pattern}` begins with a placeholder and has no \
+                         namespace, so it also grants other applications' keys; set a namespace"
+                    );
+                }
                 print!("{}", live::acl(&manifest, user));
-                ExitCode::SUCCESS
+                if broad.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
             }
             Err(code) => code,
         },

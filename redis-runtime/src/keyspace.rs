@@ -129,6 +129,12 @@ impl Keyspace {
 
     /// The manifest of this keyspace under `namespace` (empty, or ending in `:`).
     pub fn manifest(&self, namespace: &str) -> Manifest {
+        // As `Config` does: `app` and `app:` are the same namespace.
+        let namespace = match namespace.trim_end_matches(':') {
+            "" => String::new(),
+            ns => format!("{ns}:"),
+        };
+        let namespace = namespace.as_str();
         Manifest {
             version: Manifest::VERSION,
             namespace: namespace.to_owned(),
@@ -660,6 +666,18 @@ impl AclRule {
         args.extend(self.key_patterns.iter().map(|p| format!("~{p}")));
         args.extend(self.commands.iter().map(|c| format!("+{c}")));
         args
+    }
+
+    /// The key patterns that begin with a placeholder's glob (no namespace, and
+    /// a template starting with a placeholder, like `{tenant}:user:{id}`):
+    /// `?*` also matches `:`, so such a pattern grants other applications'
+    /// keys too (`~?*` is every key). Give the application a namespace.
+    pub fn broad_patterns(&self) -> Vec<&str> {
+        self.key_patterns
+            .iter()
+            .filter(|p| p.starts_with('?') || p.starts_with("{?*}"))
+            .map(String::as_str)
+            .collect()
     }
 
     /// The full `ACL SETUSER` command line for `user`, for a `users.acl` file or

@@ -125,25 +125,73 @@ fn near_misses_compile_and_the_rule_is_symmetric() {
     assert!(!collide(&User::META.key, &Counter::META.key));
 }
 
+#[allow(unreachable_pub, dead_code)]
+mod leading {
+    use redis_runtime::{RedisModel, keyspace};
+
+    /// A template that starts with a placeholder.
+    #[derive(RedisModel)]
+    #[redis(key = "{tenant}:doc:{id}")]
+    pub struct TenantDoc {
+        pub tenant: String,
+        pub id: u64,
+    }
+
+    keyspace! {
+        /// One model whose pattern, without a namespace, starts with a glob.
+        pub LEADING = [TenantDoc];
+    }
+}
+
+#[test]
+fn acl_patterns_that_would_grant_other_applications_keys_are_flagged() {
+    let bare = leading::LEADING.manifest("").acl_rule();
+    assert_eq!(bare.key_patterns, ["?*:doc:?*"]);
+    assert_eq!(bare.broad_patterns(), ["?*:doc:?*"]);
+    // A namespace anchors the pattern; `app` and `app:` are the same one.
+    for ns in ["app", "app:", "app::"] {
+        let manifest = leading::LEADING.manifest(ns);
+        assert_eq!(manifest.namespace, "app:");
+        let rule = manifest.acl_rule();
+        assert_eq!(rule.key_patterns, ["app:?*:doc:?*"]);
+        assert!(rule.broad_patterns().is_empty());
+    }
+    assert!(
+        near_misses::NEAR_MISSES
+            .manifest("")
+            .acl_rule()
+            .broad_patterns()
+            .is_empty()
+    );
+}
+
 #[test]
 fn every_derived_model_registers_itself() {
-    // This test binary links the 5 shared models and the 13 near misses.
+    // This test binary links the 5 shared models, the 13 near misses and TenantDoc.
     let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
-    assert_eq!(names.len(), 18, "{names:?}");
+    assert_eq!(names.len(), 19, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
-    assert_eq!(unlisted.len(), 13);
-    assert!(
-        unlisted
-            .iter()
-            .all(|m| m.module_path == "keyspace::near_misses")
-    );
+    assert_eq!(unlisted.len(), 14);
+    assert!(unlisted.iter().all(|m| {
+        m.module_path == "keyspace::near_misses" || m.module_path == "keyspace::leading"
+    }));
     let unlisted: Vec<&str> = near_misses::NEAR_MISSES
         .unlisted()
         .iter()
         .map(|m| m.name)
         .collect();
-    assert_eq!(unlisted, ["Counter", "Event", "Profile", "Session", "User"]);
+    assert_eq!(
+        unlisted,
+        [
+            "Counter",
+            "Event",
+            "Profile",
+            "Session",
+            "User",
+            "TenantDoc"
+        ]
+    );
 }
 
 /// Templates the keyspace check lets coexist because a placeholder's type
