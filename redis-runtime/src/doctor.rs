@@ -113,6 +113,10 @@ pub struct AccessReport {
     pub verdict: String,
     /// How it was established.
     pub method: String,
+    /// The runtime's commands on this family's keys that the ACL refuses
+    /// (established with `ACL DRYRUN`; empty otherwise).
+    #[serde(default)]
+    pub denied_commands: Vec<String>,
 }
 
 /// The bounded sample of the keyspace.
@@ -246,11 +250,15 @@ impl DoctorReport {
             .unwrap_or(5)
             .max(5);
         for a in &self.access {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  {:width$}  {:9}  {}  ({})",
                 a.model, a.verdict, a.pattern, a.method
             );
+            if !a.denied_commands.is_empty() {
+                let _ = write!(out, "; denied: {}", a.denied_commands.join(", "));
+            }
+            out.push('\n');
         }
         let sample = &self.sample;
         let _ = writeln!(
@@ -468,6 +476,9 @@ fn probe_key(namespace: &str, family: &KeyFamily) -> String {
 
 /// Whether the user may touch each family: `ACL DRYRUN` of a read and a write
 /// where the user may run it, else a harmless `EXISTS` probe (reads only).
+/// A sha no script has: `ACL DRYRUN` checks permissions, not the script.
+const SCRIPT_PROBE_SHA: &str = "0000000000000000000000000000000000000000";
+
 async fn access_report(
     con: &mut MultiplexedConnection,
     manifest: &Manifest,
@@ -476,43 +487,78 @@ async fn access_report(
     let mut reports = Vec::new();
     for family in &manifest.families {
         let key = probe_key(&manifest.namespace, family);
-        let (read, write): (&[&str], &[&str]) = if family.redis_type == "hash" {
-            (&["HGETALL"], &["HSET", "f", "v"])
-        } else {
-            (&["GET"], &["SET", "v"])
-        };
-        let mut verdict = None;
+        let mut established = false;
         if let Some(user) = user {
-            let dry = |cmd: &[&str]| {
-                let mut c = redis::cmd("ACL");
-                c.arg("DRYRUN").arg(user).arg(cmd[0]).arg(&key);
-                for arg in &cmd[1..] {
-                    c.arg(*arg);
-                }
-                c
+            // Every command the runtime sends to this family's keys, with
+            // whether it only reads.
+            let probes: &[(&[&str], bool)] = if family.redis_type == "hash" {
+                &[
+                    (&["HGETALL"], true),
+                    (&["HGET", "f"], true),
+                    (&["EXISTS"], true),
+                    (&["PTTL"], true),
+                    (&["HSET", "f", "v"], false),
+                    (&["HDEL", "f"], false),
+                    (&["DEL"], false),
+                    (&["PEXPIRE", "1000"], false),
+                    (&["PERSIST"], false),
+                    (&["EVALSHA", SCRIPT_PROBE_SHA, "1"], false),
+                ]
+            } else {
+                &[
+                    (&["GET"], true),
+                    (&["MGET"], true),
+                    (&["EXISTS"], true),
+                    (&["PTTL"], true),
+                    (&["SET", "v", "PX", "1000"], false),
+                    (&["DEL"], false),
+                    (&["PEXPIRE", "1000"], false),
+                    (&["PERSIST"], false),
+                ]
             };
-            let read_ok = dry(read).query_async::<Value>(con).await;
-            let write_ok = dry(write).query_async::<Value>(con).await;
-            if let (Ok(r), Ok(w)) = (read_ok, write_ok) {
-                let allowed = |v: &Value| {
-                    matches!(v, Value::Okay) || matches!(v, Value::SimpleString(s) if s == "OK")
+            let mut denied = Vec::new();
+            let mut reads_denied = false;
+            let mut answered = true;
+            for (probe, reads) in probes {
+                // `ACL DRYRUN user CMD [first args] key [rest]`: the key
+                // comes after EVALSHA's sha and numkeys, first elsewhere.
+                let (head, rest) = if probe[0] == "EVALSHA" {
+                    (&probe[..3], &[][..])
+                } else {
+                    (&probe[..1], &probe[1..])
                 };
-                verdict = Some(match (allowed(&r), allowed(&w)) {
-                    (true, true) => "allowed",
-                    (true, false) => "read-only",
-                    _ => "denied",
-                });
-                if let Some(v) = verdict {
-                    reports.push(AccessReport {
-                        model: family.model.clone(),
-                        pattern: family.pattern.clone(),
-                        verdict: v.to_owned(),
-                        method: "ACL DRYRUN of a read and a write".to_owned(),
-                    });
+                let mut dry = redis::cmd("ACL");
+                dry.arg("DRYRUN").arg(user).arg(head).arg(&key).arg(rest);
+                match dry.query_async::<Value>(con).await {
+                    Ok(Value::Okay) => {}
+                    Ok(Value::SimpleString(s)) if s == "OK" => {}
+                    Ok(_) => {
+                        denied.push(probe[0].to_owned());
+                        reads_denied |= *reads;
+                    }
+                    Err(_) => {
+                        answered = false;
+                        break;
+                    }
                 }
             }
+            if answered {
+                established = true;
+                reports.push(AccessReport {
+                    model: family.model.clone(),
+                    pattern: family.pattern.clone(),
+                    verdict: match (denied.is_empty(), reads_denied) {
+                        (true, _) => "allowed",
+                        (false, false) => "read-only",
+                        (false, true) => "denied",
+                    }
+                    .to_owned(),
+                    method: format!("ACL DRYRUN of the runtime's {} commands", probes.len()),
+                    denied_commands: denied,
+                });
+            }
         }
-        if verdict.is_none() {
+        if !established {
             let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
             let (verdict, method) = match probe {
                 Ok(_) => (
@@ -529,6 +575,7 @@ async fn access_report(
                 pattern: family.pattern.clone(),
                 verdict: verdict.to_owned(),
                 method: method.to_owned(),
+                denied_commands: Vec::new(),
             });
         }
     }

@@ -253,3 +253,44 @@ async fn as_the_application_user_refused_checks_are_reported_not_hidden() {
         report.to_table()
     );
 }
+
+#[tokio::test]
+async fn every_command_the_runtime_sends_is_dry_run() {
+    let server = RedisServer::start().unwrap();
+    let manifest = TEST_MODELS.manifest("app:");
+    // A user that may check itself, whose rule misses DEL and EVALSHA.
+    let mut args: Vec<String> = manifest
+        .acl_rule()
+        .setuser_args()
+        .into_iter()
+        .filter(|a| a != "+del" && a != "+evalsha")
+        .collect();
+    args.extend(["+acl|dryrun".to_owned(), "+acl|whoami".to_owned()]);
+    let mut admin = server.raw_connection().await.unwrap();
+    let _: () = raw!(&mut admin, "ACL", "SETUSER", "ops", "on", ">pw", &args);
+    let config = server
+        .config_builder()
+        .url(format!("{}?user=ops&pass=pw", server.url()))
+        .namespace("app")
+        .build()
+        .unwrap();
+    let report = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let access = |model: &str| report.access.iter().find(|a| a.model == model).unwrap();
+    let user = access("User");
+    assert_eq!(user.verdict, "read-only", "{user:?}");
+    assert_eq!(user.denied_commands, ["DEL", "EVALSHA"]);
+    assert!(user.method.contains("ACL DRYRUN"), "{user:?}");
+    let session = access("Session");
+    assert_eq!(
+        (session.verdict.as_str(), &session.denied_commands[..]),
+        ("read-only", &["DEL".to_owned()][..])
+    );
+    assert!(report.has_findings());
+    assert!(
+        report.to_table().contains("denied: DEL, EVALSHA"),
+        "{}",
+        report.to_table()
+    );
+}
