@@ -367,6 +367,31 @@ fn unparsable_files_are_reported() {
     assert_eq!(out.status.code(), Some(0));
 }
 
+/// A file that is not UTF-8 is one finding, not the end of the audit: the
+/// other files are still audited and the exit code is 1, not 2.
+#[test]
+fn files_that_are_not_utf8_are_reported_and_the_audit_goes_on() {
+    let dir = tree(&[("src/lib.rs", RAW)]);
+    std::fs::write(
+        dir.path().join("src/latin1.rs"),
+        b"// caf\xe9\npub const X: u8 = 1;\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["src", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["unparsable_file"], 1);
+    assert_eq!(doc["summary"]["raw_command"], 1);
+    let bad = doc["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["kind"] == "unparsable_file")
+        .unwrap();
+    assert_eq!(bad["file"], "src/latin1.rs");
+    assert_eq!(bad["line"], 1);
+}
+
 #[test]
 fn several_paths_and_files() {
     let dir = tree(&[("a/x.rs", RAW), ("b/y.rs", CLEAN), ("c/z.rs", RAW)]);

@@ -301,10 +301,29 @@ fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError
     let mut sources = Vec::new();
     let mut unparsable = Vec::new();
     for file in &files {
-        let source = std::fs::read_to_string(&file.path).map_err(|source| AuditError::Io {
+        let bytes = std::fs::read(&file.path).map_err(|source| AuditError::Io {
             path: file.path.clone(),
             source,
         })?;
+        let source = match String::from_utf8(bytes) {
+            Ok(source) => source,
+            Err(err) => {
+                // Not Rust source as rustc reads it: one such file is a
+                // finding, not a reason to stop auditing the others.
+                let bytes = err.as_bytes();
+                let valid = err.utf8_error().valid_up_to();
+                let before = String::from_utf8_lossy(&bytes[..valid]);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                unparsable.push((
+                    file.clone(),
+                    line,
+                    column,
+                    format!("not valid UTF-8 (first bad byte at line {line}, column {column})"),
+                ));
+                continue;
+            }
+        };
         match syn::parse_file(&source) {
             Ok(ast) => {
                 parsed.push((file.clone(), ast));
