@@ -47,6 +47,10 @@ pub(crate) struct SourceFile {
     pub(crate) crate_name: String,
     /// The name of the Cargo package, if the file is inside one.
     pub(crate) package: Option<String>,
+    /// Dependencies the package's manifest renames, as `(name in code,
+    /// crate's name)`: `myredis = { package = "redis" }` gives `("myredis",
+    /// "redis")`.
+    pub(crate) renames: Vec<(String, String)>,
 }
 
 /// Find every `.rs` file under `paths`, skipping `target/` and hidden
@@ -139,6 +143,7 @@ pub(crate) fn slash_path(path: &Path) -> String {
 struct Package {
     root: PathBuf,
     name: Option<String>,
+    renames: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -159,9 +164,9 @@ impl PackageCache {
         })?;
         let dir = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
         let package = self.package_of(&dir);
-        let (root, name) = match &package {
-            Some(p) => (p.root.clone(), p.name.clone()),
-            None => (dir.clone(), None),
+        let (root, name, renames) = match &package {
+            Some(p) => (p.root.clone(), p.name.clone(), p.renames.clone()),
+            None => (dir.clone(), None, Vec::new()),
         };
         let inside: Vec<String> = absolute
             .strip_prefix(&root)
@@ -184,6 +189,7 @@ impl PackageCache {
             module,
             crate_name,
             package: name,
+            renames,
         })
     }
 
@@ -193,11 +199,11 @@ impl PackageCache {
         }
         let manifest = dir.join("Cargo.toml");
         let found = if manifest.is_file() {
+            let text = fs::read_to_string(&manifest).unwrap_or_default();
             Some(Package {
                 root: dir.to_path_buf(),
-                name: fs::read_to_string(&manifest)
-                    .ok()
-                    .and_then(|text| package_name(&text)),
+                name: package_name(&text),
+                renames: dependency_renames(&text),
             })
         } else {
             dir.parent().and_then(|parent| self.package_of(parent))
@@ -229,6 +235,99 @@ fn package_name(manifest: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether a table header names a dependency table: `[dependencies]`,
+/// `[dev-dependencies]`, `[build-dependencies]`, or the same under
+/// `[target.'cfg(..)'.…]`. Returns the table's own name for the dotted
+/// form (`[dependencies.foo]` → `Some(Some("foo"))`).
+fn dependency_table(header: &str) -> Option<Option<String>> {
+    let inner = header.strip_prefix('[')?.strip_suffix(']')?.trim();
+    let inner = match inner.strip_prefix("target.") {
+        // `target.'cfg(unix)'.dependencies`: skip the quoted or bare spec.
+        Some(rest) => {
+            let rest = rest.trim_start();
+            let after = match rest.chars().next() {
+                Some(q @ ('\'' | '"')) => {
+                    let end = rest[1..].find(q)? + 2;
+                    &rest[end..]
+                }
+                _ => &rest[rest.find('.')?..],
+            };
+            after.strip_prefix('.')?
+        }
+        None => inner,
+    };
+    let (table, name) = match inner.split_once('.') {
+        Some((table, name)) => (table, Some(name.trim().trim_matches('"').to_owned())),
+        None => (inner, None),
+    };
+    matches!(
+        table.trim(),
+        "dependencies" | "dev-dependencies" | "build-dependencies"
+    )
+    .then_some(name)
+}
+
+/// The quoted value of `key = "value"` inside an inline table or on a line.
+fn quoted_value(text: &str, key: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + key.len()..].trim_start();
+        rest = &rest[at + key.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            continue;
+        }
+        let Some(value) = after.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let quote = value.chars().next()?;
+        if quote != '"' && quote != '\'' {
+            return None;
+        }
+        let end = value[1..].find(quote)?;
+        return Some(value[1..=end].to_owned());
+    }
+    None
+}
+
+/// The dependencies a Cargo manifest renames with `package = ".."`, as
+/// `(name in code, crate's name)`, in every dependency table (also dev,
+/// build and target-specific ones; a rename is valid Rust in whichever
+/// target sees it, so all targets get all of them). Read line by line:
+/// inline tables on one line, and `[dependencies.name]` tables.
+fn dependency_renames(manifest: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    // `Some(None)` in a dependency table, `Some(Some(name))` in a
+    // `[dependencies.name]` table.
+    let mut table: Option<Option<String>> = None;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            table = dependency_table(line);
+            continue;
+        }
+        let Some(current) = &table else {
+            continue;
+        };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches('"');
+        let (name, package) = match current {
+            Some(name) if key == "package" => (name.clone(), quoted_value(line, "package")),
+            Some(_) => continue,
+            None => (key.to_owned(), quoted_value(value, "package")),
+        };
+        if let Some(package) = package
+            && package != name
+        {
+            out.push((ident(&name), ident(&package)));
+        }
+    }
+    out
 }
 
 fn ident(name: &str) -> String {
@@ -339,6 +438,41 @@ mod tests {
         let manifest = "[workspace]\nmembers = []\n[package]\nname = \"redis-runtime\"\n";
         assert_eq!(package_name(manifest).as_deref(), Some("redis-runtime"));
         assert_eq!(package_name("[workspace]\nname = \"x\"\n"), None);
+    }
+
+    #[test]
+    fn manifest_renames() {
+        let manifest = r#"
+[package]
+name = "svc"
+[dependencies]
+myredis = { package = "redis", version = "1" }
+serde = { version = "1", features = ["derive"] }
+dp = { version = "0.20", package = "deadpool-redis" }
+[dependencies.tableredis]
+version = "1"
+package = "redis"
+[dev-dependencies]
+testredis = { package = "redis" }
+[target.'cfg(unix)'.dependencies]
+unixredis = { package = 'redis' }
+[target."cfg(windows)".build-dependencies]
+winredis = { package = "redis" }
+[features]
+package = "redis"
+"#;
+        assert_eq!(
+            dependency_renames(manifest),
+            [
+                ("myredis", "redis"),
+                ("dp", "deadpool_redis"),
+                ("tableredis", "redis"),
+                ("testredis", "redis"),
+                ("unixredis", "redis"),
+                ("winredis", "redis"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
     }
 
     #[test]

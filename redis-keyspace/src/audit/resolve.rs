@@ -302,6 +302,14 @@ impl ModuleTable {
                     .libraries
                     .insert(file.crate_name.clone(), file.krate.clone());
             }
+            // `myredis = { package = "redis" }` in Cargo.toml binds
+            // `myredis` crate-wide, like `extern crate redis as myredis;`.
+            if !file.renames.is_empty() {
+                let prelude = table.extern_prelude.entry(file.krate.clone()).or_default();
+                for (name, krate) in &file.renames {
+                    prelude.entry(name.clone()).or_insert_with(|| krate.clone());
+                }
+            }
             let key = ModKey {
                 krate: file.krate.clone(),
                 path: file.module.clone(),
