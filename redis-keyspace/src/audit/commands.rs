@@ -514,13 +514,17 @@ pub(crate) fn raw_constructor(path: &[String]) -> Option<super::Kind> {
     use super::Kind;
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
     match segs.as_slice() {
-        ["cmd"] | ["pack_command"] | ["Cmd", "new"] => Some(Kind::RawCommand),
+        ["cmd"] | ["pack_command"] | ["Cmd", "new" | "default"] => Some(Kind::RawCommand),
         ["Cmd", name] if COMMANDS.iter().any(|m| m.name == *name) => Some(Kind::RawCommand),
         ["pipe"]
         | ["transaction"]
-        | ["Pipeline", "new" | "with_capacity"]
+        | ["Pipeline", "new" | "with_capacity" | "default"]
         | ["cluster", "cluster_pipe"]
-        | ["cluster", "ClusterPipeline", "new" | "with_capacity"] => Some(Kind::RawPipeline),
+        | [
+            "cluster",
+            "ClusterPipeline",
+            "new" | "with_capacity" | "default",
+        ] => Some(Kind::RawPipeline),
         ["Script", "new"] => Some(Kind::RawScript),
         _ => None,
     }
