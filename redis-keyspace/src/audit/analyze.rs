@@ -17,10 +17,10 @@ use syn::{
 
 use super::Kind;
 use super::commands::{self, Families};
-use super::layout::SourceFile;
+use super::layout::{CrateKey, SourceFile};
 use super::resolve::{
     Binding, Class, LeafKind, ModKey, ModuleTable, Namespace, Raw, Scope, UseLeaf, Var, item_name,
-    type_name, use_leaves,
+    type_name, type_path, use_leaves,
 };
 
 /// One violation found in a file, before allowlists and reporting.
@@ -99,14 +99,20 @@ fn is_connection_type(name: &str) -> bool {
 /// `self.redis()`); other method results (`req.headers()`, `res.json()`)
 /// are not Redis.
 fn hands_out_connection(method: &str, args: usize) -> bool {
-    ["conn", "redis", "pool", "client", "manager"]
-        .iter()
-        .any(|part| method.contains(part))
+    names_connection(method)
         || (args <= 1
             && matches!(
                 method,
                 "get" | "get_owned" | "try_get" | "get_timeout" | "acquire" | "checkout" | "pull"
             ))
+}
+
+/// Whether a method's name says it hands out a connection (`conn`,
+/// `get_connection`, `redis`, `pool`, ...), whatever it is called on.
+fn names_connection(method: &str) -> bool {
+    ["conn", "redis", "pool", "client", "manager"]
+        .iter()
+        .any(|part| method.contains(part))
 }
 
 /// Redis types that are raw constructs themselves: values of these types
@@ -133,22 +139,123 @@ struct Analyzer<'a> {
     names: Vec<String>,
     fn_depth: usize,
     impls: Vec<ImplCtx>,
-    structs: HashMap<String, Vec<(String, &'a Type)>>,
+    items: &'a CrateItems<'a>,
     module_families: HashMap<ModKey, Families>,
     raw_closures: HashSet<usize>,
+    /// Closures passed to a method of a value known not to be (or hold)
+    /// Redis: their untyped parameters are not Redis either.
+    plain_closures: HashSet<usize>,
     findings: Vec<Finding>,
     deferred: Vec<Finding>,
     touches_redis: bool,
 }
 
+/// A struct of a scanned crate: where it is declared, and its fields.
+struct StructDef<'a> {
+    module: ModKey,
+    fields: Vec<(String, &'a Type)>,
+}
+
+/// A free function of a scanned crate: where it is declared, and what it
+/// returns.
+struct FnDef<'a> {
+    module: ModKey,
+    output: &'a syn::ReturnType,
+}
+
+/// The structs and free functions of every scanned crate, by crate and
+/// name, so that a field access or a call in one file is classified by a
+/// declaration in another (`state.sessions` with `AppState` declared in
+/// `state.rs`).
+#[derive(Default)]
+pub(crate) struct CrateItems<'a> {
+    structs: HashMap<(CrateKey, String), Vec<StructDef<'a>>>,
+    fns: HashMap<(CrateKey, String), Vec<FnDef<'a>>>,
+}
+
+impl<'a> CrateItems<'a> {
+    pub(crate) fn build(files: &'a [(SourceFile, syn::File)]) -> CrateItems<'a> {
+        let mut out = CrateItems::default();
+        for (file, ast) in files {
+            let module = ModKey {
+                krate: file.krate.clone(),
+                path: file.module.clone(),
+            };
+            out.collect(&module, &ast.items);
+        }
+        out
+    }
+
+    fn collect(&mut self, module: &ModKey, items: &'a [Item]) {
+        for item in items {
+            match item {
+                Item::Struct(s) => {
+                    let fields = s
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let name = f
+                                .ident
+                                .as_ref()
+                                .map_or_else(|| i.to_string(), ToString::to_string);
+                            (name, &f.ty)
+                        })
+                        .collect();
+                    self.structs
+                        .entry((module.krate.clone(), s.ident.to_string()))
+                        .or_default()
+                        .push(StructDef {
+                            module: module.clone(),
+                            fields,
+                        });
+                }
+                Item::Fn(f) => self
+                    .fns
+                    .entry((module.krate.clone(), f.sig.ident.to_string()))
+                    .or_default()
+                    .push(FnDef {
+                        module: module.clone(),
+                        output: &f.sig.output,
+                    }),
+                Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        let mut path = module.path.clone();
+                        path.push(m.ident.to_string());
+                        let child = ModKey {
+                            krate: module.krate.clone(),
+                            path,
+                        };
+                        self.collect(&child, inner);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The declarations named `name` in `krate` (and in the directory its
+    /// modules share with other crates, `tests/common/`).
+    fn lookup<'m, T>(
+        map: &'m HashMap<(CrateKey, String), Vec<T>>,
+        krate: &CrateKey,
+        name: &str,
+    ) -> impl Iterator<Item = &'m T> {
+        let own = map.get(&(krate.clone(), name.to_owned()));
+        let shared = krate
+            .shared()
+            .and_then(|shared| map.get(&(shared, name.to_owned())));
+        own.into_iter().chain(shared).flatten()
+    }
+}
+
 /// Audit one parsed file.
 pub(crate) fn analyze<'a>(
     table: &'a ModuleTable,
+    items: &'a CrateItems<'a>,
     file: &'a SourceFile,
     ast: &'a syn::File,
 ) -> Vec<Finding> {
-    let mut structs = HashMap::new();
-    collect_structs(&ast.items, &mut structs);
     let mut analyzer = Analyzer {
         table,
         module: ModKey {
@@ -159,9 +266,10 @@ pub(crate) fn analyze<'a>(
         names: Vec::new(),
         fn_depth: 0,
         impls: Vec::new(),
-        structs,
+        items,
         module_families: HashMap::new(),
         raw_closures: HashSet::new(),
+        plain_closures: HashSet::new(),
         findings: Vec::new(),
         deferred: Vec::new(),
         touches_redis: false,
@@ -178,30 +286,39 @@ pub(crate) fn analyze<'a>(
     findings
 }
 
-fn collect_structs<'a>(items: &'a [Item], out: &mut HashMap<String, Vec<(String, &'a Type)>>) {
-    for item in items {
-        match item {
-            Item::Struct(s) => {
-                let fields = s
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        let name = f
-                            .ident
-                            .as_ref()
-                            .map_or_else(|| i.to_string(), ToString::to_string);
-                        (name, &f.ty)
-                    })
-                    .collect();
-                out.insert(s.ident.to_string(), fields);
+/// A path as written, by its segments.
+struct NamedPath {
+    leading_colon: bool,
+    segments: Vec<String>,
+    span: Span,
+}
+
+/// The path an expression path names, qualified-self paths included:
+/// `<C as redis::AsyncCommands>::get` names `redis::AsyncCommands::get`,
+/// `<redis::Cmd>::new` names `redis::Cmd::new`.
+fn named_path(p: &ExprPath) -> Option<NamedPath> {
+    let own = || NamedPath {
+        leading_colon: p.path.leading_colon.is_some(),
+        segments: path_segments(&p.path),
+        span: p.path.span(),
+    };
+    match &p.qself {
+        None => Some(own()),
+        Some(q) if q.position > 0 => Some(own()),
+        Some(q) => {
+            let Type::Path(ty) = &*q.ty else {
+                return None;
+            };
+            if ty.qself.is_some() {
+                return None;
             }
-            Item::Mod(m) => {
-                if let Some((_, inner)) = &m.content {
-                    collect_structs(inner, out);
-                }
-            }
-            _ => {}
+            let mut segments = path_segments(&ty.path);
+            segments.extend(path_segments(&p.path));
+            Some(NamedPath {
+                leading_colon: ty.path.leading_colon.is_some(),
+                segments,
+                span: p.span(),
+            })
         }
     }
 }
@@ -212,12 +329,12 @@ fn path_segments(path: &syn::Path) -> Vec<String> {
 
 /// "`r::cmd` (redis::cmd) builds a raw command": the path as written, and
 /// what it resolved to when that differs.
-fn written_as(written: &syn::Path, resolved: &[String], what: &str) -> String {
+fn written_as(leading_colon: bool, written: &[String], resolved: &[String], what: &str) -> String {
     let mut text = String::new();
-    if written.leading_colon.is_some() {
+    if leading_colon {
         text.push_str("::");
     }
-    text.push_str(&path_segments(written).join("::"));
+    text.push_str(&written.join("::"));
     let canonical = redis_display(resolved);
     if text == canonical {
         format!("`{text}` {what}")
@@ -238,15 +355,23 @@ impl<'a> Analyzer<'a> {
     // ----- scopes and resolution -------------------------------------------------
 
     fn resolve(&mut self, path: &syn::Path, namespace: Namespace) -> Binding {
-        let segments = path_segments(path);
-        let scopes: Vec<&Scope> = self.scopes.iter().collect();
-        let binding = self.table.resolve_path(
-            &self.module,
-            &scopes,
+        self.resolve_segments(
             path.leading_colon.is_some(),
-            &segments,
+            &path_segments(path),
             namespace,
-        );
+        )
+    }
+
+    fn resolve_segments(
+        &mut self,
+        leading_colon: bool,
+        segments: &[String],
+        namespace: Namespace,
+    ) -> Binding {
+        let scopes: Vec<&Scope> = self.scopes.iter().collect();
+        let binding =
+            self.table
+                .resolve_path(&self.module, &scopes, leading_colon, segments, namespace);
         if matches!(binding, Binding::Redis(_)) {
             self.touches_redis = true;
         }
@@ -337,11 +462,13 @@ impl<'a> Analyzer<'a> {
         match expr {
             Expr::MethodCall(m) => self.raw_chain(&m.receiver),
             Expr::Call(c) => match &*c.func {
-                Expr::Path(p) if p.qself.is_none() => match self.resolve(&p.path, Namespace::Value)
-                {
-                    Binding::Redis(path) if commands::raw_constructor(&path).is_some() => {
+                Expr::Path(p) => match named_path(p).map(|path| {
+                    self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
+                }) {
+                    Some(Binding::Redis(path)) if commands::raw_constructor(&path).is_some() => {
                         Raw::Built
                     }
+                    Some(Binding::Local(name)) if self.local_fn_returns_raw(&name) => Raw::Received,
                     _ => Raw::No,
                 },
                 _ => Raw::No,
@@ -396,10 +523,17 @@ impl<'a> Analyzer<'a> {
                 self.class_of_expr(&m.receiver)
             }
             Expr::MethodCall(m) => {
-                if hands_out_connection(&m.method.to_string(), m.args.len()) {
-                    Class::Unknown
-                } else {
+                let name = m.method.to_string();
+                if !hands_out_connection(&name, m.args.len()) {
                     Class::NonRedis
+                } else if !names_connection(&name)
+                    && self.element_class(&m.receiver) == Class::NonRedis
+                {
+                    // `value.get("a")` on a `serde_json::Value`, a `HashMap`
+                    // of strings: not a pool checkout.
+                    Class::NonRedis
+                } else {
+                    Class::Unknown
                 }
             }
             Expr::Index(_) => Class::NonRedis,
@@ -416,11 +550,14 @@ impl<'a> Analyzer<'a> {
                 Class::Unknown
             }
             Expr::Field(_) => match self.type_of_expr(expr) {
-                Some(ty) => self.class_of_type(ty),
+                Some((module, ty)) => self.class_in(&module, |a| a.class_of_type(ty)),
                 None => Class::Unknown,
             },
             Expr::Call(c) => match &*c.func {
-                Expr::Path(p) if p.qself.is_none() => self.class_of_callee(&p.path, &c.args),
+                Expr::Path(p) => match named_path(p) {
+                    Some(path) => self.class_of_callee(&path, &c.args),
+                    None => Class::Unknown,
+                },
                 _ => Class::Unknown,
             },
             Expr::Struct(s) => self.class_of_path_type(&s.path),
@@ -436,8 +573,8 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn class_of_callee(&mut self, path: &syn::Path, args: &Punctuated<Expr, Token![,]>) -> Class {
-        match self.resolve(path, Namespace::Value) {
+    fn class_of_callee(&mut self, path: &NamedPath, args: &Punctuated<Expr, Token![,]>) -> Class {
+        match self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value) {
             Binding::Redis(p) => {
                 let owner = match p.as_slice() {
                     [.., owner, _] => owner.as_str(),
@@ -462,9 +599,198 @@ impl<'a> Analyzer<'a> {
                 }
                 Class::NonRedis
             }
-            Binding::Local(name) if path.segments.len() >= 2 => self.local_type_class(&name),
+            Binding::Local(name) => match self.local_fn_class(&name) {
+                Some(class) => class,
+                None if path.segments.len() >= 2 => self.local_type_class(&name),
+                None => Class::Unknown,
+            },
             _ => Class::Unknown,
         }
+    }
+
+    /// What a free function of the crate named `name` returns: Redis when
+    /// its declared return type is (a `Result` or `Option` of) a Redis
+    /// type, not Redis when it is something else (`HashMap`, `()`).
+    /// `None` when the crate declares no such function.
+    fn local_fn_class(&mut self, name: &str) -> Option<Class> {
+        let items = self.items;
+        let defs: Vec<&FnDef<'_>> =
+            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        if defs.is_empty() {
+            return None;
+        }
+        let mut class = Class::NonRedis;
+        for def in defs {
+            let c = match def.output {
+                syn::ReturnType::Default => Class::NonRedis,
+                syn::ReturnType::Type(_, ty) => {
+                    self.class_in(&def.module, |a| a.class_of_return(ty))
+                }
+            };
+            match c {
+                Class::Redis => return Some(Class::Redis),
+                Class::Unknown => class = Class::Unknown,
+                Class::NonRedis => {}
+            }
+        }
+        Some(class)
+    }
+
+    /// The class of a function's return type, looking through `Result`
+    /// (`RedisResult<MultiplexedConnection>` is a connection).
+    fn class_of_return(&mut self, ty: &Type) -> Class {
+        if let Type::Path(p) = ty
+            && p.qself.is_none()
+            && let Some(last) = p.path.segments.last()
+            && last.ident.to_string().ends_with("Result")
+            && let Some(inner) = first_type_arg(ty)
+        {
+            return self.class_of_type(inner);
+        }
+        self.class_of_type(ty)
+    }
+
+    /// Run `f` with paths resolved in `module` (where a field's or a
+    /// function's type was written), not in the current one.
+    fn class_in<R>(&mut self, module: &ModKey, f: impl FnOnce(&mut Self) -> R) -> R {
+        if *module == self.module {
+            return f(self);
+        }
+        let saved_module = std::mem::replace(&mut self.module, module.clone());
+        let saved_scopes = std::mem::take(&mut self.scopes);
+        let saved_touch = self.touches_redis;
+        let out = f(self);
+        self.module = saved_module;
+        self.scopes = saved_scopes;
+        self.touches_redis = saved_touch;
+        out
+    }
+
+    /// Whether a free function of the crate named `name` returns a raw
+    /// construct (`fn read_cmd(..) -> redis::Cmd`): what it returns was
+    /// counted where it was built, and sending it is a connection call.
+    fn local_fn_returns_raw(&mut self, name: &str) -> bool {
+        let items = self.items;
+        let defs: Vec<&FnDef<'_>> =
+            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        defs.into_iter().any(|def| match def.output {
+            syn::ReturnType::Default => false,
+            syn::ReturnType::Type(_, ty) => self.class_in(&def.module, |a| {
+                a.is_raw_typed(ty) || first_type_arg(ty).is_some_and(|inner| a.is_raw_typed(inner))
+            }),
+        })
+    }
+
+    /// What is taken out of `expr` (its elements, what a closure passed to
+    /// its methods receives, what `if let` or `match` binds): not Redis
+    /// when `expr` is known not to be Redis nor to hold Redis values.
+    fn element_class(&mut self, expr: &Expr) -> Class {
+        if self.class_of_expr(expr) == Class::NonRedis && !self.may_hold_redis(expr, 0) {
+            Class::NonRedis
+        } else {
+            Class::Unknown
+        }
+    }
+
+    /// Whether a value (not itself Redis) may hold Redis values: a
+    /// collection of connections, a struct with a connection field.
+    fn may_hold_redis(&mut self, expr: &Expr, depth: usize) -> bool {
+        let root = chain_root(expr);
+        match root {
+            Expr::Path(p) => {
+                let Some(ident) = p.path.get_ident() else {
+                    return false;
+                };
+                let name = ident.to_string();
+                if name == "self" {
+                    return match self.impls.last().and_then(|ctx| ctx.self_name.clone()) {
+                        Some(name) => self.struct_holds_redis(&name, depth),
+                        None => true,
+                    };
+                }
+                match self.var(&name) {
+                    Some(var) => var.holds_redis,
+                    None => false,
+                }
+            }
+            Expr::Field(_) => match self.type_of_expr(root) {
+                Some((module, ty)) => self.holds_in(&module, ty, depth),
+                None => true,
+            },
+            Expr::Paren(e) => self.may_hold_redis(&e.expr, depth),
+            Expr::Group(e) => self.may_hold_redis(&e.expr, depth),
+            Expr::Unary(e) => self.may_hold_redis(&e.expr, depth),
+            _ => false,
+        }
+    }
+
+    fn holds_in(&mut self, module: &ModKey, ty: &Type, depth: usize) -> bool {
+        self.class_in(module, |a| {
+            if a.type_holds_redis(ty, depth) {
+                Class::Redis
+            } else {
+                Class::NonRedis
+            }
+        }) == Class::Redis
+    }
+
+    /// Whether a type is or holds a Redis type: `Vec<Connection>`,
+    /// `HashMap<String, Client>`, a struct of the crate with such a field.
+    fn type_holds_redis(&mut self, ty: &Type, depth: usize) -> bool {
+        if depth > 4 {
+            return true;
+        }
+        match ty {
+            Type::Reference(r) => self.type_holds_redis(&r.elem, depth),
+            Type::Paren(p) => self.type_holds_redis(&p.elem, depth),
+            Type::Group(g) => self.type_holds_redis(&g.elem, depth),
+            Type::Array(a) => self.type_holds_redis(&a.elem, depth + 1),
+            Type::Slice(a) => self.type_holds_redis(&a.elem, depth + 1),
+            Type::Tuple(t) => t.elems.iter().any(|e| self.type_holds_redis(e, depth + 1)),
+            Type::Path(p) if p.qself.is_none() => {
+                if self.class_of_path_type(&p.path) != Class::NonRedis {
+                    return true;
+                }
+                let args = p.path.segments.iter().flat_map(|s| match &s.arguments {
+                    syn::PathArguments::AngleBracketed(a) => a.args.iter().collect(),
+                    _ => Vec::new(),
+                });
+                let arg_types: Vec<&Type> = args
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                if arg_types
+                    .into_iter()
+                    .any(|t| self.type_holds_redis(t, depth + 1))
+                {
+                    return true;
+                }
+                match self.resolve(&p.path, Namespace::Type) {
+                    // Any redis type: `&[Cmd]` holds commands to send.
+                    Binding::Redis(_) => true,
+                    Binding::Local(name) => self.struct_holds_redis(&name, depth + 1),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a struct of the crate has a field that is or holds Redis.
+    fn struct_holds_redis(&mut self, name: &str, depth: usize) -> bool {
+        if depth > 4 {
+            return true;
+        }
+        let items = self.items;
+        let fields: Vec<(ModKey, &Type)> =
+            CrateItems::lookup(&items.structs, &self.module.krate, name)
+                .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
+                .collect();
+        fields
+            .into_iter()
+            .any(|(module, ty)| self.holds_in(&module, ty, depth + 1))
     }
 
     /// The name of the struct (declared in this file) an expression is an
@@ -481,13 +807,16 @@ impl<'a> Analyzer<'a> {
                 }
                 self.var(&name)?.struct_name.clone()
             }
-            Expr::Field(_) => type_name(self.type_of_expr(expr)?),
+            Expr::Field(_) => type_name(self.type_of_expr(expr)?.1),
             _ => None,
         }
     }
 
-    /// The declared type of a field access (`self.con`, `state.store.inner`).
-    fn type_of_expr(&self, expr: &Expr) -> Option<&'a Type> {
+    /// The declared type of a field access (`self.con`, `state.store.inner`),
+    /// and the module it was declared in. The struct is looked up by name
+    /// in the crate: the one declared in this module if there is one, else
+    /// the only one with that field.
+    fn type_of_expr(&self, expr: &Expr) -> Option<(ModKey, &'a Type)> {
         let Expr::Field(f) = expr else {
             return None;
         };
@@ -496,11 +825,25 @@ impl<'a> Analyzer<'a> {
             syn::Member::Named(i) => i.to_string(),
             syn::Member::Unnamed(i) => i.index.to_string(),
         };
-        self.structs
-            .get(&owner)?
+        let items = self.items;
+        let candidates: Vec<(&ModKey, &'a Type)> =
+            CrateItems::lookup(&items.structs, &self.module.krate, &owner)
+                .filter_map(|def| {
+                    def.fields
+                        .iter()
+                        .find(|(n, _)| *n == member)
+                        .map(|(_, ty)| (&def.module, *ty))
+                })
+                .collect();
+        let found = candidates
             .iter()
-            .find(|(n, _)| *n == member)
-            .map(|(_, ty)| *ty)
+            .find(|(module, _)| **module == self.module)
+            .copied()
+            .or(match candidates.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            })?;
+        Some((found.0.clone(), found.1))
     }
 
     fn class_of_path_type(&mut self, path: &syn::Path) -> Class {
@@ -697,6 +1040,7 @@ impl<'a> Analyzer<'a> {
             },
             key: None,
             struct_name: type_name(ty),
+            holds_redis: self.type_holds_redis(ty, 0),
         };
         if let Some(scope) = self.scopes.last_mut() {
             bind_pattern(pat, scope, var);
@@ -713,12 +1057,23 @@ impl<'a> Analyzer<'a> {
     fn block_scope(&mut self, stmts: &[Stmt]) -> Scope {
         let mut scope = Scope::default();
         let mut leaves: Vec<UseLeaf> = Vec::new();
+        // `type C = redis::Cmd;`: name, and the path it aliases.
+        let mut aliases: Vec<(String, bool, Vec<String>)> = Vec::new();
         for stmt in stmts {
             let Stmt::Item(item) = stmt else {
                 continue;
             };
             match item {
                 Item::Use(u) => leaves.extend(use_leaves(u.leading_colon.is_some(), &u.tree)),
+                Item::Type(alias) => {
+                    let name = alias.ident.to_string();
+                    scope
+                        .bindings
+                        .insert(name.clone(), Binding::Local(name.clone()));
+                    if let Some((leading_colon, path)) = type_path(&alias.ty) {
+                        aliases.push((name, leading_colon, path));
+                    }
+                }
                 Item::ExternCrate(e) => {
                     let krate = e.ident.to_string();
                     let name = e
@@ -739,7 +1094,7 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
-        if leaves.is_empty() {
+        if leaves.is_empty() && aliases.is_empty() {
             return scope;
         }
         // Two rounds so that one `use` in the block can name another.
@@ -761,6 +1116,22 @@ impl<'a> Analyzer<'a> {
                         next.bindings.insert(name, target);
                     }
                     (_, None) => {}
+                }
+            }
+            // A type alias of a redis item binds its name to that item, so
+            // `C::new()` is `redis::Cmd::new()`.
+            for (name, leading_colon, path) in &aliases {
+                let mut scopes: Vec<&Scope> = self.scopes.iter().collect();
+                scopes.push(&scope);
+                let target = self.table.resolve_path(
+                    &self.module,
+                    &scopes,
+                    *leading_colon,
+                    path,
+                    Namespace::Type,
+                );
+                if matches!(target, Binding::Redis(_)) {
+                    next.bindings.insert(name.clone(), target);
                 }
             }
             scope = next;
@@ -909,6 +1280,142 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
+    }
+
+    /// Report a path into the redis crate that builds a raw construct
+    /// (`redis::cmd`) or names a command-trait method (`redis::Commands::get`).
+    fn report_redis_path(
+        &mut self,
+        span: Span,
+        leading_colon: bool,
+        written: &[String],
+        path: &[String],
+    ) {
+        if let Some(kind) = commands::raw_constructor(path) {
+            let what = match kind {
+                Kind::RawPipeline => "builds a raw pipeline",
+                Kind::RawScript => "builds a raw Lua script",
+                _ => "builds a raw command",
+            };
+            let message = written_as(leading_colon, written, path, what);
+            self.report(span, kind, message);
+            return;
+        }
+        if let [.., trait_name, method] = path
+            && let Some(family) = commands::trait_family(trait_name)
+        {
+            let known = [
+                commands::COMMANDS,
+                commands::JSON_COMMANDS,
+                commands::PUBSUB_COMMANDS,
+            ]
+            .iter()
+            .any(|table| table.iter().any(|m| m.name == method))
+                || commands::CONNECTION_METHODS.contains(&method.as_str());
+            if known {
+                let kind = if family == commands::F_CONNECTION_LIKE {
+                    Kind::RawConnectionCall
+                } else {
+                    Kind::CommandTraitCall
+                };
+                let message = written_as(leading_colon, written, path, "is called directly");
+                self.report(span, kind, message);
+            }
+        }
+    }
+
+    /// A `macro_rules!` body is not Rust until it is expanded, so it is
+    /// walked as tokens: every path in it that resolves (where the macro
+    /// is defined) to a raw constructor or a command-trait method, and
+    /// every `.req_packed_command(..)`-style call, is reported where it is
+    /// written.
+    fn scan_macro_rules(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut i = 0;
+        while i < trees.len() {
+            match &trees[i] {
+                TokenTree::Group(g) => {
+                    self.scan_macro_rules(g.stream());
+                    i += 1;
+                }
+                // `.name(..)`: a method call; only the always-raw
+                // connection methods are known without the receiver.
+                TokenTree::Punct(p) if p.as_char() == '.' => {
+                    if let Some(TokenTree::Ident(method)) = trees.get(i + 1) {
+                        let name = method.to_string();
+                        if commands::CONNECTION_METHODS.contains(&name.as_str())
+                            && is_paren_group(trees.get(i + 2))
+                        {
+                            self.report(
+                                method.span(),
+                                Kind::RawConnectionCall,
+                                format!(
+                                    "`.{name}(..)` sends raw bytes or commands over the connection"
+                                ),
+                            );
+                        }
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                // `$x` is a macro variable, `$crate` the defining crate.
+                TokenTree::Punct(p) if p.as_char() == '$' => match trees.get(i + 1) {
+                    Some(TokenTree::Ident(id)) if id == "crate" => {
+                        i = self.scan_path(&trees, i + 1)
+                    }
+                    Some(TokenTree::Ident(_)) => i += 2,
+                    _ => i += 1,
+                },
+                TokenTree::Punct(p) if p.as_char() == ':' && is_path_sep(&trees, i) => {
+                    i = self.scan_path(&trees, i);
+                }
+                TokenTree::Ident(_) => i = self.scan_path(&trees, i),
+                TokenTree::Punct(_) | TokenTree::Literal(_) => i += 1,
+            }
+        }
+    }
+
+    /// Read the path starting at `trees[start]` (`::a::b`, `a::b`, `a`),
+    /// report it if it is raw Redis access, and return the index after it.
+    fn scan_path(&mut self, trees: &[TokenTree], start: usize) -> usize {
+        let mut i = start;
+        let leading_colon = is_path_sep(trees, i);
+        if leading_colon {
+            i += 2;
+        }
+        let mut segments = Vec::new();
+        let mut span = None;
+        while let Some(TokenTree::Ident(id)) = trees.get(i) {
+            span.get_or_insert(id.span());
+            segments.push(id.to_string());
+            i += 1;
+            if is_path_sep(trees, i) && matches!(trees.get(i + 2), Some(TokenTree::Ident(_))) {
+                i += 2;
+            } else {
+                break;
+            }
+        }
+        let Some(span) = span else {
+            return i.max(start + 1);
+        };
+        // A lone name counts only when called (`cmd("GET")`), and not
+        // where it is declared (`fn cmd(..)`, `let cmd = ..`).
+        let declared = start
+            .checked_sub(1)
+            .and_then(|j| match &trees[j] {
+                TokenTree::Ident(prev) => Some(prev.to_string()),
+                _ => None,
+            })
+            .is_some_and(|prev| matches!(prev.as_str(), "fn" | "let" | "mut" | "struct" | "use"));
+        if declared || (segments.len() == 1 && !is_paren_group(trees.get(i))) {
+            return i;
+        }
+        let binding = self.resolve_segments(leading_colon, &segments, Namespace::Value);
+        if let Binding::Redis(path) = binding {
+            self.report_redis_path(span, leading_colon, &segments, &path);
+        }
+        i
     }
 
     fn report_use_tree(&mut self, leading_colon: bool, tree: &UseTree, prefix: &mut Vec<String>) {
@@ -1142,6 +1649,19 @@ fn after_assignment(chunk: &TokenStream) -> Option<TokenStream> {
     Some(trees[at + 1..].iter().cloned().collect())
 }
 
+/// Whether `trees[i..]` starts with `::`.
+fn is_path_sep(trees: &[TokenTree], i: usize) -> bool {
+    matches!(
+        (trees.get(i), trees.get(i + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+            if a.as_char() == ':' && a.spacing() == Spacing::Joint && b.as_char() == ':'
+    )
+}
+
+fn is_paren_group(tree: Option<&TokenTree>) -> bool {
+    matches!(tree, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+}
+
 /// Where a method chain starts: `RATE` in `RATE.key(k).arg(1)`.
 fn chain_root(expr: &Expr) -> &Expr {
     match expr {
@@ -1181,17 +1701,25 @@ fn bind_pattern(pat: &Pat, scope: &mut Scope, var: Var) {
             let mut names = Vec::new();
             pattern_idents(other, &mut names);
             for name in names {
-                scope.vars.insert(
-                    name,
-                    Var {
-                        class: Class::Unknown,
-                        raw: Raw::No,
-                        key: None,
-                        struct_name: None,
-                    },
-                );
+                scope.vars.insert(name, Var::of(Class::Unknown));
             }
         }
+    }
+}
+
+/// Bind every variable of a pattern matched against a value of class
+/// `class` (`for x in &list`, `if let Some(first) = list.first()`): not
+/// Redis when the value is not; not known otherwise.
+fn bind_derived(pat: &Pat, scope: &mut Scope, class: Class) {
+    let class = if class == Class::NonRedis {
+        Class::NonRedis
+    } else {
+        Class::Unknown
+    };
+    let mut names = Vec::new();
+    pattern_idents(pat, &mut names);
+    for name in names {
+        scope.vars.insert(name, Var::of(class));
     }
 }
 
@@ -1319,15 +1847,11 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             Pat::Type(t) => (Some(&*t.ty), &*t.pat),
             other => (None, other),
         };
-        let mut var = Var {
-            class: Class::Unknown,
-            raw: Raw::No,
-            key: None,
-            struct_name: None,
-        };
+        let mut var = Var::of(Class::Unknown);
         if let Some(init) = &local.init {
             var.raw = self.raw_chain(&init.expr);
             var.class = self.class_of_expr(&init.expr);
+            var.holds_redis = self.may_hold_redis(&init.expr, 0);
             var.key = literal_key(&init.expr);
             var.struct_name = match &*init.expr {
                 Expr::Struct(s) => s.path.segments.last().map(|s| s.ident.to_string()),
@@ -1336,6 +1860,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         }
         if let Some(ty) = typed {
             var.struct_name = type_name(ty);
+            var.holds_redis = self.type_holds_redis(ty, 0);
             if var.raw == Raw::No && self.is_raw_typed(ty) {
                 var.raw = Raw::Received;
             }
@@ -1353,82 +1878,106 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         // The closure of `redis::transaction(con, keys, |con, pipe| ..)`:
         // its last parameter is the transaction's pipeline, the others the
         // connection.
-        let raw = self
-            .raw_closures
-            .contains(&(std::ptr::from_ref(c) as usize));
+        let key = std::ptr::from_ref(c) as usize;
+        let raw = self.raw_closures.contains(&key);
+        // A closure passed to a method of a value that neither is nor holds
+        // Redis (`list.iter().map(|x| ..)`, `value.get("a").and_then(|a|
+        // ..)`): what it receives is not Redis either.
+        let plain = self.plain_closures.contains(&key);
         self.scopes.push(Scope::default());
         let last = c.inputs.len().saturating_sub(1);
         for (i, input) in c.inputs.iter().enumerate() {
             if raw {
                 let var = Var {
-                    class: Class::Redis,
                     raw: if i == last { Raw::Built } else { Raw::No },
-                    key: None,
-                    struct_name: None,
+                    ..Var::of(Class::Redis)
                 };
                 let scope = self.scopes.last_mut().expect("closure scope");
                 bind_pattern(input, scope, var);
             } else if let Pat::Type(t) = input {
                 self.bind_typed(&t.pat, &t.ty);
             } else {
-                let var = Var {
-                    class: Class::Unknown,
-                    raw: Raw::No,
-                    key: None,
-                    struct_name: None,
+                let class = if plain {
+                    Class::NonRedis
+                } else {
+                    Class::Unknown
                 };
                 let scope = self.scopes.last_mut().expect("closure scope");
-                bind_pattern(input, scope, var);
+                bind_derived(input, scope, class);
             }
         }
         self.visit_expr(&c.body);
         self.scopes.pop();
     }
 
-    fn visit_expr_path(&mut self, p: &'ast ExprPath) {
-        if p.qself.is_some() {
-            return;
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        let class = self.element_class(&f.expr);
+        let mut scope = Scope::default();
+        bind_derived(&f.pat, &mut scope, class);
+        self.scopes.push(scope);
+        self.visit_block(&f.body);
+        self.scopes.pop();
+    }
+
+    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+        // What `if let` binds lives in the `then` branch.
+        self.scopes.push(Scope::default());
+        self.visit_expr(&e.cond);
+        self.visit_block(&e.then_branch);
+        self.scopes.pop();
+        if let Some((_, otherwise)) = &e.else_branch {
+            self.visit_expr(otherwise);
         }
-        let Binding::Redis(path) = self.resolve(&p.path, Namespace::Value) else {
+    }
+
+    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
+        self.scopes.push(Scope::default());
+        self.visit_expr(&e.cond);
+        self.visit_block(&e.body);
+        self.scopes.pop();
+    }
+
+    fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
+        self.visit_expr(&e.expr);
+        let class = self.element_class(&e.expr);
+        if let Some(scope) = self.scopes.last_mut() {
+            bind_derived(&e.pat, scope, class);
+        }
+    }
+
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        let class = self.element_class(&m.expr);
+        for arm in &m.arms {
+            let mut scope = Scope::default();
+            bind_derived(&arm.pat, &mut scope, class);
+            self.scopes.push(scope);
+            if let Pat::Guard(g) = &arm.pat {
+                self.visit_expr(&g.guard);
+            }
+            self.visit_expr(&arm.body);
+            self.scopes.pop();
+        }
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast ExprPath) {
+        let Some(path) = named_path(p) else {
             return;
         };
-        if let Some(kind) = commands::raw_constructor(&path) {
-            let what = match kind {
-                Kind::RawPipeline => "builds a raw pipeline",
-                Kind::RawScript => "builds a raw Lua script",
-                _ => "builds a raw command",
-            };
-            let message = written_as(&p.path, &path, what);
-            self.report(p.path.span(), kind, message);
+        let Binding::Redis(resolved) =
+            self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
+        else {
             return;
-        }
-        if let [.., trait_name, method] = path.as_slice()
-            && let Some(family) = commands::trait_family(trait_name)
-        {
-            let known = [
-                commands::COMMANDS,
-                commands::JSON_COMMANDS,
-                commands::PUBSUB_COMMANDS,
-            ]
-            .iter()
-            .any(|table| table.iter().any(|m| m.name == method))
-                || commands::CONNECTION_METHODS.contains(&method.as_str());
-            if known {
-                let kind = if family == commands::F_CONNECTION_LIKE {
-                    Kind::RawConnectionCall
-                } else {
-                    Kind::CommandTraitCall
-                };
-                let message = written_as(&p.path, &path, "is called directly");
-                self.report(p.path.span(), kind, message);
-            }
-        }
+        };
+        self.report_redis_path(path.span, path.leading_colon, &path.segments, &resolved);
     }
 
     fn visit_expr_call(&mut self, c: &'ast ExprCall) {
         if let Expr::Path(p) = &*c.func
-            && p.qself.is_none()
-            && let Binding::Redis(path) = self.resolve(&p.path, Namespace::Value)
+            && let Some(named) = named_path(p)
+            && let Binding::Redis(path) =
+                self.resolve_segments(named.leading_colon, &named.segments, Namespace::Value)
         {
             if commands::raw_constructor(&path).is_some() {
                 let segs: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -1464,6 +2013,17 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
         let name = call.method.to_string();
         let nargs = call.args.len();
+        if call.args.iter().any(|a| matches!(a, Expr::Closure(_)))
+            && !names_connection(&name)
+            && self.element_class(&call.receiver) == Class::NonRedis
+        {
+            for arg in &call.args {
+                if let Expr::Closure(closure) = arg {
+                    self.plain_closures
+                        .insert(std::ptr::from_ref(closure) as usize);
+                }
+            }
+        }
         let raw = self.raw_chain(&call.receiver);
         if raw == Raw::Received && commands::EXECUTORS.contains(&name.as_str()) {
             self.report(
@@ -1552,6 +2112,23 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             self.resolve(&t.path, Namespace::Type);
         }
         visit::visit_type_path(self, t);
+    }
+
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        if !m.mac.path.is_ident("macro_rules") {
+            self.visit_macro(&m.mac);
+            return;
+        }
+        // Findings in the body belong to the macro, `name!`.
+        let name = m
+            .ident
+            .as_ref()
+            .map_or_else(|| "macro_rules".to_owned(), ToString::to_string);
+        self.names.push(format!("{name}!"));
+        self.fn_depth += 1;
+        self.scan_macro_rules(m.mac.tokens.clone());
+        self.fn_depth -= 1;
+        self.names.pop();
     }
 
     fn visit_macro(&mut self, mac: &'ast Macro) {

@@ -13,14 +13,14 @@
 //!
 //! | kind | counted once per |
 //! | --- | --- |
-//! | `raw_command` | use of `redis::cmd`, `Cmd::new`, `Cmd::<command>` or `pack_command` |
-//! | `raw_pipeline` | use of `redis::pipe`, `Pipeline::new`/`with_capacity`, `redis::transaction`, `cluster_pipe` |
+//! | `raw_command` | use of `redis::cmd`, `Cmd::new`/`default`, `Cmd::<command>` or `pack_command` |
+//! | `raw_pipeline` | use of `redis::pipe`, `Pipeline::new`/`with_capacity`/`default`, `redis::transaction`, `cluster_pipe` |
 //! | `raw_script` | use of `Script::new` |
 //! | `command_trait_import` | trait imported from a redis root (`Commands`, `AsyncCommands`, `TypedCommands`, `AsyncTypedCommands`, `JsonCommands`, `JsonAsyncCommands`, `PubSubCommands`, `HotkeysCommands`, `ConnectionLike`), or glob import of a redis root or `redis::aio` |
 //! | `command_trait_call` | call of a command-trait method, by method syntax or by path |
 //! | `raw_connection_call` | call of `req_packed_command(s)`, `req_command`, `send_packed_command(s)`; or of `query`, `query_async`, `exec`, `exec_async`, `invoke`, `invoke_async`, `iter_async` with one argument, not on a raw construct, in a file that names redis |
 //! | `hand_built_key` | string literal, `format!` or `concat!` with `:` in its literal text, passed (directly or through a `let`) to a raw construct or in a key position of a command-trait call |
-//! | `unparsable_file` | file that does not parse |
+//! | `unparsable_file` | file that does not parse, or is not UTF-8 |
 //!
 //! A raw construct is counted once, where it is built. Everything chained
 //! onto it (`.arg(..)`, `.key(..)`, pipeline command methods, `.ignore()`,
@@ -40,9 +40,13 @@
 //!
 //! What is known about a receiver comes from declarations, not inference:
 //! a variable's or parameter's declared type or initializer (`HashMap::new()`,
-//! `Store::connect(..)`, a struct literal, `vec![]`), a field's declared type
-//! (`self.cache`, `state.store`, for structs declared in the same file),
-//! newtype extractors (`State(state): State<AppState>`). Redis are redis-rs
+//! `Store::connect(..)`, a struct literal, `vec![]`, a call of a free function
+//! of the crate, by its declared return type), a field's declared type
+//! (`self.cache`, `state.store`, for structs declared anywhere in the crate),
+//! newtype extractors (`State(state): State<AppState>`), and what is taken out
+//! of a value that neither is nor holds Redis (`for x in &list`, `if let
+//! Some(x) = list.first()`, `match`, the parameters of a closure passed to its
+//! methods: `list.iter().map(|x| ..)`). Redis are redis-rs
 //! connections and clients, the wrapper crates' types, generics bounded by a
 //! redis trait, and types of the scanned crate that implement a redis trait
 //! or alias a redis type. Not Redis are other crates' types (`std`, the
@@ -60,11 +64,23 @@
 //! names redis at all; keys built by hand for such a chain (`SCRIPT
 //! .key(format!(..))`) are `hand_built_key`s too.
 //!
-//! Known limits: no type inference through function returns; a key built in
-//! a helper (`con.get(user_key(id))`) is not traced into the helper; macros
+//! The redis crate is found under every name it has: `redis`, `use` and
+//! `extern crate` aliases, re-exports, wrapper crates' `::redis`, type aliases
+//! (`type C = redis::Cmd; C::new()`), qualified-self paths (`<C as
+//! redis::AsyncCommands>::get`), and dependency renames in the package's
+//! `Cargo.toml` (`myredis = { package = "redis" }`, in any dependency table).
+//! `macro_rules!` bodies are walked as tokens: a path in them that resolves to
+//! a raw constructor or a command-trait method, and a
+//! `.req_packed_command(..)`-style call, is reported where it is written, in
+//! the macro (`name!`).
+//!
+//! Known limits: no type inference through methods' return types; a key built
+//! in a helper (`con.get(user_key(id))`) is not traced into the helper; macros
 //! with their own grammar are audited only where their parts parse as
-//! expressions; `#[cfg]` is ignored (every branch is audited); `#[path]` and
-//! `include!` are not followed.
+//! expressions, and `macro_rules!` bodies only for paths and connection
+//! methods (not command-trait calls or keys); `Default::default()` is not
+//! known to build a `Cmd` or `Pipeline`; `#[cfg]` is ignored (every branch is
+//! audited); `#[path]` and `include!` are not followed.
 
 mod allow;
 mod analyze;
@@ -336,6 +352,7 @@ fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError
         }
     }
     let table = resolve::ModuleTable::build(&parsed);
+    let items = analyze::CrateItems::build(&parsed);
 
     // Pass 2: audit each file.
     let mut report = Report {
@@ -344,7 +361,7 @@ fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError
     };
     for ((file, ast), source) in parsed.iter().zip(&sources) {
         let lines: Vec<&str> = source.lines().collect();
-        for finding in analyze::analyze(&table, file, ast) {
+        for finding in analyze::analyze(&table, &items, file, ast) {
             if allowlist.allows(file, &finding.item_path) {
                 report.allowed += 1;
                 continue;

@@ -215,7 +215,7 @@ struct PendingAlias {
 }
 
 /// The path of a type, through references and parentheses.
-fn type_path(ty: &syn::Type) -> Option<(bool, Vec<String>)> {
+pub(crate) fn type_path(ty: &syn::Type) -> Option<(bool, Vec<String>)> {
     match ty {
         syn::Type::Path(p) if p.qself.is_none() => Some((
             p.path.leading_colon.is_some(),
@@ -416,6 +416,32 @@ impl ModuleTable {
         }
     }
 
+    /// A type alias of a redis item (`type R = redis::Cmd;`) binds its name
+    /// to that item, so `R::new()` is `redis::Cmd::new()`. Returns whether
+    /// a binding changed.
+    fn resolve_redis_aliases(&mut self) -> bool {
+        let mut changed = false;
+        for i in 0..self.pending_aliases.len() {
+            let alias = &self.pending_aliases[i];
+            let Some((leading_colon, path)) = &alias.target else {
+                continue;
+            };
+            let binding =
+                self.resolve_path(&alias.module, &[], *leading_colon, path, Namespace::Type);
+            if !matches!(binding, Binding::Redis(_)) {
+                continue;
+            }
+            let (module, name) = (alias.module.clone(), alias.name.clone());
+            if let Some(data) = self.modules.get_mut(&module)
+                && data.items.get(&name) != Some(&binding)
+            {
+                data.items.insert(name, binding);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// Once imports are resolved: which type aliases name a redis type
     /// (`type Conn = redis::aio::MultiplexedConnection;`).
     fn resolve_aliases(&mut self) {
@@ -487,6 +513,7 @@ impl ModuleTable {
                     changed = true;
                 }
             }
+            changed |= self.resolve_redis_aliases();
             if !changed {
                 break;
             }
@@ -782,9 +809,24 @@ pub(crate) struct Var {
     /// The name of its type, when that is a plain path (`AppState` for
     /// `state: &AppState`): field accesses look the field up in the struct.
     pub(crate) struct_name: Option<String>,
+    /// Whether a value not itself Redis may hold Redis values (a `Vec` of
+    /// connections, a struct with a client field): then what is taken out
+    /// of it (`for c in &conns`, `conns.iter().map(|c| ..)`) is not known.
+    pub(crate) holds_redis: bool,
 }
 
 impl Var {
+    /// A variable of this class, nothing else known.
+    pub(crate) fn of(class: Class) -> Var {
+        Var {
+            class,
+            raw: Raw::No,
+            key: None,
+            struct_name: None,
+            holds_redis: false,
+        }
+    }
+
     fn binding(&self) -> Binding {
         Binding::Local(String::new())
     }
