@@ -56,7 +56,9 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Like [`Config::from_env`], reading variables through `lookup`.
+    /// Like [`Config::from_env`], reading variables through `lookup`. Every
+    /// problem is reported at once, those of the variables and those
+    /// [`ConfigBuilder::build`] finds.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let mut builder = Config::builder();
         if let Some(url) = lookup("REDIS_URL") {
@@ -70,15 +72,22 @@ impl Config {
             ("REDIS_RESPONSE_TIMEOUT_MS", &mut builder.response_timeout),
         ] {
             if let Some(raw) = lookup(var) {
-                let ms: u64 = raw.trim().parse().map_err(|_| {
-                    Error::Config(format!(
-                        "{var} must be a whole number of milliseconds, got `{raw}`"
-                    ))
-                })?;
-                *slot = Duration::from_millis(ms);
+                match raw.trim().parse::<u64>() {
+                    Ok(ms) => *slot = Duration::from_millis(ms),
+                    Err(_) => builder.problems.push(format!(
+                        "{var} must be a whole number of milliseconds, got `{}`",
+                        raw.escape_debug()
+                    )),
+                }
             }
         }
         builder.build()
+    }
+
+    /// The server's address for messages: `host:port` or the socket path,
+    /// never credentials.
+    pub fn address(&self) -> String {
+        address_of(&self.connection_info)
     }
 
     /// The key prefix (empty, or ending in `:`).
@@ -130,6 +139,8 @@ pub struct ConfigBuilder {
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
+    /// Problems found before `build` (in environment variables).
+    problems: Vec<String>,
 }
 
 impl Default for ConfigBuilder {
@@ -139,6 +150,7 @@ impl Default for ConfigBuilder {
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            problems: Vec::new(),
         }
     }
 }
@@ -202,6 +214,7 @@ impl ConfigBuilder {
                 "namespace `{namespace}` must be `:`-separated non-empty segments of ASCII letters, digits, `_`, `-` or `.`"
             ));
         }
+        problems.extend(self.problems);
         for (name, value) in [
             ("connect timeout", self.connect_timeout),
             ("response timeout", self.response_timeout),
@@ -227,45 +240,140 @@ impl ConfigBuilder {
     }
 }
 
-/// Replaces the password of a Redis URL (userinfo or `password=`/`pass=` query) with `***`.
+/// The address a connection goes to, for messages: `host:port` or the
+/// socket path. redis-rs keeps credentials apart from the address.
+pub(crate) fn address_of(info: &redis::ConnectionInfo) -> String {
+    info.addr().to_string()
+}
+
+/// Query parameters whose value is a credential.
+const CREDENTIAL_PARAMS: [&str; 4] = ["password", "pass", "auth", "token"];
+/// Query parameters a credential's value is known to end before: those
+/// redis-rs reads, and the credentials themselves.
+const KNOWN_PARAMS: [&str; 8] = [
+    "password", "pass", "auth", "token", "db", "user", "username", "protocol",
+];
+
+/// Replaces every credential in a Redis URL with `***`, by the URL's
+/// structure: the password of the user-info (`redis://user:***@host`, or the
+/// whole user-info when it has no `:`), and the value of every credential
+/// query parameter (`?password=***`, `&pass=***`, for `redis://`,
+/// `rediss://`, `redis+unix://` and `unix://` alike).
+///
+/// Passwords that should have been percent-encoded are the hard case, and the
+/// redactor errs towards hiding too much:
+/// - the user-info ends at the last `@` before the first credential
+///   parameter, wherever a `/`, `?` or `#` in the password would have ended
+///   the authority;
+/// - a credential parameter's value runs to the next `&` that starts a
+///   parameter redis-rs reads (`db`, `user`, `protocol`, ...) or to the end,
+///   so an `&`, `#` or `=` inside it stays hidden;
+/// - when the only `@` is inside a credential value, what stands before that
+///   parameter is the host, unless it cannot be one (a `:` followed by
+///   something other than a port), and then it is hidden too.
+///
+/// A URL is inherently ambiguous when an unencoded password contains a whole
+/// `?password=` of its own; that is the one case this cannot tell apart.
 pub(crate) fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let authority_start = scheme_end + 3;
-        let authority_end = out[authority_start..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |i| authority_start + i);
-        if let Some(at) = out[authority_start..authority_end].rfind('@') {
-            let userinfo = &out[authority_start..authority_start + at];
-            let redacted = match userinfo.find(':') {
-                Some(colon) => format!("{}:***", &userinfo[..colon]),
-                None => "***".to_owned(),
-            };
-            out.replace_range(authority_start..authority_start + at, &redacted);
-        } else if let Some(at) = out[authority_start..].rfind('@') {
-            // An unencoded `/`, `?` or `#` in the password ends the authority
-            // early: hide everything up to the last `@` (it may hide the
-            // host too, never the password).
-            out.replace_range(authority_start..authority_start + at, "***");
-        }
-    }
-    if let Some(query_start) = out.find('?') {
-        let (head, query) = out.split_at(query_start + 1);
-        let query = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _))
-                    if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") =>
-                {
-                    format!("{k}=***")
+    let rest_start = url.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = url.split_at(rest_start);
+    let marker = first_credential_param(rest);
+    let (head, tail) = rest.split_at(marker.unwrap_or(rest.len()));
+
+    let mut out = String::with_capacity(url.len());
+    out.push_str(scheme);
+    // (A socket path with an `@` of its own is hidden up to it: too much, never too little.)
+    match head.rfind('@') {
+        Some(at) => {
+            let userinfo = &head[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) if is_plain_user(user) => {
+                    out.push_str(user);
+                    out.push_str(":***");
                 }
-                _ => pair.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        out = format!("{head}{query}");
+                _ => out.push_str("***"),
+            }
+            out.push_str(&head[at..]);
+        }
+        None if tail.contains('@') && !looks_like_host(head) => {
+            match head.split_once(':') {
+                Some((host, _)) => {
+                    out.push_str(host);
+                    out.push_str(":***");
+                }
+                None => out.push_str("***"),
+            }
+        }
+        None => out.push_str(head),
     }
+    redact_params(tail, &mut out);
     out
+}
+
+/// Whether `user` is a user name as a URL can hold it unencoded (unreserved
+/// characters, sub-delimiters and `%`-escapes); anything else suggests the
+/// password's own characters, and the whole user-info is hidden.
+fn is_plain_user(user: &str) -> bool {
+    user.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
+    })
+}
+
+/// Whether `text` can be `host[:port][/path][?query]` (no user-info).
+fn looks_like_host(text: &str) -> bool {
+    let authority = &text[..text.find(['/', '?', '#']).unwrap_or(text.len())];
+    match authority.rsplit_once(':') {
+        // An IPv6 literal (`[::1]:6379`) or a plain `host:port`.
+        Some((host, port)) => {
+            (host.starts_with('[') || !host.contains(':'))
+                && (port.is_empty() || port.bytes().all(|b| b.is_ascii_digit()))
+        }
+        None => true,
+    }
+}
+
+/// Where the first credential parameter starts: the `?` or `&` before it.
+fn first_credential_param(text: &str) -> Option<usize> {
+    text.match_indices(['?', '&'])
+        .map(|(i, _)| i)
+        .find(|&i| param_at(text, i + 1, &CREDENTIAL_PARAMS).is_some())
+}
+
+/// The name of the parameter `text[at..]` starts with (`name=`), if it is one of `names`.
+fn param_at<'a>(text: &'a str, at: usize, names: &[&str]) -> Option<&'a str> {
+    let (name, _) = text.get(at..)?.split_once('=')?;
+    names
+        .iter()
+        .any(|known| name.eq_ignore_ascii_case(known))
+        .then_some(name)
+}
+
+/// Writes `tail` (empty, or starting at a credential parameter's `?`/`&`)
+/// with every credential value replaced by `***`.
+fn redact_params(tail: &str, out: &mut String) {
+    let mut rest = tail;
+    while let Some(sep) = rest.chars().next() {
+        let name = param_at(rest, 1, &KNOWN_PARAMS).unwrap_or("");
+        out.push(sep);
+        out.push_str(name);
+        out.push('=');
+        let value_start = 1 + name.len() + 1;
+        // The value ends before the next `&known=`, else at the end.
+        let value_end = rest
+            .match_indices('&')
+            .map(|(i, _)| i)
+            .find(|&i| i >= value_start && param_at(rest, i + 1, &KNOWN_PARAMS).is_some())
+            .unwrap_or(rest.len());
+        let is_credential = CREDENTIAL_PARAMS
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c));
+        if is_credential {
+            out.push_str("***");
+        } else {
+            out.push_str(&rest[value_start.min(value_end)..value_end]);
+        }
+        rest = &rest[value_end..];
+    }
 }
 
 #[cfg(test)]
@@ -289,10 +397,28 @@ mod tests {
             "redis://user:se?cret@host:6379",
             "redis://user:se#cret@host:6379",
         ] {
-            assert_eq!(redact_url(url), "redis://***@host:6379");
+            assert_eq!(redact_url(url), "redis://user:***@host:6379");
             let err = Config::builder().url(url).build().unwrap_err().to_string();
             assert!(!err.contains("cret"), "{err}");
         }
+        // An `@` inside a credential parameter is not the end of a user-info.
+        assert_eq!(
+            redact_url("redis://host:6379/0?password=PW@SECRET"),
+            "redis://host:6379/0?password=***"
+        );
+        assert_eq!(
+            redact_url("redis+unix:///path.sock?pass=PW@SECRET"),
+            "redis+unix:///path.sock?pass=***"
+        );
+        assert_eq!(
+            redact_url("unix:///p.sock?db=2&pass=a&b=c#d&user=u&password=x"),
+            "unix:///p.sock?db=2&pass=***&user=u&password=***"
+        );
+        assert_eq!(
+            redact_url("redis://u:a?pass=b@host"),
+            "redis://u:***?pass=***"
+        );
+        assert_eq!(redact_url("redis://[::1]:6379/0"), "redis://[::1]:6379/0");
     }
 
     #[test]
@@ -322,11 +448,28 @@ mod tests {
         assert_eq!(config.namespace(), "app:test:");
         assert_eq!(config.response_timeout(), Duration::from_millis(250));
         assert_eq!(config.connect_timeout(), DEFAULT_CONNECT_TIMEOUT);
-        let bad = Config::from_lookup(|n| (n == "REDIS_CONNECT_TIMEOUT_MS").then(|| "soon".into()));
-        assert!(
-            bad.unwrap_err()
-                .to_string()
-                .contains("REDIS_CONNECT_TIMEOUT_MS")
-        );
+    }
+
+    #[test]
+    fn the_environment_reports_every_problem_at_once() {
+        let env = |name: &str| {
+            Some(match name {
+                "REDIS_URL" => "notaurl://u:secret@host".to_owned(),
+                "REDIS_NAMESPACE" => "bad ns".to_owned(),
+                "REDIS_CONNECT_TIMEOUT_MS" => "soon".to_owned(),
+                "REDIS_RESPONSE_TIMEOUT_MS" => "later".to_owned(),
+                _ => return None,
+            })
+        };
+        let err = Config::from_lookup(env).unwrap_err().to_string();
+        for part in [
+            "not a valid Redis URL",
+            "namespace `bad ns`",
+            "REDIS_CONNECT_TIMEOUT_MS must be a whole number of milliseconds, got `soon`",
+            "REDIS_RESPONSE_TIMEOUT_MS must be a whole number of milliseconds, got `later`",
+        ] {
+            assert!(err.contains(part), "{part:?} missing from {err}");
+        }
+        assert!(!err.contains("secret"), "{err}");
     }
 }

@@ -1,0 +1,141 @@
+//! `Config` keeps passwords out of everything it shows, wherever in the URL
+//! they are and whatever they contain, and reports every problem at once.
+
+use proptest::prelude::*;
+use redis_runtime::Config;
+
+/// The URL shapes a credential can take, `{}` standing for it (raw, or
+/// percent-encoded as it should be).
+const POSITIONS: &[&str] = &[
+    "redis://app:{}@cache.internal:6379/0",
+    "redis://:{}@cache.internal:6379",
+    "rediss://app:{}@cache.internal:6380/1",
+    "redis://{}@cache.internal:6379",
+    "redis://cache.internal:6379/0?password={}",
+    "redis://cache.internal:6379/0?db=2&password={}&protocol=resp3",
+    "redis+unix:///var/run/redis.sock?pass={}",
+    "redis+unix:///var/run/redis.sock?db=1&user=app&pass={}",
+    "unix:///var/run/redis.sock?pass={}&db=3",
+    "redis://app:{}@cache.internal:6379/0?password={}",
+];
+
+fn password() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '@', ':', '/', '?', '#', '%', '&', '=', ' ', 'é', 'ß', '密', '🔑',
+    ]);
+    let plain = prop::sample::select(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+            .chars()
+            .collect::<Vec<_>>(),
+    );
+    prop::collection::vec(prop_oneof![special, plain], 4..24)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every substring of at least four characters of `secret`.
+fn substrings(secret: &str) -> Vec<String> {
+    let chars: Vec<char> = secret.chars().collect();
+    let mut out = Vec::new();
+    for start in 0..chars.len() {
+        for end in start + 4..=chars.len() {
+            out.push(chars[start..end].iter().collect());
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn no_part_of_a_password_survives_anywhere_it_is_shown(
+        pw in password(),
+        position in prop::sample::select(POSITIONS),
+        encoded in any::<bool>(),
+        namespace in prop::sample::select(vec!["", "app", "bad ns"]),
+    ) {
+        // A password that contains text of the URL around it cannot be
+        // told apart from that text; such cases say nothing.
+        prop_assume!(substrings(&pw).iter().all(|s| !position.contains(s.as_str())));
+        // `redis://a:b@host` is user `a` with password `b`: a bare token with
+        // an unencoded `:` is a user name and a password, by the URL's rules.
+        prop_assume!(encoded || !(position.starts_with("redis://{}") && pw.contains(':')));
+        let written = if encoded { percent_encode(&pw) } else { pw.clone() };
+        let url = position.replace("{}", &written);
+        let builder = Config::builder().url(&url).namespace(namespace);
+        let mut shown = vec![format!("{builder:?}")];
+        match builder.build() {
+            Ok(config) => {
+                shown.push(config.to_string());
+                shown.push(format!("{config:?}"));
+                shown.push(config.redacted_url());
+            }
+            Err(err) => {
+                shown.push(err.to_string());
+                shown.push(format!("{err:?}"));
+            }
+        }
+        for text in &shown {
+            for secret in [&pw, &written] {
+                for part in substrings(secret) {
+                    prop_assert!(!text.contains(&part), "`{}` shows `{}` of {:?} in {}", url, part, secret, text);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reported_leaks_are_closed() {
+    for (url, secret) in [
+        ("redis+unix:///path.sock?pass=PW@SECRET", "SECRET"),
+        ("redis://host:6379/0?password=PW@SECRET", "SECRET"),
+    ] {
+        let builder = Config::builder().url(url);
+        let config = builder.clone().build().unwrap();
+        for text in [
+            config.to_string(),
+            format!("{config:?}"),
+            format!("{builder:?}"),
+            config.redacted_url(),
+        ] {
+            assert!(!text.contains(secret), "{text}");
+            assert!(text.contains("***"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn every_environment_problem_is_reported_at_once() {
+    let env = |name: &str| {
+        Some(match name {
+            "REDIS_URL" => "notaurl://u:hunter22@host".to_owned(),
+            "REDIS_NAMESPACE" => "bad ns".to_owned(),
+            "REDIS_CONNECT_TIMEOUT_MS" => "soon".to_owned(),
+            "REDIS_RESPONSE_TIMEOUT_MS" => "later".to_owned(),
+            _ => return None,
+        })
+    };
+    let err = Config::from_lookup(env).unwrap_err().to_string();
+    for part in [
+        "REDIS_CONNECT_TIMEOUT_MS",
+        "REDIS_RESPONSE_TIMEOUT_MS",
+        "namespace `bad ns`",
+        "not a valid Redis URL",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from {err}");
+    }
+    assert!(!err.contains("hunter22"), "{err}");
+}
