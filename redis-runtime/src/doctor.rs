@@ -325,6 +325,7 @@ pub async fn diagnose(
         .await
         .map_err(|source| Error::Connection {
             operation: "doctor",
+            address: config.address().into(),
             outcome: Outcome::NotApplied,
             source,
         })?;
@@ -343,7 +344,22 @@ pub async fn diagnose(
 }
 
 fn redis_err(config: &Config, err: redis::RedisError) -> Error {
-    Error::from_redis("doctor", "doctor", "*", config.response_timeout(), err)
+    doctor_error(&config.address().into(), config.response_timeout(), err)
+}
+
+fn doctor_error(
+    address: &std::sync::Arc<str>,
+    response_timeout: Duration,
+    err: redis::RedisError,
+) -> Error {
+    let ctx = crate::error::ErrorContext {
+        operation: "doctor",
+        model: "doctor",
+        key_template: "*",
+        address,
+        response_timeout,
+    };
+    Error::from_redis(&ctx, err)
 }
 
 async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap<String, String>> {
@@ -628,7 +644,7 @@ async fn sample(
             .arg(options.scan_count)
             .query_async(con)
             .await
-            .map_err(|e| Error::from_redis("doctor", "doctor", "*", Duration::ZERO, e))?;
+            .map_err(|e| doctor_error(&"the server".into(), Duration::ZERO, e))?;
         let room = options
             .max_keys
             .saturating_sub(report.keys_scanned as usize);
@@ -671,7 +687,7 @@ async fn sample(
                 .ignore_errors()
                 .query_async(con)
                 .await
-                .map_err(|e| Error::from_redis("doctor", "doctor", "*", Duration::ZERO, e))?;
+                .map_err(|e| doctor_error(&"the server".into(), Duration::ZERO, e))?;
             for (n, reply) in replies.iter().enumerate() {
                 let check = CHECKS[n % 3];
                 if reply.is_err() && !report.refused.iter().any(|c| c == check) {

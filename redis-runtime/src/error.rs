@@ -1,6 +1,7 @@
 //! The one error type of the runtime.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::key::KeyPartError;
@@ -30,6 +31,88 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// What a timed-out operation was waiting for ([`Error::Timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Waiting {
+    /// A connection to the server (the connect timeout); nothing was sent.
+    Connection,
+    /// The server's reply (the response timeout).
+    Reply,
+    /// The operation as a whole: the connect and response timeouts together,
+    /// the bound on every operation.
+    Operation,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Waiting::Connection => "connecting to",
+            Waiting::Reply => "waiting for a reply from",
+            Waiting::Operation => "in all, talking to",
+        })
+    }
+}
+
+/// Why the server could not serve a command ([`Error::Unavailable`]), from the
+/// error code it answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerState {
+    /// `LOADING`: the server is loading its data set into memory.
+    Loading,
+    /// `BUSY`: a script or function is running past its time limit.
+    Busy,
+    /// `READONLY`: the server is a read-only replica (after a failover, say).
+    ReadOnly,
+    /// `MASTERDOWN`: a replica lost its primary and does not serve stale data.
+    MasterDown,
+    /// `OOM`: `maxmemory` is reached and the eviction policy frees nothing.
+    OutOfMemory,
+    /// `NOREPLICAS`: fewer replicas are connected than `min-replicas-to-write`.
+    NoReplicas,
+    /// `MISCONF`: writes are refused because the last RDB snapshot failed.
+    PersistenceFailing,
+    /// `TRYAGAIN`: a multi-key command met a slot being migrated (cluster).
+    TryAgain,
+    /// `CLUSTERDOWN`: the cluster cannot serve this slot.
+    ClusterDown,
+}
+
+impl ServerState {
+    /// The state a Redis error code names, if it names one.
+    fn from_code(code: &str) -> Option<ServerState> {
+        Some(match code {
+            "LOADING" => ServerState::Loading,
+            "BUSY" => ServerState::Busy,
+            "READONLY" => ServerState::ReadOnly,
+            "MASTERDOWN" => ServerState::MasterDown,
+            "OOM" => ServerState::OutOfMemory,
+            "NOREPLICAS" => ServerState::NoReplicas,
+            "MISCONF" => ServerState::PersistenceFailing,
+            "TRYAGAIN" => ServerState::TryAgain,
+            "CLUSTERDOWN" => ServerState::ClusterDown,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ServerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServerState::Loading => "the server is loading its data",
+            ServerState::Busy => "the server is busy running a script",
+            ServerState::ReadOnly => "the server is a read-only replica",
+            ServerState::MasterDown => "the replica has lost its primary",
+            ServerState::OutOfMemory => "the server is out of memory",
+            ServerState::NoReplicas => "not enough replicas are connected",
+            ServerState::PersistenceFailing => "the server refuses writes: persistence is failing",
+            ServerState::TryAgain => "the slot is being migrated",
+            ServerState::ClusterDown => "the cluster is down",
+        })
+    }
+}
+
 /// Everything that can go wrong in `redis-runtime`.
 ///
 /// Messages name the model and its key template, never the key's values (ids
@@ -41,11 +124,14 @@ pub enum Error {
     #[error("invalid Redis configuration: {0}")]
     Config(String),
 
-    /// The server could not be reached, or the connection broke.
-    #[error("Redis connection failed during `{operation}` ({outcome}): {source}")]
+    /// The server could not be reached (the connection was refused, or could not
+    /// be established), or the connection broke.
+    #[error("Redis connection to {address} failed during `{operation}` ({outcome}): {source}")]
     Connection {
         /// The operation, e.g. `save`.
         operation: &'static str,
+        /// The address tried: `host:port` or a socket path, never credentials.
+        address: Arc<str>,
         /// Whether the operation may have been applied.
         outcome: Outcome,
         /// The underlying error.
@@ -54,14 +140,33 @@ pub enum Error {
     },
 
     /// The server did not answer in time.
-    #[error("Redis `{operation}` timed out after {after:?} ({outcome})")]
+    #[error("Redis `{operation}` timed out after {after:?} {waiting} {address} ({outcome})")]
     Timeout {
         /// The operation, e.g. `save`.
         operation: &'static str,
-        /// The configured limit that was hit.
+        /// The address tried: `host:port` or a socket path, never credentials.
+        address: Arc<str>,
+        /// What was being waited for.
+        waiting: Waiting,
+        /// The limit that was hit.
         after: Duration,
-        /// Whether the operation may have been applied (usually [`Outcome::Unknown`]).
+        /// Whether the operation may have been applied: [`Outcome::NotApplied`]
+        /// while connecting, [`Outcome::Unknown`] once a command was sent.
         outcome: Outcome,
+    },
+
+    /// The server refused the command because of its state, not the command:
+    /// it is loading its data, busy with a script, a read-only replica, out of
+    /// memory, or its cluster or primary is down. Nothing was applied; the same
+    /// call may succeed later.
+    #[error("Redis could not serve `{operation}` ({state}): {message}")]
+    Unavailable {
+        /// The operation, e.g. `save`.
+        operation: &'static str,
+        /// Why the server refused.
+        state: ServerState,
+        /// The server's message.
+        message: String,
     },
 
     /// Stored data does not decode into the model.
@@ -194,63 +299,142 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_redis(
-        operation: &'static str,
-        model: &'static str,
-        key_template: &'static str,
-        response_timeout: Duration,
-        err: redis::RedisError,
-    ) -> Error {
-        use redis::{ErrorKind, ServerErrorKind};
-        let wrong_type = err
-            .clone()
-            .into_server_errors()
-            .is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "WRONGTYPE"));
-        if wrong_type {
-            return Error::WrongType {
-                model,
-                key_template,
-            };
-        }
-        match err.kind() {
-            ErrorKind::Server(ServerErrorKind::NoPerm) => Error::PermissionDenied {
-                operation,
-                message: err.detail().unwrap_or("NOPERM").to_owned(),
-            },
-            ErrorKind::Server(ServerErrorKind::ExecAbort)
-                if err.detail().is_some_and(|d| d.contains("WRONGTYPE")) =>
-            {
-                Error::WrongType {
-                    model,
-                    key_template,
+    /// Classifies a redis-rs error. This is the one place errors are told
+    /// apart, for replies to single commands, scripts, pipelines and
+    /// transactions alike.
+    ///
+    /// A server error is classified by its code (`NOPERM`, `WRONGTYPE`, `OOM`,
+    /// `READONLY`, ...) wherever it came back: as the reply, inside a
+    /// pipeline's replies, or as the queueing error that made `EXEC` abort the
+    /// transaction (`EXECABORT` itself only says "previous errors", so the
+    /// error it reports is the one before it). A refused command and an
+    /// aborted transaction applied nothing. (Every write the runtime sends is
+    /// one command, one script, or one `MULTI`/`EXEC` whose commands cannot
+    /// fail once queued, so an error never leaves a write half-applied.)
+    pub(crate) fn from_redis(ctx: &ErrorContext<'_>, err: redis::RedisError) -> Error {
+        if let Some(errors) = err.clone().into_server_errors() {
+            // The error that caused an abort, not the abort itself.
+            let cause = errors
+                .iter()
+                .map(|(_, e)| e)
+                .find(|e| e.code() != "EXECABORT")
+                .or_else(|| errors.first().map(|(_, e)| e));
+            if let Some(cause) = cause {
+                let code = cause_code(cause);
+                let message = || cause.details().unwrap_or(code).to_owned();
+                if code == "WRONGTYPE" {
+                    return Error::WrongType {
+                        model: ctx.model,
+                        key_template: ctx.key_template,
+                    };
                 }
+                if code == "NOPERM" {
+                    return Error::PermissionDenied {
+                        operation: ctx.operation,
+                        message: message(),
+                    };
+                }
+                if let Some(state) = ServerState::from_code(code) {
+                    return Error::Unavailable {
+                        operation: ctx.operation,
+                        state,
+                        message: message(),
+                    };
+                }
+                return Error::Server {
+                    operation: ctx.operation,
+                    source: err,
+                };
             }
-            _ if err.is_timeout() => Error::Timeout {
+        }
+        let address = ctx.address.clone();
+        let operation = ctx.operation;
+        if err.is_timeout() {
+            Error::Timeout {
                 operation,
-                after: response_timeout,
+                address,
+                waiting: Waiting::Reply,
+                after: ctx.response_timeout,
                 outcome: Outcome::Unknown,
-            },
-            _ if err.is_connection_refusal() => Error::Connection {
+            }
+        } else if err.is_connection_refusal() {
+            Error::Connection {
                 operation,
+                address,
                 outcome: Outcome::NotApplied,
                 source: err,
-            },
-            _ if err.is_connection_dropped() || err.is_io_error() => Error::Connection {
+            }
+        } else if matches!(err.kind(), redis::ErrorKind::Extension) {
+            Error::Server {
                 operation,
+                source: err,
+            }
+        } else {
+            // A dropped connection, an I/O error, or a reply the client could not read.
+            Error::Connection {
+                operation,
+                address,
                 outcome: Outcome::Unknown,
                 source: err,
-            },
-            ErrorKind::Server(_) | ErrorKind::Extension => Error::Server {
-                operation,
-                source: err,
-            },
-            _ => Error::Connection {
-                operation,
-                outcome: Outcome::Unknown,
-                source: err,
-            },
+            }
         }
     }
+
+    /// The error for a connection that could not be established: nothing was sent.
+    pub(crate) fn connecting(
+        ctx: &ErrorContext<'_>,
+        connect_timeout: Duration,
+        err: redis::RedisError,
+    ) -> Error {
+        if err.is_timeout() {
+            Error::Timeout {
+                operation: ctx.operation,
+                address: ctx.address.clone(),
+                waiting: Waiting::Connection,
+                after: connect_timeout,
+                outcome: Outcome::NotApplied,
+            }
+        } else {
+            Error::Connection {
+                operation: ctx.operation,
+                address: ctx.address.clone(),
+                outcome: Outcome::NotApplied,
+                source: err,
+            }
+        }
+    }
+}
+
+/// What an error is about: the operation, the model and the server.
+pub(crate) struct ErrorContext<'a> {
+    /// The operation, e.g. `save`.
+    pub(crate) operation: &'static str,
+    /// The model's name.
+    pub(crate) model: &'static str,
+    /// The model's key template.
+    pub(crate) key_template: &'static str,
+    /// The server's address, without credentials.
+    pub(crate) address: &'a Arc<str>,
+    /// The configured response timeout.
+    pub(crate) response_timeout: Duration,
+}
+
+/// A server error's code. Redis answers some refusals inside a generic `ERR`
+/// (a script's `redis.call` that hit `NOPERM` or `OOM`, for instance) with the
+/// original code as the first word of the message; that code wins.
+fn cause_code(error: &redis::ServerError) -> &str {
+    let code = error.code();
+    if code != "ERR" && code != "EXECABORT" {
+        return code;
+    }
+    let details = error.details().unwrap_or("");
+    details
+        .split(|c: char| !c.is_ascii_uppercase())
+        .find(|word| {
+            word.len() >= 3
+                && (matches!(*word, "WRONGTYPE" | "NOPERM") || ServerState::from_code(word).is_some())
+        })
+        .unwrap_or(code)
 }
 
 /// Stored data that does not decode into its model.
@@ -321,7 +505,58 @@ pub enum DecodeErrorKind {
 
 #[cfg(test)]
 mod tests {
-    use super::scrub_serde_message;
+    use super::*;
+
+    fn classify(reply: &[u8]) -> Error {
+        let err = redis::parse_redis_value(reply)
+            .and_then(redis::Value::extract_error)
+            .unwrap_err();
+        let address: Arc<str> = "127.0.0.1:6379".into();
+        let ctx = ErrorContext {
+            operation: "op",
+            model: "M",
+            key_template: "m:{id}",
+            address: &address,
+            response_timeout: Duration::from_secs(1),
+        };
+        Error::from_redis(&ctx, err)
+    }
+
+    /// Every class the runtime distinguishes, from the server's own wording;
+    /// the transaction and pipeline paths are covered against a real server
+    /// in `tests/tests/server_errors.rs`.
+    #[test]
+    fn server_errors_are_classified_by_their_code() {
+        for (reply, state) in [
+            (&b"-LOADING Redis is loading the dataset in memory\r\n"[..], ServerState::Loading),
+            (b"-BUSY Redis is busy running a script.\r\n", ServerState::Busy),
+            (b"-READONLY You can't write against a read only replica.\r\n", ServerState::ReadOnly),
+            (b"-MASTERDOWN Link with MASTER is down\r\n", ServerState::MasterDown),
+            (b"-OOM command not allowed when used memory > 'maxmemory'.\r\n", ServerState::OutOfMemory),
+            (b"-NOREPLICAS Not enough good replicas to write.\r\n", ServerState::NoReplicas),
+            (b"-MISCONF Redis is configured to save RDB snapshots\r\n", ServerState::PersistenceFailing),
+            (b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n", ServerState::TryAgain),
+            (b"-CLUSTERDOWN The cluster is down\r\n", ServerState::ClusterDown),
+            // A script's `redis.call` refused inside a generic error.
+            (b"-ERR Error running script: @user_script:1: -OOM command not allowed\r\n", ServerState::OutOfMemory),
+        ] {
+            match classify(reply) {
+                Error::Unavailable { state: got, .. } => assert_eq!(got, state),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(reply)),
+            }
+        }
+        assert!(matches!(
+            classify(b"-NOPERM this user has no permissions\r\n"),
+            Error::PermissionDenied { .. }
+        ));
+        assert!(matches!(
+            classify(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            Error::WrongType { .. }
+        ));
+        let other = classify(b"-ERR value is out of range, NOTACODE\r\n");
+        assert!(matches!(other, Error::Server { .. }), "{other:?}");
+        assert_eq!(other.outcome(), Outcome::NotApplied);
+    }
 
     #[test]
     fn serde_messages_lose_the_stored_value_and_keep_the_rest() {

@@ -521,6 +521,17 @@ pub(crate) fn with_raw_key_part<P: KeyPart, R>(value: &P, f: impl FnOnce(&[u8]) 
     })
 }
 
+/// Appends one escaped key part to `out`, refusing an empty or over-long one.
+pub(crate) fn write_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) -> Result<(), KeyPartError> {
+    let start = out.len();
+    value.write_key_part(&mut KeyPartWriter { out, escape: true });
+    match out.len() - start {
+        0 => Err(KeyPartError::Empty),
+        len if len > MAX_KEY_PART_LEN => Err(KeyPartError::TooLong { len }),
+        _ => Ok(()),
+    }
+}
+
 /// Renders keys: the namespace, literals and escaped parts of one template.
 ///
 /// Generated code calls [`KeyWriter::part`] once per placeholder, in template

@@ -34,11 +34,13 @@
 //!   `redis-server` for tests and examples.
 
 mod config;
+mod connection;
 pub mod doctor;
 mod error;
 pub mod key;
 pub mod keyspace;
 mod model;
+mod raw;
 mod script;
 mod store;
 #[cfg(feature = "testing")]
@@ -48,14 +50,20 @@ mod value;
 pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
 };
-pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result};
+pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerState, Waiting};
 pub use key::{KeyPart, KeyPartError, KeyPartWriter, KeyTemplate, PartShape};
 pub use keyspace::{Keyspace, Manifest};
 pub use model::{
     Codec, Encoding, Field, FieldMeta, FieldStorage, FieldValue, HashCodec, HashFields, JsonCodec,
     ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
 };
+pub use raw::{KeyBuilder, RawAccess};
 pub use store::{Expiry, Key, Store};
+
+/// The redis-rs this crate is built with, for [`RawAccess`] and for
+/// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the
+/// versions always match.
+pub use redis;
 pub use value::{HashValue, Integer, Json};
 
 #[cfg(feature = "derive")]

@@ -1,15 +1,17 @@
 //! [`Store`]: the shared handle every typed operation goes through.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::Stream;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, Value};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::connection::{Lease, Link};
+use crate::error::{DecodeError, DecodeErrorKind, Error, ErrorContext, Outcome, Result, Waiting};
 use crate::key::{InvalidKeyPart, KeyWriter};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
@@ -28,7 +30,8 @@ pub enum Expiry {
 }
 
 /// A handle to Redis for typed operations. Cheap to clone; clones share one
-/// multiplexed connection that reconnects by itself after the server restarts.
+/// multiplexed connection, which is re-established in the background when it
+/// drops (after the server restarts, say).
 ///
 /// Every operation takes ids or models, never keys. TTL policy:
 ///
@@ -40,19 +43,31 @@ pub enum Expiry {
 /// - Changing the TTL is always an explicit call: [`Store::expire`],
 ///   [`Store::persist`], [`Store::refresh_ttl`].
 ///
-/// Operations that are idempotent (reads, saves, deletes, expiry changes, single
-/// field writes) are retried once when the connection drops under them;
-/// increments are not, and their error says the outcome is unknown.
+/// **Time bound.** Every operation returns within the connect timeout plus the
+/// response timeout (plus the scheduling latency of the runtime), also while
+/// the server is down: a call waits for at most one connection attempt, and a
+/// refused connection fails at once with [`Error::Connection`] (outcome
+/// [`Outcome::NotApplied`]). The store recovers by itself when the server is
+/// back.
+///
+/// **Retries.** Reads, saves and single field writes are sent once more when
+/// the connection drops under them (within the same time bound); increments,
+/// deletes and TTL changes never are, and their error says whether the
+/// operation may have been applied. Nothing is sent again after a response
+/// timeout.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
-    namespace: std::sync::Arc<str>,
+    link: Link,
+    namespace: Arc<str>,
+    address: Arc<str>,
+    connect_timeout: Duration,
     response_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
+            .field("address", &self.address)
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
@@ -67,9 +82,37 @@ impl std::fmt::Debug for Store {
 /// report the first one's work as absent, or apply it twice. A response
 /// timeout is never retried by anyone: the server may still be working on it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(crate) enum Retry {
     Once,
     Never,
+}
+
+/// What an operation is about, for its span and its errors.
+#[derive(Clone, Copy)]
+pub(crate) struct Target {
+    pub(crate) model: &'static str,
+    pub(crate) key_template: &'static str,
+}
+
+impl Target {
+    fn of<M: RedisModel>() -> Target {
+        Target {
+            model: M::META.name,
+            key_template: M::META.key.source,
+        }
+    }
+
+    /// Commands sent through [`Store::raw_access`].
+    pub(crate) const RAW: Target = Target {
+        model: "raw access",
+        key_template: "-",
+    };
+}
+
+/// Why an attempt failed: before anything was sent, or after.
+enum Failure {
+    Connect(redis::RedisError),
+    Command(redis::RedisError),
 }
 
 /// The longest TTL accepted, in milliseconds: half of `i64::MAX`, which leaves
@@ -77,35 +120,35 @@ enum Retry {
 const MAX_TTL_MILLIS: u64 = i64::MAX as u64 / 2;
 
 impl Store {
-    /// Connects with `config`, within its connect timeout.
+    /// Connects with `config`, within its connect timeout. A server that
+    /// refuses the connection fails at once with [`Error::Connection`], naming
+    /// the address tried.
     pub async fn connect(config: &Config) -> Result<Store> {
         let client = redis::Client::open(config.connection_info.clone())
             .map_err(|e| Error::Config(format!("cannot use {config}: {}", e.kind_str())))?;
-        let manager_config = ConnectionManagerConfig::new()
+        let connection_config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout()))
-            .set_response_timeout(Some(config.response_timeout()))
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = tokio::time::timeout(
-            config.connect_timeout(),
-            ConnectionManager::new_with_config(client, manager_config),
-        )
-        .await
-        .map_err(|_| Error::Timeout {
-            operation: "connect",
-            after: config.connect_timeout(),
-            outcome: crate::Outcome::NotApplied,
-        })?
-        .map_err(|source| Error::Connection {
-            operation: "connect",
-            outcome: crate::Outcome::NotApplied,
-            source,
-        })?;
-        Ok(Store {
-            conn,
+            .set_response_timeout(Some(config.response_timeout()));
+        let store = Store {
+            link: Link::new(client, connection_config),
             namespace: config.namespace().into(),
+            address: config.address().into(),
+            connect_timeout: config.connect_timeout(),
             response_timeout: config.response_timeout(),
-        })
+        };
+        let connecting = tokio::time::timeout(config.connect_timeout(), store.link.get()).await;
+        let ctx = store.context(Target::RAW, "connect");
+        match connecting {
+            Ok(Ok(_)) => Ok(store),
+            Ok(Err(err)) => Err(Error::connecting(&ctx, store.connect_timeout, err)),
+            Err(_) => Err(Error::Timeout {
+                operation: "connect",
+                address: store.address.clone(),
+                waiting: Waiting::Connection,
+                after: store.connect_timeout,
+                outcome: Outcome::NotApplied,
+            }),
+        }
     }
 
     /// The key prefix applied to every key (empty, or ending in `:`).
@@ -119,7 +162,7 @@ impl Store {
         self.render_key::<M>(id).map(Key)
     }
 
-    fn render_key<M: RedisModel>(&self, id: &M::Id) -> Result<Vec<u8>> {
+    pub(crate) fn render_key<M: RedisModel>(&self, id: &M::Id) -> Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(self.namespace.len() + M::META.key.source.len() + 16);
         M::write_id_key(
             id,
@@ -137,7 +180,7 @@ impl Store {
         Ok(buf)
     }
 
-    /// Runs one command or pipeline in a span naming the model and key template.
+    /// Runs one command or pipeline for model `M`.
     async fn query<M: RedisModel, T: FromRedisValue, F, Fut>(
         &self,
         operation: &'static str,
@@ -145,39 +188,114 @@ impl Store {
         send: F,
     ) -> Result<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run(Target::of::<M>(), operation, retry, send).await
+    }
+
+    fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
+        ErrorContext {
+            operation,
+            model: target.model,
+            key_template: target.key_template,
+            address: &self.address,
+            response_timeout: self.response_timeout,
+        }
+    }
+
+    /// Runs one command or pipeline in a span naming the model and key
+    /// template, within the connect timeout plus the response timeout.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        target: Target,
+        operation: &'static str,
+        retry: Retry,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let span = tracing::debug_span!(
             "redis",
             operation,
-            model = M::META.name,
-            key_template = M::META.key.source
+            model = target.model,
+            key_template = target.key_template
         );
+        let started = (!span.is_disabled()).then(Instant::now);
         async {
-            let mut result = send(self.conn.clone()).await;
-            if retry == Retry::Once
-                && let Err(err) = &result
-                && !err.is_timeout()
-                && (err.is_connection_dropped() || err.is_io_error())
-            {
-                tracing::debug!("connection lost; retrying the idempotent operation once");
-                result = send(self.conn.clone()).await;
-            }
-            result.map_err(|err| {
-                let err = Error::from_redis(
+            let budget = self.connect_timeout + self.response_timeout;
+            let mut sent = false;
+            let attempt = tokio::time::timeout(budget, self.attempt(retry, &send, &mut sent)).await;
+            let ctx = self.context(target, operation);
+            let result = match attempt {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(Failure::Connect(err))) => {
+                    Err(Error::connecting(&ctx, self.connect_timeout, err))
+                }
+                Ok(Err(Failure::Command(err))) => Err(Error::from_redis(&ctx, err)),
+                Err(_) => Err(Error::Timeout {
                     operation,
-                    M::META.name,
-                    M::META.key.source,
-                    self.response_timeout,
-                    err,
-                );
-                tracing::debug!(error = %err, "operation failed");
-                err
-            })
+                    address: self.address.clone(),
+                    waiting: Waiting::Operation,
+                    after: budget,
+                    outcome: if sent {
+                        Outcome::Unknown
+                    } else {
+                        Outcome::NotApplied
+                    },
+                }),
+            };
+            // One event per operation, so that a plain `fmt` subscriber shows
+            // each one with its outcome and duration (spans alone print nothing).
+            if let Some(started) = started {
+                let elapsed = started.elapsed();
+                match &result {
+                    Ok(_) => tracing::debug!(?elapsed, "ok"),
+                    Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
+                }
+            }
+            result
         }
         .instrument(span)
         .await
+    }
+
+    /// Sends once, and once more when the connection dropped under an
+    /// operation that may be repeated. `sent` records whether anything may
+    /// have reached the server.
+    async fn attempt<T, F, Fut>(
+        &self,
+        retry: Retry,
+        send: &F,
+        sent: &mut bool,
+    ) -> Result<T, Failure>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let lease: Lease = self.link.get().await.map_err(Failure::Connect)?;
+        *sent = true;
+        let err = match send(lease.connection.clone()).await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        self.link.report(&lease, &err);
+        let dropped = !err.is_timeout() && (err.is_connection_dropped() || err.is_io_error());
+        if retry == Retry::Never || !dropped {
+            return Err(Failure::Command(err));
+        }
+        tracing::debug!("connection lost; sending the idempotent operation once more");
+        // If no new connection can be had, the first error is the one to
+        // report: it says the operation may have been applied.
+        let Ok(lease) = self.link.get().await else {
+            return Err(Failure::Command(err));
+        };
+        send(lease.connection.clone()).await.map_err(|err| {
+            self.link.report(&lease, &err);
+            Failure::Command(err)
+        })
     }
 
     /// Saves the whole entity, replacing what was stored, and applies the model's TTL.
@@ -598,7 +716,7 @@ impl Store {
 
 /// A rendered key, for interop with redis-rs (`ToRedisArgs`) and display.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Key(Vec<u8>);
+pub struct Key(pub(crate) Vec<u8>);
 
 impl Key {
     /// The key's bytes.

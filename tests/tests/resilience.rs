@@ -249,3 +249,79 @@ async fn an_unreachable_server_fails_within_the_connect_timeout() {
         assert!(!text.contains("S3NTINEL-PW"), "{text}");
     }
 }
+
+/// During an outage every operation fails within the connect timeout plus the
+/// response timeout (the bound `Store` documents), as a connection error that
+/// names the address and says nothing was applied; it is not a timeout. The
+/// same store works again as soon as the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_an_outage_every_operation_fails_within_the_configured_timeouts() {
+    // Generous for a loaded CI machine: the bound is a behaviour, not a speed.
+    const SLACK: Duration = Duration::from_millis(400);
+    let mut server = RedisServer::builder().tcp().start().unwrap();
+    let address = format!("127.0.0.1:{}", server.port().unwrap());
+    for (connect_ms, response_ms) in [(200, 200), (1000, 1000), (3000, 300)] {
+        let config = server
+            .config_builder()
+            .connect_timeout(Duration::from_millis(connect_ms))
+            .response_timeout(Duration::from_millis(response_ms))
+            .build()
+            .unwrap();
+        let bound = config.connect_timeout() + config.response_timeout() + SLACK;
+        let store = Store::connect(&config).await.unwrap();
+        let user = User::sample("outage", 1);
+        store.save(&user).await.unwrap();
+        server.stop();
+
+        let id = user.key_id();
+        let fields = User::fields();
+        for round in 0..3 {
+            let ops: Vec<(&str, Result<(), Error>)> = vec![
+                ("get", timed(bound, store.get::<User>(&id)).await),
+                ("save", timed(bound, store.save(&user)).await),
+                ("exists", timed(bound, store.exists::<User>(&id)).await),
+                ("delete", timed(bound, store.delete::<User>(&id)).await),
+                ("incr", timed(bound, store.incr(&id, fields.logins, 1)).await),
+                (
+                    "set_field",
+                    timed(bound, store.set_field(&id, fields.email, &"x".into())).await,
+                ),
+                (
+                    "get_many",
+                    timed(bound, store.get_many::<User>(std::slice::from_ref(&id))).await,
+                ),
+                ("save_many", timed(bound, store.save_many(std::slice::from_ref(&user))).await),
+                ("count", timed(bound, store.count::<User>()).await),
+            ];
+            for (i, (op, result)) in ops.into_iter().enumerate() {
+                let err = result.unwrap_err();
+                let context = format!("{connect_ms}/{response_ms} ms, round {round}, `{op}`: {err}");
+                assert!(matches!(err, Error::Connection { .. }), "{context}");
+                assert!(err.to_string().contains(&address), "{context}");
+                // Only the first operation was sent on the connection that
+                // broke; every later one found no connection and sent nothing.
+                if round > 0 || i > 0 {
+                    assert_eq!(err.outcome(), Outcome::NotApplied, "{context}");
+                }
+            }
+        }
+
+        server.restart().unwrap();
+        // The first operation after the server is back succeeds.
+        assert_eq!(store.get::<User>(&id).await.unwrap(), None);
+        store.save(&user).await.unwrap();
+        assert_eq!(store.get::<User>(&id).await.unwrap(), Some(user));
+    }
+}
+
+/// Runs `op`, asserting it returned within `bound`; keeps only its error.
+async fn timed<T>(
+    bound: Duration,
+    op: impl Future<Output = Result<T, Error>>,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let result = op.await;
+    let took = started.elapsed();
+    assert!(took <= bound, "took {took:?}, more than {bound:?}");
+    result.map(|_| ())
+}

@@ -1,0 +1,160 @@
+//! The escape hatch: commands the typed API does not cover yet, sent over the
+//! [`Store`]'s own connection with keys from the one key renderer.
+
+use redis::{Cmd, FromRedisValue, Pipeline};
+
+use crate::error::{Error, Result};
+use crate::key::{KeyPart, KeyPartError, is_valid_literal, write_part};
+use crate::model::RedisModel;
+use crate::store::{Key, Retry, Store, Target};
+
+/// Raw commands over a [`Store`]'s connection, for what the typed API does
+/// not cover yet. Get it with [`Store::raw_access`].
+///
+/// It is an escape hatch, not a second API: every call of `raw_access` is
+/// counted by `redis-keyspace audit` (kind `escape_hatch`), so a service can
+/// hold the number of such places at a baseline and ratchet it down as typed
+/// operations arrive. What it still gives over a second client:
+///
+/// - the same connection, configuration, timeouts and error types as the
+///   typed operations (nothing to configure twice, no second URL to keep);
+/// - keys rendered by the same renderer: [`RawAccess::key`] for a declared
+///   model's key, [`RawAccess::compose_key`] for a key the models do not
+///   declare, with the namespace applied and parts escaped exactly as typed
+///   keys are (so they cannot forge a typed key or widen a `SCAN`).
+///
+/// Commands are sent once and never retried: the runtime cannot know whether
+/// they are safe to repeat. Errors are classified like those of typed
+/// operations (`NOPERM` is [`Error::PermissionDenied`], and so on).
+///
+/// ```no_run
+/// # use redis_runtime::{Store, redis};
+/// # async fn members(store: &Store, room: u64) -> redis_runtime::Result<Vec<String>> {
+/// let raw = store.raw_access();
+/// let key = raw.compose_key().literal("room").part(&room).literal("members").finish()?;
+/// raw.query(redis::cmd("SMEMBERS").arg(&key)).await
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RawAccess<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// The escape hatch for commands the typed API does not cover yet: see
+    /// [`RawAccess`]. Every call is counted by `redis-keyspace audit`.
+    pub fn raw_access(&self) -> RawAccess<'_> {
+        RawAccess { store: self }
+    }
+}
+
+impl RawAccess<'_> {
+    /// The key of an entity of a declared model, as typed operations render it.
+    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<Key> {
+        self.store.key::<M>(id)
+    }
+
+    /// Starts a key the models do not declare, under the store's namespace.
+    pub fn compose_key(&self) -> KeyBuilder {
+        KeyBuilder {
+            key: self.store.namespace().as_bytes().to_vec(),
+            segments: 0,
+            error: None,
+        }
+    }
+
+    /// Sends one command and converts its reply.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.store
+            .run(Target::RAW, "raw query", Retry::Never, |mut con| async move {
+                cmd.query_async(&mut con).await
+            })
+            .await
+    }
+
+    /// Sends a pipeline (or, with `atomic()`, a transaction) in one round trip
+    /// and converts its replies.
+    pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.store
+            .run(Target::RAW, "raw pipeline", Retry::Never, |mut con| async move {
+                pipe.query_async(&mut con).await
+            })
+            .await
+    }
+}
+
+/// Builds a key segment by segment, as the key templates of models do:
+/// literals are checked, parts are escaped, and `{…}` marks a hash tag.
+/// Errors are kept until [`KeyBuilder::finish`].
+#[derive(Debug)]
+#[must_use = "a key builder does nothing until `finish`"]
+pub struct KeyBuilder {
+    key: Vec<u8>,
+    segments: usize,
+    error: Option<KeyPartError>,
+}
+
+impl KeyBuilder {
+    fn separator(&mut self) {
+        if self.segments > 0 {
+            self.key.push(b':');
+        }
+        self.segments += 1;
+    }
+
+    fn fail(&mut self, error: KeyPartError) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Appends a literal segment: ASCII letters, digits, `_`, `-` or `.`, as in
+    /// key templates.
+    pub fn literal(mut self, literal: &str) -> Self {
+        if !is_valid_literal(literal) {
+            self.fail(KeyPartError::Unparsable {
+                expected: "a literal of ASCII letters, digits, `_`, `-` or `.`",
+            });
+        }
+        self.separator();
+        self.key.extend_from_slice(literal.as_bytes());
+        self
+    }
+
+    /// Appends a value, escaped like a placeholder's.
+    pub fn part<P: KeyPart>(mut self, value: &P) -> Self {
+        self.separator();
+        if let Err(e) = write_part(value, &mut self.key) {
+            self.fail(e);
+        }
+        self
+    }
+
+    /// Appends a value as the hash tag (`{…}`), so the key shares a cluster
+    /// slot with the models tagged by the same value.
+    pub fn tagged_part<P: KeyPart>(mut self, value: &P) -> Self {
+        self.separator();
+        self.key.push(b'{');
+        if let Err(e) = write_part(value, &mut self.key) {
+            self.fail(e);
+        }
+        self.key.push(b'}');
+        self
+    }
+
+    /// The key, or the first problem met ([`Error::InvalidKeyPart`]).
+    pub fn finish(self) -> Result<Key> {
+        match self.error {
+            None if self.segments > 0 => Ok(Key(self.key)),
+            None => Err(invalid(KeyPartError::Empty)),
+            Some(reason) => Err(invalid(reason)),
+        }
+    }
+}
+
+fn invalid(reason: KeyPartError) -> Error {
+    Error::InvalidKeyPart {
+        model: Target::RAW.model,
+        key_template: Target::RAW.key_template,
+        field: "composed key",
+        reason,
+    }
+}
