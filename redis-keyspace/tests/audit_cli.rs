@@ -118,6 +118,7 @@ fn help_documents_exit_codes_and_kinds() {
         "--write-baseline",
         "--format",
         "raw_connection_call",
+        "escape_hatch",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
@@ -135,9 +136,10 @@ fn json_schema_version_1() {
     let kinds: Vec<&str> = summary.keys().map(String::as_str).collect();
     assert_eq!(
         kinds.len(),
-        8,
+        9,
         "every kind is listed, zero or not: {kinds:?}"
     );
+    assert_eq!(summary["escape_hatch"], 0);
     assert_eq!(summary["raw_command"], 1);
     assert_eq!(summary["hand_built_key"], 2);
     assert_eq!(summary["command_trait_import"], 1);
@@ -220,6 +222,64 @@ fn baseline_ratchet() {
     );
     let out = run(dir.path(), &["src", "--baseline", "baseline.json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+/// The framework's escape hatch is counted so that a service can ratchet it
+/// down: each `.raw_access()` is one `escape_hatch`, the raw command sent
+/// through it one `raw_command`, and a baseline fails when uses grow.
+#[test]
+fn escape_hatch_is_counted_and_ratcheted() {
+    const HATCH: &str = r#"
+use redis_runtime::Store;
+
+pub async fn members(store: &Store, id: &TeamId) -> redis_runtime::Result<u64> {
+    let raw = store.raw_access();
+    let key = raw.key::<Team>(id)?;
+    raw.query(redis::cmd("SCARD").arg(&key)).await
+}
+
+pub async fn ping(store: &Store) -> redis_runtime::Result<String> {
+    store.raw_access().query(redis::cmd("PING")).await
+}
+"#;
+    let dir = tree(&[("src/lib.rs", HATCH)]);
+    let out = run(dir.path(), &["--format", "json", "src"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(doc["version"], 1, "a new kind is not a new schema");
+    assert_eq!(doc["summary"]["escape_hatch"], 2);
+    assert_eq!(doc["summary"]["raw_command"], 2);
+    assert_eq!(doc["total"], 4);
+    let out = run(dir.path(), &["src"]);
+    let text = stdout(&out);
+    assert!(text.contains("src/lib.rs:5:21: escape_hatch:"), "{text}");
+    assert!(text.contains("  escape_hatch           2"), "{text}");
+
+    let out = run(dir.path(), &["src", "--write-baseline", "baseline.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    // One more use: the baseline fails.
+    write(
+        dir.path(),
+        "src/lib.rs",
+        &format!("{HATCH}\npub fn more(store: &Store) {{ let _ = store.raw_access(); }}\n"),
+    );
+    let out = run(dir.path(), &["src", "--baseline", "baseline.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("grew:   src/lib.rs escape_hatch: 2 → 3"),
+        "{}",
+        stdout(&out)
+    );
+    // One fewer (the framework grew an operation for it): passes, and shrank.
+    let fewer = HATCH.split("pub async fn ping").next().unwrap().to_owned();
+    write(dir.path(), "src/lib.rs", &fewer);
+    let out = run(dir.path(), &["src", "--baseline", "baseline.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("shrank: src/lib.rs escape_hatch: 2 → 1"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

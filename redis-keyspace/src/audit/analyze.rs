@@ -65,6 +65,9 @@ const TRANSPARENT: &[&str] = &[
     "ok_or_else",
 ];
 
+/// The framework's escape hatch, `Store::raw_access()`.
+const ESCAPE_HATCH: &str = "raw_access";
+
 /// Generic wrappers whose first type argument says what they hold.
 const PASSTHROUGH: &[&str] = &[
     "Arc",
@@ -452,6 +455,43 @@ impl<'a> Analyzer<'a> {
     fn report(&mut self, span: Span, kind: Kind, message: String) {
         let finding = self.finding(span, kind, message);
         self.findings.push(finding);
+    }
+
+    /// Whether a path names the framework's escape hatch, `Store::raw_access`
+    /// (`redis_runtime::Store::raw_access`, `Store` imported under another
+    /// name, or not resolved at all), and not the method of a `struct Store`
+    /// the scanned crate declares itself.
+    fn is_escape_hatch_path(&mut self, leading_colon: bool, segments: &[String]) -> bool {
+        if segments.len() < 2 || segments.last().is_none_or(|s| s != ESCAPE_HATCH) {
+            return false;
+        }
+        let written_store = segments[segments.len() - 2] == "Store";
+        match self.resolve_segments(leading_colon, segments, Namespace::Value) {
+            Binding::External(p) => {
+                p.len() >= 2 && p[p.len() - 2] == "Store" && p[p.len() - 1] == ESCAPE_HATCH
+            }
+            // `Store` from a scanned copy of the framework, or an alias of
+            // it: not a struct of this crate.
+            Binding::Local(name) => {
+                let items = self.items;
+                name == "Store"
+                    && CrateItems::lookup(&items.structs, &self.module.krate, &name)
+                        .next()
+                        .is_none()
+            }
+            Binding::Unknown => written_store,
+            Binding::Redis(_) | Binding::Module(_) => false,
+        }
+    }
+
+    fn report_escape_hatch(&mut self, span: Span, written: &str) {
+        self.report(
+            span,
+            Kind::EscapeHatch,
+            format!(
+                "`{written}` opens the framework's escape hatch (commands the typed operations do not cover, over the store's connection)"
+            ),
+        );
     }
 
     // ----- classification --------------------------------------------------------
@@ -1343,7 +1383,13 @@ impl<'a> Analyzer<'a> {
                 TokenTree::Punct(p) if p.as_char() == '.' => {
                     if let Some(TokenTree::Ident(method)) = trees.get(i + 1) {
                         let name = method.to_string();
-                        if commands::CONNECTION_METHODS.contains(&name.as_str())
+                        if name == ESCAPE_HATCH
+                            && let Some(TokenTree::Group(args)) = trees.get(i + 2)
+                            && args.delimiter() == Delimiter::Parenthesis
+                            && args.stream().is_empty()
+                        {
+                            self.report_escape_hatch(method.span(), ".raw_access()");
+                        } else if commands::CONNECTION_METHODS.contains(&name.as_str())
                             && is_paren_group(trees.get(i + 2))
                         {
                             self.report(
@@ -1409,6 +1455,12 @@ impl<'a> Analyzer<'a> {
             })
             .is_some_and(|prev| matches!(prev.as_str(), "fn" | "let" | "mut" | "struct" | "use"));
         if declared || (segments.len() == 1 && !is_paren_group(trees.get(i))) {
+            return i;
+        }
+        if self.is_escape_hatch_path(leading_colon, &segments) {
+            let mut written = if leading_colon { "::" } else { "" }.to_owned();
+            written.push_str(&segments.join("::"));
+            self.report_escape_hatch(span, &written);
             return i;
         }
         let binding = self.resolve_segments(leading_colon, &segments, Namespace::Value);
@@ -1965,6 +2017,12 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         let Some(path) = named_path(p) else {
             return;
         };
+        if self.is_escape_hatch_path(path.leading_colon, &path.segments) {
+            let mut written = if path.leading_colon { "::" } else { "" }.to_owned();
+            written.push_str(&path.segments.join("::"));
+            self.report_escape_hatch(path.span, &written);
+            return;
+        }
         let Binding::Redis(resolved) =
             self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
         else {
@@ -2013,6 +2071,12 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
         let name = call.method.to_string();
         let nargs = call.args.len();
+        if name == ESCAPE_HATCH && nargs == 0 {
+            // Counted on its own: what the `RawAccess` is then used for is
+            // part of this one violation, and raw constructs sent through
+            // it are counted where they are built, as everywhere.
+            self.report_escape_hatch(call.method.span(), ".raw_access()");
+        }
         if call.args.iter().any(|a| matches!(a, Expr::Closure(_)))
             && !names_connection(&name)
             && self.element_class(&call.receiver) == Class::NonRedis

@@ -20,6 +20,7 @@
 //! | `command_trait_call` | call of a command-trait method, by method syntax or by path |
 //! | `raw_connection_call` | call of `req_packed_command(s)`, `req_command`, `send_packed_command(s)`; or of `query`, `query_async`, `exec`, `exec_async`, `invoke`, `invoke_async`, `iter_async` with one argument, not on a raw construct, in a file that names redis |
 //! | `hand_built_key` | string literal, `format!` or `concat!` with `:` in its literal text, passed (directly or through a `let`) to a raw construct or in a key position of a command-trait call |
+//! | `escape_hatch` | call of the framework's sanctioned escape hatch: `.raw_access()` with no arguments, on any receiver, or the path `Store::raw_access` (`redis_runtime::Store::raw_access`, an alias of `Store`), called or not |
 //! | `unparsable_file` | file that does not parse, or is not UTF-8 |
 //!
 //! A raw construct is counted once, where it is built. Everything chained
@@ -74,6 +75,43 @@
 //! `.req_packed_command(..)`-style call, is reported where it is written, in
 //! the macro (`name!`).
 //!
+//! # The escape hatch
+//!
+//! `Store::raw_access()` hands out a `RawAccess` that sends commands the
+//! framework does not cover yet over the store's own connection, with keys
+//! rendered by the framework (`raw.key::<User>(&id)`). It is sanctioned, not
+//! free: the commands it sends are none of the typed operations, so the
+//! manifest does not list them, and neither the ACL rule `acl` derives from
+//! the manifest nor `doctor`'s access check accounts for them. Every use is
+//! an `escape_hatch`
+//! violation, which a service ratchets down with its baseline as the
+//! framework grows the operations it needs.
+//!
+//! The escape hatch is counted once, where it is obtained: the
+//! `.raw_access()` call (or the `Store::raw_access` path). What is done with
+//! the `RawAccess` afterwards (`raw.key::<T>(..)`, `raw.query(..)`, passing
+//! it to a helper) is part of that one violation, as `.arg(..)` and
+//! `.query_async(..)` are part of a raw command. A raw construct sent
+//! through it is still counted where it is built:
+//! `raw.query(redis::cmd("SCARD").arg(&key))` after `let raw =
+//! store.raw_access();` is one `escape_hatch` and one `raw_command`, and a
+//! key built by hand for that command is a `hand_built_key` in addition
+//! (keys from `raw.key::<T>(..)` and `raw.compose_key()` are not). The same
+//! holds for `redis_runtime::redis`, the framework's re-export of redis-rs:
+//! it is the redis crate.
+//!
+//! Limits: the method call is matched by name and arity alone, so a method
+//! of the scanned crate's own that is called `raw_access` and takes no
+//! arguments counts too (rename it, or allowlist it); one with arguments
+//! (`x.raw_access(id)`), a free function `raw_access(..)`, a field named
+//! `raw_access` and `Store::raw_access` of a `struct Store` the scanned crate
+//! declares itself do not count. `Store` imported under another name
+//! (`use redis_runtime::Store as Db`) is followed, a type alias of it (`type
+//! Db = Store; Db::raw_access(..)`) is not; inside macros with their own
+//! grammar the usual limit applies (`tracing::debug!(k = ?store.raw_access()
+//! ..)` is not parsed). The framework's own packages are exempt by default,
+//! so the escape hatch's definition and its doc examples are never reported.
+//!
 //! Known limits: no type inference through methods' return types; a key built
 //! in a helper (`con.get(user_key(id))`) is not traced into the helper; macros
 //! with their own grammar are audited only where their parts parse as
@@ -122,13 +160,17 @@ pub enum Kind {
     RawConnectionCall,
     /// A key string built by hand and passed to a raw call.
     HandBuiltKey,
+    /// A use of the framework's escape hatch, `Store::raw_access()`:
+    /// sanctioned, but outside the typed operations, the manifest and the
+    /// derived ACL rule, so counted to be ratcheted down.
+    EscapeHatch,
     /// A file that does not parse, so cannot be shown to be clean.
     UnparsableFile,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::RawCommand,
         Kind::RawPipeline,
         Kind::RawScript,
@@ -136,6 +178,7 @@ impl Kind {
         Kind::CommandTraitCall,
         Kind::RawConnectionCall,
         Kind::HandBuiltKey,
+        Kind::EscapeHatch,
         Kind::UnparsableFile,
     ];
 
@@ -149,6 +192,7 @@ impl Kind {
             Kind::CommandTraitCall => "command_trait_call",
             Kind::RawConnectionCall => "raw_connection_call",
             Kind::HandBuiltKey => "hand_built_key",
+            Kind::EscapeHatch => "escape_hatch",
             Kind::UnparsableFile => "unparsable_file",
         }
     }

@@ -25,6 +25,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `summary` lists every kind. `baseline` is present when `--baseline` was
 /// given: `{ "grew": [..], "shrank": [..], "baseline_total": n,
 /// "current_total": n }`, each delta `{ "file", "kind", "baseline", "current" }`.
+///
+/// `version` changes when the document's shape does. A new kind is a new
+/// string value of `kind` and a new key of `summary`, not a new shape, so it
+/// keeps the version (`escape_hatch` was added within version 1): read
+/// `summary` as a map and accept kind names you do not know.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JsonReport {
     /// [`SCHEMA_VERSION`].
