@@ -459,14 +459,27 @@ fn warnings(server: &ServerReport, manifest: &Manifest) -> Vec<String> {
         )),
         _ => {}
     }
+    // A restart of a server that persists nothing loses every key, with a
+    // TTL or not; the families without one are the ones that hurt most.
     if server.aof_enabled == Some(false)
         && server.rdb_save.as_deref() == Some("")
-        && !durable.is_empty()
+        && !manifest.families.is_empty()
     {
-        warnings.push(format!(
-            "persistence is off (no AOF, no RDB save schedule): a restart loses every entity of {}",
-            list(&durable)
-        ));
+        let mut warning = "persistence is off (no RDB save schedule, AOF off): a restart or crash \
+             loses every key of every family, those with a TTL before it ends"
+            .to_owned();
+        match durable.len() {
+            0 => {}
+            1 => warning.push_str(&format!(
+                "; 1 family has no TTL and is presumably meant to last: {}",
+                list(&durable)
+            )),
+            n => warning.push_str(&format!(
+                "; {n} families have no TTL and are presumably meant to last: {}",
+                list(&durable)
+            )),
+        }
+        warnings.push(warning);
     }
     if server.role == "slave" {
         warnings.push("connected to a replica: writes will fail".to_owned());

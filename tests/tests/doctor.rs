@@ -76,7 +76,23 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
             && !warnings.contains("`User`"),
         "{warnings}"
     );
-    assert!(warnings.contains("persistence is off"), "{warnings}");
+    // The test server persists nothing: a restart loses every family, and
+    // the warning names the ones without a TTL, which hurt most.
+    let persistence = report
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("persistence is off"))
+        .unwrap_or_else(|| panic!("no persistence warning: {warnings}"));
+    assert!(
+        persistence.contains("a restart or crash loses every key of every family")
+            && persistence
+                .contains("2 families have no TTL and are presumably meant to last: `Event`")
+            && persistence.contains("`Profile`"),
+        "{persistence}"
+    );
+    for with_ttl in ["`User`", "`Session`", "`Counter`"] {
+        assert!(!persistence.contains(with_ttl), "{persistence}");
+    }
 
     let sample = &report.sample;
     assert!(sample.complete);
