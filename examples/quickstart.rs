@@ -1,13 +1,17 @@
 //! The quickstart: three models, every kind of operation, and the keys they made.
 //!
 //! ```text
-//! cargo run -p examples --example quickstart
+//! cargo run -p examples --example quickstart              # run it
+//! cargo run -p examples --example quickstart -- --clean   # delete the keys it made
+//! cargo run -p examples --example quickstart -- --manifest json|markdown
 //! ```
 //!
 //! It uses `REDIS_URL` when set. Otherwise it uses the server on
 //! 127.0.0.1:6379 if one answers, and else starts a private `redis-server`
 //! through the testing harness, so it runs out of the box. Its keys live under
-//! the namespace `quickstart:` (or `REDIS_NAMESPACE`).
+//! the namespace `quickstart:` (or `REDIS_NAMESPACE`). It leaves three keys
+//! behind, each with a TTL (30 days, 30 minutes, 1 hour); `--clean` deletes
+//! them, by their ids, with the typed `delete_many`.
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -49,9 +53,11 @@ struct Session {
     scopes: Vec<String>,
 }
 
-/// A page-view counter per page and day: a small hash that never expires.
+/// A page-view counter per page and day: a small hash. A service would keep
+/// it for days; the quickstart keeps it for an hour, so that it leaves nothing
+/// lasting on a shared server.
 #[derive(Debug, Clone, PartialEq, RedisModel)]
-#[redis(key = "views:{page}:{day}")]
+#[redis(key = "views:{page}:{day}", ttl = "1h")]
 struct PageViews {
     page: String,
     day: u32,
@@ -67,6 +73,46 @@ keyspace! {
 
 /// The namespace the quickstart's keys live under unless `REDIS_NAMESPACE` says otherwise.
 pub const NAMESPACE: &str = "quickstart";
+
+/// The ids of everything the quickstart writes: the run and `--clean` share them.
+const TENANT: &str = "acme";
+const USERS: [u64; 2] = [1, 2];
+const SESSION_TOKEN: &str = "tok:7f3a*";
+const PAGE: &str = "/pricing";
+const DAY: u32 = 20261125;
+
+fn user_id(id: u64) -> UserId {
+    UserId {
+        tenant: TenantId(TENANT.into()),
+        id,
+    }
+}
+
+fn page_views_id(day: u32) -> PageViewsId {
+    PageViewsId {
+        page: PAGE.into(),
+        day,
+    }
+}
+
+/// `--clean`: delete every key the quickstart creates, by its ids (never by
+/// scanning: under another `REDIS_NAMESPACE` a scan would find an
+/// application's own entities too).
+async fn clean(store: &Store) -> redis_runtime::Result<()> {
+    let users: Vec<UserId> = USERS.into_iter().map(user_id).collect();
+    let removed = store.delete_many::<User>(&users).await?
+        + store
+            .delete_many::<Session>(&[SESSION_TOKEN.to_owned()])
+            .await?
+        + store
+            .delete_many::<PageViews>(&[page_views_id(DAY)])
+            .await?;
+    println!(
+        "removed {removed} key(s) the quickstart created under the namespace `{}`",
+        store.namespace()
+    );
+    Ok(())
+}
 
 /// Where to find Redis: `REDIS_URL`, the default address, or a private server.
 fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error::Error>> {
@@ -98,8 +144,15 @@ fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error:
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // `--manifest json|markdown` prints the key manifest and exits.
+    // `--manifest json|markdown` prints the key manifest and exits;
+    // `--clean` deletes the keys a run created.
     let args: Vec<String> = std::env::args().collect();
+    let clean_only = match args.as_slice() {
+        [_] => false,
+        [_, flag] if flag == "--clean" => true,
+        [_, flag, _] if flag == "--manifest" => false,
+        _ => return Err("usage: quickstart [--clean | --manifest json|markdown]".into()),
+    };
     if let [_, flag, format] = args.as_slice()
         && flag == "--manifest"
     {
@@ -117,14 +170,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Keep the private server (if any) alive until the end of `main`.
-    let (config, _server) = connect_config()?;
+    let (config, server) = connect_config()?;
     let store = Store::connect(&config).await?;
+    if clean_only {
+        clean(&store).await?;
+        return Ok(());
+    }
 
     // Save: one round trip each, TTL from the model.
-    let acme = TenantId("acme".into());
+    let acme = TenantId(TENANT.into());
     let ada = User {
         tenant: acme.clone(),
-        id: 1,
+        id: USERS[0],
         email: "ada@example.com".into(),
         name: Some("Ada".into()),
         prefs: Prefs {
@@ -134,7 +191,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         logins: 0,
     };
     let grace = User {
-        id: 2,
+        id: USERS[1],
         email: "grace@example.com".into(),
         name: None,
         ..ada.clone()
@@ -146,10 +203,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Get by a typed id: no key strings anywhere.
-    let ada_id = UserId {
-        tenant: acme.clone(),
-        id: 1,
-    };
+    let ada_id = user_id(ada.id);
     let loaded = store.get::<User>(&ada_id).await?.ok_or("ada is missing")?;
     assert_eq!(loaded, ada);
     println!(
@@ -171,17 +225,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Batch read in one round trip.
-    let ids = [
-        ada_id.clone(),
-        UserId {
-            tenant: acme.clone(),
-            id: 2,
-        },
-        UserId {
-            tenant: acme.clone(),
-            id: 3,
-        },
-    ];
+    let ids = [ada_id.clone(), user_id(grace.id), user_id(3)];
     let found = store.get_many::<User>(&ids).await?;
     println!(
         "get_many of 3 ids: {} found",
@@ -190,7 +234,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A JSON model with a 30-minute TTL.
     let session = Session {
-        token: "tok:7f3a*".into(),
+        token: SESSION_TOKEN.into(),
         user: 1,
         scopes: vec!["read".into(), "write".into()],
     };
@@ -200,23 +244,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         show(store.ttl::<Session>(&session.token).await?)
     );
 
-    // A counter model: create it once, then count.
+    // A counter: a full save starts the day at zero (it replaces whatever
+    // was there, and applies the model's TTL), then `incr` counts. `incr` is
+    // atomic, and on an entity that does not exist it writes nothing and
+    // returns `None`: it never creates half an entity, so nothing needs
+    // checking first.
     let today = PageViews {
-        page: "/pricing".into(),
-        day: 20261125,
+        page: PAGE.into(),
+        day: DAY,
         views: 0,
     };
     let today_id = today.id();
-    if !store.exists::<PageViews>(&today_id).await? {
-        store.save(&today).await?;
-    }
+    store.save(&today).await?;
     for _ in 0..3 {
         store.incr(&today_id, PageViews::fields().views, 1).await?;
     }
     let views = store
         .get_field(&today_id, PageViews::fields().views)
         .await?;
-    println!("/pricing views today: {}", views.unwrap_or_default());
+    println!("{PAGE} views today: {}", views.unwrap_or_default());
+    let never_saved = store
+        .incr(&page_views_id(DAY + 1), PageViews::fields().views, 1)
+        .await?;
+    println!("incr of a day never saved: {never_saved:?} (nothing written)");
 
     // Scan every user of this namespace; ids come back typed.
     let users = store.scan_ids::<User>();
@@ -232,34 +282,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Deleting is typed too.
-    let removed = store
-        .delete::<User>(&UserId {
-            tenant: acme.clone(),
-            id: 2,
-        })
-        .await?;
+    let removed = store.delete::<User>(&user_id(grace.id)).await?;
     println!("deleted grace: {removed}");
 
     println!(
-        "\nkeys this quickstart created (namespace `{}`):",
+        "\nkeys this quickstart created (namespace `{}`), each with a TTL:",
         store.namespace()
     );
-    for (model, template, key) in [
-        ("User", User::META.key.source, store.key::<User>(&ada_id)?),
+    for (model, template, key, ttl) in [
+        (
+            "User",
+            User::META.key.source,
+            store.key::<User>(&ada_id)?,
+            store.ttl::<User>(&ada_id).await?,
+        ),
         (
             "Session",
             Session::META.key.source,
             store.key::<Session>(&session.token)?,
+            store.ttl::<Session>(&session.token).await?,
         ),
         (
             "PageViews",
             PageViews::META.key.source,
             store.key::<PageViews>(&today_id)?,
+            store.ttl::<PageViews>(&today_id).await?,
         ),
     ] {
-        println!("  {model:<10} {template:<28} {key}");
+        println!("  {model:<10} {template:<28} {key}  (TTL {})", show(ttl));
     }
-    println!("(the session token `tok:7f3a*` is escaped, so it cannot forge or glob another key)");
+    println!(
+        "(the session token `{SESSION_TOKEN}` is escaped, so it cannot forge or glob another key)"
+    );
+    if server.is_some() {
+        println!("they go away with the private redis-server when the quickstart exits");
+    } else {
+        println!("to delete them now: cargo run -p examples --example quickstart -- --clean");
+    }
     Ok(())
 }
 
