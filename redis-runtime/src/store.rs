@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 use tracing::Instrument;
@@ -531,16 +532,31 @@ impl Store {
     /// The TTL is kept. A result outside the field's Rust type is refused and
     /// nothing changes. Never retried: on a dropped connection the error's
     /// [`Error::outcome`] is [`crate::Outcome::Unknown`].
-    pub async fn incr<M, V, K>(
-        &self,
-        id: &M::Id,
+    pub fn incr<'a, M, V, K>(
+        &'a self,
+        id: &'a M::Id,
         field: Field<M, V, K>,
         by: i64,
-    ) -> Result<Option<i64>>
+    ) -> BoxFuture<'a, Result<Option<i64>>>
     where
         M: HashFields,
         V: FieldValue + Integer,
     {
+        // Not an `async fn`: its future would carry the bound `V: Integer`, and
+        // a field that is not an integer would be reported three times (at the
+        // field, at the call and at the `.await`). This future names only `M`,
+        // so a wrong field is one error.
+        Box::pin(self.incr_field::<M>(id, field.name(), by, V::MIN, V::MAX))
+    }
+
+    async fn incr_field<M: HashFields>(
+        &self,
+        id: &M::Id,
+        field: &'static str,
+        by: i64,
+        min: i128,
+        max: i128,
+    ) -> Result<Option<i64>> {
         let key = self.render_key::<M>(id)?;
         let bound = |b: i128| {
             if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
@@ -549,13 +565,13 @@ impl Store {
                 b.to_string()
             }
         };
-        let (min, max) = (bound(V::MIN), bound(V::MAX));
+        let (min, max) = (bound(min), bound(max));
         self.query::<M, _, _, _>("incr", Retry::Never, |mut con| {
             let (key, min, max) = (&key, &min, &max);
             async move {
                 let reply = script::INCR_FIELD
                     .run(&mut con, &[key], |cmd| {
-                        cmd.arg(field.name()).arg(by).arg(min).arg(max);
+                        cmd.arg(field).arg(by).arg(min).arg(max);
                     })
                     .await?;
                 Option::<i64>::from_redis_value(reply).map_err(Into::into)

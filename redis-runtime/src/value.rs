@@ -152,6 +152,12 @@ impl<T: HashValue> HashValue for Option<T> {
 }
 
 /// Integer types whose hash fields can be incremented atomically.
+#[diagnostic::on_unimplemented(
+    message = "`incr` needs an integer field, but this field is a `{Self}`",
+    label = "not an integer field",
+    note = "`incr` adds to fields of type `i8`, `i16`, `i32`, `i64`, `isize`, `u8`, `u16`, `u32`, `u64` or `usize`",
+    note = "for a counter that may be absent, use an integer field with `#[redis(default)]` (absent reads as 0), not an `Option`"
+)]
 pub trait Integer: HashValue {
     /// The smallest value of the type.
     const MIN: i128;
