@@ -21,6 +21,10 @@
 
 use std::fmt;
 
+pub(crate) mod shape;
+
+pub use shape::PartShape;
+
 /// The longest a single rendered key part may be, in bytes after escaping.
 pub const MAX_KEY_PART_LEN: usize = 1024;
 
@@ -40,33 +44,20 @@ pub enum Segment {
     },
 }
 
-/// What values of a [`KeyPart`] type can look like once rendered, so that the
-/// keyspace check can tell `user:{id}` (an integer) from `user:admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PartShape {
-    /// Any text: it may render as any literal segment.
-    Text,
-    /// Canonical decimal integers (`0`, `42`, and `-7` when signed).
-    Integer {
-        /// Whether negative values exist.
-        signed: bool,
-    },
-    /// `true` or `false`.
-    Bool,
-    /// A hyphenated lower-case UUID.
-    Uuid,
-}
-
-impl PartShape {
-    /// Whether a value of this shape can render as the (unescaped) key part
-    /// `part`: any part for text, canonical decimal for integers, and so on.
-    pub fn admits(&self, part: &[u8]) -> bool {
-        match self {
-            PartShape::Text => true,
-            _ => std::str::from_utf8(part).is_ok_and(|lit| self.can_render(lit)),
-        }
+/// `a == b`, in a `const` context.
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
     }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A key template checked at compile time by `#[derive(RedisModel)]`.

@@ -1,0 +1,303 @@
+//! The key manifest: every key family of a keyspace, as versioned JSON for
+//! tools and Markdown for people.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::AclRule;
+use super::commands::RUNTIME_COMMANDS;
+use crate::key::{PartShape, Segment, SegmentView};
+use crate::model::{Encoding, FieldStorage, ModelMeta};
+
+/// A key manifest: every key family of a keyspace, for people (Markdown) and
+/// tools (JSON, with a versioned schema).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The schema version ([`Manifest::VERSION`]).
+    pub version: u32,
+    /// The namespace prefix every key carries (empty, or ending in `:`).
+    pub namespace: String,
+    /// One entry per model.
+    pub families: Vec<KeyFamily>,
+}
+
+/// One key family: the keys of one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyFamily {
+    /// The model's type name.
+    pub model: String,
+    /// The module that declares it.
+    pub module: String,
+    /// The key template as declared, without the namespace.
+    pub template: String,
+    /// The template's segments.
+    pub segments: Vec<ManifestSegment>,
+    /// A glob matching every key of the family, namespace included (also what
+    /// the ACL rule grants). It may match keys of longer templates too.
+    pub pattern: String,
+    /// The Redis type of each key: `hash` or `string`.
+    pub redis_type: String,
+    /// `hash`, `json` or `msgpack`.
+    pub encoding: String,
+    /// The TTL a full save applies, in milliseconds; `None` when keys never expire.
+    pub ttl_ms: Option<u64>,
+    /// What updates do to the TTL.
+    pub ttl_policy: String,
+    /// The placeholder wrapped in `{…}` so a family shares a cluster slot.
+    pub hash_tag: Option<String>,
+    /// The struct's fields and how each is stored.
+    pub fields: Vec<ManifestField>,
+}
+
+/// One segment of a key template in a manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ManifestSegment {
+    /// A literal segment.
+    Literal {
+        /// Its text.
+        text: String,
+    },
+    /// A placeholder segment.
+    Placeholder {
+        /// The field it names.
+        field: String,
+        /// Whether it is the hash tag.
+        hash_tag: bool,
+        /// What the field's values render as: `text`, `integer`,
+        /// `signed_integer`, `bool` or `uuid` (`text` in version 1 manifests,
+        /// which did not record it).
+        #[serde(default = "text_shape", with = "crate::key::shape::by_name")]
+        shape: PartShape,
+    },
+}
+
+fn text_shape() -> PartShape {
+    PartShape::Text
+}
+
+/// One field of a model in a manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestField {
+    /// The Rust field name.
+    pub name: String,
+    /// The Rust type as written.
+    pub rust_type: String,
+    /// The hash field it is stored in (hash models; `None` when skipped).
+    pub stored_as: Option<String>,
+    /// `value`, `json` (a JSON hash field), `key` (an id field) or `skipped`.
+    pub storage: String,
+    /// Whether the field may be absent.
+    pub optional: bool,
+}
+
+const TTL_POLICY: &str = "a full save applies the model TTL; partial writes and increments keep the current TTL; expire, persist and refresh_ttl change it explicitly";
+
+impl KeyFamily {
+    pub(super) fn from_meta(meta: &ModelMeta, namespace: &str) -> KeyFamily {
+        let placeholders: Vec<&str> = meta.key.placeholders().collect();
+        KeyFamily {
+            model: meta.name.to_owned(),
+            module: meta.module_path.to_owned(),
+            template: meta.key.source.to_owned(),
+            segments: meta
+                .key
+                .segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Literal(text) => ManifestSegment::Literal {
+                        text: (*text).to_owned(),
+                    },
+                    Segment::Placeholder {
+                        field,
+                        hash_tag,
+                        shape,
+                    } => ManifestSegment::Placeholder {
+                        field: (*field).to_owned(),
+                        hash_tag: *hash_tag,
+                        shape: *shape,
+                    },
+                })
+                .collect(),
+            pattern: meta.key.scan_pattern(namespace),
+            redis_type: meta.encoding.redis_type().to_owned(),
+            encoding: meta.encoding.as_str().to_owned(),
+            ttl_ms: meta
+                .ttl
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            ttl_policy: TTL_POLICY.to_owned(),
+            hash_tag: meta.key.hash_tag().map(str::to_owned),
+            fields: meta
+                .fields
+                .iter()
+                .map(|f| {
+                    let is_key = placeholders.contains(&f.name);
+                    let hash = meta.encoding == Encoding::Hash;
+                    ManifestField {
+                        name: f.name.to_owned(),
+                        rust_type: f.rust_type.to_owned(),
+                        stored_as: (hash && f.storage != FieldStorage::Skipped)
+                            .then(|| f.stored_as.to_owned()),
+                        storage: match f.storage {
+                            FieldStorage::Skipped => "skipped",
+                            _ if is_key => "key",
+                            FieldStorage::Json => "json",
+                            _ => "value",
+                        }
+                        .to_owned(),
+                        optional: f.optional,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `key` (under `namespace`) is one this family's template renders.
+    pub fn matches(&self, namespace: &str, key: &[u8]) -> bool {
+        let shape = self.segments.iter().map(|s| match s {
+            ManifestSegment::Literal { text } => SegmentView::Literal(text),
+            ManifestSegment::Placeholder {
+                hash_tag, shape, ..
+            } => SegmentView::Placeholder {
+                hash_tag: *hash_tag,
+                shape: *shape,
+            },
+        });
+        crate::key::split_key(shape, namespace, key).is_some()
+    }
+
+    /// The TTL a full save applies.
+    pub fn ttl(&self) -> Option<Duration> {
+        self.ttl_ms.map(Duration::from_millis)
+    }
+}
+
+impl Manifest {
+    /// The current schema version of the JSON form.
+    ///
+    /// Version 2 added each placeholder's `shape`; version 1 manifests are
+    /// still read (their placeholders count as text).
+    pub const VERSION: u32 = 2;
+
+    /// The manifest as pretty-printed JSON (stable field order).
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).unwrap_or_default();
+        json.push('\n');
+        json
+    }
+
+    /// Reads a manifest written by [`Manifest::to_json`].
+    pub fn from_json(json: &str) -> Result<Manifest, crate::Error> {
+        let manifest: Manifest = serde_json::from_str(json)
+            .map_err(|e| crate::Error::Config(format!("invalid key manifest: {e}")))?;
+        if !(1..=Manifest::VERSION).contains(&manifest.version) {
+            return Err(crate::Error::Config(format!(
+                "key manifest version {} is not supported (expected {})",
+                manifest.version,
+                Manifest::VERSION
+            )));
+        }
+        Ok(manifest)
+    }
+
+    /// The family a key belongs to, if any.
+    pub fn family_of(&self, key: &[u8]) -> Option<&KeyFamily> {
+        self.families
+            .iter()
+            .find(|f| f.matches(&self.namespace, key))
+    }
+
+    /// The manifest as Markdown, for people.
+    pub fn to_markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let ns = if self.namespace.is_empty() {
+            "(none)".to_owned()
+        } else {
+            format!("`{}`", self.namespace)
+        };
+        let _ = writeln!(out, "# Key manifest\n");
+        let _ = writeln!(
+            out,
+            "Generated from the models' declarations (schema version {}); namespace {ns}.\n",
+            self.version
+        );
+        let _ = writeln!(
+            out,
+            "| model | key | Redis type | encoding | TTL | hash tag | module |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        for f in &self.families {
+            let _ = writeln!(
+                out,
+                "| {} | `{}{}` | {} | {} | {} | {} | `{}` |",
+                f.model,
+                self.namespace,
+                f.template,
+                f.redis_type,
+                f.encoding,
+                f.ttl_ms.map_or("none".to_owned(), format_ttl),
+                f.hash_tag
+                    .as_deref()
+                    .map_or("none".to_owned(), |t| format!("`{t}`")),
+                f.module
+            );
+        }
+        let _ = writeln!(out, "\nTTL policy: {TTL_POLICY}.");
+        for f in &self.families {
+            let _ = writeln!(out, "\n## {}\n", f.model);
+            let _ = writeln!(
+                out,
+                "Key `{}{}`, matched by `{}`.\n",
+                self.namespace, f.template, f.pattern
+            );
+            let _ = writeln!(out, "| field | Rust type | stored as | optional |");
+            let _ = writeln!(out, "|---|---|---|---|");
+            for field in &f.fields {
+                let stored = match (&field.stored_as, field.storage.as_str()) {
+                    (_, "skipped") => "not stored".to_owned(),
+                    (Some(name), "key") => format!("hash field `{name}` and the key"),
+                    (Some(name), "json") => format!("hash field `{name}` (JSON)"),
+                    (Some(name), _) => format!("hash field `{name}`"),
+                    (None, "key") => "the key and the document".to_owned(),
+                    (None, _) => format!("the {} document", f.encoding),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}` | {} | {} |",
+                    field.name,
+                    field.rust_type,
+                    stored,
+                    if field.optional { "yes" } else { "no" }
+                );
+            }
+        }
+        out
+    }
+
+    /// The ACL rule that lets an application user touch exactly this
+    /// manifest's keys, with exactly the commands the runtime sends.
+    pub fn acl_rule(&self) -> AclRule {
+        AclRule {
+            key_patterns: self.families.iter().map(|f| f.pattern.clone()).collect(),
+            commands: RUNTIME_COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
+fn format_ttl(ms: u64) -> String {
+    let d = Duration::from_millis(ms);
+    let secs = d.as_secs();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if secs.is_multiple_of(86_400) {
+        format!("{}d", secs / 86_400)
+    } else if secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}

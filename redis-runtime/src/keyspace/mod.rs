@@ -1,0 +1,156 @@
+//! The keyspace as the single source of truth: the declaration of an
+//! application's models ([`keyspace!`](crate::keyspace!)), the compile-time
+//! check that no two of them can render the same key, the key manifest, and the
+//! ACL rule derived from it.
+//!
+//! # When two templates collide
+//!
+//! Two templates collide when some key can be rendered from both. Because
+//! placeholder values are escaped (they never contain `:`, `{` or `}`), keys
+//! split into segments exactly, and the rule is segment by segment:
+//!
+//! - templates with different segment counts never collide, so `user:{id}` and
+//!   `user:{id}:profile` may coexist (a prefix is not a collision: stores' scans
+//!   check every key against the template, not just the glob);
+//! - two literals match only when equal;
+//! - a literal and a placeholder match when the placeholder's type can render
+//!   that literal: any string can, an integer only renders digits, so
+//!   `user:{id}` with `id: u64` and `user:admin` may coexist but `user:{name}`
+//!   with `name: String` and `user:admin` collide;
+//! - two placeholders match when their types can render a common value (a
+//!   `String` and a `u64` can; a `u64` and a `bool` cannot);
+//! - a hash-tagged placeholder renders `{value}`, which neither a literal nor an
+//!   untagged placeholder can produce, so it only matches another tagged one.
+//!
+//! The namespace is a property of the store, applied to every model alike; it
+//! neither causes nor prevents collisions inside one keyspace.
+
+mod acl;
+mod collide;
+mod commands;
+mod manifest;
+mod registry;
+
+pub use acl::AclRule;
+pub use collide::collide;
+pub use commands::RUNTIME_COMMANDS;
+pub use manifest::{KeyFamily, Manifest, ManifestField, ManifestSegment};
+pub use registry::{ModelRegistration, registered_models};
+
+use crate::model::ModelMeta;
+use collide::{Message, shared_key};
+
+/// The models of an application, declared with [`keyspace!`](crate::keyspace!).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyspace {
+    /// The declared models.
+    pub models: &'static [&'static ModelMeta],
+}
+
+/// Declares an application's keyspace: a `const` [`Keyspace`] listing its
+/// models, checked at compile time so that no two of them can render the same
+/// key (see [the rules](mod@crate::keyspace)).
+///
+/// ```
+/// use redis_runtime::{keyspace, RedisModel};
+///
+/// #[derive(RedisModel)]
+/// #[redis(key = "user:{id}")]
+/// struct User { id: u64, email: String }
+///
+/// #[derive(RedisModel)]
+/// #[redis(key = "user:{id}:profile")]
+/// struct Profile { id: u64, bio: String }
+///
+/// keyspace! {
+///     /// Everything this service keeps in Redis.
+///     pub APP = [User, Profile];
+/// }
+///
+/// assert_eq!(APP.models.len(), 2);
+/// ```
+///
+/// Two models that can render the same key fail to compile, naming both:
+///
+/// ```compile_fail
+/// use redis_runtime::{keyspace, RedisModel};
+///
+/// #[derive(RedisModel)]
+/// #[redis(key = "user:{name}")]
+/// struct User { name: String }
+///
+/// #[derive(RedisModel)]
+/// #[redis(key = "user:admin")]
+/// struct Admin { level: u8 }
+///
+/// keyspace! { APP = [User, Admin]; }
+/// ```
+#[macro_export]
+macro_rules! keyspace {
+    ($(#[$attr:meta])* $vis:vis $name:ident = [$($model:ty),* $(,)?];) => {
+        $(#[$attr])*
+        $vis const $name: $crate::Keyspace = $crate::Keyspace {
+            models: &[$(<$model as $crate::RedisModel>::META),*],
+        };
+        const _: () = $name.assert_disjoint();
+    };
+}
+
+impl Keyspace {
+    /// Panics (at compile time, when called in a `const`) if two models can
+    /// render the same key or one model is listed twice. The message names both
+    /// models and templates and shows a key they share.
+    pub const fn assert_disjoint(&self) {
+        let models = self.models;
+        let mut i = 0;
+        while i < models.len() {
+            let mut j = i + 1;
+            while j < models.len() {
+                if collide(&models[i].key, &models[j].key) {
+                    let mut msg = Message::new();
+                    if crate::key::str_eq(models[i].name, models[j].name)
+                        && crate::key::str_eq(models[i].key.source, models[j].key.source)
+                    {
+                        msg.push("model `");
+                        msg.push(models[i].name);
+                        msg.push("` is listed twice in the keyspace");
+                    } else {
+                        msg.push("models `");
+                        msg.push(models[i].name);
+                        msg.push("` (key `");
+                        msg.push(models[i].key.source);
+                        msg.push("`) and `");
+                        msg.push(models[j].name);
+                        msg.push("` (key `");
+                        msg.push(models[j].key.source);
+                        msg.push("`) can render the same key, e.g. `");
+                        shared_key(&models[i].key, &models[j].key, &mut msg);
+                        msg.push("`; give one of them a literal segment the other cannot render");
+                    }
+                    msg.panic();
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
+    /// The manifest of this keyspace under `namespace` (empty, or ending in `:`).
+    pub fn manifest(&self, namespace: &str) -> Manifest {
+        // As `Config` does: `app` and `app:` are the same namespace.
+        let namespace = match namespace.trim_end_matches(':') {
+            "" => String::new(),
+            ns => format!("{ns}:"),
+        };
+        let namespace = namespace.as_str();
+        Manifest {
+            version: Manifest::VERSION,
+            namespace: namespace.to_owned(),
+            families: self
+                .models
+                .iter()
+                .map(|meta| KeyFamily::from_meta(meta, namespace))
+                .collect(),
+        }
+    }
+}
