@@ -1,0 +1,23 @@
+//! The scenarios of performance.md §6.2: S1 codec, S2 sequential, S3 batches,
+//! S4 concurrency, S7 memory, and the exact counters.
+//!
+//! One file per scenario; [`common`] holds what they all share (resetting and
+//! filling the server, timed loops, checks, paired rounds) and [`throughput`]
+//! what the throughput scenarios S2–S4 share (redis-benchmark shapes and the
+//! cells of a throughput row).
+
+mod common;
+mod exact_counters;
+mod s1_codec;
+mod s2_sequential;
+mod s3_batches;
+mod s4_concurrency;
+mod s7_memory;
+mod throughput;
+
+pub(super) use exact_counters::counters;
+pub(super) use s1_codec::codec;
+pub(super) use s2_sequential::sequential;
+pub(super) use s3_batches::batch;
+pub(super) use s4_concurrency::concurrency;
+pub(super) use s7_memory::memory;
