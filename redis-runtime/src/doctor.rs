@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Outcome, Result};
+use crate::keyspace::commands::{self, Access};
 use crate::keyspace::{KeyFamily, Manifest, ManifestSegment};
 
 /// Bounds of a doctor run.
@@ -503,11 +504,9 @@ fn probe_key(namespace: &str, family: &KeyFamily) -> String {
     key
 }
 
-/// Whether the user may touch each family: `ACL DRYRUN` of a read and a write
-/// where the user may run it, else a harmless `EXISTS` probe (reads only).
-/// A sha no script has: `ACL DRYRUN` checks permissions, not the script.
-const SCRIPT_PROBE_SHA: &str = "0000000000000000000000000000000000000000";
-
+/// Whether the user may touch each family: `ACL DRYRUN` of every command of
+/// the family's row in the runtime's command table where the user may run
+/// it, else a harmless `EXISTS` probe (reads only).
 async fn access_report(
     con: &mut MultiplexedConnection,
     manifest: &Manifest,
@@ -518,52 +517,29 @@ async fn access_report(
         let key = probe_key(&manifest.namespace, family);
         let mut established = false;
         if let Some(user) = user {
-            // Every command the runtime sends to this family's keys, with
-            // whether it only reads.
-            let probes: &[(&[&str], bool)] = if family.redis_type == "hash" {
-                &[
-                    (&["HGETALL"], true),
-                    (&["HGET", "f"], true),
-                    (&["EXISTS"], true),
-                    (&["PTTL"], true),
-                    (&["HSET", "f", "v"], false),
-                    (&["HDEL", "f"], false),
-                    (&["DEL"], false),
-                    (&["PEXPIRE", "1000"], false),
-                    (&["PERSIST"], false),
-                    (&["EVALSHA", SCRIPT_PROBE_SHA, "1"], false),
-                ]
-            } else {
-                &[
-                    (&["GET"], true),
-                    (&["MGET"], true),
-                    (&["EXISTS"], true),
-                    (&["PTTL"], true),
-                    (&["SET", "v", "PX", "1000"], false),
-                    (&["DEL"], false),
-                    (&["PEXPIRE", "1000"], false),
-                    (&["PERSIST"], false),
-                ]
-            };
+            // Every command the runtime sends to this family's keys or calls
+            // on them from a script: its command table.
+            let probes = commands::for_redis_type(&family.redis_type)
+                .map(|kind| kind.all_commands())
+                .unwrap_or_default();
             let mut denied = Vec::new();
             let mut reads_denied = false;
             let mut answered = true;
-            for (probe, reads) in probes {
-                // `ACL DRYRUN user CMD [first args] key [rest]`: the key
-                // comes after EVALSHA's sha and numkeys, first elsewhere.
-                let (head, rest) = if probe[0] == "EVALSHA" {
-                    (&probe[..3], &[][..])
-                } else {
-                    (&probe[..1], &probe[1..])
-                };
+            for probe in &probes {
+                // `ACL DRYRUN user CMD [args before the key] key [args after]`.
                 let mut dry = redis::cmd("ACL");
-                dry.arg("DRYRUN").arg(user).arg(head).arg(&key).arg(rest);
+                dry.arg("DRYRUN")
+                    .arg(user)
+                    .arg(probe.name)
+                    .arg(probe.before_key)
+                    .arg(&key)
+                    .arg(probe.after_key);
                 match dry.query_async::<Value>(con).await {
                     Ok(Value::Okay) => {}
                     Ok(Value::SimpleString(s)) if s == "OK" => {}
                     Ok(_) => {
-                        denied.push(probe[0].to_owned());
-                        reads_denied |= *reads;
+                        denied.push(probe.name.to_ascii_uppercase());
+                        reads_denied |= probe.access == Access::Read;
                     }
                     Err(_) => {
                         answered = false;

@@ -323,21 +323,34 @@ fn the_manifest_describes_every_family() {
     );
     let newer = manifest
         .to_json()
-        .replace("\"version\": 2", "\"version\": 3");
+        .replace("\"version\": 3", "\"version\": 4");
     assert!(
         Manifest::from_json(&newer)
             .unwrap_err()
             .to_string()
-            .contains("version 3")
+            .contains("version 4")
     );
     // Version 1 did not record shapes: its placeholders read as text.
     let v1 = manifest
         .to_json()
-        .replace("\"version\": 2", "\"version\": 1")
+        .replace("\"version\": 3", "\"version\": 1")
         .replace(",\n          \"shape\": \"integer\"", "")
         .replace(",\n          \"shape\": \"text\"", "");
     assert!(!v1.contains("shape\": \"integer"), "{v1}");
+    // Nor commands: they come from the runtime's table.
+    let v1 = serde_json::to_string(&{
+        let mut value: serde_json::Value = serde_json::from_str(&v1).unwrap();
+        for family in value["families"].as_array_mut().unwrap() {
+            family.as_object_mut().unwrap().remove("commands");
+        }
+        value
+    })
+    .unwrap();
     let v1 = Manifest::from_json(&v1).unwrap();
+    for (old, new) in v1.families.iter().zip(&manifest.families) {
+        assert!(!old.commands.is_empty());
+        assert_eq!(old.commands, new.commands, "{}", old.model);
+    }
     assert_eq!(
         v1.families[0].segments[3],
         ManifestSegment::Placeholder {

@@ -1,13 +1,187 @@
-//! The commands the runtime sends.
+//! The one table of the commands the runtime sends, per key kind.
+//!
+//! Everything that needs to know what the runtime sends reads it from here:
+//! the ACL rule grants exactly these commands ([`runtime_commands`]), doctor
+//! dry-runs each family's rows against the connected user ([`for_redis_type`]),
+//! and the manifest lists them per family. `tests/tests/commands.rs` runs every
+//! `Store` operation of every encoding and checks against the server's
+//! `INFO commandstats` that nothing outside this table was sent. A new key
+//! kind adds a [`KeyKind`] with its rows here, not code in three places.
 
-/// Every command the runtime sends, including those its Lua scripts call (the
-/// server checks those against the ACL too) and those redis-rs sends when it
-/// connects.
-pub const RUNTIME_COMMANDS: &[&str] = &[
-    // Connection set-up and health. (redis-rs also sends `CLIENT SETINFO`,
-    // which Redis 7.0 lacks and redis-rs lets fail; it is not required.)
-    "ping", "hello", "select", // Entities.
-    "multi", "exec", "discard", "del", "hset", "hdel", "hget", "hgetall", "hincrby", "get", "set",
-    "mget", "exists", "pexpire", "persist", "pttl", "scan", // The script runner.
-    "evalsha", "eval",
+/// Whether a command reads or writes the key it is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Reads only.
+    Read,
+    /// May write.
+    Write,
+}
+
+/// One command the runtime sends to a key of some kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyCommand {
+    /// The command, lower case, as the ACL spells it.
+    pub name: &'static str,
+    /// Arguments between the command and the key, as a dry run sends them (a
+    /// script's body or sha, and its key count).
+    pub before_key: &'static [&'static str],
+    /// Sample arguments after the key, for a dry run.
+    pub after_key: &'static [&'static str],
+    /// Whether it reads or writes.
+    pub access: Access,
+    /// The `Store` operations that send it.
+    pub operations: &'static [&'static str],
+}
+
+/// The commands the runtime sends to keys of one Redis type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyKind {
+    /// The Redis type the kind's keys hold (`TYPE key`), as the manifest names it.
+    pub redis_type: &'static str,
+    /// Every command sent to such a key.
+    pub commands: &'static [KeyCommand],
+    /// The commands its Lua scripts call on such a key (the server checks
+    /// them against the ACL too, as the user's).
+    pub script_calls: &'static [KeyCommand],
+}
+
+/// A sha no script has: a dry run checks permissions, not the script.
+const NO_SCRIPT_SHA: &str = "0000000000000000000000000000000000000000";
+
+const fn read(
+    name: &'static str,
+    after_key: &'static [&'static str],
+    operations: &'static [&'static str],
+) -> KeyCommand {
+    KeyCommand {
+        name,
+        before_key: &[],
+        after_key,
+        access: Access::Read,
+        operations,
+    }
+}
+
+const fn write(
+    name: &'static str,
+    after_key: &'static [&'static str],
+    operations: &'static [&'static str],
+) -> KeyCommand {
+    KeyCommand {
+        name,
+        before_key: &[],
+        after_key,
+        access: Access::Write,
+        operations,
+    }
+}
+
+/// The operations that run a script.
+const SCRIPT_OPERATIONS: &[&str] = &["set_field", "clear_field", "incr"];
+
+/// The script runner: `EVALSHA`, and `EVAL` when the server lacks the script.
+const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyCommand {
+    KeyCommand {
+        name,
+        before_key,
+        after_key: &[],
+        access: Access::Write,
+        operations: SCRIPT_OPERATIONS,
+    }
+}
+
+/// Entities stored as a hash (`encoding = "hash"`).
+pub const HASH: KeyKind = KeyKind {
+    redis_type: "hash",
+    commands: &[
+        read("hgetall", &[], &["get", "get_many"]),
+        read("hget", &["f"], &["get_field"]),
+        read("exists", &[], &["exists"]),
+        read("pttl", &[], &["ttl"]),
+        write("del", &[], &["save", "save_many", "delete", "delete_many"]),
+        write("hset", &["f", "v"], &["save", "save_many"]),
+        write(
+            "pexpire",
+            &["1000"],
+            &["save", "save_many", "expire", "refresh_ttl"],
+        ),
+        write("persist", &[], &["persist", "refresh_ttl"]),
+        script("evalsha", &[NO_SCRIPT_SHA, "1"]),
+        script("eval", &["return 1", "1"]),
+    ],
+    script_calls: &[
+        read("exists", &[], SCRIPT_OPERATIONS),
+        read("hget", &["f"], SCRIPT_OPERATIONS),
+        write("hset", &["f", "v"], SCRIPT_OPERATIONS),
+        write("hdel", &["f"], SCRIPT_OPERATIONS),
+        write("hincrby", &["f", "1"], SCRIPT_OPERATIONS),
+    ],
+};
+
+/// Entities stored as one string (`encoding = "json"` or `"msgpack"`).
+pub const STRING: KeyKind = KeyKind {
+    redis_type: "string",
+    commands: &[
+        read("get", &[], &["get"]),
+        read("mget", &[], &["get_many"]),
+        read("exists", &[], &["exists"]),
+        read("pttl", &[], &["ttl"]),
+        write("set", &["v", "PX", "1000"], &["save", "save_many"]),
+        write("del", &[], &["delete", "delete_many"]),
+        write("pexpire", &["1000"], &["expire", "refresh_ttl"]),
+        write("persist", &[], &["persist", "refresh_ttl"]),
+    ],
+    script_calls: &[],
+};
+
+/// Every key kind.
+pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING];
+
+/// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with
+/// credentials, which every user may run, `HELLO` for RESP3, `SELECT` for a
+/// database other than 0, and `PING`; it also tries `CLIENT SETINFO`, which
+/// Redis 7.0 lacks and redis-rs lets fail, so it is not required), the
+/// transactions of `save`/`save_many` (`DISCARD` only after a failed
+/// queueing), and the `SCAN` of `scan_ids`/`count`.
+pub const KEYLESS: &[&str] = &[
+    "auth", "ping", "hello", "select", "multi", "exec", "discard", "scan",
 ];
+
+/// The kind whose keys hold `redis_type`, if the runtime has one.
+pub fn for_redis_type(redis_type: &str) -> Option<&'static KeyKind> {
+    KEY_KINDS.iter().find(|kind| kind.redis_type == redis_type)
+}
+
+impl KeyKind {
+    /// Every command that touches such a key, sent or called by a script, each
+    /// once, in table order.
+    pub fn all_commands(&'static self) -> Vec<&'static KeyCommand> {
+        let mut all: Vec<&'static KeyCommand> = Vec::new();
+        for command in self.commands.iter().chain(self.script_calls) {
+            if !all.iter().any(|c| c.name == command.name) {
+                all.push(command);
+            }
+        }
+        all
+    }
+}
+
+/// Every command the runtime sends, including those its scripts call: what
+/// the ACL rule grants. Sorted, without repeats.
+pub fn runtime_commands() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = KEYLESS.to_vec();
+    for kind in KEY_KINDS {
+        all.extend(
+            kind.commands
+                .iter()
+                .chain(kind.script_calls)
+                .map(|c| c.name),
+        );
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::AclRule;
-use super::commands::RUNTIME_COMMANDS;
+use super::commands;
 use crate::key::{PartShape, Segment, SegmentView};
 use crate::model::{Encoding, FieldStorage, ModelMeta};
 
@@ -48,6 +48,11 @@ pub struct KeyFamily {
     pub hash_tag: Option<String>,
     /// The struct's fields and how each is stored.
     pub fields: Vec<ManifestField>,
+    /// Every command the runtime sends to the family's keys or calls on them
+    /// from a script, lower case (from the runtime's command table; version 3
+    /// on, filled from the table when an older manifest is read).
+    #[serde(default)]
+    pub commands: Vec<String>,
 }
 
 /// One segment of a key template in a manifest.
@@ -128,6 +133,7 @@ impl KeyFamily {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ttl_policy: TTL_POLICY.to_owned(),
             hash_tag: meta.key.hash_tag().map(str::to_owned),
+            commands: family_commands(meta.encoding.redis_type()),
             fields: meta
                 .fields
                 .iter()
@@ -176,9 +182,10 @@ impl KeyFamily {
 impl Manifest {
     /// The current schema version of the JSON form.
     ///
-    /// Version 2 added each placeholder's `shape`; version 1 manifests are
-    /// still read (their placeholders count as text).
-    pub const VERSION: u32 = 2;
+    /// Version 2 added each placeholder's `shape`, version 3 each family's
+    /// `commands`; older manifests are still read (their placeholders count
+    /// as text, their commands come from the runtime's table).
+    pub const VERSION: u32 = 3;
 
     /// The manifest as pretty-printed JSON (stable field order).
     pub fn to_json(&self) -> String {
@@ -197,6 +204,12 @@ impl Manifest {
                 manifest.version,
                 Manifest::VERSION
             )));
+        }
+        let mut manifest = manifest;
+        for family in &mut manifest.families {
+            if family.commands.is_empty() {
+                family.commands = family_commands(&family.redis_type);
+            }
         }
         Ok(manifest)
     }
@@ -252,6 +265,14 @@ impl Manifest {
                 "Key `{}{}`, matched by `{}`.\n",
                 self.namespace, f.template, f.pattern
             );
+            if !f.commands.is_empty() {
+                let commands: Vec<String> = f.commands.iter().map(|c| format!("`{c}`")).collect();
+                let _ = writeln!(
+                    out,
+                    "Commands the runtime uses on it: {}.\n",
+                    commands.join(", ")
+                );
+            }
             let _ = writeln!(out, "| field | Rust type | stored as | optional |");
             let _ = writeln!(out, "|---|---|---|---|");
             for field in &f.fields {
@@ -281,9 +302,24 @@ impl Manifest {
     pub fn acl_rule(&self) -> AclRule {
         AclRule {
             key_patterns: self.families.iter().map(|f| f.pattern.clone()).collect(),
-            commands: RUNTIME_COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
+            commands: commands::runtime_commands()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         }
     }
+}
+
+/// The commands of the runtime's table for keys of `redis_type`.
+fn family_commands(redis_type: &str) -> Vec<String> {
+    commands::for_redis_type(redis_type)
+        .map(|kind| {
+            kind.all_commands()
+                .iter()
+                .map(|c| c.name.to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn format_ttl(ms: u64) -> String {

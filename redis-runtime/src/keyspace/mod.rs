@@ -27,13 +27,12 @@
 
 mod acl;
 mod collide;
-mod commands;
+pub mod commands;
 mod manifest;
 mod registry;
 
 pub use acl::AclRule;
 pub use collide::collide;
-pub use commands::RUNTIME_COMMANDS;
 pub use manifest::{KeyFamily, Manifest, ManifestField, ManifestSegment};
 pub use registry::{ModelRegistration, registered_models};
 
