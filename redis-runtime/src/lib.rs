@@ -40,6 +40,7 @@ mod error;
 pub mod key;
 pub mod keyspace;
 mod model;
+mod nesting;
 mod raw;
 mod script;
 mod store;

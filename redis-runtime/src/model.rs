@@ -139,10 +139,26 @@ pub trait HashFields: RedisModel {
 pub struct HashCodec;
 
 /// The JSON string encoding.
+///
+/// **Nesting limit.** A stored document nested more than 64 levels deep
+/// (arrays, objects and the one-entry objects of serde enum variants on one
+/// path, the model's own object counting as one) does not decode: reading it
+/// is an [`Error::Decode`] of kind [`DecodeErrorKind::Json`] whose message says
+/// the nesting limit of 64 levels was exceeded, never a stack overflow, in
+/// debug builds too. The value of a field the model does not declare is
+/// skipped without recursing, so it may be deeper. The same limit holds for
+/// [`MsgpackCodec`] and for `#[redis(json)]` hash fields ([`crate::Json`]).
 #[derive(Debug)]
 pub struct JsonCodec;
 
 /// The MessagePack string encoding.
+///
+/// **Nesting limit.** A stored document nested more than 64 levels deep
+/// (arrays, maps and the one-entry maps of serde enum variants on one path,
+/// the model's own map counting as one, the value of a field the model does
+/// not declare included) does not decode: reading it is an [`Error::Decode`]
+/// of kind [`DecodeErrorKind::Msgpack`] whose message says the nesting limit
+/// of 64 levels was exceeded, never a stack overflow, in debug builds too.
 #[derive(Debug)]
 pub struct MsgpackCodec;
 
@@ -250,7 +266,11 @@ where
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        rmp_serde::from_slice(&bytes).map_err(|e| {
+        // rmp_serde's own depth limit counts arrays and maps but not the
+        // one-entry map of an enum variant, so `enum E { A(Box<E>) }` nests
+        // without bound: the depth is counted here instead, for every path.
+        let mut de = rmp_serde::Deserializer::from_read_ref(&bytes);
+        crate::nesting::deserialize(&mut de).map_err(|e| {
             let message = crate::error::scrub_serde_message(e.to_string());
             DecodeError::of::<M>(None, DecodeErrorKind::Msgpack(message))
         })

@@ -185,7 +185,11 @@ impl<T> Json<T> {
         Ok(())
     }
 
-    /// Decodes a stored JSON value.
+    /// Decodes a stored JSON value. A value nested more than 64 levels deep
+    /// (arrays, objects and the one-entry objects of serde enum variants on
+    /// one path, the outermost counting as one) is a [`DecodeErrorKind::Json`]
+    /// whose message says the nesting limit of 64 levels was exceeded, never a
+    /// stack overflow, in debug builds too (as for [`crate::JsonCodec`]).
     pub fn decode(raw: Vec<u8>) -> Result<T, DecodeErrorKind>
     where
         T: serde::de::DeserializeOwned,
@@ -197,10 +201,16 @@ impl<T> Json<T> {
 /// Parses a stored JSON document. UTF-8 is checked once up front and the text
 /// parsed with `from_str`, which then skips serde_json's per-string checks
 /// (`from_slice` is about a fifth slower on a typical model).
+///
+/// Nesting is bounded by `model::nesting` (64 levels), inside serde_json's own
+/// recursion limit (127 levels, at which a recursive 17-field struct needs
+/// about 950 KiB of stack in a debug build). The rest is `serde_json::from_str`.
 pub(crate) fn json_from_bytes<T: serde::de::DeserializeOwned>(
     raw: &[u8],
 ) -> Result<T, DecodeErrorKind> {
     let text = std::str::from_utf8(raw).map_err(|_| DecodeErrorKind::InvalidUtf8)?;
-    serde_json::from_str(text)
+    let mut de = serde_json::Deserializer::from_str(text);
+    crate::nesting::deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value))
         .map_err(|e| DecodeErrorKind::Json(crate::error::scrub_serde_message(e.to_string())))
 }
