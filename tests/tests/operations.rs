@@ -64,7 +64,7 @@ async fn saving_none_removes_the_stale_field() {
     assert_eq!(store.get::<User>(&user.key_id()).await.unwrap(), Some(user));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_never_see_a_saved_entity_missing() {
     let (_server, store) = start("").await;
     let user = User::sample("acme", 3);
@@ -82,15 +82,23 @@ async fn readers_never_see_a_saved_entity_missing() {
     };
     let mut reads = 0;
     let mut missing = 0;
+    let mut versions = std::collections::BTreeSet::new();
     while !writer.is_finished() && reads < 20_000 {
         match store.get::<User>(&user.key_id()).await.unwrap() {
-            Some(read) => assert_eq!(read.email, user.email),
+            Some(read) => {
+                assert_eq!(read.email, user.email);
+                versions.insert(read.logins);
+            }
             None => missing += 1,
         }
         reads += 1;
     }
     writer.await.unwrap();
-    assert!(reads > 0);
+    // The reads ran while the saves did: they saw several versions.
+    assert!(
+        versions.len() > 2,
+        "reads did not overlap the saves: {reads} reads saw {versions:?}"
+    );
     assert_eq!(
         missing, 0,
         "the entity was missing in {missing} of {reads} reads"
