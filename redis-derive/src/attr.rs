@@ -83,6 +83,9 @@ pub(crate) struct Container {
     pub(crate) hash_tag: Option<LitStr>,
     /// `deny_unknown_fields` and the tokens that set it.
     pub(crate) deny_unknown_fields: Option<TokenStream>,
+    /// `crate = "..."`: the path the runtime is reachable at, for a user who
+    /// renamed the dependency (default `::redis_runtime`).
+    pub(crate) krate: Option<syn::Path>,
 }
 
 impl Container {
@@ -92,6 +95,7 @@ impl Container {
         let mut ttl = Attr::none(cx, TTL);
         let mut hash_tag = Attr::none(cx, HASH_TAG);
         let mut deny_unknown_fields = Attr::none(cx, DENY_UNKNOWN_FIELDS);
+        let mut krate = Attr::none(cx, CRATE);
         let mut key_written = false;
 
         for attr in &item.attrs {
@@ -133,12 +137,25 @@ impl Container {
                     }
                 } else if meta.path == DENY_UNKNOWN_FIELDS {
                     deny_unknown_fields.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == CRATE {
+                    if let Some(s) = get_lit_str(cx, CRATE, &meta)? {
+                        match s.parse::<syn::Path>() {
+                            Ok(path) => krate.set(&meta.path, path),
+                            Err(_) => cx.error_spanned_by(
+                                &s,
+                                format!(
+                                    "`crate` must be a path to the runtime, e.g. `crate = \"my_redis\"`, got `{}`",
+                                    s.value()
+                                ),
+                            ),
+                        }
+                    }
                 } else {
                     unknown(
                         cx,
                         &meta,
                         "container",
-                        &[KEY, ENCODING, TTL, HASH_TAG, DENY_UNKNOWN_FIELDS],
+                        &[KEY, ENCODING, TTL, HASH_TAG, DENY_UNKNOWN_FIELDS, CRATE],
                     )?;
                 }
                 Ok(())
@@ -154,6 +171,7 @@ impl Container {
             ttl: ttl.get(),
             hash_tag: hash_tag.get(),
             deny_unknown_fields: deny_unknown_fields.get(),
+            krate: krate.get(),
         }
     }
 

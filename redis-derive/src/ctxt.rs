@@ -8,8 +8,9 @@ use quote::ToTokens;
 /// Collects errors while the derive runs; [`Ctxt::check`] combines them.
 ///
 /// Dropping a `Ctxt` without calling `check` panics: an error that was found but
-/// never reported would turn a bad attribute into silently wrong code.
-#[derive(Default)]
+/// never reported would turn a bad attribute into silently wrong code. For the
+/// same reason [`Ctxt::new`] is the only way to make one (no `Default`: a
+/// context whose error list is absent would swallow every error).
 pub(crate) struct Ctxt {
     errors: RefCell<Option<Vec<syn::Error>>>,
 }

@@ -1,6 +1,7 @@
 //! Code generation for `#[derive(RedisModel)]`.
 //!
 //! Generated code reaches the runtime only through `::redis_runtime::__private`
+//! (or `<crate>::__private` with `#[redis(crate = "...")]`)
 //! and sits in `const _: () = { ... };`, except the items users name: the
 //! `{Model}Id` struct (templates with several placeholders), the
 //! `{Model}Fields` struct and `Model::fields()` (hash models).
@@ -43,8 +44,33 @@ fn not_derived() -> syn::Error {
     syn::Error::new(Span::call_site(), "RedisModel could not be derived")
 }
 
-pub(crate) fn private() -> TokenStream {
-    quote!(::redis_runtime::__private)
+/// The path generated code reaches the runtime's helpers through:
+/// `::redis_runtime::__private`, or `<crate>::__private` with
+/// `#[redis(crate = "...")]`.
+pub(crate) fn private(cont: Option<&Container<'_>>) -> TokenStream {
+    match cont.and_then(|cont| cont.attrs.krate.as_ref()) {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::redis_runtime::__private),
+    }
+}
+
+/// `tokens` with every token spanned at `span` (a path whose tokens carry
+/// mixed spans is reported at the derive rather than at `span`).
+fn respanned(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respanned(&group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            }
+            tree.set_span(span);
+            tree
+        })
+        .collect()
 }
 
 /// A model's `RedisModel::Id`: `()` without placeholders, the field's type for
@@ -98,7 +124,7 @@ pub(crate) fn id_type(
 }
 
 fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
-    let rr = private();
+    let rr = private(Some(cont));
     let ident = cont.ident;
     let name = ident.to_string();
     let encoding = cont.attrs.encoding();
@@ -168,10 +194,12 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     let codec = match &cont.attrs.encoding {
         None | Some((_, Encoding::Hash)) => quote!(type Codec = #rr::HashCodec;),
         Some((tokens, Encoding::Json)) => {
-            quote_spanned!(tokens.span()=> type Codec = ::redis_runtime::__private::JsonCodec;)
+            let rr = respanned(&rr, tokens.span());
+            quote_spanned!(tokens.span()=> type Codec = #rr::JsonCodec;)
         }
         Some((tokens, Encoding::Msgpack)) => {
-            quote_spanned!(tokens.span()=> type Codec = ::redis_runtime::__private::MsgpackCodec;)
+            let rr = respanned(&rr, tokens.span());
+            quote_spanned!(tokens.span()=> type Codec = #rr::MsgpackCodec;)
         }
     };
 
@@ -226,8 +254,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
 }
 
 /// `assert_key_part::<T>();` for each placeholder's type; see the module docs.
-fn key_part_asserts(placeholders: &[&Field<'_>]) -> TokenStream {
-    let rr = private();
+fn key_part_asserts(rr: &TokenStream, placeholders: &[&Field<'_>]) -> TokenStream {
     let asserts = placeholders.iter().map(|f| {
         let ty = f.ty;
         quote!(#rr::assert_key_part::<#ty>();)
@@ -237,9 +264,9 @@ fn key_part_asserts(placeholders: &[&Field<'_>]) -> TokenStream {
 
 /// `write_key`, `write_id_key`, `id` and `parse_id`.
 fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> TokenStream {
-    let rr = private();
+    let rr = private(Some(cont));
     let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
-    let asserts = key_part_asserts(placeholders);
+    let asserts = key_part_asserts(&rr, placeholders);
     match placeholders {
         [] => quote! {
             #[inline]
@@ -342,14 +369,14 @@ fn stored_kind(cont: &Container<'_>, index: usize, placeholder_fields: &[usize])
 }
 
 fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
-    let rr = private();
+    let rr = private(Some(cont));
     let ident = cont.ident;
     let placeholders: Vec<&Field<'_>> = checked
         .placeholder_fields
         .iter()
         .map(|&i| &cont.fields[i])
         .collect();
-    let mut asserts = key_part_asserts(&placeholders);
+    let mut asserts = key_part_asserts(&rr, &placeholders);
     for (i, f) in cont.fields.iter().enumerate() {
         if let Some(Stored::Value) = stored_kind(cont, i, &checked.placeholder_fields) {
             let ty = f.ty;
@@ -459,7 +486,7 @@ fn expand_hash(cont: &Container<'_>, checked: &Checked) -> TokenStream {
 
 /// The `{Model}Fields` struct and `Model::fields()` of a hash model.
 pub(crate) fn fields_api(cont: &Container<'_>, placeholder_fields: &[usize]) -> TokenStream {
-    let rr = private();
+    let rr = private(Some(cont));
     let ident = cont.ident;
     let vis = &cont.original.vis;
     let fields_ident = format_ident!("{}Fields", ident);

@@ -27,7 +27,7 @@ pub(crate) fn expand(
     if !input.generics.params.is_empty() {
         return errors;
     }
-    let rr = expand::private();
+    let rr = expand::private(cont);
     let ident = &input.ident;
 
     let (id, hash) = match cont {
@@ -38,7 +38,7 @@ pub(crate) fn expand(
             let id = expand::id_type(cont, &fields, source.as_deref().unwrap_or_default());
             let hash = (cont.attrs.encoding() == Encoding::Hash).then(|| {
                 let fields_api = expand::fields_api(cont, &placeholders);
-                (fields_api, hash_fields_stub(ident))
+                (fields_api, hash_fields_stub(&rr, ident))
             });
             (id, hash)
         }
@@ -62,6 +62,7 @@ pub(crate) fn expand(
         #fields_api
 
         const _: () = {
+            #[automatically_derived]
             impl #rr::RedisModel for #ident {
                 type Id = #id_ty;
                 type Codec = #rr::FallbackCodec;
@@ -80,6 +81,7 @@ pub(crate) fn expand(
                 }
             }
 
+            #[automatically_derived]
             impl #rr::FromRedisValue for #ident {
                 fn from_redis_value(_: #rr::Value) -> #rr::Result<Self, #rr::ParsingError> {
                     ::core::unreachable!()
@@ -116,9 +118,9 @@ fn guess_placeholders(cont: &Container<'_>) -> Vec<usize> {
     indices
 }
 
-fn hash_fields_stub(ident: &syn::Ident) -> TokenStream {
-    let rr = expand::private();
+fn hash_fields_stub(rr: &TokenStream, ident: &syn::Ident) -> TokenStream {
     quote! {
+        #[automatically_derived]
         impl #rr::HashFields for #ident {
             fn write_fields<__W: #rr::RedisWrite + ?Sized>(&self, _: &mut __W) -> #rr::Result<(), #rr::Error> {
                 ::core::unreachable!()

@@ -34,7 +34,11 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
         return TokenStream::new();
     };
     let ty = &field.ty;
-    let rr = quote!(::redis_runtime::__private);
+    let rr = match crate_path(input) {
+        Ok(Some(krate)) => quote!(#krate::__private),
+        Ok(None) => quote!(::redis_runtime::__private),
+        Err(err) => return err.into_compile_error(),
+    };
     let (access, build) = match &field.ident {
         Some(name) => (quote!(self.#name), quote!(#ident { #name: value })),
         None => (quote!(self.0), quote!(#ident(value))),
@@ -55,4 +59,29 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
             }
         }
     }
+}
+
+/// `#[redis(crate = "...")]`, the one attribute this derive takes: the path
+/// the runtime is reachable at when the dependency is renamed.
+fn crate_path(input: &syn::DeriveInput) -> syn::Result<Option<syn::Path>> {
+    let mut krate = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("redis")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let lit: syn::LitStr = meta.value()?.parse()?;
+                krate = Some(lit.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new_spanned(
+                        &lit,
+                        "`crate` must be a path to the runtime, e.g. `crate = \"my_redis\"`",
+                    )
+                })?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown redis attribute for KeyPart; the only one is `crate = \"...\"`",
+                ))
+            }
+        })?;
+    }
+    Ok(krate)
 }

@@ -30,7 +30,7 @@ pub fn derive_redis_model(input: proc_macro::TokenStream) -> proc_macro::TokenSt
 /// #[derive(Debug, Clone, PartialEq, Eq, Hash, redis_runtime::KeyPart)]
 /// pub struct TenantId(String);
 /// ```
-#[proc_macro_derive(KeyPart)]
+#[proc_macro_derive(KeyPart, attributes(redis))]
 pub fn derive_key_part(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     key_part::derive(&input).into()

@@ -88,3 +88,52 @@ fn errors_come_with_a_fallback() {
         }
     }));
 }
+
+/// `crate = "..."` routes every path of the expansion, its fallback included,
+/// through the renamed dependency: nothing names `redis_runtime`.
+#[test]
+fn a_renamed_runtime_is_reached_through_the_crate_option() {
+    for input in [
+        syn::parse_quote! {
+            #[redis(key = "user:{id}", crate = "my_redis")]
+            pub struct User { id: u64, email: String }
+        },
+        syn::parse_quote! {
+            #[redis(key = "session:{token}", encoding = "json", crate = "::my_redis")]
+            pub struct Session { token: String }
+        },
+        // With an error: the fallback impls too.
+        syn::parse_quote! {
+            #[redis(key = "user:{idd}", crate = "my_redis")]
+            pub struct Broken { id: u64, email: String }
+        },
+    ] {
+        let input: syn::DeriveInput = input;
+        let code = expand::derive(&input).to_string();
+        assert!(code.contains("my_redis :: __private"), "{code}");
+        assert!(!code.contains("redis_runtime"), "{code}");
+    }
+    let newtype: syn::DeriveInput = syn::parse_quote! {
+        #[redis(crate = "my_redis")]
+        pub struct TenantId(String);
+    };
+    let code = crate::key_part::derive(&newtype).to_string();
+    assert!(code.contains("my_redis :: __private"), "{code}");
+    assert!(!code.contains("redis_runtime"), "{code}");
+}
+
+/// Fallback impls are marked `#[automatically_derived]` like the real ones.
+#[test]
+fn fallback_impls_are_automatically_derived() {
+    let input: syn::DeriveInput = syn::parse_quote! {
+        #[redis(key = "user:{idd}")]
+        pub struct Broken { id: u64, email: String }
+    };
+    let code = expand::derive(&input).to_string();
+    let impls = code.matches("impl ").count();
+    let marked = code.matches("# [automatically_derived] impl").count();
+    assert!(
+        impls >= 3 && marked == impls,
+        "{marked} of {impls} impls marked:\n{code}"
+    );
+}
