@@ -1,5 +1,5 @@
-//! `cargo run --release -p redis-bench -- [--quick] [--scenario NAME]`: see
-//! [`redis_bench::runner`] and `BENCHMARKS.md`.
+//! `cargo run --release -p redis-bench -- [OPTIONS]` (`-- --help` lists them):
+//! see [`redis_bench::runner`] and `BENCHMARKS.md`.
 
 use std::alloc::System;
 

@@ -11,6 +11,8 @@ mod scenarios;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::builder::PossibleValuesParser;
+use clap::{ArgAction, Parser};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis_runtime::Store;
 
@@ -31,87 +33,67 @@ pub const SCENARIOS: &[&str] = &[
 ];
 
 /// Command-line options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "redis-bench",
+    about = "Ratio benchmarks of redis-runtime against hand-written redis-rs, peer crates and \
+             redis-benchmark; method and results in BENCHMARKS.md",
+    override_usage = "cargo run --release -p redis-bench -- [OPTIONS]"
+)]
 pub struct Options {
-    /// Fewer rounds and operations: a few minutes in all.
+    /// 5 rounds and fewer operations: a few minutes in all.
+    #[arg(long)]
     pub quick: bool,
-    /// Which scenarios to run (all when empty).
+    /// Run only these scenarios (repeatable, or comma-separated; all when absent).
+    #[arg(
+        long = "scenario",
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = PossibleValuesParser::new(SCENARIOS)
+    )]
     pub scenarios: Vec<String>,
-    /// Paired rounds per case (default 15, or 5 with `--quick`).
+    /// Paired rounds per case (default 15, or 5 with --quick).
+    #[arg(long, value_name = "R")]
     pub rounds: Option<usize>,
-    /// Pin the server to core 0 and the harness to core 1.
+    /// Pin the server to core 0 and the harness to core 1 (off with `--no-pin`).
+    #[arg(
+        long = "no-pin",
+        action = ArgAction::SetFalse,
+        help = "Do not pin the server to core 0 and the harness to core 1"
+    )]
     pub pin: bool,
-    /// Run the redis-benchmark companion.
+    /// Run the redis-benchmark companion (off with `--no-redis-benchmark`).
+    #[arg(
+        long = "no-redis-benchmark",
+        action = ArgAction::SetFalse,
+        help = "Skip the redis-benchmark companion runs"
+    )]
     pub redis_benchmark: bool,
-    /// Also run the concurrency scenario on a multi_thread(2) runtime.
+    /// Also run the concurrency scenario on a multi_thread(2) runtime (off with
+    /// `--no-multi-thread`).
+    #[arg(
+        long = "no-multi-thread",
+        action = ArgAction::SetFalse,
+        help = "Skip the concurrency scenario on a multi_thread(2) runtime"
+    )]
     pub multi_thread: bool,
-    /// Where `report.md` and `results.json` go.
+    /// Where report.md and results.json go ($CARGO_TARGET_DIR or the workspace's
+    /// target, then redis-bench).
+    #[arg(long, value_name = "DIR", default_value_os_t = target_dir().join("redis-bench"))]
     pub out: PathBuf,
-    /// A Markdown file whose generated part is replaced by the report.
+    /// Replace the generated part of FILE (e.g. BENCHMARKS.md) with the report.
+    #[arg(long, value_name = "FILE")]
     pub write_md: Option<PathBuf>,
 }
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: cargo run --release -p redis-bench -- [options]
-
-  --quick             5 rounds and fewer operations (a few minutes)
-  --scenario NAME     run only NAME (repeatable, or comma-separated):
-                      codec, sequential, batch, concurrency, memory, counters
-  --rounds R          paired rounds per case (default 15; 5 with --quick)
-  --no-pin            do not pin the server and the harness to cores
-  --no-redis-benchmark  skip the redis-benchmark companion runs
-  --no-multi-thread   skip the concurrency scenario on multi_thread(2)
-  --out DIR           where report.md and results.json go
-                      (default: $CARGO_TARGET_DIR or <workspace>/target, /redis-bench)
-  --write-md FILE     replace the generated part of FILE (e.g. BENCHMARKS.md)
-";
+/// The workspace's target directory: `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
+}
 
 impl Options {
-    /// Parses the arguments (without the program name).
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-        let mut opts = Options {
-            quick: false,
-            scenarios: Vec::new(),
-            rounds: None,
-            pin: true,
-            redis_benchmark: true,
-            multi_thread: true,
-            out: target.join("redis-bench"),
-            write_md: None,
-        };
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-            match arg.as_str() {
-                "--quick" => opts.quick = true,
-                "--scenario" => {
-                    for s in value("--scenario")?.split(',') {
-                        if !SCENARIOS.contains(&s) {
-                            return Err(format!("unknown scenario `{s}`"));
-                        }
-                        opts.scenarios.push(s.to_owned());
-                    }
-                }
-                "--rounds" => {
-                    let r = value("--rounds")?;
-                    opts.rounds = Some(r.parse().map_err(|_| format!("bad --rounds `{r}`"))?);
-                }
-                "--no-pin" => opts.pin = false,
-                "--no-redis-benchmark" => opts.redis_benchmark = false,
-                "--no-multi-thread" => opts.multi_thread = false,
-                "--out" => opts.out = PathBuf::from(value("--out")?),
-                "--write-md" => opts.write_md = Some(PathBuf::from(value("--write-md")?)),
-                "-h" | "--help" => return Err(String::new()),
-                other => return Err(format!("unknown argument `{other}`")),
-            }
-        }
-        Ok(opts)
-    }
-
     fn wants(&self, scenario: &str) -> bool {
         self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario)
     }
@@ -465,16 +447,7 @@ fn load() -> String {
 
 /// Runs the benchmark; `allocations` reads the binary's counting allocator.
 pub fn main(allocations: fn() -> u64) -> std::process::ExitCode {
-    let opts = match Options::parse(std::env::args().skip(1)) {
-        Ok(opts) => opts,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}\n");
-            }
-            eprint!("{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let opts = Options::parse();
     match run(opts, allocations) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -690,4 +663,67 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
     }
     drop(redis);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Options, target_dir};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_run_everything_pinned_with_every_companion() {
+        let opts = Options::try_parse_from(["redis-bench"]).unwrap();
+        assert!(!opts.quick);
+        assert!(opts.scenarios.is_empty());
+        assert_eq!(opts.rounds, None);
+        assert!(opts.pin && opts.redis_benchmark && opts.multi_thread);
+        assert_eq!(opts.out, target_dir().join("redis-bench"));
+        assert_eq!(opts.write_md, None);
+    }
+
+    #[test]
+    fn every_flag_sets_its_option() {
+        let opts = Options::try_parse_from([
+            "redis-bench",
+            "--quick",
+            "--scenario",
+            "codec,batch",
+            "--scenario",
+            "memory",
+            "--rounds",
+            "3",
+            "--no-pin",
+            "--no-redis-benchmark",
+            "--no-multi-thread",
+            "--out",
+            "out",
+            "--write-md",
+            "B.md",
+        ])
+        .unwrap();
+        assert!(opts.quick);
+        assert_eq!(opts.scenarios, ["codec", "batch", "memory"]);
+        assert_eq!(opts.rounds, Some(3));
+        assert!(!opts.pin && !opts.redis_benchmark && !opts.multi_thread);
+        assert_eq!(opts.out, std::path::Path::new("out"));
+        assert_eq!(opts.write_md.as_deref(), Some(std::path::Path::new("B.md")));
+        assert!(opts.wants("batch") && !opts.wants("sequential"));
+    }
+
+    #[test]
+    fn unknown_scenarios_and_arguments_are_refused() {
+        for args in [
+            &["redis-bench", "--scenario", "codec,nope"][..],
+            &["redis-bench", "--rounds", "many"],
+            &["redis-bench", "--bogus"],
+        ] {
+            assert!(Options::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
 }

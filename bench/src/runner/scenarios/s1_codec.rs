@@ -10,15 +10,12 @@ use crate::codec::{fw_decode, fw_save_bytes, hw_decode, hw_save_bytes, stored_re
 use crate::handwritten::BenchModel;
 use crate::models::{Account, User, UserJson, UserMsgpack};
 use crate::runner::report::{Section, Table};
-use crate::runner::{Bench, Sample, Timer, Variant, paired};
+use crate::runner::{Bench, Sample, Timer, Variant, paired, target_dir};
 
 const CODEC_TARGET: f64 = 1.05;
 
 fn criterion_median(group: &str, function: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
-    let path = target
+    let path = target_dir()
         .join("criterion")
         .join(group)
         .join(function)
