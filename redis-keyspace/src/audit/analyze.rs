@@ -12,15 +12,15 @@ use syn::visit::{self, Visit};
 use syn::{
     Block, Expr, ExprCall, ExprClosure, ExprMethodCall, ExprPath, FnArg, GenericParam, Generics,
     ImplItemFn, Item, ItemFn, ItemImpl, ItemMod, ItemTrait, ItemUse, Lit, Local, Macro, Pat,
-    Signature, Stmt, Token, TraitItemFn, Type, TypeParamBound, TypePath, UseTree, WherePredicate,
+    Signature, Stmt, Token, TraitItemFn, Type, TypeParamBound, TypePath, WherePredicate,
 };
 
 use super::Kind;
 use super::commands::{self, Families};
 use super::layout::{CrateKey, SourceFile};
 use super::resolve::{
-    Binding, Class, LeafKind, ModKey, ModuleTable, Namespace, Raw, Scope, UseLeaf, Var, item_name,
-    type_name, type_path, use_leaves,
+    Binding, LeafKind, Lexical, ModKey, ModuleTable, Names, Namespace, UseLeaf, type_name,
+    use_leaves,
 };
 
 /// One violation found in a file, before allowlists and reporting.
@@ -125,6 +125,89 @@ fn is_raw_type(path: &[String]) -> bool {
         path.last().map(String::as_str),
         Some("Cmd" | "Pipeline" | "Script" | "ScriptInvocation" | "ClusterPipeline")
     )
+}
+
+/// What is known about the type of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A redis connection, client, pool or generic bounded by a redis trait.
+    Redis,
+    /// Known not to be Redis (`HashMap`, `Vec`, `Cell`, `Store`, ...).
+    NonRedis,
+    /// Not known.
+    Unknown,
+}
+
+/// A local variable.
+#[derive(Clone, Debug)]
+pub(crate) struct Var {
+    /// What is known about its type.
+    pub(crate) class: Class,
+    /// Set when the variable holds a raw construct: built here (`let mut c
+    /// = redis::cmd("GET")`, calls on it belong to that construct) or
+    /// received (a parameter of type `&Cmd`: sending it is counted).
+    pub(crate) raw: Raw,
+    /// Set when the variable holds a hand-built key (`let key =
+    /// format!("user:{id}")`): where it was built, and its text.
+    pub(crate) key: Option<(Span, String)>,
+    /// The name of its type, when that is a plain path (`AppState` for
+    /// `state: &AppState`): field accesses look the field up in the struct.
+    pub(crate) struct_name: Option<String>,
+    /// Whether a value not itself Redis may hold Redis values (a `Vec` of
+    /// connections, a struct with a client field): then what is taken out
+    /// of it (`for c in &conns`, `conns.iter().map(|c| ..)`) is not known.
+    pub(crate) holds_redis: bool,
+}
+
+impl Var {
+    /// A variable of this class, nothing else known.
+    pub(crate) fn of(class: Class) -> Var {
+        Var {
+            class,
+            raw: Raw::No,
+            key: None,
+            struct_name: None,
+            holds_redis: false,
+        }
+    }
+}
+
+/// Whether a value is a raw construct (`Cmd`, `Pipeline`, `Script`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Raw {
+    /// Not a raw construct (or not known to be one).
+    No,
+    /// Built in this function, where it was counted.
+    Built,
+    /// Received from elsewhere (a parameter or a typed binding), so it was
+    /// counted where it was built and sending it is a connection call.
+    Received,
+}
+
+/// A block, function or closure scope inside a module.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scope {
+    /// What the block declares and imports.
+    pub(crate) names: Names,
+    /// Command-trait families brought into scope by the block's imports or
+    /// by the enclosing function's trait bounds.
+    pub(crate) families: Families,
+    /// Local variables.
+    pub(crate) vars: HashMap<String, Var>,
+    /// Type parameters bounded by a redis trait.
+    pub(crate) redis_generics: HashSet<String>,
+    /// Type parameters without a redis bound.
+    pub(crate) other_generics: HashSet<String>,
+}
+
+impl Lexical for Scope {
+    fn names(&self) -> &Names {
+        &self.names
+    }
+
+    fn binds_variable(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
 }
 
 struct ImplCtx {
@@ -371,14 +454,23 @@ impl<'a> Analyzer<'a> {
         segments: &[String],
         namespace: Namespace,
     ) -> Binding {
-        let scopes: Vec<&Scope> = self.scopes.iter().collect();
-        let binding =
-            self.table
-                .resolve_path(&self.module, &scopes, leading_colon, segments, namespace);
+        let binding = self.table.resolve_path(
+            &self.module,
+            &self.lexical(),
+            leading_colon,
+            segments,
+            namespace,
+        );
         if matches!(binding, Binding::Redis(_)) {
             self.touches_redis = true;
         }
         binding
+    }
+
+    /// The block scopes around the current place, as the resolver sees
+    /// them (innermost last).
+    fn lexical(&self) -> Vec<&dyn Lexical> {
+        self.scopes.iter().map(|s| s as &dyn Lexical).collect()
     }
 
     fn var(&self, name: &str) -> Option<&Var> {
@@ -1095,88 +1187,16 @@ impl<'a> Analyzer<'a> {
 
     /// Build the scope of a block from the items declared in it.
     fn block_scope(&mut self, stmts: &[Stmt]) -> Scope {
-        let mut scope = Scope::default();
-        let mut leaves: Vec<UseLeaf> = Vec::new();
-        // `type C = redis::Cmd;`: name, and the path it aliases.
-        let mut aliases: Vec<(String, bool, Vec<String>)> = Vec::new();
-        for stmt in stmts {
-            let Stmt::Item(item) = stmt else {
-                continue;
-            };
-            match item {
-                Item::Use(u) => leaves.extend(use_leaves(u.leading_colon.is_some(), &u.tree)),
-                Item::Type(alias) => {
-                    let name = alias.ident.to_string();
-                    scope
-                        .bindings
-                        .insert(name.clone(), Binding::Local(name.clone()));
-                    if let Some((leading_colon, path)) = type_path(&alias.ty) {
-                        aliases.push((name, leading_colon, path));
-                    }
-                }
-                Item::ExternCrate(e) => {
-                    let krate = e.ident.to_string();
-                    let name = e
-                        .rename
-                        .as_ref()
-                        .map_or_else(|| krate.clone(), |(_, r)| r.to_string());
-                    let binding = if krate == "redis" {
-                        Binding::Redis(Vec::new())
-                    } else {
-                        Binding::External(vec![krate])
-                    };
-                    scope.bindings.insert(name, binding);
-                }
-                other => {
-                    if let Some(name) = item_name(other) {
-                        scope.bindings.insert(name.clone(), Binding::Local(name));
-                    }
-                }
-            }
+        let items = stmts.iter().filter_map(|stmt| match stmt {
+            Stmt::Item(item) => Some(item),
+            _ => None,
+        });
+        let names = self.table.block_names(&self.module, &self.lexical(), items);
+        Scope {
+            families: self.table.families_of(&names, &mut HashSet::new()),
+            names,
+            ..Scope::default()
         }
-        if leaves.is_empty() && aliases.is_empty() {
-            return scope;
-        }
-        // Two rounds so that one `use` in the block can name another.
-        for _ in 0..2 {
-            let mut next = scope.clone();
-            next.globs.clear();
-            next.families = 0;
-            for leaf in &leaves {
-                let mut scopes: Vec<&Scope> = self.scopes.iter().collect();
-                scopes.push(&scope);
-                let target = self.table.resolve_use(&self.module, &scopes, leaf);
-                next.families |= match &leaf.kind {
-                    LeafKind::Glob => self.table.glob_families(&target, &mut HashSet::new()),
-                    LeafKind::Name { .. } => target.trait_family().unwrap_or(0),
-                };
-                match (&leaf.kind, leaf.bound_name()) {
-                    (LeafKind::Glob, _) => next.globs.push(target),
-                    (_, Some(name)) => {
-                        next.bindings.insert(name, target);
-                    }
-                    (_, None) => {}
-                }
-            }
-            // A type alias of a redis item binds its name to that item, so
-            // `C::new()` is `redis::Cmd::new()`.
-            for (name, leading_colon, path) in &aliases {
-                let mut scopes: Vec<&Scope> = self.scopes.iter().collect();
-                scopes.push(&scope);
-                let target = self.table.resolve_path(
-                    &self.module,
-                    &scopes,
-                    *leading_colon,
-                    path,
-                    Namespace::Type,
-                );
-                if matches!(target, Binding::Redis(_)) {
-                    next.bindings.insert(name.clone(), target);
-                }
-            }
-            scope = next;
-        }
-        scope
     }
 
     // ----- checks ----------------------------------------------------------------
@@ -1470,47 +1490,9 @@ impl<'a> Analyzer<'a> {
         i
     }
 
-    fn report_use_tree(&mut self, leading_colon: bool, tree: &UseTree, prefix: &mut Vec<String>) {
-        let leaf = |kind| UseLeaf {
-            leading_colon,
-            prefix: prefix.clone(),
-            kind,
-        };
-        match tree {
-            UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.report_use_tree(leading_colon, &p.tree, prefix);
-                prefix.pop();
-            }
-            UseTree::Group(g) => {
-                for item in &g.items {
-                    self.report_use_tree(leading_colon, item, prefix);
-                }
-            }
-            UseTree::Name(n) => {
-                let leaf = leaf(LeafKind::Name {
-                    name: n.ident.to_string(),
-                    alias: None,
-                });
-                self.report_use_leaf(&leaf, n.ident.span());
-            }
-            UseTree::Rename(r) => {
-                let leaf = leaf(LeafKind::Name {
-                    name: r.ident.to_string(),
-                    alias: Some(r.rename.to_string()),
-                });
-                self.report_use_leaf(&leaf, r.ident.span());
-            }
-            UseTree::Glob(g) => {
-                let leaf = leaf(LeafKind::Glob);
-                self.report_use_leaf(&leaf, g.star_token.span);
-            }
-        }
-    }
-
-    fn report_use_leaf(&mut self, leaf: &UseLeaf, span: Span) {
-        let scopes: Vec<&Scope> = self.scopes.iter().collect();
-        let target = self.table.resolve_use(&self.module, &scopes, leaf);
+    fn report_use_leaf(&mut self, leaf: &UseLeaf) {
+        let span = leaf.span;
+        let target = self.table.resolve_use(&self.module, &self.lexical(), leaf);
         let Binding::Redis(path) = &target else {
             return;
         };
@@ -1815,7 +1797,9 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
     }
 
     fn visit_item_use(&mut self, u: &'ast ItemUse) {
-        self.report_use_tree(u.leading_colon.is_some(), &u.tree, &mut Vec::new());
+        for leaf in use_leaves(u.leading_colon.is_some(), &u.tree) {
+            self.report_use_leaf(&leaf);
+        }
     }
 
     fn visit_item_fn(&mut self, f: &'ast ItemFn) {

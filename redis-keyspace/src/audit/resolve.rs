@@ -1,14 +1,18 @@
 //! Name resolution: what a path means, given the `use` items, `extern
-//! crate` items and item declarations of the modules around it.
+//! crate` items and item declarations of the modules and blocks around it.
 //!
-//! Every module of every scanned crate gets a [`ModuleData`] in a
+//! Every module of every scanned crate gets its [`Names`] in a
 //! [`ModuleTable`]; its `use` items are resolved to a fixpoint across files, so
 //! `use crate::prelude::*` sees what `prelude.rs` re-exports, `use
 //! deadpool_redis::redis; use redis::AsyncCommands;` sees the alias, and a
-//! local `mod redis` shadows the crate.
+//! local `mod redis` shadows the crate. A block's items (`fn f() { use
+//! redis::Commands; .. }`) are collected and resolved by the same code
+//! ([`ModuleTable::block_names`]), inside the modules and blocks around it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use proc_macro2::Span;
+use syn::spanned::Spanned;
 use syn::{Item, UseTree};
 
 use super::commands::{self, Families};
@@ -82,6 +86,8 @@ pub(crate) struct UseLeaf {
     pub(crate) prefix: Vec<String>,
     /// The leaf.
     pub(crate) kind: LeafKind,
+    /// Where the leaf is written (its name, or the `*`).
+    pub(crate) span: Span,
 }
 
 /// The end of a `use` path.
@@ -134,6 +140,7 @@ pub(crate) fn use_leaves(leading_colon: bool, tree: &UseTree) -> Vec<UseLeaf> {
                     name: n.ident.to_string(),
                     alias: None,
                 },
+                span: n.ident.span(),
             }),
             UseTree::Rename(r) => out.push(UseLeaf {
                 leading_colon,
@@ -142,11 +149,13 @@ pub(crate) fn use_leaves(leading_colon: bool, tree: &UseTree) -> Vec<UseLeaf> {
                     name: r.ident.to_string(),
                     alias: Some(r.rename.to_string()),
                 },
+                span: r.ident.span(),
             }),
-            UseTree::Glob(_) => out.push(UseLeaf {
+            UseTree::Glob(g) => out.push(UseLeaf {
                 leading_colon,
                 prefix: prefix.clone(),
                 kind: LeafKind::Glob,
+                span: g.star_token.span(),
             }),
             UseTree::Group(g) => {
                 for item in &g.items {
@@ -160,29 +169,111 @@ pub(crate) fn use_leaves(leading_colon: bool, tree: &UseTree) -> Vec<UseLeaf> {
     out
 }
 
-/// What one module declares and imports.
+/// What one module or block declares and imports. Modules and blocks are
+/// collected by [`Names::declare`], resolved by
+/// [`ModuleTable::resolve_uses`] and [`ModuleTable::resolve_alias`], and
+/// looked up by [`ModuleTable::lookup_in_names`]: one resolver for both.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ModuleData {
-    /// Items declared here, by name.
+pub(crate) struct Names {
+    /// Items declared here, by name (a type alias of a redis item, once
+    /// resolved, binds its name to that item).
     pub(crate) items: HashMap<String, Binding>,
     /// `extern crate x as y;` items, by the name they bind.
     pub(crate) extern_crates: HashMap<String, String>,
-    /// The module's `use` leaves, unresolved.
+    /// The `use` leaves, unresolved.
     pub(crate) uses: Vec<UseLeaf>,
-    /// Names bound by resolved `use` leaves.
-    pub(crate) imports: HashMap<String, Binding>,
+    /// The type aliases declared here.
+    pub(crate) aliases: Vec<Alias>,
+    /// What the `use` leaves resolved to.
+    pub(crate) imports: Imports,
+}
+
+/// What the `use` leaves of a module or block resolved to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Imports {
+    /// Names bound by `use` leaves.
+    pub(crate) named: HashMap<String, Binding>,
     /// Things imported anonymously (`use redis::Commands as _;`).
     pub(crate) anonymous: Vec<Binding>,
     /// Sources of glob imports.
     pub(crate) globs: Vec<Binding>,
-    /// Whether the module is a crate root.
-    pub(crate) is_root: bool,
+}
+
+/// A type alias: `type C = redis::Cmd;`.
+#[derive(Clone, Debug)]
+pub(crate) struct Alias {
+    /// The name it declares.
+    pub(crate) name: String,
+    /// The path it aliases (with whether it starts with `::`), when the
+    /// aliased type is a path.
+    pub(crate) target: Option<(bool, Vec<String>)>,
+}
+
+impl Names {
+    /// Note what `item` declares or imports: its `use` leaves, the name an
+    /// `extern crate` binds, a type alias, or the item's own name.
+    pub(crate) fn declare(&mut self, item: &Item) {
+        match item {
+            Item::Use(u) => self
+                .uses
+                .extend(use_leaves(u.leading_colon.is_some(), &u.tree)),
+            Item::ExternCrate(e) => {
+                let (name, krate) = extern_crate_binds(e);
+                self.extern_crates.insert(name, krate);
+            }
+            Item::Type(alias) => {
+                let name = alias.ident.to_string();
+                self.items
+                    .insert(name.clone(), Binding::Local(name.clone()));
+                self.aliases.push(Alias {
+                    name,
+                    target: type_path(&alias.ty),
+                });
+            }
+            other => {
+                if let Some(name) = item_name(other) {
+                    self.items.insert(name.clone(), Binding::Local(name));
+                }
+            }
+        }
+    }
+}
+
+/// The name an `extern crate` item binds, and the crate it names:
+/// `extern crate redis as foo;` binds `foo` to `redis`.
+fn extern_crate_binds(e: &syn::ItemExternCrate) -> (String, String) {
+    let krate = e.ident.to_string();
+    let name = e
+        .rename
+        .as_ref()
+        .map_or_else(|| krate.clone(), |(_, r)| r.to_string());
+    (name, krate)
+}
+
+/// A block scope around a path, as the resolver sees it: what the block
+/// declares and imports, and which local variables it binds (in an
+/// expression, a variable shadows an item of the same name).
+pub(crate) trait Lexical {
+    /// What the block declares and imports.
+    fn names(&self) -> &Names;
+    /// Whether the block binds a local variable `name`.
+    fn binds_variable(&self, name: &str) -> bool;
+}
+
+impl Lexical for Names {
+    fn names(&self) -> &Names {
+        self
+    }
+
+    fn binds_variable(&self, _: &str) -> bool {
+        false
+    }
 }
 
 /// Every module of every scanned crate, plus what is known crate-wide.
 #[derive(Debug, Default)]
 pub(crate) struct ModuleTable {
-    pub(crate) modules: BTreeMap<ModKey, ModuleData>,
+    pub(crate) modules: BTreeMap<ModKey, Names>,
     /// Names bound crate-wide by `extern crate x as y;` in a crate root.
     pub(crate) extern_prelude: HashMap<CrateKey, HashMap<String, String>>,
     /// Library crates by the name other crates use for them.
@@ -191,8 +282,6 @@ pub(crate) struct ModuleTable {
     pub(crate) redis_types: HashMap<CrateKey, HashSet<String>>,
     /// Trait impls whose trait is resolved once imports are.
     pending_impls: Vec<PendingImpl>,
-    /// Type aliases whose target is resolved once imports are.
-    pending_aliases: Vec<PendingAlias>,
     /// Names of types that implement `Deref` or alias a type that is not
     /// known, per crate (they may be or deref to a connection, so method
     /// calls on them are not known to be non-Redis).
@@ -205,13 +294,6 @@ struct PendingImpl {
     leading_colon: bool,
     trait_path: Vec<String>,
     self_name: String,
-}
-
-#[derive(Debug)]
-struct PendingAlias {
-    module: ModKey,
-    name: String,
-    target: Option<(bool, Vec<String>)>,
 }
 
 /// The path of a type, through references and parentheses.
@@ -323,28 +405,16 @@ impl ModuleTable {
     }
 
     fn collect_module(&mut self, key: ModKey, items: &[Item], is_root: bool) {
-        let mut data = ModuleData {
-            is_root,
-            ..ModuleData::default()
-        };
+        let mut names = Names::default();
         for item in items {
+            names.declare(item);
             match item {
-                Item::Use(u) => data
-                    .uses
-                    .extend(use_leaves(u.leading_colon.is_some(), &u.tree)),
-                Item::ExternCrate(e) => {
-                    let krate = e.ident.to_string();
-                    let name = e
-                        .rename
-                        .as_ref()
-                        .map_or_else(|| krate.clone(), |(_, r)| r.to_string());
-                    if is_root {
-                        self.extern_prelude
-                            .entry(key.krate.clone())
-                            .or_default()
-                            .insert(name.clone(), krate.clone());
-                    }
-                    data.extern_crates.insert(name, krate);
+                Item::ExternCrate(e) if is_root => {
+                    let (name, krate) = extern_crate_binds(e);
+                    self.extern_prelude
+                        .entry(key.krate.clone())
+                        .or_default()
+                        .insert(name, krate);
                 }
                 Item::Mod(m) => {
                     let mut path = key.path.clone();
@@ -353,37 +423,24 @@ impl ModuleTable {
                         krate: key.krate.clone(),
                         path,
                     };
-                    data.items
+                    names
+                        .items
                         .insert(m.ident.to_string(), Binding::Module(child.clone()));
                     if let Some((_, inner)) = &m.content {
                         self.collect_module(child, inner, false);
                     }
                 }
                 Item::Impl(imp) => self.note_impl(&key, imp),
-                Item::Type(alias) => {
-                    let name = alias.ident.to_string();
-                    data.items
-                        .insert(name.clone(), Binding::Local(name.clone()));
-                    self.pending_aliases.push(PendingAlias {
-                        module: key.clone(),
-                        name,
-                        target: type_path(&alias.ty),
-                    });
-                }
-                other => {
-                    if let Some(name) = item_name(other) {
-                        data.items.insert(name.clone(), Binding::Local(name));
-                    }
-                }
+                _ => {}
             }
         }
         // A file module and an inline module of the same path merge (the
         // file wins for items it declares).
         let entry = self.modules.entry(key).or_default();
-        entry.is_root |= data.is_root;
-        entry.items.extend(data.items);
-        entry.extern_crates.extend(data.extern_crates);
-        entry.uses.extend(data.uses);
+        entry.items.extend(names.items);
+        entry.extern_crates.extend(names.extern_crates);
+        entry.uses.extend(names.uses);
+        entry.aliases.extend(names.aliases);
     }
 
     fn note_impl(&mut self, module: &ModKey, imp: &syn::ItemImpl) {
@@ -421,22 +478,19 @@ impl ModuleTable {
     /// a binding changed.
     fn resolve_redis_aliases(&mut self) -> bool {
         let mut changed = false;
-        for i in 0..self.pending_aliases.len() {
-            let alias = &self.pending_aliases[i];
-            let Some((leading_colon, path)) = &alias.target else {
-                continue;
-            };
-            let binding =
-                self.resolve_path(&alias.module, &[], *leading_colon, path, Namespace::Type);
-            if !matches!(binding, Binding::Redis(_)) {
-                continue;
-            }
-            let (module, name) = (alias.module.clone(), alias.name.clone());
-            if let Some(data) = self.modules.get_mut(&module)
-                && data.items.get(&name) != Some(&binding)
-            {
-                data.items.insert(name, binding);
-                changed = true;
+        let keys: Vec<ModKey> = self.modules.keys().cloned().collect();
+        for key in &keys {
+            for i in 0..self.modules[key].aliases.len() {
+                let alias = &self.modules[key].aliases[i];
+                let Some(binding) = self.resolve_alias(key, &[], alias) else {
+                    continue;
+                };
+                let name = alias.name.clone();
+                let names = self.modules.get_mut(key).expect("module exists");
+                if names.items.get(&name) != Some(&binding) {
+                    names.items.insert(name, binding);
+                    changed = true;
+                }
             }
         }
         changed
@@ -445,24 +499,27 @@ impl ModuleTable {
     /// Once imports are resolved: which type aliases name a redis type
     /// (`type Conn = redis::aio::MultiplexedConnection;`).
     fn resolve_aliases(&mut self) {
-        let pending = std::mem::take(&mut self.pending_aliases);
-        for alias in pending {
-            let binding = alias.target.as_ref().map(|(leading_colon, path)| {
-                self.resolve_path(&alias.module, &[], *leading_colon, path, Namespace::Type)
-            });
-            let redis = match &binding {
-                Some(Binding::Redis(_)) => true,
-                Some(Binding::External(p)) => commands::WRAPPER_CRATES.contains(&p[0].as_str()),
-                _ => false,
-            };
+        let mut found: Vec<(bool, CrateKey, String)> = Vec::new();
+        for (key, names) in &self.modules {
+            for alias in &names.aliases {
+                let binding = alias.target.as_ref().map(|(leading_colon, path)| {
+                    self.resolve_path(key, &[], *leading_colon, path, Namespace::Type)
+                });
+                let redis = match &binding {
+                    Some(Binding::Redis(_)) => true,
+                    Some(Binding::External(p)) => commands::WRAPPER_CRATES.contains(&p[0].as_str()),
+                    _ => false,
+                };
+                found.push((redis, key.krate.clone(), alias.name.clone()));
+            }
+        }
+        for (redis, krate, name) in found {
             let set = if redis {
                 &mut self.redis_types
             } else {
                 &mut self.deref_types
             };
-            set.entry(alias.module.krate.clone())
-                .or_default()
-                .insert(alias.name);
+            set.entry(krate).or_default().insert(name);
         }
     }
 
@@ -491,25 +548,10 @@ impl ModuleTable {
             let mut changed = false;
             let keys: Vec<ModKey> = self.modules.keys().cloned().collect();
             for key in &keys {
-                let leaves = self.modules[key].uses.clone();
-                let mut imports = HashMap::new();
-                let mut anonymous = Vec::new();
-                let mut globs = Vec::new();
-                for leaf in &leaves {
-                    let target = self.resolve_use(key, &[], leaf);
-                    match (&leaf.kind, leaf.bound_name()) {
-                        (LeafKind::Glob, _) => globs.push(target),
-                        (_, Some(name)) => {
-                            imports.insert(name, target);
-                        }
-                        (_, None) => anonymous.push(target),
-                    }
-                }
-                let data = self.modules.get_mut(key).expect("module exists");
-                if data.imports != imports || data.globs != globs || data.anonymous != anonymous {
-                    data.imports = imports;
-                    data.globs = globs;
-                    data.anonymous = anonymous;
+                let imports = self.resolve_uses(key, &[], &self.modules[key]);
+                let names = self.modules.get_mut(key).expect("module exists");
+                if names.imports != imports {
+                    names.imports = imports;
                     changed = true;
                 }
             }
@@ -520,12 +562,85 @@ impl ModuleTable {
         }
     }
 
+    /// The names a block declares and imports (its items, `use` and
+    /// `extern crate` items, type aliases), resolved like a module's, in
+    /// `module` inside the block scopes `outer` (innermost last).
+    pub(crate) fn block_names<'i>(
+        &self,
+        module: &ModKey,
+        outer: &[&dyn Lexical],
+        items: impl Iterator<Item = &'i Item>,
+    ) -> Names {
+        let mut names = Names::default();
+        for item in items {
+            names.declare(item);
+        }
+        if names.uses.is_empty() && names.aliases.is_empty() {
+            return names;
+        }
+        // Two rounds so that one `use` in the block can name another.
+        for _ in 0..2 {
+            let mut scopes = outer.to_vec();
+            scopes.push(&names);
+            let imports = self.resolve_uses(module, &scopes, &names);
+            let aliases: Vec<(String, Binding)> = names
+                .aliases
+                .iter()
+                .filter_map(|alias| {
+                    Some((
+                        alias.name.clone(),
+                        self.resolve_alias(module, &scopes, alias)?,
+                    ))
+                })
+                .collect();
+            names.imports = imports;
+            names.items.extend(aliases);
+        }
+        names
+    }
+
+    /// One round of the resolver: what the `use` leaves of `names`, seen in
+    /// `module` inside the block scopes `scopes` (innermost last), resolve
+    /// to now.
+    pub(crate) fn resolve_uses(
+        &self,
+        module: &ModKey,
+        scopes: &[&dyn Lexical],
+        names: &Names,
+    ) -> Imports {
+        let mut imports = Imports::default();
+        for leaf in &names.uses {
+            let target = self.resolve_use(module, scopes, leaf);
+            match (&leaf.kind, leaf.bound_name()) {
+                (LeafKind::Glob, _) => imports.globs.push(target),
+                (_, Some(name)) => {
+                    imports.named.insert(name, target);
+                }
+                (_, None) => imports.anonymous.push(target),
+            }
+        }
+        imports
+    }
+
+    /// What a type alias binds its name to, when it aliases a redis item:
+    /// that item (`type C = redis::Cmd;` makes `C::new()` a `Cmd::new()`).
+    pub(crate) fn resolve_alias(
+        &self,
+        module: &ModKey,
+        scopes: &[&dyn Lexical],
+        alias: &Alias,
+    ) -> Option<Binding> {
+        let (leading_colon, path) = alias.target.as_ref()?;
+        let binding = self.resolve_path(module, scopes, *leading_colon, path, Namespace::Type);
+        matches!(binding, Binding::Redis(_)).then_some(binding)
+    }
+
     /// Resolve a `use` leaf seen in `module` (inside the block scopes
     /// `scopes`, innermost last).
     pub(crate) fn resolve_use(
         &self,
         module: &ModKey,
-        scopes: &[&Scope],
+        scopes: &[&dyn Lexical],
         leaf: &UseLeaf,
     ) -> Binding {
         let path = match &leaf.kind {
@@ -543,7 +658,7 @@ impl ModuleTable {
     pub(crate) fn resolve_path(
         &self,
         module: &ModKey,
-        scopes: &[&Scope],
+        scopes: &[&dyn Lexical],
         leading_colon: bool,
         segments: &[String],
         namespace: Namespace,
@@ -618,22 +733,17 @@ impl ModuleTable {
     fn lookup_first(
         &self,
         module: &ModKey,
-        scopes: &[&Scope],
+        scopes: &[&dyn Lexical],
         name: &str,
         single: bool,
         namespace: Namespace,
     ) -> Binding {
         for scope in scopes.iter().rev() {
-            if single
-                && namespace == Namespace::Value
-                && let Some(var) = scope.vars.get(name)
-            {
-                return var.binding();
+            if single && namespace == Namespace::Value && scope.binds_variable(name) {
+                // A local variable: nothing the audit resolves further.
+                return Binding::Local(String::new());
             }
-            if let Some(b) = scope.bindings.get(name) {
-                return b.clone();
-            }
-            if let Some(b) = self.lookup_globs(&scope.globs, name, &mut HashSet::new()) {
+            if let Some(b) = self.lookup_in_names(scope.names(), name, &mut HashSet::new()) {
                 return b;
             }
         }
@@ -672,17 +782,28 @@ impl ModuleTable {
         if !seen.insert(module.clone()) {
             return None;
         }
-        let data = self.module(module)?;
-        if let Some(b) = data.items.get(name) {
+        self.lookup_in_names(self.module(module)?, name, seen)
+    }
+
+    /// Look `name` up among what a module or block declares and imports:
+    /// its items, its `extern crate` items, its named imports, then its
+    /// glob imports.
+    pub(crate) fn lookup_in_names(
+        &self,
+        names: &Names,
+        name: &str,
+        seen: &mut HashSet<ModKey>,
+    ) -> Option<Binding> {
+        if let Some(b) = names.items.get(name) {
             return Some(b.clone());
         }
-        if let Some(krate) = data.extern_crates.get(name) {
+        if let Some(krate) = names.extern_crates.get(name) {
             return Some(self.extern_crate_named(krate));
         }
-        if let Some(b) = data.imports.get(name) {
+        if let Some(b) = names.imports.named.get(name) {
             return Some(b.clone());
         }
-        self.lookup_globs(&data.globs, name, seen)
+        self.lookup_globs(&names.imports.globs, name, seen)
     }
 
     fn lookup_globs(
@@ -716,9 +837,10 @@ impl ModuleTable {
         None
     }
 
-    /// The module data for `key`, falling back to the crate's shared
-    /// module directory (`tests/common/` for every test crate).
-    pub(crate) fn module(&self, key: &ModKey) -> Option<&ModuleData> {
+    /// What the module `key` declares and imports, falling back to the
+    /// crate's shared module directory (`tests/common/` for every test
+    /// crate).
+    pub(crate) fn module(&self, key: &ModKey) -> Option<&Names> {
         self.modules.get(key).or_else(|| {
             let shared = key.krate.shared()?;
             self.modules.get(&ModKey {
@@ -734,14 +856,21 @@ impl ModuleTable {
         if !seen.insert(key.clone()) {
             return 0;
         }
-        let Some(data) = self.module(key) else {
-            return 0;
-        };
+        match self.module(key) {
+            Some(names) => self.families_of(names, seen),
+            None => 0,
+        }
+    }
+
+    /// The command-trait families the imports of a module or block bring
+    /// into scope.
+    pub(crate) fn families_of(&self, names: &Names, seen: &mut HashSet<ModKey>) -> Families {
+        let imports = &names.imports;
         let mut families = 0;
-        for binding in data.imports.values().chain(&data.anonymous) {
+        for binding in imports.named.values().chain(&imports.anonymous) {
             families |= binding.trait_family().unwrap_or(0);
         }
-        for glob in &data.globs {
+        for glob in &imports.globs {
             families |= self.glob_families(glob, seen);
         }
         families
@@ -781,85 +910,6 @@ pub(crate) enum Namespace {
     Type,
     /// A `use` path: the first segment may be an extern crate.
     Use,
-}
-
-/// What is known about the type of a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// A redis connection, client, pool or generic bounded by a redis trait.
-    Redis,
-    /// Known not to be Redis (`HashMap`, `Vec`, `Cell`, `Store`, ...).
-    NonRedis,
-    /// Not known.
-    Unknown,
-}
-
-/// A local variable.
-#[derive(Clone, Debug)]
-pub(crate) struct Var {
-    /// What is known about its type.
-    pub(crate) class: Class,
-    /// Set when the variable holds a raw construct: built here (`let mut c
-    /// = redis::cmd("GET")`, calls on it belong to that construct) or
-    /// received (a parameter of type `&Cmd`: sending it is counted).
-    pub(crate) raw: Raw,
-    /// Set when the variable holds a hand-built key (`let key =
-    /// format!("user:{id}")`): where it was built, and its text.
-    pub(crate) key: Option<(proc_macro2::Span, String)>,
-    /// The name of its type, when that is a plain path (`AppState` for
-    /// `state: &AppState`): field accesses look the field up in the struct.
-    pub(crate) struct_name: Option<String>,
-    /// Whether a value not itself Redis may hold Redis values (a `Vec` of
-    /// connections, a struct with a client field): then what is taken out
-    /// of it (`for c in &conns`, `conns.iter().map(|c| ..)`) is not known.
-    pub(crate) holds_redis: bool,
-}
-
-impl Var {
-    /// A variable of this class, nothing else known.
-    pub(crate) fn of(class: Class) -> Var {
-        Var {
-            class,
-            raw: Raw::No,
-            key: None,
-            struct_name: None,
-            holds_redis: false,
-        }
-    }
-
-    fn binding(&self) -> Binding {
-        Binding::Local(String::new())
-    }
-}
-
-/// Whether a value is a raw construct (`Cmd`, `Pipeline`, `Script`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Raw {
-    /// Not a raw construct (or not known to be one).
-    No,
-    /// Built in this function, where it was counted.
-    Built,
-    /// Received from elsewhere (a parameter or a typed binding), so it was
-    /// counted where it was built and sending it is a connection call.
-    Received,
-}
-
-/// A block, function or closure scope inside a module.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Scope {
-    /// Items and imports declared in the block.
-    pub(crate) bindings: HashMap<String, Binding>,
-    /// Glob imports in the block.
-    pub(crate) globs: Vec<Binding>,
-    /// Command-trait families brought into scope by the block's imports or
-    /// by the enclosing function's trait bounds.
-    pub(crate) families: Families,
-    /// Local variables.
-    pub(crate) vars: HashMap<String, Var>,
-    /// Type parameters bounded by a redis trait.
-    pub(crate) redis_generics: HashSet<String>,
-    /// Type parameters without a redis bound.
-    pub(crate) other_generics: HashSet<String>,
 }
 
 /// The name an item declares, for the items that declare one.
