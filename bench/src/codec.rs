@@ -13,8 +13,9 @@
 use std::time::Duration;
 
 use redis::Value;
+use redis_runtime::RedisModel;
 use redis_runtime::key::KeyWriter;
-use redis_runtime::{Codec, Encoding, RedisModel};
+use redis_runtime::model::{Codec, Encoding};
 
 use crate::handwritten::BenchModel;
 

@@ -71,7 +71,7 @@ pub trait BenchModel: RedisModel + Clone + PartialEq + std::fmt::Debug {
 }
 
 /// A hash fixture with a string field to overwrite and an integer field to increment.
-pub trait PartialModel: BenchModel + redis_runtime::HashFields {
+pub trait PartialModel: BenchModel + redis_runtime::model::HashFields {
     /// The stored name of the string field `set_field` writes.
     const STRING_FIELD: &'static str;
     /// The stored name of the integer field `incr` increments.

@@ -72,7 +72,7 @@ struct ManifestSource {
     exec: Option<PathBuf>,
 }
 
-fn load(source: &ManifestSource) -> Result<redis_runtime::Manifest, ExitCode> {
+fn load(source: &ManifestSource) -> Result<redis_runtime::keyspace::Manifest, ExitCode> {
     live::load_manifest(source.manifest.as_deref(), source.exec.as_deref()).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(2)

@@ -295,15 +295,13 @@ pub(crate) fn redact_url(url: &str) -> String {
             }
             out.push_str(&head[at..]);
         }
-        None if tail.contains('@') && !looks_like_host(head) => {
-            match head.split_once(':') {
-                Some((host, _)) => {
-                    out.push_str(host);
-                    out.push_str(":***");
-                }
-                None => out.push_str("***"),
+        None if tail.contains('@') && !looks_like_host(head) => match head.split_once(':') {
+            Some((host, _)) => {
+                out.push_str(host);
+                out.push_str(":***");
             }
-        }
+            None => out.push_str("***"),
+        },
         None => out.push_str(head),
     }
     redact_params(tail, &mut out);
@@ -314,9 +312,8 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// characters, sub-delimiters and `%`-escapes); anything else suggests the
 /// password's own characters, and the whole user-info is hidden.
 fn is_plain_user(user: &str) -> bool {
-    user.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
-    })
+    user.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b))
 }
 
 /// Whether `text` can be `host[:port][/path][?query]` (no user-info).

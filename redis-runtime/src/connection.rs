@@ -105,7 +105,9 @@ impl Link {
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is replaced whole under the lock, so it is never torn.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts one connection attempt (bounded by the connect timeout in

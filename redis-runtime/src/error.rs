@@ -432,7 +432,8 @@ fn cause_code(error: &redis::ServerError) -> &str {
         .split(|c: char| !c.is_ascii_uppercase())
         .find(|word| {
             word.len() >= 3
-                && (matches!(*word, "WRONGTYPE" | "NOPERM") || ServerState::from_code(word).is_some())
+                && (matches!(*word, "WRONGTYPE" | "NOPERM")
+                    || ServerState::from_code(word).is_some())
         })
         .unwrap_or(code)
 }
@@ -528,17 +529,47 @@ mod tests {
     #[test]
     fn server_errors_are_classified_by_their_code() {
         for (reply, state) in [
-            (&b"-LOADING Redis is loading the dataset in memory\r\n"[..], ServerState::Loading),
-            (b"-BUSY Redis is busy running a script.\r\n", ServerState::Busy),
-            (b"-READONLY You can't write against a read only replica.\r\n", ServerState::ReadOnly),
-            (b"-MASTERDOWN Link with MASTER is down\r\n", ServerState::MasterDown),
-            (b"-OOM command not allowed when used memory > 'maxmemory'.\r\n", ServerState::OutOfMemory),
-            (b"-NOREPLICAS Not enough good replicas to write.\r\n", ServerState::NoReplicas),
-            (b"-MISCONF Redis is configured to save RDB snapshots\r\n", ServerState::PersistenceFailing),
-            (b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n", ServerState::TryAgain),
-            (b"-CLUSTERDOWN The cluster is down\r\n", ServerState::ClusterDown),
+            (
+                &b"-LOADING Redis is loading the dataset in memory\r\n"[..],
+                ServerState::Loading,
+            ),
+            (
+                b"-BUSY Redis is busy running a script.\r\n",
+                ServerState::Busy,
+            ),
+            (
+                b"-READONLY You can't write against a read only replica.\r\n",
+                ServerState::ReadOnly,
+            ),
+            (
+                b"-MASTERDOWN Link with MASTER is down\r\n",
+                ServerState::MasterDown,
+            ),
+            (
+                b"-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+                ServerState::OutOfMemory,
+            ),
+            (
+                b"-NOREPLICAS Not enough good replicas to write.\r\n",
+                ServerState::NoReplicas,
+            ),
+            (
+                b"-MISCONF Redis is configured to save RDB snapshots\r\n",
+                ServerState::PersistenceFailing,
+            ),
+            (
+                b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n",
+                ServerState::TryAgain,
+            ),
+            (
+                b"-CLUSTERDOWN The cluster is down\r\n",
+                ServerState::ClusterDown,
+            ),
             // A script's `redis.call` refused inside a generic error.
-            (b"-ERR Error running script: @user_script:1: -OOM command not allowed\r\n", ServerState::OutOfMemory),
+            (
+                b"-ERR Error running script: @user_script:1: -OOM command not allowed\r\n",
+                ServerState::OutOfMemory,
+            ),
         ] {
             match classify(reply) {
                 Error::Unavailable { state: got, .. } => assert_eq!(got, state),

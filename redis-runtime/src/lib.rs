@@ -26,10 +26,16 @@
 //! - [`Store`] holds the connection and runs every typed operation.
 //! - [`Config`] is the one place Redis is configured.
 //! - [`Error`] is the one error type.
-//! - [`KeyPart`] turns id values into escaped key parts.
+//! - [`KeyPart`] turns id values into escaped key parts ([`key`] has what
+//!   implementing it by hand needs, and the rendered [`key::RenderedKey`]).
 //! - [`keyspace!`] declares an application's models, checks at compile time
 //!   that no two can render the same key, and exports the key manifest and ACL
 //!   rule ([`keyspace`](mod@keyspace)).
+//! - [`model`] names the pieces of a model's typed API: field handles, the
+//!   traits a custom field type implements, the description the derive
+//!   generates.
+//! - [`raw`] is the escape hatch for commands the typed API lacks
+//!   ([`Store::raw_access`]), and [`redis`] the redis-rs it is built with.
 //! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
@@ -39,9 +45,9 @@ pub mod doctor;
 mod error;
 pub mod key;
 pub mod keyspace;
-mod model;
+pub mod model;
 mod nesting;
-mod raw;
+pub mod raw;
 mod script;
 mod store;
 #[cfg(feature = "testing")]
@@ -52,20 +58,15 @@ pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
 };
 pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerState, Waiting};
-pub use key::{KeyPart, KeyPartError, KeyPartWriter, KeyTemplate, PartShape};
-pub use keyspace::{Keyspace, Manifest};
-pub use model::{
-    Codec, Encoding, Field, FieldMeta, FieldStorage, FieldValue, HashCodec, HashFields, JsonCodec,
-    ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
-};
-pub use raw::{KeyBuilder, RawAccess};
-pub use store::{Expiry, Key, Store};
+pub use key::{KeyPart, KeyPartError};
+pub use keyspace::Keyspace;
+pub use model::RedisModel;
+pub use store::{Expiry, Store};
 
-/// The redis-rs this crate is built with, for [`RawAccess`] and for
+/// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the
 /// versions always match.
 pub use redis;
-pub use value::{HashValue, Integer, Json};
 
 #[cfg(feature = "derive")]
 pub use redis_derive::{KeyPart, RedisModel};

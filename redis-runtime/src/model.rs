@@ -1,4 +1,12 @@
-//! The traits `#[derive(RedisModel)]` implements, and the static description of a model.
+//! Models: the [`RedisModel`] trait `#[derive(RedisModel)]` implements, the
+//! static description of a model ([`ModelMeta`]), the typed field handles of
+//! hash models ([`Field`], from `Model::fields()`), and the traits a custom
+//! hash field type implements ([`HashValue`], [`Integer`]).
+//!
+//! The codecs and the key-writing methods are the derive's contract with the
+//! runtime; they are public for the generated code, and hidden.
+
+pub use crate::value::{HashValue, Integer, Json};
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -43,7 +51,7 @@ impl Encoding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FieldStorage {
-    /// Its own hash field, encoded by [`crate::HashValue`].
+    /// Its own hash field, encoded by [`HashValue`].
     Value,
     /// Its own hash field holding JSON (`#[redis(json)]`).
     Json,
@@ -99,21 +107,26 @@ pub trait RedisModel: Sized + Send + Sync + 'static {
     /// `{Model}Id` struct when the key template has several placeholders.
     type Id: Send + Sync;
     /// How the model's value is encoded.
+    #[doc(hidden)]
     type Codec: Codec<Self>;
     /// The static description.
     const META: &'static ModelMeta;
 
     /// Writes the key parts of this entity.
+    #[doc(hidden)]
     fn write_key(&self, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
     /// Writes the key parts of an id.
+    #[doc(hidden)]
     fn write_id_key(id: &Self::Id, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
     /// This entity's id.
     fn id(&self) -> Self::Id;
     /// Parses an id from the parts of a stored key.
+    #[doc(hidden)]
     fn parse_id(parts: &mut KeyParts<'_>) -> Result<Self::Id, InvalidKeyPart>;
 }
 
 /// A model's value encoding. `HashCodec`, `JsonCodec` and `MsgpackCodec` implement it.
+#[doc(hidden)]
 pub trait Codec<M>: 'static {
     /// The encoding.
     const ENCODING: Encoding;
@@ -135,6 +148,7 @@ pub trait HashFields: RedisModel {
 }
 
 /// The hash encoding.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct HashCodec;
 
@@ -147,7 +161,8 @@ pub struct HashCodec;
 /// the nesting limit of 64 levels was exceeded, never a stack overflow, in
 /// debug builds too. The value of a field the model does not declare is
 /// skipped without recursing, so it may be deeper. The same limit holds for
-/// [`MsgpackCodec`] and for `#[redis(json)]` hash fields ([`crate::Json`]).
+/// [`MsgpackCodec`] and for `#[redis(json)]` hash fields ([`Json`]).
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct JsonCodec;
 
@@ -159,6 +174,7 @@ pub struct JsonCodec;
 /// not declare included) does not decode: reading it is an [`Error::Decode`]
 /// of kind [`DecodeErrorKind::Msgpack`] whose message says the nesting limit
 /// of 64 levels was exceeded, never a stack overflow, in debug builds too.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct MsgpackCodec;
 
@@ -287,7 +303,7 @@ pub enum Required {}
 /// A typed handle to one field of a hash model, for partial reads and writes.
 ///
 /// `V` is the stored type: the field's type (the inner type for `Option`
-/// fields), or [`crate::Json<T>`] for `#[redis(json)]` fields; the value read and
+/// fields), or [`Json<T>`] for `#[redis(json)]` fields; the value read and
 /// written is `V::Value` ([`FieldValue`]). `K` is [`Required`] or [`Optional`].
 /// Obtain them from the generated `Model::fields()`.
 pub struct Field<M, V, K = Required> {
@@ -326,8 +342,8 @@ impl<M, V, K> std::fmt::Debug for Field<M, V, K> {
     }
 }
 
-/// How a [`Field`]'s value is written and read: through [`crate::HashValue`]
-/// for plain fields, as JSON for [`crate::Json`] (`#[redis(json)]`) fields.
+/// How a [`Field`]'s value is written and read: through [`HashValue`]
+/// for plain fields, as JSON for [`Json`] (`#[redis(json)]`) fields.
 pub trait FieldValue {
     /// The Rust value read and written.
     type Value;
@@ -338,7 +354,7 @@ pub trait FieldValue {
     fn read_field(raw: Vec<u8>) -> Result<Self::Value, DecodeErrorKind>;
 }
 
-impl<T: crate::value::HashValue> FieldValue for T {
+impl<T: HashValue> FieldValue for T {
     type Value = T;
     fn write_field<W: RedisWrite + ?Sized>(value: &T, out: &mut W) -> Result<(), String> {
         if value.is_present() {
@@ -351,15 +367,15 @@ impl<T: crate::value::HashValue> FieldValue for T {
     }
 }
 
-impl<T> FieldValue for crate::value::Json<T>
+impl<T> FieldValue for Json<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
     type Value = T;
     fn write_field<W: RedisWrite + ?Sized>(value: &T, out: &mut W) -> Result<(), String> {
-        crate::value::Json::write(value, out).map_err(|e| e.to_string())
+        Json::write(value, out).map_err(|e| e.to_string())
     }
     fn read_field(raw: Vec<u8>) -> Result<T, DecodeErrorKind> {
-        crate::value::Json::decode(raw)
+        Json::decode(raw)
     }
 }

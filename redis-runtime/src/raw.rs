@@ -4,9 +4,10 @@
 use redis::{Cmd, FromRedisValue, Pipeline};
 
 use crate::error::{Error, Result};
+use crate::key::RenderedKey;
 use crate::key::{KeyPart, KeyPartError, is_valid_literal, write_part};
 use crate::model::RedisModel;
-use crate::store::{Key, Retry, Store, Target};
+use crate::store::{Retry, Store, Target};
 
 /// Raw commands over a [`Store`]'s connection, for what the typed API does
 /// not cover yet. Get it with [`Store::raw_access`].
@@ -50,7 +51,7 @@ impl Store {
 
 impl RawAccess<'_> {
     /// The key of an entity of a declared model, as typed operations render it.
-    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<Key> {
+    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<RenderedKey> {
         self.store.key::<M>(id)
     }
 
@@ -66,9 +67,12 @@ impl RawAccess<'_> {
     /// Sends one command and converts its reply.
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
         self.store
-            .run(Target::RAW, "raw query", Retry::Never, |mut con| async move {
-                cmd.query_async(&mut con).await
-            })
+            .run(
+                Target::RAW,
+                "raw query",
+                Retry::Never,
+                |mut con| async move { cmd.query_async(&mut con).await },
+            )
             .await
     }
 
@@ -76,9 +80,12 @@ impl RawAccess<'_> {
     /// and converts its replies.
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         self.store
-            .run(Target::RAW, "raw pipeline", Retry::Never, |mut con| async move {
-                pipe.query_async(&mut con).await
-            })
+            .run(
+                Target::RAW,
+                "raw pipeline",
+                Retry::Never,
+                |mut con| async move { pipe.query_async(&mut con).await },
+            )
             .await
     }
 }
@@ -141,9 +148,9 @@ impl KeyBuilder {
     }
 
     /// The key, or the first problem met ([`Error::InvalidKeyPart`]).
-    pub fn finish(self) -> Result<Key> {
+    pub fn finish(self) -> Result<RenderedKey> {
         match self.error {
-            None if self.segments > 0 => Ok(Key(self.key)),
+            None if self.segments > 0 => Ok(RenderedKey(self.key)),
             None => Err(invalid(KeyPartError::Empty)),
             Some(reason) => Err(invalid(reason)),
         }

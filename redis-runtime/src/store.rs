@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::connection::{Lease, Link};
 use crate::error::{DecodeError, DecodeErrorKind, Error, ErrorContext, Outcome, Result, Waiting};
-use crate::key::{InvalidKeyPart, KeyWriter};
+use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
 use crate::value::Integer;
@@ -159,8 +159,8 @@ impl Store {
 
     /// The rendered key of an entity, for interop with raw redis-rs calls and
     /// for display. Typed operations never need it.
-    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<Key> {
-        self.render_key::<M>(id).map(Key)
+    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<RenderedKey> {
+        self.render_key::<M>(id).map(RenderedKey)
     }
 
     pub(crate) fn render_key<M: RedisModel>(&self, id: &M::Id) -> Result<Vec<u8>> {
@@ -729,37 +729,6 @@ impl Store {
         Ok(count)
     }
 }
-
-/// A rendered key, for interop with redis-rs (`ToRedisArgs`) and display.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Key(pub(crate) Vec<u8>);
-
-impl Key {
-    /// The key's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Key({:?})", String::from_utf8_lossy(&self.0))
-    }
-}
-
-impl std::fmt::Display for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.0))
-    }
-}
-
-impl redis::ToRedisArgs for Key {
-    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
-        out.write_arg(&self.0);
-    }
-}
-
-impl redis::ToSingleRedisArg for Key {}
 
 fn key_error<M: RedisModel>(e: InvalidKeyPart) -> Error {
     Error::InvalidKeyPart {

@@ -14,7 +14,7 @@ use crate::error::DecodeErrorKind;
     message = "`{Self}` cannot be stored in a Redis hash field",
     label = "this field's type has no hash encoding",
     note = "hash fields hold strings, integers, floats, `bool`, `Vec<u8>`, or `Option` of those",
-    note = "store a nested value as JSON with `#[redis(json)]`, or implement `redis_runtime::HashValue`"
+    note = "store a nested value as JSON with `#[redis(json)]`, or implement `redis_runtime::model::HashValue`"
 )]
 pub trait HashValue: Sized {
     /// Writes the value as one argument. Called only when [`HashValue::is_present`] is true.
@@ -189,7 +189,7 @@ impl<T> Json<T> {
     /// (arrays, objects and the one-entry objects of serde enum variants on
     /// one path, the outermost counting as one) is a [`DecodeErrorKind::Json`]
     /// whose message says the nesting limit of 64 levels was exceeded, never a
-    /// stack overflow, in debug builds too (as for [`crate::JsonCodec`]).
+    /// stack overflow, in debug builds too (as for `JsonCodec`).
     pub fn decode(raw: Vec<u8>) -> Result<T, DecodeErrorKind>
     where
         T: serde::de::DeserializeOwned,

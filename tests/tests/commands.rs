@@ -22,7 +22,10 @@ async fn every_operation(store: &redis_runtime::Store) {
         .unwrap();
     store.save_many(&[User::sample("acme", 2)]).await.unwrap();
     store.get::<User>(&id).await.unwrap();
-    store.get_many::<User>(&[id.clone()]).await.unwrap();
+    store
+        .get_many::<User>(std::slice::from_ref(&id))
+        .await
+        .unwrap();
     store.exists::<User>(&id).await.unwrap();
     store.get_field(&id, f.email).await.unwrap();
     store.set_field(&id, f.email, &"e".into()).await.unwrap();
@@ -64,7 +67,10 @@ async fn every_operation(store: &redis_runtime::Store) {
         .unwrap();
     store.save_many(std::slice::from_ref(&event)).await.unwrap();
     store.get::<Session>(&"t".into()).await.unwrap();
-    store.get_many::<Event>(&[event_id.clone()]).await.unwrap();
+    store
+        .get_many::<Event>(std::slice::from_ref(&event_id))
+        .await
+        .unwrap();
     store.exists::<Session>(&"t".into()).await.unwrap();
     store
         .expire::<Event>(&event_id.clone(), Duration::from_secs(5))
@@ -76,7 +82,7 @@ async fn every_operation(store: &redis_runtime::Store) {
     store.count::<Event>().await.unwrap();
     store.delete::<Session>(&"t".into()).await.unwrap();
     store
-        .delete_many::<Event>(&[event_id.clone()])
+        .delete_many::<Event>(std::slice::from_ref(&event_id))
         .await
         .unwrap();
 }

@@ -10,7 +10,7 @@ use redis_runtime::{DecodeError, DecodeErrorKind, Error, Store};
 
 async fn raw_hset(
     raw: &mut MultiplexedConnection,
-    key: &redis_runtime::Key,
+    key: &redis_runtime::key::RenderedKey,
     pairs: &[(&str, &[u8])],
 ) {
     let mut cmd = redis::cmd("HSET");

@@ -24,9 +24,11 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config as PropConfig, TestCaseError, TestRunner};
-use redis_runtime::key::{self, InvalidKeyPart, KeyWriter, Segment, hash_slot};
+use redis_runtime::key::{
+    self, InvalidKeyPart, KeyTemplate, KeyWriter, PartShape, Segment, hash_slot,
+};
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{Error, KeyPartError, KeyTemplate, PartShape, RedisModel, Store};
+use redis_runtime::{Error, KeyPartError, RedisModel, Store};
 
 // ---------------------------------------------------------------------------
 // Models. Every pair of templates is disjoint by design: different literals or

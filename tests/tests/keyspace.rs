@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
+use redis_runtime::key::PartShape;
 use redis_runtime::keyspace::{Manifest, ManifestSegment, collide};
-use redis_runtime::{Error, PartShape, RedisModel, Store, keyspace};
+use redis_runtime::{Error, RedisModel, Store, keyspace};
 
 #[allow(unreachable_pub, dead_code)]
 mod near_misses {

@@ -74,9 +74,10 @@ async fn spans_carry_model_and_template_but_no_secrets_or_key_values() {
     // Every operation shows as one line with its outcome and duration.
     for (operation, outcome) in [("save", ": ok"), ("get", ": ok")] {
         assert!(
-            log.lines().any(|line| line.contains(&format!("operation=\"{operation}\""))
-                && line.contains(outcome)
-                && line.contains("elapsed=")),
+            log.lines()
+                .any(|line| line.contains(&format!("operation=\"{operation}\""))
+                    && line.contains(outcome)
+                    && line.contains("elapsed=")),
             "no `{operation}` line with `{outcome}` and its duration:\n{log}"
         );
     }

@@ -21,7 +21,7 @@ use redis_runtime::testing::RedisServer;
 use redis_runtime::{Config, DecodeError, DecodeErrorKind, Error, RedisModel, Store};
 use serde::{Deserialize, Serialize};
 
-/// The documented limit (`redis_runtime::JsonCodec`'s docs): the deepest
+/// The documented limit (the README and `redis_runtime::model`'s codec docs): the deepest
 /// nesting that decodes.
 const LIMIT: usize = 64;
 /// A value about as deep as 10 KB of nesting gets.

@@ -82,7 +82,7 @@ async fn readers_never_see_a_saved_entity_missing() {
     };
     let mut reads = 0;
     let mut missing = 0;
-    let mut versions = std::collections::BTreeSet::new();
+    let mut versions = BTreeSet::new();
     while !writer.is_finished() && reads < 20_000 {
         match store.get::<User>(&user.key_id()).await.unwrap() {
             Some(read) => {

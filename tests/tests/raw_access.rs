@@ -45,7 +45,10 @@ async fn raw_commands_share_the_connection_the_namespace_and_the_escaping() {
 
     // Pipelines and transactions in one round trip.
     let mut pipe = redis::pipe();
-    pipe.atomic().hset(&key, "name", "Ada").ignore().hget(&key, "name");
+    pipe.atomic()
+        .hset(&key, "name", "Ada")
+        .ignore()
+        .hget(&key, "name");
     let (name,): (String,) = raw.query_pipeline(&pipe).await.unwrap();
     assert_eq!(name, "Ada");
     drop(server);
@@ -58,7 +61,10 @@ async fn composed_keys_refuse_what_templates_refuse() {
     for (builder, reason) in [
         (raw.compose_key().literal("a b"), "literal"),
         (raw.compose_key().literal("a:b"), "literal"),
-        (raw.compose_key().literal("room").part(&String::new()), "empty"),
+        (
+            raw.compose_key().literal("room").part(&String::new()),
+            "empty",
+        ),
         (raw.compose_key().part(&"x".repeat(2000)), "too long"),
         (raw.compose_key(), "empty"),
     ] {

@@ -281,7 +281,10 @@ async fn during_an_outage_every_operation_fails_within_the_configured_timeouts()
                 ("save", timed(bound, store.save(&user)).await),
                 ("exists", timed(bound, store.exists::<User>(&id)).await),
                 ("delete", timed(bound, store.delete::<User>(&id)).await),
-                ("incr", timed(bound, store.incr(&id, fields.logins, 1)).await),
+                (
+                    "incr",
+                    timed(bound, store.incr(&id, fields.logins, 1)).await,
+                ),
                 (
                     "set_field",
                     timed(bound, store.set_field(&id, fields.email, &"x".into())).await,
@@ -290,12 +293,16 @@ async fn during_an_outage_every_operation_fails_within_the_configured_timeouts()
                     "get_many",
                     timed(bound, store.get_many::<User>(std::slice::from_ref(&id))).await,
                 ),
-                ("save_many", timed(bound, store.save_many(std::slice::from_ref(&user))).await),
+                (
+                    "save_many",
+                    timed(bound, store.save_many(std::slice::from_ref(&user))).await,
+                ),
                 ("count", timed(bound, store.count::<User>()).await),
             ];
             for (i, (op, result)) in ops.into_iter().enumerate() {
                 let err = result.unwrap_err();
-                let context = format!("{connect_ms}/{response_ms} ms, round {round}, `{op}`: {err}");
+                let context =
+                    format!("{connect_ms}/{response_ms} ms, round {round}, `{op}`: {err}");
                 assert!(matches!(err, Error::Connection { .. }), "{context}");
                 assert!(err.to_string().contains(&address), "{context}");
                 // Only the first operation was sent on the connection that

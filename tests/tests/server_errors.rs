@@ -66,7 +66,10 @@ async fn permission_errors_are_permission_denied_inside_transactions_and_pipelin
         ("save, msgpack", outside.save(&event(1)).await.map(drop)),
         (
             "get_many, hash (pipeline)",
-            outside.get_many::<User>(&[a.key_id(), b.key_id()]).await.map(drop),
+            outside
+                .get_many::<User>(&[a.key_id(), b.key_id()])
+                .await
+                .map(drop),
         ),
         (
             "get_many, json (MGET)",
@@ -74,7 +77,10 @@ async fn permission_errors_are_permission_denied_inside_transactions_and_pipelin
         ),
         (
             "set_field (script)",
-            outside.set_field(&a.key_id(), f.email, &"e".into()).await.map(drop),
+            outside
+                .set_field(&a.key_id(), f.email, &"e".into())
+                .await
+                .map(drop),
         ),
         (
             "delete_many",
@@ -94,32 +100,54 @@ async fn out_of_memory_is_unavailable_and_applies_nothing() {
     let user = User::sample("t", 1);
     store.save(&user).await.unwrap();
     let mut admin = server.raw_connection().await.unwrap();
-    let _: () = raw!(&mut admin, "CONFIG", "SET", "maxmemory-policy", "noeviction");
+    let _: () = raw!(
+        &mut admin,
+        "CONFIG",
+        "SET",
+        "maxmemory-policy",
+        "noeviction"
+    );
     let _: () = raw!(&mut admin, "CONFIG", "SET", "maxmemory", "1");
 
     let mut changed = user.clone();
     changed.email = "changed@example.com".into();
     let f = User::fields();
     let results = [
-        ("save, hash (MULTI/EXEC)", store.save(&changed).await.map(drop)),
+        (
+            "save, hash (MULTI/EXEC)",
+            store.save(&changed).await.map(drop),
+        ),
         (
             "save_many, hash (MULTI/EXEC)",
-            store.save_many(std::slice::from_ref(&changed)).await.map(drop),
+            store
+                .save_many(std::slice::from_ref(&changed))
+                .await
+                .map(drop),
         ),
         ("save, json", store.save(&session("x")).await.map(drop)),
         (
             "save_many, json (MULTI/EXEC)",
             store.save_many(&[session("y")]).await.map(drop),
         ),
-        ("incr (script)", store.incr(&user.key_id(), f.logins, 1).await.map(drop)),
+        (
+            "incr (script)",
+            store.incr(&user.key_id(), f.logins, 1).await.map(drop),
+        ),
         (
             "set_field (script)",
-            store.set_field(&user.key_id(), f.email, &"e".into()).await.map(drop),
+            store
+                .set_field(&user.key_id(), f.email, &"e".into())
+                .await
+                .map(drop),
         ),
     ];
     for (op, result) in results {
         let err = result.unwrap_err();
-        assert_eq!(state_of(&err), Some(ServerState::OutOfMemory), "{op}: {err}");
+        assert_eq!(
+            state_of(&err),
+            Some(ServerState::OutOfMemory),
+            "{op}: {err}"
+        );
         assert_eq!(err.outcome(), Outcome::NotApplied, "{op}");
     }
     // Reads are still served, and nothing was applied.
@@ -145,17 +173,32 @@ async fn a_replica_refuses_writes_as_read_only_and_reads_as_master_down() {
         ("save, json", store.save(&session("x")).await.map(drop)),
         (
             "incr (script)",
-            store.incr(&user.key_id(), User::fields().logins, 1).await.map(drop),
+            store
+                .incr(&user.key_id(), User::fields().logins, 1)
+                .await
+                .map(drop),
         ),
-        ("delete", store.delete::<User>(&user.key_id()).await.map(drop)),
+        (
+            "delete",
+            store.delete::<User>(&user.key_id()).await.map(drop),
+        ),
     ];
     for (op, result) in results {
         let err = result.unwrap_err();
         assert_eq!(state_of(&err), Some(ServerState::ReadOnly), "{op}: {err}");
     }
     // Stale data is served by default; once that is off, reads say why not.
-    assert_eq!(store.get::<User>(&user.key_id()).await.unwrap(), Some(user.clone()));
-    let _: () = raw!(&mut admin, "CONFIG", "SET", "replica-serve-stale-data", "no");
+    assert_eq!(
+        store.get::<User>(&user.key_id()).await.unwrap(),
+        Some(user.clone())
+    );
+    let _: () = raw!(
+        &mut admin,
+        "CONFIG",
+        "SET",
+        "replica-serve-stale-data",
+        "no"
+    );
     for (op, result) in [
         ("get", store.get::<User>(&user.key_id()).await.map(drop)),
         (

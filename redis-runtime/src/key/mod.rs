@@ -198,6 +198,7 @@ impl fmt::Display for KeyTemplate {
     }
 }
 
+#[doc(hidden)]
 /// Whether `byte` is escaped inside a key part.
 #[inline]
 pub const fn is_reserved(byte: u8) -> bool {
@@ -209,6 +210,7 @@ pub const fn is_reserved(byte: u8) -> bool {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+#[doc(hidden)]
 /// Appends `raw` to `out`, percent-escaping reserved bytes.
 pub fn escape_into(raw: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
@@ -255,6 +257,7 @@ fn unescape(raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+#[doc(hidden)]
 /// Appends `s` to `out` with the glob characters `* ? [ ] \` backslash-escaped.
 pub fn glob_escape_into(s: &str, out: &mut String) {
     for c in s.chars() {
@@ -265,6 +268,7 @@ pub fn glob_escape_into(s: &str, out: &mut String) {
     }
 }
 
+#[doc(hidden)]
 /// Whether `s` is a valid literal segment: non-empty ASCII letters, digits, `_`,
 /// `-` or `.`. The derive applies the same rule at compile time.
 pub fn is_valid_literal(s: &str) -> bool {
@@ -335,7 +339,8 @@ impl KeyPartWriter<'_> {
 /// the wrapped value; by hand it looks like this:
 ///
 /// ```
-/// use redis_runtime::{KeyPart, KeyPartError, KeyPartWriter};
+/// use redis_runtime::key::KeyPartWriter;
+/// use redis_runtime::{KeyPart, KeyPartError};
 ///
 /// #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 /// pub struct TenantId(String);
@@ -523,6 +528,7 @@ pub(crate) fn write_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) -> Result<(),
     }
 }
 
+#[doc(hidden)]
 /// Renders keys: the namespace, literals and escaped parts of one template.
 ///
 /// Generated code calls [`KeyWriter::part`] once per placeholder, in template
@@ -603,6 +609,7 @@ impl<'a> KeyWriter<'a> {
     }
 }
 
+#[doc(hidden)]
 /// A placeholder value that cannot be rendered, or a stored part that cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidKeyPart {
@@ -612,6 +619,7 @@ pub struct InvalidKeyPart {
     pub reason: KeyPartError,
 }
 
+#[doc(hidden)]
 /// Reads the decoded placeholder values of a split key, in template order.
 pub struct KeyParts<'t> {
     template: &'static KeyTemplate,
@@ -642,6 +650,7 @@ impl KeyParts<'_> {
     }
 }
 
+#[doc(hidden)]
 /// Renders the key of `id` for model `M` under `namespace` (empty, or ending in
 /// `:`). This is the renderer every operation uses; it is public for tools and tests.
 pub fn render_key<M: crate::RedisModel>(
@@ -653,6 +662,7 @@ pub fn render_key<M: crate::RedisModel>(
     Ok(out)
 }
 
+#[doc(hidden)]
 /// Parses a key of model `M` under `namespace` back into its id.
 ///
 /// `None` when the key is not one `M`'s template renders (see
@@ -726,3 +736,36 @@ mod tests {
         assert_eq!(i64::from_key_part(b"-7".to_vec()), Ok(-7));
     }
 }
+
+/// A key rendered by the one renderer (namespace, literals, escaped parts),
+/// from [`Store::key`](crate::Store::key) or the [`raw`](crate::raw) escape
+/// hatch: for interop with redis-rs (`ToRedisArgs`) and display.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RenderedKey(pub(crate) Vec<u8>);
+
+impl RenderedKey {
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RenderedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RenderedKey({:?})", String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl fmt::Display for RenderedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl redis::ToRedisArgs for RenderedKey {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        out.write_arg(&self.0);
+    }
+}
+
+impl redis::ToSingleRedisArg for RenderedKey {}

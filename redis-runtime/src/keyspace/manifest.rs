@@ -10,6 +10,25 @@ use super::commands;
 use crate::key::{PartShape, Segment, SegmentView};
 use crate::model::{Encoding, FieldStorage, ModelMeta};
 
+/// A manifest that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// The text is not a manifest's JSON.
+    #[error("invalid key manifest: {0}")]
+    Invalid(String),
+    /// The manifest was written by a newer version of the runtime.
+    #[error(
+        "key manifest version {found} is not supported (this runtime reads versions 1 to {supported})"
+    )]
+    UnsupportedVersion {
+        /// The manifest's version.
+        found: u32,
+        /// The newest version this runtime reads ([`Manifest::VERSION`]).
+        supported: u32,
+    },
+}
+
 /// A key manifest: every key family of a keyspace, for people (Markdown) and
 /// tools (JSON, with a versioned schema).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,16 +213,16 @@ impl Manifest {
         json
     }
 
-    /// Reads a manifest written by [`Manifest::to_json`].
-    pub fn from_json(json: &str) -> Result<Manifest, crate::Error> {
-        let manifest: Manifest = serde_json::from_str(json)
-            .map_err(|e| crate::Error::Config(format!("invalid key manifest: {e}")))?;
+    /// Reads a manifest written by [`Manifest::to_json`] (this version or an
+    /// older one).
+    pub fn from_json(json: &str) -> Result<Manifest, ManifestError> {
+        let manifest: Manifest =
+            serde_json::from_str(json).map_err(|e| ManifestError::Invalid(e.to_string()))?;
         if !(1..=Manifest::VERSION).contains(&manifest.version) {
-            return Err(crate::Error::Config(format!(
-                "key manifest version {} is not supported (expected {})",
-                manifest.version,
-                Manifest::VERSION
-            )));
+            return Err(ManifestError::UnsupportedVersion {
+                found: manifest.version,
+                supported: Manifest::VERSION,
+            });
         }
         let mut manifest = manifest;
         for family in &mut manifest.families {

@@ -33,7 +33,7 @@ mod registry;
 
 pub use acl::AclRule;
 pub use collide::collide;
-pub use manifest::{KeyFamily, Manifest, ManifestField, ManifestSegment};
+pub use manifest::{KeyFamily, Manifest, ManifestError, ManifestField, ManifestSegment};
 pub use registry::{ModelRegistration, registered_models};
 
 use crate::model::ModelMeta;
