@@ -2,10 +2,11 @@
 //! redis-rs, peer crates (`redis-om`, `redis-macros`) and `redis-benchmark`.
 //!
 //! Every figure is a ratio measured in one run, variants interleaved in
-//! shuffled order over repeated rounds (performance.md §6). Run everything with
+//! shuffled order over repeated rounds (`BENCHMARKS.md`, Method: paired
+//! rounds). Run everything with
 //!
 //! ```text
-//! cargo run --release -p redis-bench -- [--quick] [--scenario NAME]
+//! cargo run --release -p redis-bench -- [--quick] [--scenario NAME]   # --help for every option
 //! ```
 //!
 //! and the codec micro-benchmarks with `cargo bench -p redis-bench`. The exact

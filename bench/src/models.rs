@@ -1,7 +1,7 @@
-//! The benchmark fixtures (performance.md §6.2): the 8-field user (M8, about
-//! 100 bytes) as a hash, as JSON and as MessagePack, and a 32-field account
-//! (M32, about 1 KB) as a hash with nested `#[redis(json)]` fields; plus the
-//! same user declared for the peer crates.
+//! The benchmark fixtures (`BENCHMARKS.md`, Method: fixtures): the 8-field
+//! user (M8, about 100 bytes) as a hash, as JSON and as MessagePack, and a
+//! 32-field account (M32, about 1.2 KB) as a hash with nested `#[redis(json)]`
+//! fields; plus the same user declared for the peer crates.
 
 use std::collections::BTreeMap;
 
@@ -71,7 +71,7 @@ impl FixtureId for String {
 }
 
 m8_user! {
-    /// M8: the 8-field user of performance.md §3.2, one hash per user.
+    /// M8: the 8-field user (`BENCHMARKS.md`, Method: fixtures), one hash per user.
     #[derive(Debug, Clone, PartialEq, RedisModel)]
     #[redis(key = "bench:user:{id}", ttl = "1h")]
     pub struct User { id: u64, #[redis(json)] tags }
@@ -111,7 +111,7 @@ pub struct Preferences {
     pub page_size: u32,
 }
 
-/// M32: a 32-field account of about 1 KB, with two placeholders, a hash tag
+/// M32: a 32-field account of about 1.2 KB, with two placeholders, a hash tag
 /// and nested values as JSON hash fields.
 #[derive(Debug, Clone, PartialEq, RedisModel)]
 #[redis(key = "bench:account:{tenant}:{id}", hash_tag = "tenant", ttl = "1d")]

@@ -63,8 +63,8 @@ pub fn pin_harness() -> Result<String, String> {
     taskset(std::process::id(), "1").map(|()| "1".to_owned())
 }
 
-/// Starts a private TCP server with the settings of performance.md §6.1 and
-/// pins it to core 0 when possible.
+/// Starts a private TCP server with the settings of `BENCHMARKS.md`, Method:
+/// the server, and pins it to core 0 when possible.
 pub fn start_server(
     pin: bool,
 ) -> Result<(RedisServer, Option<String>, Option<String>), BenchError> {
@@ -104,8 +104,8 @@ pub async fn store(url: &str) -> Result<Store, BenchError> {
     Ok(Store::connect(&config_for(url)?).await?)
 }
 
-/// The baseline's connection: a redis-rs `ConnectionManager` configured exactly
-/// as `Store::connect` configures its own.
+/// The baseline's connection: a redis-rs `ConnectionManager` with the
+/// framework's connect and response timeouts.
 pub async fn baseline(url: &str) -> Result<ConnectionManager, BenchError> {
     let config = config_for(url)?;
     let client = redis::Client::open(url)?;

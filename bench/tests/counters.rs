@@ -1,7 +1,8 @@
-//! The exact-counter gate (performance.md §6.1, principle 4): for every typed
-//! operation, the framework sends what the hand-written redis-rs baseline sends
-//! for the same work — the same commands, the same round trips, the same bytes
-//! on the wire (byte for byte). Fast and deterministic: no throughput here.
+//! The exact-counter gate (`BENCHMARKS.md`, Method: exact counters and the
+//! gate): for every typed operation, the framework sends what the hand-written
+//! redis-rs baseline sends for the same work — the same commands, the same
+//! round trips, the same bytes on the wire (byte for byte). Fast and
+//! deterministic: no throughput here.
 
 use redis_bench::counters::{Comparison, Env, HASH_OPS, Op, STRING_OPS, compare, compare_partial};
 use redis_bench::models::{Account, User, UserJson, UserMsgpack};

@@ -3,7 +3,7 @@
 //! For each scenario it runs the variants interleaved in shuffled order over
 //! repeated rounds on the same connection type and runtime, and reports the
 //! median of the per-round ratios against hand-written redis-rs with their
-//! p10–p90 spread (performance.md §6.1).
+//! p10–p90 spread (`BENCHMARKS.md`, Method: paired rounds).
 
 pub mod report;
 mod scenarios;

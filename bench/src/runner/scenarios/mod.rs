@@ -1,5 +1,5 @@
-//! The scenarios of performance.md §6.2: S1 codec, S2 sequential, S3 batches,
-//! S4 concurrency, S7 memory, and the exact counters.
+//! The scenarios (`BENCHMARKS.md`, Method: scenarios): S1 codec, S2 sequential,
+//! S3 batches, S4 concurrency, S7 memory, and the exact counters.
 //!
 //! One file per scenario; [`common`] holds what they all share (resetting and
 //! filling the server, timed loops, checks, paired rounds) and [`throughput`]
