@@ -51,8 +51,9 @@ pub struct KeyKind {
 /// A sha no script has: a dry run checks permissions, not the script.
 const NO_SCRIPT_SHA: &str = "0000000000000000000000000000000000000000";
 
-const fn read(
+const fn row(
     name: &'static str,
+    access: Access,
     after_key: &'static [&'static str],
     operations: &'static [&'static str],
 ) -> KeyCommand {
@@ -60,9 +61,17 @@ const fn read(
         name,
         before_key: &[],
         after_key,
-        access: Access::Read,
+        access,
         operations,
     }
+}
+
+const fn read(
+    name: &'static str,
+    after_key: &'static [&'static str],
+    operations: &'static [&'static str],
+) -> KeyCommand {
+    row(name, Access::Read, after_key, operations)
 }
 
 const fn write(
@@ -70,13 +79,7 @@ const fn write(
     after_key: &'static [&'static str],
     operations: &'static [&'static str],
 ) -> KeyCommand {
-    KeyCommand {
-        name,
-        before_key: &[],
-        after_key,
-        access: Access::Write,
-        operations,
-    }
+    row(name, Access::Write, after_key, operations)
 }
 
 /// The operations that run a script.
@@ -85,11 +88,8 @@ const SCRIPT_OPERATIONS: &[&str] = &["set_field", "clear_field", "incr"];
 /// The script runner: `EVALSHA`, and `EVAL` when the server lacks the script.
 const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyCommand {
     KeyCommand {
-        name,
         before_key,
-        after_key: &[],
-        access: Access::Write,
-        operations: SCRIPT_OPERATIONS,
+        ..write(name, &[], SCRIPT_OPERATIONS)
     }
 }
 
