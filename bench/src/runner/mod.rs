@@ -630,7 +630,7 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
         ),
         (
             "runtime".to_owned(),
-            "tokio current_thread (and multi_thread(2) where labelled); one ConnectionManager per variant, same config".into(),
+            "tokio current_thread (and multi_thread(2) where labelled); one connection per variant (the framework's Store, redis-rs's ConnectionManager for the baseline), same timeouts".into(),
         ),
         (
             "rounds".to_owned(),
