@@ -529,3 +529,21 @@ pub(crate) fn raw_constructor(path: &[String]) -> Option<super::Kind> {
         _ => None,
     }
 }
+
+/// Whether a redis-rs type is a connection or client (`Connection`,
+/// `MultiplexedConnection`, `ConnectionManager`, `Client`, `ClusterClient`,
+/// ...), as opposed to a value type (`Value`, `ConnectionInfo`, `Cmd`).
+pub(crate) fn is_connection_type(name: &str) -> bool {
+    (name.contains("Connection") && !name.ends_with("Info") && !name.ends_with("Addr"))
+        || name.contains("Client")
+        || name == "PubSub"
+}
+
+/// Redis types that are raw constructs themselves: values of these types
+/// carry the violation of the place that built them.
+pub(crate) fn is_raw_type(path: &[String]) -> bool {
+    matches!(
+        path.last().map(String::as_str),
+        Some("Cmd" | "Pipeline" | "Script" | "ScriptInvocation" | "ClusterPipeline")
+    )
+}

@@ -1,0 +1,109 @@
+//! The crate item index: the structs and free functions of every scanned
+//! crate, so that a field access or a call in one file is classified by a
+//! declaration in another.
+
+use std::collections::HashMap;
+
+use syn::{Item, Type};
+
+use crate::audit::layout::{CrateKey, SourceFile};
+use crate::audit::resolve::ModKey;
+
+/// A struct of a scanned crate: where it is declared, and its fields.
+pub(super) struct StructDef<'a> {
+    pub(super) module: ModKey,
+    pub(super) fields: Vec<(String, &'a Type)>,
+}
+
+/// A free function of a scanned crate: where it is declared, and what it
+/// returns.
+pub(super) struct FnDef<'a> {
+    pub(super) module: ModKey,
+    pub(super) output: &'a syn::ReturnType,
+}
+
+/// The structs and free functions of every scanned crate, by crate and
+/// name, so that a field access or a call in one file is classified by a
+/// declaration in another (`state.sessions` with `AppState` declared in
+/// `state.rs`).
+#[derive(Default)]
+pub(crate) struct CrateItems<'a> {
+    pub(super) structs: HashMap<(CrateKey, String), Vec<StructDef<'a>>>,
+    pub(super) fns: HashMap<(CrateKey, String), Vec<FnDef<'a>>>,
+}
+
+impl<'a> CrateItems<'a> {
+    pub(crate) fn build(files: &'a [(SourceFile, syn::File)]) -> CrateItems<'a> {
+        let mut out = CrateItems::default();
+        for (file, ast) in files {
+            let module = ModKey {
+                krate: file.krate.clone(),
+                path: file.module.clone(),
+            };
+            out.collect(&module, &ast.items);
+        }
+        out
+    }
+
+    fn collect(&mut self, module: &ModKey, items: &'a [Item]) {
+        for item in items {
+            match item {
+                Item::Struct(s) => {
+                    let fields = s
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let name = f
+                                .ident
+                                .as_ref()
+                                .map_or_else(|| i.to_string(), ToString::to_string);
+                            (name, &f.ty)
+                        })
+                        .collect();
+                    self.structs
+                        .entry((module.krate.clone(), s.ident.to_string()))
+                        .or_default()
+                        .push(StructDef {
+                            module: module.clone(),
+                            fields,
+                        });
+                }
+                Item::Fn(f) => self
+                    .fns
+                    .entry((module.krate.clone(), f.sig.ident.to_string()))
+                    .or_default()
+                    .push(FnDef {
+                        module: module.clone(),
+                        output: &f.sig.output,
+                    }),
+                Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        let mut path = module.path.clone();
+                        path.push(m.ident.to_string());
+                        let child = ModKey {
+                            krate: module.krate.clone(),
+                            path,
+                        };
+                        self.collect(&child, inner);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The declarations named `name` in `krate` (and in the directory its
+    /// modules share with other crates, `tests/common/`).
+    pub(super) fn lookup<'m, T>(
+        map: &'m HashMap<(CrateKey, String), Vec<T>>,
+        krate: &CrateKey,
+        name: &str,
+    ) -> impl Iterator<Item = &'m T> {
+        let own = map.get(&(krate.clone(), name.to_owned()));
+        let shared = krate
+            .shared()
+            .and_then(|shared| map.get(&(shared, name.to_owned())));
+        own.into_iter().chain(shared).flatten()
+    }
+}
