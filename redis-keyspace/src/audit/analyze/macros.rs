@@ -9,7 +9,6 @@ use syn::{Block, Expr, Token};
 
 use crate::audit::Kind;
 use crate::audit::commands;
-use crate::audit::resolve::{Binding, Namespace};
 
 use super::Analyzer;
 use super::tables::ESCAPE_HATCH;
@@ -146,16 +145,7 @@ impl<'a> Analyzer<'a> {
         if declared || (segments.len() == 1 && !is_paren_group(trees.get(i))) {
             return i;
         }
-        if self.is_escape_hatch_path(leading_colon, &segments) {
-            let mut written = if leading_colon { "::" } else { "" }.to_owned();
-            written.push_str(&segments.join("::"));
-            self.report_escape_hatch(span, &written);
-            return i;
-        }
-        let binding = self.resolve_segments(leading_colon, &segments, Namespace::Value);
-        if let Binding::Redis(path) = binding {
-            self.report_redis_path(span, leading_colon, &segments, &path);
-        }
+        self.report_path(span, leading_colon, &segments);
         i
     }
 }

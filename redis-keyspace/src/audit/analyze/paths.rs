@@ -54,14 +54,17 @@ pub(super) fn path_segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// A path as written: `::redis::cmd`, `r::cmd`.
+fn as_written(leading_colon: bool, segments: &[String]) -> String {
+    let mut text = if leading_colon { "::" } else { "" }.to_owned();
+    text.push_str(&segments.join("::"));
+    text
+}
+
 /// "`r::cmd` (redis::cmd) builds a raw command": the path as written, and
 /// what it resolved to when that differs.
 fn written_as(leading_colon: bool, written: &[String], resolved: &[String], what: &str) -> String {
-    let mut text = String::new();
-    if leading_colon {
-        text.push_str("::");
-    }
-    text.push_str(&written.join("::"));
+    let text = as_written(leading_colon, written);
     let canonical = redis_display(resolved);
     if text == canonical {
         format!("`{text}` {what}")
@@ -79,15 +82,26 @@ fn redis_display(path: &[String]) -> String {
 }
 
 impl<'a> Analyzer<'a> {
+    /// Report a path (in an expression, or in a `macro_rules!` body) that
+    /// names the framework's escape hatch, a raw constructor or a
+    /// command-trait method.
+    pub(super) fn report_path(&mut self, span: Span, leading_colon: bool, segments: &[String]) {
+        if self.is_escape_hatch_path(leading_colon, segments) {
+            self.report_escape_hatch(span, &as_written(leading_colon, segments));
+            return;
+        }
+        if let Binding::Redis(resolved) =
+            self.resolve_segments(leading_colon, segments, Namespace::Value)
+        {
+            self.report_redis_path(span, leading_colon, segments, &resolved);
+        }
+    }
+
     /// Whether a path names the framework's escape hatch, `Store::raw_access`
     /// (`redis_runtime::Store::raw_access`, `Store` imported under another
     /// name, or not resolved at all), and not the method of a `struct Store`
     /// the scanned crate declares itself.
-    pub(super) fn is_escape_hatch_path(
-        &mut self,
-        leading_colon: bool,
-        segments: &[String],
-    ) -> bool {
+    fn is_escape_hatch_path(&mut self, leading_colon: bool, segments: &[String]) -> bool {
         if segments.len() < 2 || segments.last().is_none_or(|s| s != ESCAPE_HATCH) {
             return false;
         }
@@ -122,7 +136,7 @@ impl<'a> Analyzer<'a> {
 
     /// Report a path into the redis crate that builds a raw construct
     /// (`redis::cmd`) or names a command-trait method (`redis::Commands::get`).
-    pub(super) fn report_redis_path(
+    fn report_redis_path(
         &mut self,
         span: Span,
         leading_colon: bool,

@@ -37,6 +37,43 @@ pub(super) enum Raw {
     Received,
 }
 
+/// The expression inside parentheses, `&x`, `x?`, `x.await`, `*x` or `!x`:
+/// what the audit knows of it holds for the whole.
+fn see_through(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Paren(e) => Some(&e.expr),
+        Expr::Group(e) => Some(&e.expr),
+        Expr::Reference(e) => Some(&e.expr),
+        Expr::Try(e) => Some(&e.expr),
+        Expr::Await(e) => Some(&e.base),
+        Expr::Unary(e) => Some(&e.expr),
+        _ => None,
+    }
+}
+
+/// The class of a type of the redis crate: a connection or client is
+/// Redis, a value type (`Value`, `Cmd`, `ConnectionInfo`) is not.
+fn redis_type_class(name: &str) -> Class {
+    if is_connection_type(name) {
+        Class::Redis
+    } else {
+        Class::NonRedis
+    }
+}
+
+/// The class of a type `ty` of another crate (`path` is where it was
+/// found): Redis for the wrapper crates' types, `None` for a generic
+/// wrapper (`Arc`, `Mutex`, ...) whose content says, not Redis otherwise.
+fn external_type_class(path: &[String], ty: Option<&str>) -> Option<Class> {
+    if commands::WRAPPER_CRATES.contains(&path[0].as_str()) {
+        Some(Class::Redis)
+    } else if ty.is_some_and(|ty| PASSTHROUGH.contains(&ty)) {
+        None
+    } else {
+        Some(Class::NonRedis)
+    }
+}
+
 impl<'a> Analyzer<'a> {
     /// Whether `expr` is (a method chain on) a raw construct: a call of a raw
     /// constructor, or a variable bound to one.
@@ -60,13 +97,10 @@ impl<'a> Analyzer<'a> {
                 .get_ident()
                 .and_then(|i| self.var(&i.to_string()))
                 .map_or(Raw::No, |v| v.raw),
-            Expr::Paren(e) => self.raw_chain(&e.expr),
-            Expr::Group(e) => self.raw_chain(&e.expr),
-            Expr::Reference(e) => self.raw_chain(&e.expr),
-            Expr::Try(e) => self.raw_chain(&e.expr),
-            Expr::Await(e) => self.raw_chain(&e.base),
-            Expr::Unary(e) => self.raw_chain(&e.expr),
-            _ => Raw::No,
+            _ => match see_through(expr) {
+                Some(inner) => self.raw_chain(inner),
+                None => Raw::No,
+            },
         }
     }
 
@@ -94,13 +128,10 @@ impl<'a> Analyzer<'a> {
     }
 
     pub(super) fn class_of_expr(&mut self, expr: &Expr) -> Class {
+        if let Some(inner) = see_through(expr) {
+            return self.class_of_expr(inner);
+        }
         match expr {
-            Expr::Paren(e) => self.class_of_expr(&e.expr),
-            Expr::Group(e) => self.class_of_expr(&e.expr),
-            Expr::Reference(e) => self.class_of_expr(&e.expr),
-            Expr::Try(e) => self.class_of_expr(&e.expr),
-            Expr::Await(e) => self.class_of_expr(&e.base),
-            Expr::Unary(e) => self.class_of_expr(&e.expr),
             Expr::MethodCall(m) if TRANSPARENT.contains(&m.method.to_string().as_str()) => {
                 self.class_of_expr(&m.receiver)
             }
@@ -163,23 +194,21 @@ impl<'a> Analyzer<'a> {
                     [function] => function.as_str(),
                     [] => "",
                 };
-                if is_connection_type(owner) || owner.contains("conn") {
+                if owner.contains("conn") {
                     Class::Redis
                 } else {
-                    Class::NonRedis
+                    redis_type_class(owner)
                 }
             }
             Binding::External(p) => {
-                if commands::WRAPPER_CRATES.contains(&p[0].as_str()) {
-                    return Class::Redis;
-                }
                 let owner = p.len().checked_sub(2).map(|i| p[i].as_str());
-                if owner.is_some_and(|o| PASSTHROUGH.contains(&o)) {
-                    return args
+                match external_type_class(&p, owner) {
+                    Some(class) => class,
+                    // `Arc::new(con)`: what it wraps says.
+                    None => args
                         .first()
-                        .map_or(Class::Unknown, |a| self.class_of_expr(a));
+                        .map_or(Class::Unknown, |a| self.class_of_expr(a)),
                 }
-                Class::NonRedis
             }
             Binding::Local(name) => match self.local_fn_class(&name) {
                 Some(class) => class,
@@ -441,23 +470,14 @@ impl<'a> Analyzer<'a> {
             }
         }
         match self.resolve(path, Namespace::Type) {
-            Binding::Redis(p) => {
-                if p.last().is_some_and(|name| is_connection_type(name)) {
-                    Class::Redis
-                } else {
-                    Class::NonRedis
-                }
-            }
-            Binding::External(p) => {
-                if commands::WRAPPER_CRATES.contains(&p[0].as_str()) {
-                    return Class::Redis;
-                }
-                let last = p.last().map(String::as_str).unwrap_or_default();
-                if PASSTHROUGH.contains(&last) {
-                    return self.class_of_type_args(path);
-                }
-                Class::NonRedis
-            }
+            Binding::Redis(p) => p
+                .last()
+                .map_or(Class::NonRedis, |name| redis_type_class(name)),
+            Binding::External(p) => match external_type_class(&p, p.last().map(String::as_str)) {
+                Some(class) => class,
+                // `Arc<Mutex<Connection>>`: what it wraps says.
+                None => self.class_of_type_args(path),
+            },
             Binding::Local(name) => self.local_type_class(&name),
             Binding::Module(_) | Binding::Unknown => Class::Unknown,
         }

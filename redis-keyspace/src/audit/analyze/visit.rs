@@ -274,18 +274,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         let Some(path) = named_path(p) else {
             return;
         };
-        if self.is_escape_hatch_path(path.leading_colon, &path.segments) {
-            let mut written = if path.leading_colon { "::" } else { "" }.to_owned();
-            written.push_str(&path.segments.join("::"));
-            self.report_escape_hatch(path.span, &written);
-            return;
-        }
-        let Binding::Redis(resolved) =
-            self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
-        else {
-            return;
-        };
-        self.report_redis_path(path.span, path.leading_colon, &path.segments, &resolved);
+        self.report_path(path.span, path.leading_colon, &path.segments);
     }
 
     fn visit_expr_call(&mut self, c: &'ast ExprCall) {
