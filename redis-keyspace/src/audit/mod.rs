@@ -9,19 +9,21 @@
 //! `::redis::cmd` all resolve to the redis crate, while a local `mod redis`,
 //! a local `fn cmd` or a local `struct Pipeline` do not.
 //!
-//! # Violation kinds and counting rules
+//! # What it reports
 //!
-//! | kind | counted once per |
-//! | --- | --- |
-//! | `raw_command` | use of `redis::cmd`, `Cmd::new`/`default`, `Cmd::<command>` or `pack_command` |
-//! | `raw_pipeline` | use of `redis::pipe`, `Pipeline::new`/`with_capacity`/`default`, `redis::transaction`, `cluster_pipe` |
-//! | `raw_script` | use of `Script::new` |
-//! | `command_trait_import` | trait imported from a redis root (`Commands`, `AsyncCommands`, `TypedCommands`, `AsyncTypedCommands`, `JsonCommands`, `JsonAsyncCommands`, `PubSubCommands`, `HotkeysCommands`, `ConnectionLike`), or glob import of a redis root or `redis::aio` |
-//! | `command_trait_call` | call of a command-trait method, by method syntax or by path |
-//! | `raw_connection_call` | call of `req_packed_command(s)`, `req_command`, `send_packed_command(s)`; or of `query`, `query_async`, `exec`, `exec_async`, `invoke`, `invoke_async`, `iter_async` with one argument, not on a raw construct, in a file that names redis |
-//! | `hand_built_key` | string literal, `format!` or `concat!` with `:` in its literal text, passed (directly or through a `let`) to a raw construct or in a key position of a command-trait call |
-//! | `escape_hatch` | call of the framework's sanctioned escape hatch: `.raw_access()` with no arguments, on any receiver, or the path `Store::raw_access` (`redis_runtime::Store::raw_access`, an alias of `Store`), called or not |
-//! | `unparsable_file` | file that does not parse, or is not UTF-8 |
+//! Each finding is a [`Violation`] of one [`Kind`]; each kind is documented
+//! where it is defined, on its variant: what it finds, why it matters, its
+//! known limits, and an example. The kinds:
+//! [`raw_command`](Kind::RawCommand), [`raw_pipeline`](Kind::RawPipeline),
+//! [`raw_script`](Kind::RawScript),
+//! [`command_trait_import`](Kind::CommandTraitImport),
+//! [`command_trait_call`](Kind::CommandTraitCall),
+//! [`raw_connection_call`](Kind::RawConnectionCall),
+//! [`hand_built_key`](Kind::HandBuiltKey),
+//! [`escape_hatch`](Kind::EscapeHatch) and
+//! [`unparsable_file`](Kind::UnparsableFile).
+//!
+//! # Counting rules
 //!
 //! A raw construct is counted once, where it is built. Everything chained
 //! onto it (`.arg(..)`, `.key(..)`, pipeline command methods, `.ignore()`,
@@ -31,13 +33,7 @@
 //! `raw_command`. A hand-built key inside it is counted in addition, since
 //! the key is what the framework replaces.
 //!
-//! A command-trait method call (`con.get(k)`) counts only when the method
-//! name and argument count match a method of a redis command trait, the
-//! trait is in scope (imported, glob-imported, or a bound such as `C:
-//! Commands` or `impl AsyncCommands` on the enclosing function or impl) or
-//! the receiver is known to be a redis connection, and the receiver is not
-//! known to be something else. A turbofish must fit the trait method's type
-//! parameters, so `store.get::<User>(&id)` is never `Commands::get`.
+//! # What is known about a receiver
 //!
 //! What is known about a receiver comes from declarations, not inference:
 //! a variable's or parameter's declared type or initializer (`HashMap::new()`,
@@ -58,12 +54,7 @@
 //! `manager`, or it is a pool checkout such as `get()`) and not Redis
 //! otherwise (`req.headers().get(..)`).
 //!
-//! `query`/`exec`/`invoke` calls count as `raw_connection_call` when their
-//! receiver was not built in the same function (a parameter of type `&Cmd`,
-//! a `static` script, a helper's return value) and their one argument could
-//! be a connection (not a shared reference, not a literal), in a file that
-//! names redis at all; keys built by hand for such a chain (`SCRIPT
-//! .key(format!(..))`) are `hand_built_key`s too.
+//! # Where the redis crate is found
 //!
 //! The redis crate is found under every name it has: `redis`, `use` and
 //! `extern crate` aliases, re-exports, wrapper crates' `::redis`, type aliases
@@ -75,56 +66,20 @@
 //! `.req_packed_command(..)`-style call, is reported where it is written, in
 //! the macro (`name!`).
 //!
-//! # The escape hatch
+//! # Known limits
 //!
-//! `Store::raw_access()` hands out a `RawAccess` that sends commands the
-//! framework does not cover yet over the store's own connection, with keys
-//! rendered by the framework (`raw.key::<User>(&id)`). It is sanctioned, not
-//! free: the commands it sends are none of the typed operations, so the
-//! manifest does not list them, and neither the ACL rule `acl` derives from
-//! the manifest nor `doctor`'s access check accounts for them. Every use is
-//! an `escape_hatch`
-//! violation, which a service ratchets down with its baseline as the
-//! framework grows the operations it needs.
-//!
-//! The escape hatch is counted once, where it is obtained: the
-//! `.raw_access()` call (or the `Store::raw_access` path). What is done with
-//! the `RawAccess` afterwards (`raw.key::<T>(..)`, `raw.query(..)`, passing
-//! it to a helper) is part of that one violation, as `.arg(..)` and
-//! `.query_async(..)` are part of a raw command. A raw construct sent
-//! through it is still counted where it is built:
-//! `raw.query(redis::cmd("SCARD").arg(&key))` after `let raw =
-//! store.raw_access();` is one `escape_hatch` and one `raw_command`, and a
-//! key built by hand for that command is a `hand_built_key` in addition
-//! (keys from `raw.key::<T>(..)` and `raw.compose_key()` are not). The same
-//! holds for `redis_runtime::redis`, the framework's re-export of redis-rs:
-//! it is the redis crate.
-//!
-//! Limits: the method call is matched by name and arity alone, so a method
-//! of the scanned crate's own that is called `raw_access` and takes no
-//! arguments counts too (rename it, or allowlist it); one with arguments
-//! (`x.raw_access(id)`), a free function `raw_access(..)`, a field named
-//! `raw_access` and `Store::raw_access` of a `struct Store` the scanned crate
-//! declares itself do not count. `Store` imported under another name
-//! (`use redis_runtime::Store as Db`) is followed, a type alias of it (`type
-//! Db = Store; Db::raw_access(..)`) is not; inside macros with their own
-//! grammar the usual limit applies (`tracing::debug!(k = ?store.raw_access()
-//! ..)` is not parsed). The framework's own packages are exempt by default,
-//! so the escape hatch's definition and its doc examples are never reported.
-//!
-//! Known limits: no type inference through methods' return types; a key built
-//! in a helper (`con.get(user_key(id))`) is not traced into the helper; macros
-//! with their own grammar are audited only where their parts parse as
-//! expressions, and `macro_rules!` bodies only for paths and connection
-//! methods (not command-trait calls or keys); `Default::default()` is not
-//! known to build a `Cmd` or `Pipeline`; `#[cfg]` is ignored (every branch is
-//! audited); `#[path]` and `include!` are not followed.
+//! Besides each kind's own: no type inference through methods' return
+//! types; macros with their own grammar are audited only where their parts
+//! parse as expressions, and `macro_rules!` bodies only for paths and
+//! connection methods (not command-trait calls or keys); `#[cfg]` is ignored
+//! (every branch is audited); `#[path]` and `include!` are not followed.
 
 mod allow;
 mod analyze;
 mod baseline;
 pub mod cli;
 mod commands;
+mod kind;
 mod layout;
 mod output;
 mod resolve;
@@ -137,77 +92,8 @@ use serde::{Deserialize, Serialize};
 
 pub use allow::{Allowlist, DEFAULT_ALLOW_FILE, EXEMPT_PACKAGES, read_allow_file};
 pub use baseline::{Baseline, Comparison, Delta};
+pub use kind::Kind;
 pub use output::{JsonReport, SCHEMA_VERSION, render_json, render_text};
-
-/// The kind of a violation. Its `snake_case` name is stable: it is what
-/// JSON output, baselines and summaries use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A raw command: `redis::cmd`, `Cmd::new`, `Cmd::<command>`.
-    RawCommand,
-    /// A raw pipeline or transaction: `redis::pipe`, `Pipeline::new`.
-    RawPipeline,
-    /// A raw Lua script: `Script::new`.
-    RawScript,
-    /// A redis command trait imported (`use redis::AsyncCommands;`), or a
-    /// glob import of a redis root.
-    CommandTraitImport,
-    /// A call of a redis command-trait method (`con.get(key)`).
-    CommandTraitCall,
-    /// A raw call on a connection (`req_packed_command`, or `query_async`
-    /// of a command built elsewhere).
-    RawConnectionCall,
-    /// A key string built by hand and passed to a raw call.
-    HandBuiltKey,
-    /// A use of the framework's escape hatch, `Store::raw_access()`:
-    /// sanctioned, but outside the typed operations, the manifest and the
-    /// derived ACL rule, so counted to be ratcheted down.
-    EscapeHatch,
-    /// A file that does not parse, so cannot be shown to be clean.
-    UnparsableFile,
-}
-
-impl Kind {
-    /// Every kind, in report order.
-    pub const ALL: [Kind; 9] = [
-        Kind::RawCommand,
-        Kind::RawPipeline,
-        Kind::RawScript,
-        Kind::CommandTraitImport,
-        Kind::CommandTraitCall,
-        Kind::RawConnectionCall,
-        Kind::HandBuiltKey,
-        Kind::EscapeHatch,
-        Kind::UnparsableFile,
-    ];
-
-    /// The stable `snake_case` name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::RawCommand => "raw_command",
-            Kind::RawPipeline => "raw_pipeline",
-            Kind::RawScript => "raw_script",
-            Kind::CommandTraitImport => "command_trait_import",
-            Kind::CommandTraitCall => "command_trait_call",
-            Kind::RawConnectionCall => "raw_connection_call",
-            Kind::HandBuiltKey => "hand_built_key",
-            Kind::EscapeHatch => "escape_hatch",
-            Kind::UnparsableFile => "unparsable_file",
-        }
-    }
-
-    /// The kind with this name.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One place that talks to Redis without going through the framework.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
