@@ -39,9 +39,6 @@ pub enum Waiting {
     Connection,
     /// The server's reply (the response timeout).
     Reply,
-    /// The operation as a whole: the connect and response timeouts together,
-    /// the bound on every operation.
-    Operation,
 }
 
 impl fmt::Display for Waiting {
@@ -49,7 +46,6 @@ impl fmt::Display for Waiting {
         f.write_str(match self {
             Waiting::Connection => "connecting to",
             Waiting::Reply => "waiting for a reply from",
-            Waiting::Operation => "in all, talking to",
         })
     }
 }

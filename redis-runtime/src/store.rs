@@ -224,33 +224,20 @@ impl Store {
             model = target.model,
             key_template = target.key_template
         );
-        let started = (!span.is_disabled()).then(Instant::now);
+        let started = Instant::now();
+        let traced = !span.is_disabled();
         async {
-            let budget = self.connect_timeout + self.response_timeout;
-            let mut sent = false;
-            let attempt = tokio::time::timeout(budget, self.attempt(retry, &send, &mut sent)).await;
             let ctx = self.context(target, operation);
-            let result = match attempt {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(Failure::Connect(err))) => {
+            let result = match self.attempt(retry, &send, started).await {
+                Ok(value) => Ok(value),
+                Err(Failure::Connect(err)) => {
                     Err(Error::connecting(&ctx, self.connect_timeout, err))
                 }
-                Ok(Err(Failure::Command(err))) => Err(Error::from_redis(&ctx, err)),
-                Err(_) => Err(Error::Timeout {
-                    operation,
-                    address: self.address.clone(),
-                    waiting: Waiting::Operation,
-                    after: budget,
-                    outcome: if sent {
-                        Outcome::Unknown
-                    } else {
-                        Outcome::NotApplied
-                    },
-                }),
+                Err(Failure::Command(err)) => Err(Error::from_redis(&ctx, err)),
             };
             // One event per operation, so that a plain `fmt` subscriber shows
             // each one with its outcome and duration (spans alone print nothing).
-            if let Some(started) = started {
+            if traced {
                 let elapsed = started.elapsed();
                 match &result {
                     Ok(_) => tracing::debug!(?elapsed, "ok"),
@@ -264,20 +251,26 @@ impl Store {
     }
 
     /// Sends once, and once more when the connection dropped under an
-    /// operation that may be repeated. `sent` records whether anything may
-    /// have reached the server.
+    /// operation that may be repeated, all within the connect timeout plus
+    /// the response timeout from `started`.
+    ///
+    /// The first attempt needs no timer of its own: waiting for the
+    /// connection is bounded by the connect timeout (one attempt at a time,
+    /// each bounded) and the reply by the response timeout. Only the second
+    /// attempt runs under the rest of the budget; when that runs out, or no
+    /// connection can be had, the first error is reported (it says the
+    /// operation may have been applied).
     async fn attempt<T, F, Fut>(
         &self,
         retry: Retry,
         send: &F,
-        sent: &mut bool,
+        started: Instant,
     ) -> Result<T, Failure>
     where
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let lease: Lease = self.link.get().await.map_err(Failure::Connect)?;
-        *sent = true;
         let err = match send(lease.connection.clone()).await {
             Ok(value) => return Ok(value),
             Err(err) => err,
@@ -288,15 +281,18 @@ impl Store {
             return Err(Failure::Command(err));
         }
         tracing::debug!("connection lost; sending the idempotent operation once more");
-        // If no new connection can be had, the first error is the one to
-        // report: it says the operation may have been applied.
-        let Ok(lease) = self.link.get().await else {
-            return Err(Failure::Command(err));
-        };
-        send(lease.connection.clone()).await.map_err(|err| {
-            self.link.report(&lease, &err);
-            Failure::Command(err)
-        })
+        let budget = self.connect_timeout + self.response_timeout;
+        let rest = budget.saturating_sub(started.elapsed());
+        let again = tokio::time::timeout(rest, async {
+            let lease = self.link.get().await.ok()?;
+            Some(send(lease.connection.clone()).await.inspect_err(|err| {
+                self.link.report(&lease, err);
+            }))
+        });
+        match again.await {
+            Ok(Some(result)) => result.map_err(Failure::Command),
+            Ok(None) | Err(_) => Err(Failure::Command(err)),
+        }
     }
 
     /// Saves the whole entity, replacing what was stored, and applies the model's TTL.
