@@ -13,7 +13,7 @@ use crate::store::{Retry, Store, Target};
 /// not cover yet. Get it with [`Store::raw_access`].
 ///
 /// It is an escape hatch, not a second API: every call of `raw_access` is
-/// counted by `redis-keyspace audit` (kind `escape_hatch`), so a service can
+/// counted by `redis-runtime audit` (kind `escape_hatch`), so a service can
 /// hold the number of such places at a baseline and ratchet it down as typed
 /// operations arrive. What it still gives over a second client:
 ///
@@ -43,7 +43,7 @@ pub struct RawAccess<'a> {
 
 impl Store {
     /// The escape hatch for commands the typed API does not cover yet: see
-    /// [`RawAccess`]. Every call is counted by `redis-keyspace audit`.
+    /// [`RawAccess`]. Every call is counted by `redis-runtime audit`.
     pub fn raw_access(&self) -> RawAccess<'_> {
         RawAccess { store: self }
     }

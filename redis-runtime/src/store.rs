@@ -367,7 +367,7 @@ impl Store {
     /// Hash models: pipelined `HGETALL`s. String-encoded models: one `MGET`,
     /// which the server answers with nil for a key holding another Redis type,
     /// so such a key reads as `None` here where [`Store::get`] reports
-    /// [`Error::WrongType`] (`redis-keyspace doctor` lists such keys).
+    /// [`Error::WrongType`] (`redis-runtime doctor` lists such keys).
     pub async fn get_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<Vec<Option<M>>> {
         if ids.is_empty() {
             return Ok(Vec::new());

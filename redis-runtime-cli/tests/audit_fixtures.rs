@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use redis_keyspace::audit::{Kind, Options, audit};
+use redis_runtime_cli::audit::{Kind, Options, audit};
 
 /// What an expectation says: a violation of this kind at this line of this
 /// file (relative to the tree).

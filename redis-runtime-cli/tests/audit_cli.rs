@@ -1,4 +1,4 @@
-//! The `redis-keyspace audit` command line: exit codes, JSON schema,
+//! The `redis-runtime audit` command line: exit codes, JSON schema,
 //! baselines, allowlists, configuration files and file discovery.
 
 use std::path::Path;
@@ -45,7 +45,7 @@ fn tree(files: &[(&str, &str)]) -> TempDir {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_redis-keyspace"))
+    Command::new(env!("CARGO_BIN_EXE_redis-runtime"))
         .arg("audit")
         .args(args)
         .current_dir(dir)

@@ -1,16 +1,17 @@
-//! `redis-keyspace`: tooling that keeps the Redis keyspace honest.
+//! `redis-runtime`, the command-line tool (package `redis-runtime-cli`): it keeps
+//! the Redis keyspace honest.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use redis_keyspace::audit::cli::{self as audit_cli, AuditArgs};
-use redis_keyspace::live::{self, Format};
+use redis_runtime_cli::audit::cli::{self as audit_cli, AuditArgs};
+use redis_runtime_cli::live::{self, Format};
 
 /// Keeps the Redis keyspace honest.
 #[derive(Debug, Parser)]
-#[command(name = "redis-keyspace", version, about, propagate_version = true)]
+#[command(name = "redis-runtime", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

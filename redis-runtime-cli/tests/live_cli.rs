@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use redis_runtime::testing::RedisServer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_redis-keyspace");
+const BIN: &str = env!("CARGO_BIN_EXE_redis-runtime");
 
 fn quickstart_manifest() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,7 @@
 //! Keeps the Redis keyspace honest.
 //!
-//! This crate holds the `redis-keyspace` command-line tool's logic:
+//! This crate (`redis-runtime-cli`) holds the logic of the `redis-runtime`
+//! command-line tool:
 //!
 //! - [`audit`], the raw-access audit: it counts every place in a Rust source
 //!   tree that talks to Redis without going through `redis-runtime` (the

@@ -10,7 +10,7 @@ use super::layout::SourceFile;
 
 /// The packages whose code is the framework itself: raw Redis access is
 /// their job, so they are exempt unless `--no-default-allow` is given.
-pub const EXEMPT_PACKAGES: &[&str] = &["redis-runtime", "redis-derive"];
+pub const EXEMPT_PACKAGES: &[&str] = &["redis-runtime", "redis-derive", "redis-runtime-cli"];
 
 /// The allowlist file read from the current directory when `--config` is
 /// not given.

@@ -96,7 +96,7 @@ pub fn run(args: &AuditArgs) -> ExitCode {
     match try_run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("redis-keyspace audit: error: {err}");
+            eprintln!("redis-runtime audit: error: {err}");
             ExitCode::from(EXIT_ERROR)
         }
     }
