@@ -1,15 +1,16 @@
-//! Keeps the Redis keyspace honest.
-//!
-//! This crate (`redis-runtime-cli`) holds the logic of the `redis-runtime`
-//! command-line tool:
+//! The `redis-runtime` command-line tool (package `redis-runtime-cli`): it
+//! keeps the Redis keyspace honest.
 //!
 //! - [`audit`], the raw-access audit: it counts every place in a Rust source
 //!   tree that talks to Redis without going through `redis-runtime` (the
 //!   "violations" count that CI holds at zero);
-//! - [`live`], the commands that work from a key manifest: `manifest`, `acl`
-//!   and `doctor`.
+//! - [`doctor`], which compares a live server with a key manifest;
+//! - [`cmd`], one module per subcommand (`audit`, `manifest`, `acl`,
+//!   `doctor`), with [`output`]'s one format option and one set of exit codes.
 
 #![warn(missing_docs)]
 
 pub mod audit;
-pub mod live;
+pub mod cmd;
+pub mod doctor;
+pub mod output;

@@ -84,6 +84,12 @@ impl Config {
         builder.build()
     }
 
+    /// What redis-rs connects with (for tools that open their own
+    /// connection, such as `redis-runtime doctor`).
+    pub fn connection_info(&self) -> &redis::ConnectionInfo {
+        &self.connection_info
+    }
+
     /// The server's address for messages: `host:port` or the socket path,
     /// never credentials.
     pub fn address(&self) -> String {

@@ -41,7 +41,6 @@
 
 mod config;
 mod connection;
-pub mod doctor;
 mod error;
 pub mod key;
 pub mod keyspace;

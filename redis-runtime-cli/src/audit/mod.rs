@@ -77,7 +77,6 @@
 mod allow;
 mod analyze;
 mod baseline;
-pub mod cli;
 mod commands;
 mod kind;
 mod layout;

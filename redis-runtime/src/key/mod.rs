@@ -257,8 +257,8 @@ fn unescape(raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[doc(hidden)]
-/// Appends `s` to `out` with the glob characters `* ? [ ] \` backslash-escaped.
+/// Appends `s` to `out` with the glob characters `* ? [ ] \` backslash-escaped,
+/// so that a `SCAN MATCH` pattern matches `s` literally.
 pub fn glob_escape_into(s: &str, out: &mut String) {
     for c in s.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

@@ -9,18 +9,20 @@
 //! family (`MEMORY USAGE` of the sampled keys). It is bounded in keys and time
 //! and never sends `KEYS`.
 
+mod report;
+
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Value};
-use serde::{Deserialize, Serialize};
+use redis_runtime::Config;
+use redis_runtime::keyspace::commands::{self, Access};
+use redis_runtime::keyspace::{KeyFamily, Manifest, ManifestSegment};
+use redis_runtime::redis::{self, AsyncConnectionConfig, Value, aio::MultiplexedConnection};
 
-use crate::config::Config;
-use crate::error::{Error, Outcome, Result};
-use crate::keyspace::commands::{self, Access};
-use crate::keyspace::{KeyFamily, Manifest, ManifestSegment};
+pub use report::{
+    AccessMethod, AccessReport, AccessVerdict, DoctorReport, FamilySample, SampleCheck,
+    SampleReport, ServerReport, StopReason,
+};
 
 /// Bounds of a doctor run.
 #[derive(Debug, Clone)]
@@ -67,246 +69,30 @@ impl DoctorOptions {
     }
 }
 
-/// What doctor found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DoctorReport {
-    /// The schema version of the JSON form.
-    pub version: u32,
-    /// The server.
-    pub server: ServerReport,
-    /// Warnings about configuration that can silently lose declared data.
-    pub warnings: Vec<String>,
-    /// Whether the connected user may touch each family.
-    pub access: Vec<AccessReport>,
-    /// The keyspace sample.
-    pub sample: SampleReport,
-}
-
-/// The server's identity and configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServerReport {
-    /// `redis_version`.
-    pub redis_version: String,
-    /// `redis_mode`: standalone, cluster or sentinel.
-    pub mode: String,
-    /// `role`: master or slave.
-    pub role: String,
-    /// Whether AOF persistence is on.
-    pub aof_enabled: Option<bool>,
-    /// The RDB `save` schedule (`CONFIG GET save`); `None` when not permitted.
-    pub rdb_save: Option<String>,
-    /// `maxmemory` in bytes (0: no limit).
-    pub maxmemory: Option<u64>,
-    /// `maxmemory_policy`.
-    pub maxmemory_policy: Option<String>,
-    /// The connected user (`ACL WHOAMI`), when the user may ask.
-    pub user: Option<String>,
-}
-
-/// Access of the connected user to one family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccessReport {
-    /// The model.
-    pub model: String,
-    /// The family's key pattern.
-    pub pattern: String,
-    /// `allowed`, `denied`, `read-only`, or `unknown`.
-    pub verdict: String,
-    /// How it was established.
-    pub method: String,
-    /// The runtime's commands on this family's keys that the ACL refuses
-    /// (established with `ACL DRYRUN`; empty otherwise).
-    #[serde(default)]
-    pub denied_commands: Vec<String>,
-}
-
-/// The bounded sample of the keyspace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SampleReport {
-    /// The `SCAN MATCH` pattern (the namespace), or `*`.
-    pub pattern: String,
-    /// Keys examined.
-    pub keys_scanned: u64,
-    /// Whether the whole keyspace was scanned (the cursor came back to 0).
-    pub complete: bool,
-    /// Why sampling stopped early, if it did.
-    pub stopped_by: Option<String>,
-    /// Milliseconds spent.
-    pub elapsed_ms: u64,
-    /// Per declared family.
-    pub families: Vec<FamilySample>,
-    /// Keys (in the namespace) matching no declared template.
-    pub unknown_keys: u64,
-    /// Up to [`DoctorOptions::unknown_examples`] of them.
-    pub unknown_examples: Vec<String>,
-    /// Per-key checks the server refused (`TYPE`, `PTTL`, `MEMORY USAGE`,
-    /// e.g. by the ACL of an application user): their counts are not known.
-    #[serde(default)]
-    pub refused: Vec<String>,
-}
-
-/// What the sample found for one family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FamilySample {
-    /// The model.
-    pub model: String,
-    /// Keys of this family in the sample.
-    pub keys: u64,
-    /// Keys without a TTL although the model declares one.
-    pub ttl_leaks: u64,
-    /// Keys holding another Redis type than the encoding uses.
-    pub wrong_type: u64,
-    /// Sum of `MEMORY USAGE` over the sampled keys.
-    pub memory_bytes: u64,
-}
-
-impl DoctorReport {
-    /// The schema version of the JSON form.
-    ///
-    /// Version 2 added [`SampleReport::refused`].
-    pub const VERSION: u32 = 2;
-
-    /// The report as pretty-printed JSON.
-    pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self).unwrap_or_default();
-        json.push('\n');
-        json
-    }
-
-    /// Whether anything needs attention: warnings, families the user cannot
-    /// read or write, unknown keys, TTL leaks or wrong types, or a TTL or type
-    /// check the server refused (a clean report vouches for what it checked).
-    pub fn has_findings(&self) -> bool {
-        !self.warnings.is_empty()
-            || self
-                .access
-                .iter()
-                .any(|a| a.verdict == "denied" || a.verdict == "read-only")
-            || self
-                .sample
-                .refused
-                .iter()
-                .any(|c| c == "TYPE" || c == "PTTL")
-            || self.sample.unknown_keys > 0
-            || self
-                .sample
-                .families
-                .iter()
-                .any(|f| f.ttl_leaks > 0 || f.wrong_type > 0)
-    }
-
-    /// The report as readable tables.
-    pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let s = &self.server;
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
-        let _ = writeln!(
-            out,
-            "server      redis {} ({}, {})",
-            s.redis_version, s.mode, s.role
-        );
-        let _ = writeln!(
-            out,
-            "persistence aof {}, rdb save {}",
-            s.aof_enabled.map_or("unknown".into(), |a| if a {
-                "on".to_owned()
-            } else {
-                "off".to_owned()
-            }),
-            s.rdb_save
-                .as_deref()
-                .map_or("unknown (CONFIG not permitted)".into(), |v| {
-                    if v.is_empty() {
-                        "off".to_owned()
-                    } else {
-                        format!("\"{v}\"")
-                    }
-                }),
-        );
-        let _ = writeln!(
-            out,
-            "memory      maxmemory {}, policy {}",
-            s.maxmemory.map_or("unknown".into(), |m| if m == 0 {
-                "none".to_owned()
-            } else {
-                format!("{m} bytes")
-            }),
-            opt(&s.maxmemory_policy)
-        );
-        let _ = writeln!(out, "user        {}", opt(&s.user));
-        if self.warnings.is_empty() {
-            let _ = writeln!(out, "\nwarnings    none");
-        } else {
-            let _ = writeln!(out, "\nwarnings");
-            for w in &self.warnings {
-                let _ = writeln!(out, "  ! {w}");
-            }
-        }
-        let _ = writeln!(out, "\naccess");
-        let width = self
-            .access
-            .iter()
-            .map(|a| a.model.len())
-            .max()
-            .unwrap_or(5)
-            .max(5);
-        for a in &self.access {
-            let _ = write!(
-                out,
-                "  {:width$}  {:9}  {}  ({})",
-                a.model, a.verdict, a.pattern, a.method
-            );
-            if !a.denied_commands.is_empty() {
-                let _ = write!(out, "; denied: {}", a.denied_commands.join(", "));
-            }
-            out.push('\n');
-        }
-        let sample = &self.sample;
-        let _ = writeln!(
-            out,
-            "\nsample      {} keys matching `{}` in {} ms{}",
-            sample.keys_scanned,
-            sample.pattern,
-            sample.elapsed_ms,
-            match (&sample.stopped_by, sample.complete) {
-                (_, true) => " (complete)".to_owned(),
-                (Some(why), false) => format!(" (stopped: {why})"),
-                (None, false) => String::new(),
-            }
-        );
-        let width = sample
-            .families
-            .iter()
-            .map(|f| f.model.len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
-        let _ = writeln!(
-            out,
-            "  {:width$}  {:>8}  {:>9}  {:>10}  {:>12}  {:>10}",
-            "family", "keys", "ttl leaks", "wrong type", "memory", "avg/key"
-        );
-        for f in &sample.families {
-            let avg = f.memory_bytes.checked_div(f.keys).unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "  {:width$}  {:>8}  {:>9}  {:>10}  {:>12}  {:>10}",
-                f.model, f.keys, f.ttl_leaks, f.wrong_type, f.memory_bytes, avg
-            );
-        }
-        let _ = writeln!(out, "  {:width$}  {:>8}", "unknown", sample.unknown_keys);
-        if !sample.refused.is_empty() {
-            let _ = writeln!(
-                out,
-                "  not checked: the server refused {} (their columns count nothing)",
-                sample.refused.join(", ")
-            );
-        }
-        for key in &sample.unknown_examples {
-            let _ = writeln!(out, "    ? {key}");
-        }
-        out
-    }
+/// Why doctor could not run. (What it found is the [`DoctorReport`].)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DoctorError {
+    /// No connection could be made.
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        /// The address tried, without credentials.
+        address: String,
+        /// What redis-rs said.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A command doctor cannot do without failed.
+    #[error("`{command}` failed on {address}: {source}")]
+    Command {
+        /// The command.
+        command: &'static str,
+        /// The server's address, without credentials.
+        address: String,
+        /// What the server or redis-rs said.
+        #[source]
+        source: redis::RedisError,
+    },
 }
 
 /// Runs doctor against the server `config` points at.
@@ -314,9 +100,13 @@ pub async fn diagnose(
     config: &Config,
     manifest: &Manifest,
     options: &DoctorOptions,
-) -> Result<DoctorReport> {
-    let client = redis::Client::open(config.connection_info.clone())
-        .map_err(|_| Error::Config(format!("cannot use {config}")))?;
+) -> Result<DoctorReport, DoctorError> {
+    let address = config.address();
+    let connect = |source| DoctorError::Connect {
+        address: address.clone(),
+        source,
+    };
+    let client = redis::Client::open(config.connection_info().clone()).map_err(connect)?;
     let mut con = client
         .get_multiplexed_async_connection_with_config(
             &AsyncConnectionConfig::new()
@@ -324,17 +114,22 @@ pub async fn diagnose(
                 .set_response_timeout(Some(config.response_timeout())),
         )
         .await
-        .map_err(|source| Error::Connection {
-            operation: "doctor",
-            address: config.address().into(),
-            outcome: Outcome::NotApplied,
+        .map_err(connect)?;
+    let failed = |command| {
+        let address = address.clone();
+        move |source| DoctorError::Command {
+            command,
+            address,
             source,
-        })?;
+        }
+    };
 
-    let server = server_report(&mut con, config).await?;
+    let server = server_report(&mut con).await.map_err(failed("PING"))?;
     let warnings = warnings(&server, manifest);
     let access = access_report(&mut con, manifest, server.user.as_deref()).await;
-    let sample = sample(&mut con, manifest, options).await?;
+    let sample = sample(&mut con, manifest, options)
+        .await
+        .map_err(failed("SCAN"))?;
     Ok(DoctorReport {
         version: DoctorReport::VERSION,
         server,
@@ -342,25 +137,6 @@ pub async fn diagnose(
         access,
         sample,
     })
-}
-
-fn redis_err(config: &Config, err: redis::RedisError) -> Error {
-    doctor_error(&config.address().into(), config.response_timeout(), err)
-}
-
-fn doctor_error(
-    address: &std::sync::Arc<str>,
-    response_timeout: Duration,
-    err: redis::RedisError,
-) -> Error {
-    let ctx = crate::error::ErrorContext {
-        operation: "doctor",
-        model: "doctor",
-        key_template: "*",
-        address,
-        response_timeout,
-    };
-    Error::from_redis(&ctx, err)
 }
 
 async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap<String, String>> {
@@ -377,12 +153,9 @@ async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap
     )
 }
 
-async fn server_report(con: &mut MultiplexedConnection, config: &Config) -> Result<ServerReport> {
+async fn server_report(con: &mut MultiplexedConnection) -> redis::RedisResult<ServerReport> {
     // The one check that must work: if even PING fails, there is nothing to report.
-    let _: String = redis::cmd("PING")
-        .query_async(con)
-        .await
-        .map_err(|e| redis_err(config, e))?;
+    let _: String = redis::cmd("PING").query_async(con).await?;
     let server = info(con, "server").await.unwrap_or_default();
     let replication = info(con, "replication").await.unwrap_or_default();
     let persistence = info(con, "persistence").await;
@@ -553,33 +326,29 @@ async fn access_report(
                     model: family.model.clone(),
                     pattern: family.pattern.clone(),
                     verdict: match (denied.is_empty(), reads_denied) {
-                        (true, _) => "allowed",
-                        (false, false) => "read-only",
-                        (false, true) => "denied",
-                    }
-                    .to_owned(),
-                    method: format!("ACL DRYRUN of the runtime's {} commands", probes.len()),
+                        (true, _) => AccessVerdict::Allowed,
+                        (false, false) => AccessVerdict::ReadOnly,
+                        (false, true) => AccessVerdict::Denied,
+                    },
+                    method: AccessMethod::DryRun {
+                        commands: probes.len(),
+                    },
                     denied_commands: denied,
                 });
             }
         }
         if !established {
             let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
-            let (verdict, method) = match probe {
-                Ok(_) => (
-                    "allowed",
-                    "EXISTS probe (reads checked; writes need ACL DRYRUN)",
-                ),
-                Err(e) if e.code() == Some("NOPERM") => {
-                    ("denied", "EXISTS probe refused with NOPERM")
-                }
-                Err(_) => ("unknown", "EXISTS probe failed"),
+            let verdict = match probe {
+                Ok(_) => AccessVerdict::Allowed,
+                Err(e) if e.code() == Some("NOPERM") => AccessVerdict::Denied,
+                Err(_) => AccessVerdict::Unknown,
             };
             reports.push(AccessReport {
                 model: family.model.clone(),
                 pattern: family.pattern.clone(),
-                verdict: verdict.to_owned(),
-                method: method.to_owned(),
+                verdict,
+                method: AccessMethod::ExistsProbe,
                 denied_commands: Vec::new(),
             });
         }
@@ -591,13 +360,13 @@ async fn sample(
     con: &mut MultiplexedConnection,
     manifest: &Manifest,
     options: &DoctorOptions,
-) -> Result<SampleReport> {
+) -> redis::RedisResult<SampleReport> {
     let started = Instant::now();
     let pattern = if manifest.namespace.is_empty() {
         "*".to_owned()
     } else {
         let mut p = String::new();
-        crate::key::glob_escape_into(&manifest.namespace, &mut p);
+        redis_runtime::key::glob_escape_into(&manifest.namespace, &mut p);
         p.push('*');
         p
     };
@@ -632,8 +401,7 @@ async fn sample(
             .arg("COUNT")
             .arg(options.scan_count)
             .query_async(con)
-            .await
-            .map_err(|e| doctor_error(&"the server".into(), Duration::ZERO, e))?;
+            .await?;
         let room = options
             .max_keys
             .saturating_sub(report.keys_scanned as usize);
@@ -661,7 +429,11 @@ async fn sample(
             }
         }
         if !classified.is_empty() {
-            const CHECKS: [&str; 3] = ["TYPE", "PTTL", "MEMORY USAGE"];
+            const CHECKS: [SampleCheck; 3] = [
+                SampleCheck::Type,
+                SampleCheck::Pttl,
+                SampleCheck::MemoryUsage,
+            ];
             let mut pipe = redis::pipe();
             for (_, key) in &classified {
                 pipe.cmd("TYPE").arg(*key);
@@ -672,15 +444,12 @@ async fn sample(
             }
             // Each reply on its own: an application user's ACL may refuse
             // TYPE or MEMORY, which must not hide what PTTL found.
-            let replies: Vec<redis::RedisResult<Value>> = pipe
-                .ignore_errors()
-                .query_async(con)
-                .await
-                .map_err(|e| doctor_error(&"the server".into(), Duration::ZERO, e))?;
+            let replies: Vec<redis::RedisResult<Value>> =
+                pipe.ignore_errors().query_async(con).await?;
             for (n, reply) in replies.iter().enumerate() {
                 let check = CHECKS[n % 3];
-                if reply.is_err() && !report.refused.iter().any(|c| c == check) {
-                    report.refused.push(check.to_owned());
+                if reply.is_err() && !report.refused.contains(&check) {
+                    report.refused.push(check);
                 }
             }
             for (n, (i, _)) in classified.iter().enumerate() {
@@ -703,11 +472,13 @@ async fn sample(
             break;
         }
         if truncated || report.keys_scanned as usize >= options.max_keys {
-            report.stopped_by = Some(format!("max {} keys", options.max_keys));
+            report.stopped_by = Some(StopReason::MaxKeys(options.max_keys));
             break;
         }
         if started.elapsed() >= options.max_time {
-            report.stopped_by = Some(format!("max {} ms", options.max_time.as_millis()));
+            report.stopped_by = Some(StopReason::MaxTimeMs(
+                u64::try_from(options.max_time.as_millis()).unwrap_or(u64::MAX),
+            ));
             break;
         }
     }

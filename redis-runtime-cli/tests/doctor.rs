@@ -1,13 +1,18 @@
 //! `doctor` against a real server seeded with unknown keys, TTL leaks and wrong types.
 
+// The integration tests' models and server helpers: doctor checks the same
+// keyspace the runtime's own tests use.
+#[path = "../../tests/tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use redis_runtime::doctor::{DoctorOptions, diagnose};
 use redis_runtime::testing::RedisServer;
 use redis_runtime::{Config, Store};
+use redis_runtime_cli::doctor::{
+    AccessMethod, AccessVerdict, DoctorOptions, SampleCheck, StopReason, diagnose,
+};
 
 async fn seed(server: &RedisServer, store: &Store) {
     let mut raw = server.raw_connection().await.unwrap();
@@ -134,7 +139,8 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         report
             .access
             .iter()
-            .all(|a| a.verdict == "allowed" && a.method.contains("DRYRUN")),
+            .all(|a| a.verdict == AccessVerdict::Allowed
+                && matches!(a.method, AccessMethod::DryRun { .. })),
         "{:?}",
         report.access
     );
@@ -150,7 +156,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], 3);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
@@ -169,7 +175,7 @@ async fn stops_at_its_key_bound() {
     .unwrap();
     assert_eq!(report.sample.keys_scanned, 100);
     assert!(!report.sample.complete);
-    assert_eq!(report.sample.stopped_by.as_deref(), Some("max 100 keys"));
+    assert_eq!(report.sample.stopped_by, Some(StopReason::MaxKeys(100)));
     let options = DoctorOptions::default()
         .max_time(Duration::ZERO)
         .scan_count(10);
@@ -185,7 +191,10 @@ async fn stops_at_its_key_bound() {
         "{}",
         report.sample.keys_scanned
     );
-    assert!(report.sample.stopped_by.unwrap().contains("ms"));
+    assert!(matches!(
+        report.sample.stopped_by,
+        Some(StopReason::MaxTimeMs(_))
+    ));
 }
 
 #[tokio::test]
@@ -213,13 +222,14 @@ async fn reports_families_the_user_may_not_touch() {
         .unwrap();
     for access in &report.access {
         let expected = if access.model == "Counter" {
-            "denied"
+            AccessVerdict::Denied
         } else {
-            "allowed"
+            AccessVerdict::Allowed
         };
         assert_eq!(access.verdict, expected, "{access:?}");
-        assert!(
-            access.method.contains("EXISTS"),
+        assert_eq!(
+            access.method,
+            AccessMethod::ExistsProbe,
             "the app user may not run ACL DRYRUN"
         );
     }
@@ -257,7 +267,10 @@ async fn as_the_application_user_refused_checks_are_reported_not_hidden() {
     .unwrap();
     let sample = &report.sample;
     assert_eq!((sample.keys_scanned, sample.unknown_keys), (654, 3));
-    assert_eq!(sample.refused, ["TYPE", "MEMORY USAGE"]);
+    assert_eq!(
+        sample.refused,
+        [SampleCheck::Type, SampleCheck::MemoryUsage]
+    );
     let user = sample.families.iter().find(|f| f.model == "User").unwrap();
     assert_eq!((user.keys, user.ttl_leaks), (600, 5));
     assert!(report.has_findings());
@@ -295,13 +308,16 @@ async fn every_command_the_runtime_sends_is_dry_run() {
         .unwrap();
     let access = |model: &str| report.access.iter().find(|a| a.model == model).unwrap();
     let user = access("User");
-    assert_eq!(user.verdict, "read-only", "{user:?}");
+    assert_eq!(user.verdict, AccessVerdict::ReadOnly, "{user:?}");
     assert_eq!(user.denied_commands, ["DEL", "EVALSHA"]);
-    assert!(user.method.contains("ACL DRYRUN"), "{user:?}");
+    assert!(
+        matches!(user.method, AccessMethod::DryRun { commands: 12 }),
+        "{user:?}"
+    );
     let session = access("Session");
     assert_eq!(
-        (session.verdict.as_str(), &session.denied_commands[..]),
-        ("read-only", &["DEL".to_owned()][..])
+        (session.verdict, &session.denied_commands[..]),
+        (AccessVerdict::ReadOnly, &["DEL".to_owned()][..])
     );
     assert!(report.has_findings());
     assert!(

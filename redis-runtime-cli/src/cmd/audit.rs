@@ -1,23 +1,14 @@
-//! The `audit` subcommand: its arguments and what it does with them.
+//! `redis-runtime audit`: its arguments and what it does with them.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{
+use crate::audit::{
     AuditError, Baseline, DEFAULT_ALLOW_FILE, Options, audit, read_allow_file, render_json,
     render_text,
 };
-
-/// Exit code: no violations, or no count grew against the baseline.
-pub const EXIT_CLEAN: u8 = 0;
-/// Exit code: violations found, or a count grew against the baseline.
-pub const EXIT_VIOLATIONS: u8 = 1;
-/// Exit code: the tool could not run (bad arguments, unreadable path, bad
-/// allowlist pattern or baseline).
-pub const EXIT_ERROR: u8 = 2;
+use crate::output::{Exit, Format, print};
 
 const AFTER_HELP: &str = "\
 Violation kinds: raw_command, raw_pipeline, raw_script, command_trait_import,
@@ -45,17 +36,6 @@ Exit codes:
      with only --write-baseline: the baseline was written
   1  violations found; with --baseline: some (file, kind) count grew or appeared
   2  the tool could not run: bad arguments, unreadable path, bad pattern or baseline";
-
-/// Output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One line per violation, a summary per kind, and `violations: N`.
-    #[default]
-    Text,
-    /// A versioned JSON document (`version`, `violations`, `summary`,
-    /// `total`, ...).
-    Json,
-}
 
 /// Report every place that talks to Redis without going through redis-runtime.
 #[derive(Clone, Debug, Args)]
@@ -85,24 +65,23 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 
-    /// Output format.
+    /// `text`: one line per violation, a summary per kind and `violations:
+    /// N`; `json`: a versioned document.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
-/// Run the audit as the command line asked, print the result, and return
-/// the exit code.
-pub fn run(args: &AuditArgs) -> ExitCode {
+/// Runs the audit as the command line asked, prints the result, and says how
+/// to exit: [`Exit::Findings`] for violations (or, with `--baseline`, a count
+/// that grew).
+pub fn run(args: &AuditArgs) -> Exit {
     match try_run(args) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            eprintln!("redis-runtime audit: error: {err}");
-            ExitCode::from(EXIT_ERROR)
-        }
+        Ok(exit) => exit,
+        Err(err) => Exit::error("audit", err),
     }
 }
 
-fn try_run(args: &AuditArgs) -> Result<u8, AuditError> {
+fn try_run(args: &AuditArgs) -> Result<Exit, AuditError> {
     let mut allow = args.allow.clone();
     match &args.config {
         Some(path) => allow.extend(read_allow_file(path)?),
@@ -130,10 +109,7 @@ fn try_run(args: &AuditArgs) -> Result<u8, AuditError> {
         Format::Text => render_text(&report, comparison.as_ref()),
         Format::Json => render_json(&report, comparison.as_ref()),
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not a failure of the audit.
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    print(&text);
     if let Some(path) = &args.write_baseline
         && args.format == Format::Text
     {
@@ -143,12 +119,11 @@ fn try_run(args: &AuditArgs) -> Result<u8, AuditError> {
             current.total
         );
     }
-    let code = match (&comparison, &args.write_baseline) {
-        (Some(c), _) if c.passed() => EXIT_CLEAN,
-        (Some(_), _) => EXIT_VIOLATIONS,
-        (None, Some(_)) => EXIT_CLEAN,
-        (None, None) if report.total() == 0 => EXIT_CLEAN,
-        (None, None) => EXIT_VIOLATIONS,
-    };
-    Ok(code)
+    Ok(match (&comparison, &args.write_baseline) {
+        (Some(c), _) if c.passed() => Exit::Clean,
+        (Some(_), _) => Exit::Findings,
+        (None, Some(_)) => Exit::Clean,
+        (None, None) if report.total() == 0 => Exit::Clean,
+        (None, None) => Exit::Findings,
+    })
 }
