@@ -1,22 +1,23 @@
 //! [`Store`]: the shared handle every typed operation goes through.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::Stream;
 use futures_util::future::BoxFuture;
-use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
-use tracing::Instrument;
 
 use crate::config::Config;
-use crate::connection::{Lease, Link};
-use crate::error::{DecodeError, DecodeErrorKind, Error, ErrorContext, Outcome, Result, Waiting};
+use crate::connection::Link;
+use crate::error::{DecodeError, Error, Outcome, Result, Waiting};
 use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
+
+mod scan;
+mod send;
+
 use crate::value::Integer;
+pub(crate) use send::{Retry, Target};
 
 /// The remaining time to live of an entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,48 +73,6 @@ impl std::fmt::Debug for Store {
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
-}
-
-/// Whether an operation may be sent again after the connection dropped under it.
-///
-/// `Once` is for reads, and for writes whose effect and reply are the same
-/// whether or not the first attempt reached the server (`save`, `set_field`).
-/// Writes that report what was there before (`delete`'s "it existed",
-/// `expire`'s "it exists") and `incr` are `Never`: a second attempt would
-/// report the first one's work as absent, or apply it twice. A response
-/// timeout is never retried by anyone: the server may still be working on it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Retry {
-    Once,
-    Never,
-}
-
-/// What an operation is about, for its span and its errors.
-#[derive(Clone, Copy)]
-pub(crate) struct Target {
-    pub(crate) model: &'static str,
-    pub(crate) key_template: &'static str,
-}
-
-impl Target {
-    fn of<M: RedisModel>() -> Target {
-        Target {
-            model: M::META.name,
-            key_template: M::META.key.source,
-        }
-    }
-
-    /// Commands sent through [`Store::raw_access`].
-    pub(crate) const RAW: Target = Target {
-        model: "raw access",
-        key_template: "-",
-    };
-}
-
-/// Why an attempt failed: before anything was sent, or after.
-enum Failure {
-    Connect(redis::RedisError),
-    Command(redis::RedisError),
 }
 
 /// The longest TTL accepted, in milliseconds: half of `i64::MAX`, which leaves
@@ -179,120 +138,6 @@ impl Store {
             .write_key(&mut KeyWriter::new(&mut buf, &self.namespace, &M::META.key))
             .map_err(key_error::<M>)?;
         Ok(buf)
-    }
-
-    /// Runs one command or pipeline for model `M`.
-    async fn query<M: RedisModel, T: FromRedisValue, F, Fut>(
-        &self,
-        operation: &'static str,
-        retry: Retry,
-        send: F,
-    ) -> Result<T>
-    where
-        F: Fn(MultiplexedConnection) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
-    {
-        self.run(Target::of::<M>(), operation, retry, send).await
-    }
-
-    fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
-        ErrorContext {
-            operation,
-            model: target.model,
-            key_template: target.key_template,
-            address: &self.address,
-            response_timeout: self.response_timeout,
-        }
-    }
-
-    /// Runs one command or pipeline in a span naming the model and key
-    /// template, within the connect timeout plus the response timeout.
-    pub(crate) async fn run<T, F, Fut>(
-        &self,
-        target: Target,
-        operation: &'static str,
-        retry: Retry,
-        send: F,
-    ) -> Result<T>
-    where
-        F: Fn(MultiplexedConnection) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
-    {
-        let span = tracing::debug_span!(
-            "redis",
-            operation,
-            model = target.model,
-            key_template = target.key_template
-        );
-        let started = Instant::now();
-        let traced = !span.is_disabled();
-        async {
-            let ctx = self.context(target, operation);
-            let result = match self.attempt(retry, &send, started).await {
-                Ok(value) => Ok(value),
-                Err(Failure::Connect(err)) => {
-                    Err(Error::connecting(&ctx, self.connect_timeout, err))
-                }
-                Err(Failure::Command(err)) => Err(Error::from_redis(&ctx, err)),
-            };
-            // One event per operation, so that a plain `fmt` subscriber shows
-            // each one with its outcome and duration (spans alone print nothing).
-            if traced {
-                let elapsed = started.elapsed();
-                match &result {
-                    Ok(_) => tracing::debug!(?elapsed, "ok"),
-                    Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
-                }
-            }
-            result
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Sends once, and once more when the connection dropped under an
-    /// operation that may be repeated, all within the connect timeout plus
-    /// the response timeout from `started`.
-    ///
-    /// The first attempt needs no timer of its own: waiting for the
-    /// connection is bounded by the connect timeout (one attempt at a time,
-    /// each bounded) and the reply by the response timeout. Only the second
-    /// attempt runs under the rest of the budget; when that runs out, or no
-    /// connection can be had, the first error is reported (it says the
-    /// operation may have been applied).
-    async fn attempt<T, F, Fut>(
-        &self,
-        retry: Retry,
-        send: &F,
-        started: Instant,
-    ) -> Result<T, Failure>
-    where
-        F: Fn(MultiplexedConnection) -> Fut,
-        Fut: Future<Output = redis::RedisResult<T>>,
-    {
-        let lease: Lease = self.link.get().await.map_err(Failure::Connect)?;
-        let err = match send(lease.connection.clone()).await {
-            Ok(value) => return Ok(value),
-            Err(err) => err,
-        };
-        self.link.report(&lease, &err);
-        let dropped = !err.is_timeout() && (err.is_connection_dropped() || err.is_io_error());
-        if retry == Retry::Never || !dropped {
-            return Err(Failure::Command(err));
-        }
-        tracing::debug!("connection lost; sending the idempotent operation once more");
-        let budget = self.connect_timeout + self.response_timeout;
-        let rest = budget.saturating_sub(started.elapsed());
-        let again = tokio::time::timeout(rest, async {
-            let lease = self.link.get().await.ok()?;
-            Some(send(lease.connection.clone()).await.inspect_err(|err| {
-                self.link.report(&lease, err);
-            }))
-        });
-        match again.await {
-            Ok(Some(result)) => result.map_err(Failure::Command),
-            Ok(None) | Err(_) => Err(Failure::Command(err)),
-        }
     }
 
     /// Saves the whole entity, replacing what was stored, and applies the model's TTL.
@@ -623,106 +468,6 @@ impl Store {
             -1 => Expiry::Never,
             ms => Expiry::In(Duration::from_millis(ms.max(0).unsigned_abs())),
         })
-    }
-
-    /// Streams the id of every stored entity of `M` with `SCAN`, a page at a time.
-    ///
-    /// The `MATCH` pattern is built from the template with the namespace and
-    /// literals glob-escaped, and every key the server returns is checked against
-    /// the template before it is parsed, so keys of other models are never
-    /// yielded. A key that has the template's shape but whose parts do not parse
-    /// as the id's types yields a [`DecodeErrorKind::KeyPart`] error. Like `SCAN`
-    /// itself, an entity present for the whole scan is yielded at least once.
-    pub fn scan_ids<M: RedisModel>(&self) -> impl Stream<Item = Result<M::Id>> + Send + 'static
-    where
-        M::Id: 'static,
-    {
-        let store = self.clone();
-        let pattern = M::META.key.scan_pattern(&self.namespace);
-        struct State<I> {
-            cursor: u64,
-            started: bool,
-            page: std::vec::IntoIter<Vec<u8>>,
-            _id: std::marker::PhantomData<fn() -> I>,
-        }
-        let state = State::<M::Id> {
-            cursor: 0,
-            started: false,
-            page: Vec::new().into_iter(),
-            _id: std::marker::PhantomData,
-        };
-        futures_util::stream::unfold(state, move |mut state| {
-            let store = store.clone();
-            let pattern = pattern.clone();
-            async move {
-                loop {
-                    for key in state.page.by_ref() {
-                        if let Some(id) = crate::key::parse_key::<M>(&store.namespace, &key) {
-                            let id = id.map_err(|e| {
-                                Error::Decode(DecodeError::of::<M>(
-                                    None,
-                                    DecodeErrorKind::KeyPart {
-                                        field: e.field,
-                                        reason: e.reason,
-                                    },
-                                ))
-                            });
-                            return Some((id, state));
-                        }
-                    }
-                    if state.started && state.cursor == 0 {
-                        return None;
-                    }
-                    state.started = true;
-                    let mut cmd = redis::cmd("SCAN");
-                    cmd.arg(state.cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(500);
-                    let page: Result<(u64, Vec<Vec<u8>>)> = store
-                        .query::<M, _, _, _>("scan", Retry::Once, |mut con| {
-                            let cmd = &cmd;
-                            async move { cmd.query_async(&mut con).await }
-                        })
-                        .await;
-                    match page {
-                        Ok((cursor, keys)) => {
-                            state.cursor = cursor;
-                            state.page = keys.into_iter();
-                        }
-                        Err(err) => {
-                            // End the stream after reporting the error.
-                            state.cursor = 0;
-                            state.page = Vec::new().into_iter();
-                            return Some((Err(err), state));
-                        }
-                    }
-                }
-            }
-        })
-    }
-
-    /// Counts the stored entities of `M` by scanning (see [`Store::scan_ids`]);
-    /// keys whose parts do not parse as the id are not counted. Exact when the
-    /// keyspace is not being resized during the scan; `SCAN` may return a key
-    /// twice while the server rehashes, and such a key is counted twice.
-    pub async fn count<M: RedisModel>(&self) -> Result<u64>
-    where
-        M::Id: 'static,
-    {
-        use futures_util::StreamExt;
-        let ids = self.scan_ids::<M>();
-        futures_util::pin_mut!(ids);
-        let mut count = 0;
-        while let Some(id) = ids.next().await {
-            match id {
-                Ok(_) => count += 1,
-                Err(Error::Decode(_)) => {}
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(count)
     }
 }
 

@@ -1,0 +1,173 @@
+//! How one operation reaches the server: its span and closing event, the
+//! connection it waits for, the one retry an idempotent operation gets, the
+//! time bound, and the classification of what went wrong.
+
+use std::future::Future;
+use std::time::Instant;
+
+use redis::FromRedisValue;
+use redis::aio::MultiplexedConnection;
+use tracing::Instrument;
+
+use super::Store;
+use crate::connection::Lease;
+use crate::error::{Error, ErrorContext, Result};
+use crate::model::RedisModel;
+
+/// Whether an operation may be sent again after the connection dropped under it.
+///
+/// `Once` is for reads, and for writes whose effect and reply are the same
+/// whether or not the first attempt reached the server (`save`, `set_field`).
+/// Writes that report what was there before (`delete`'s "it existed",
+/// `expire`'s "it exists") and `incr` are `Never`: a second attempt would
+/// report the first one's work as absent, or apply it twice. A response
+/// timeout is never retried by anyone: the server may still be working on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    Once,
+    Never,
+}
+
+/// What an operation is about, for its span and its errors.
+#[derive(Clone, Copy)]
+pub(crate) struct Target {
+    pub(crate) model: &'static str,
+    pub(crate) key_template: &'static str,
+}
+
+impl Target {
+    pub(super) fn of<M: RedisModel>() -> Target {
+        Target {
+            model: M::META.name,
+            key_template: M::META.key.source,
+        }
+    }
+
+    /// Commands sent through [`Store::raw_access`].
+    pub(crate) const RAW: Target = Target {
+        model: "raw access",
+        key_template: "-",
+    };
+}
+
+/// Why an attempt failed: before anything was sent, or after.
+pub(super) enum Failure {
+    Connect(redis::RedisError),
+    Command(redis::RedisError),
+}
+
+impl Store {
+    /// Runs one command or pipeline for model `M`.
+    pub(super) async fn query<M: RedisModel, T: FromRedisValue, F, Fut>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run(Target::of::<M>(), operation, retry, send).await
+    }
+
+    pub(super) fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
+        ErrorContext {
+            operation,
+            model: target.model,
+            key_template: target.key_template,
+            address: &self.address,
+            response_timeout: self.response_timeout,
+        }
+    }
+
+    /// Runs one command or pipeline in a span naming the model and key
+    /// template, within the connect timeout plus the response timeout.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        target: Target,
+        operation: &'static str,
+        retry: Retry,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let span = tracing::debug_span!(
+            "redis",
+            operation,
+            model = target.model,
+            key_template = target.key_template
+        );
+        let started = Instant::now();
+        let traced = !span.is_disabled();
+        async {
+            let ctx = self.context(target, operation);
+            let result = match self.attempt(retry, &send, started).await {
+                Ok(value) => Ok(value),
+                Err(Failure::Connect(err)) => {
+                    Err(Error::connecting(&ctx, self.connect_timeout, err))
+                }
+                Err(Failure::Command(err)) => Err(Error::from_redis(&ctx, err)),
+            };
+            // One event per operation, so that a plain `fmt` subscriber shows
+            // each one with its outcome and duration (spans alone print nothing).
+            if traced {
+                let elapsed = started.elapsed();
+                match &result {
+                    Ok(_) => tracing::debug!(?elapsed, "ok"),
+                    Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
+                }
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends once, and once more when the connection dropped under an
+    /// operation that may be repeated, all within the connect timeout plus
+    /// the response timeout from `started`.
+    ///
+    /// The first attempt needs no timer of its own: waiting for the
+    /// connection is bounded by the connect timeout (one attempt at a time,
+    /// each bounded) and the reply by the response timeout. Only the second
+    /// attempt runs under the rest of the budget; when that runs out, or no
+    /// connection can be had, the first error is reported (it says the
+    /// operation may have been applied).
+    async fn attempt<T, F, Fut>(
+        &self,
+        retry: Retry,
+        send: &F,
+        started: Instant,
+    ) -> Result<T, Failure>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let lease: Lease = self.link.get().await.map_err(Failure::Connect)?;
+        let err = match send(lease.connection.clone()).await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        self.link.report(&lease, &err);
+        let dropped = !err.is_timeout() && (err.is_connection_dropped() || err.is_io_error());
+        if retry == Retry::Never || !dropped {
+            return Err(Failure::Command(err));
+        }
+        tracing::debug!("connection lost; sending the idempotent operation once more");
+        let budget = self.connect_timeout + self.response_timeout;
+        let rest = budget.saturating_sub(started.elapsed());
+        let again = tokio::time::timeout(rest, async {
+            let lease = self.link.get().await.ok()?;
+            Some(send(lease.connection.clone()).await.inspect_err(|err| {
+                self.link.report(&lease, err);
+            }))
+        });
+        match again.await {
+            Ok(Some(result)) => result.map_err(Failure::Command),
+            Ok(None) | Err(_) => Err(Failure::Command(err)),
+        }
+    }
+}
