@@ -243,53 +243,68 @@ fn string_reply<M: RedisModel>(value: Value) -> Result<Vec<u8>, DecodeError> {
     }
 }
 
-impl<M> Codec<M> for JsonCodec
-where
-    M: RedisModel + serde::Serialize + serde::de::DeserializeOwned,
-{
+/// A serde data format a string-encoded model is stored in: the one
+/// difference between [`JsonCodec`] and [`MsgpackCodec`].
+#[doc(hidden)]
+pub trait SerdeFormat: 'static {
+    /// The encoding.
+    const ENCODING: Encoding;
+    /// Serializes a whole model.
+    fn to_vec<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String>;
+    /// Deserializes a whole model, within the nesting limit.
+    fn from_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeErrorKind>;
+}
+
+impl SerdeFormat for JsonCodec {
     const ENCODING: Encoding = Encoding::Json;
 
-    fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
-        // Serializing into a `Vec` first is faster than streaming into the
-        // command buffer: serde_json's `Vec` writer is its fast path, and the
-        // buffer grows once instead of per token (measured in BENCHMARKS.md S1).
-        let bytes =
-            serde_json::to_vec(model).map_err(|e| Error::encode::<M>(None, e.to_string()))?;
-        out.write_arg(&bytes);
-        Ok(())
+    fn to_vec<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(value).map_err(|e| e.to_string())
     }
 
-    fn decode(value: Value) -> Result<M, DecodeError> {
-        let bytes = string_reply::<M>(value)?;
-        crate::value::json_from_bytes(&bytes).map_err(|kind| DecodeError::of::<M>(None, kind))
+    fn from_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeErrorKind> {
+        crate::value::json_from_bytes(bytes)
     }
 }
 
-impl<M> Codec<M> for MsgpackCodec
-where
-    M: RedisModel + serde::Serialize + serde::de::DeserializeOwned,
-{
+impl SerdeFormat for MsgpackCodec {
     const ENCODING: Encoding = Encoding::Msgpack;
 
+    fn to_vec<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
+    }
+
+    fn from_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeErrorKind> {
+        // rmp_serde's own depth limit counts arrays and maps but not the
+        // one-entry map of an enum variant, so `enum E { A(Box<E>) }` nests
+        // without bound: the depth is counted here instead, for every path.
+        let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+        crate::nesting::deserialize(&mut de)
+            .map_err(|e| DecodeErrorKind::Msgpack(crate::error::scrub_serde_message(e.to_string())))
+    }
+}
+
+impl<M, F> Codec<M> for F
+where
+    M: RedisModel + serde::Serialize + serde::de::DeserializeOwned,
+    F: SerdeFormat,
+{
+    const ENCODING: Encoding = F::ENCODING;
+
     fn write_value<W: RedisWrite + ?Sized>(model: &M, out: &mut W) -> Result<(), Error> {
-        // Into a `Vec` first, as for JSON: streaming through
-        // `writer_for_next_arg` costs one indirect small write per token.
-        let bytes =
-            rmp_serde::to_vec_named(model).map_err(|e| Error::encode::<M>(None, e.to_string()))?;
+        // Serializing into a `Vec` first, then one argument, is faster than
+        // streaming into the command buffer: serde_json's `Vec` writer is its
+        // fast path, the buffer grows once instead of per token, and
+        // `writer_for_next_arg` would cost an indirect small write per token
+        // (measured in BENCHMARKS.md S1).
+        let bytes = F::to_vec(model).map_err(|message| Error::encode::<M>(None, message))?;
         out.write_arg(&bytes);
         Ok(())
     }
 
     fn decode(value: Value) -> Result<M, DecodeError> {
         let bytes = string_reply::<M>(value)?;
-        // rmp_serde's own depth limit counts arrays and maps but not the
-        // one-entry map of an enum variant, so `enum E { A(Box<E>) }` nests
-        // without bound: the depth is counted here instead, for every path.
-        let mut de = rmp_serde::Deserializer::from_read_ref(&bytes);
-        crate::nesting::deserialize(&mut de).map_err(|e| {
-            let message = crate::error::scrub_serde_message(e.to_string());
-            DecodeError::of::<M>(None, DecodeErrorKind::Msgpack(message))
-        })
+        F::from_bytes(&bytes).map_err(|kind| DecodeError::of::<M>(None, kind))
     }
 }
 
