@@ -2,6 +2,14 @@
 //! connection shared by every clone, re-established in the background when it
 //! drops, with each attempt bounded by the connect timeout.
 //!
+//! The link runs the connection's driver task itself, so it learns at once
+//! when the server closes the connection (a restart, a `CLIENT KILL`), even
+//! while no call is using it: it reconnects in the background then, and keeps
+//! trying with a bounded backoff while the server is away, so the first call
+//! after the server is back finds a live connection. (For `rediss://` the
+//! driver is redis-rs's own, and a dropped connection is noticed by the next
+//! call that uses it.)
+//!
 //! redis-rs's `ConnectionManager` does the same job but runs its whole retry
 //! schedule (with backoff) inside the call that finds the connection gone, so
 //! during an outage every call took seconds whatever the configured timeouts,
@@ -10,11 +18,18 @@
 //! connection attempt, and knows which of the two happened.
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisError};
+use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisError, RedisResult};
+
+/// The first wait before a background attempt is repeated; it doubles up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest wait between background attempts while the server is away.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// One connection attempt, awaited by every caller that needs the connection
 /// while it runs.
@@ -29,6 +44,7 @@ pub(crate) struct Link {
 struct Inner {
     client: Client,
     config: AsyncConnectionConfig,
+    connect_timeout: Duration,
     state: Mutex<State>,
 }
 
@@ -47,13 +63,18 @@ pub(crate) struct Lease {
 }
 
 impl Link {
-    /// A link that connects on first use; `config` carries the connect and
-    /// response timeouts.
-    pub(crate) fn new(client: Client, config: AsyncConnectionConfig) -> Link {
+    /// A link that connects on first use; `config` carries the response
+    /// timeout, and each connection attempt is bounded by `connect_timeout`.
+    pub(crate) fn new(
+        client: Client,
+        config: AsyncConnectionConfig,
+        connect_timeout: Duration,
+    ) -> Link {
         Link {
             inner: Arc::new(Inner {
                 client,
                 config,
+                connect_timeout,
                 state: Mutex::new(State::Down(0)),
             }),
         }
@@ -62,29 +83,47 @@ impl Link {
     /// The connection: the current one, or the outcome of the attempt under
     /// way, or of a new attempt when the last one failed. An error here means
     /// nothing was sent.
+    ///
+    /// An attempt this call did not start (a background one) that was refused
+    /// may have begun just before the server came back: then the call makes
+    /// one attempt of its own. A refusal is immediate, so this stays within
+    /// the connect timeout.
     pub(crate) async fn get(&self) -> Result<Lease, RedisError> {
-        let (attempt, generation) = {
-            let mut state = self.inner.lock();
-            match &*state {
-                State::Up(connection, generation) => {
+        let mut joined_another = true;
+        loop {
+            let (attempt, generation, started_here) = {
+                let mut state = self.inner.lock();
+                match &*state {
+                    State::Up(connection, generation) => {
+                        return Ok(Lease {
+                            connection: connection.clone(),
+                            generation: *generation,
+                        });
+                    }
+                    State::Connecting(attempt, generation) => {
+                        (attempt.clone(), *generation, false)
+                    }
+                    State::Down(generation) => {
+                        let generation = generation + 1;
+                        let attempt = Inner::start(&self.inner, generation, FIRST_BACKOFF);
+                        *state = State::Connecting(attempt.clone(), generation);
+                        (attempt, generation, true)
+                    }
+                }
+            };
+            match attempt.await {
+                Ok(connection) => {
                     return Ok(Lease {
-                        connection: connection.clone(),
-                        generation: *generation,
+                        connection,
+                        generation,
                     });
                 }
-                State::Connecting(attempt, generation) => (attempt.clone(), *generation),
-                State::Down(generation) => {
-                    let generation = generation + 1;
-                    let attempt = Inner::start(&self.inner, generation);
-                    *state = State::Connecting(attempt.clone(), generation);
-                    (attempt, generation)
+                Err(err) if !started_here && joined_another && err.is_connection_refusal() => {
+                    joined_another = false;
                 }
+                Err(err) => return Err(err),
             }
-        };
-        attempt.await.map(|connection| Lease {
-            connection,
-            generation,
-        })
+        }
     }
 
     /// Tells the link that a command on `lease` failed with `err`. When the
@@ -93,12 +132,7 @@ impl Link {
         if !(err.is_unrecoverable_error() || err.is_connection_dropped()) {
             return;
         }
-        let mut state = self.inner.lock();
-        if matches!(&*state, State::Up(_, generation) if *generation == lease.generation) {
-            let generation = lease.generation + 1;
-            tracing::debug!("connection lost; reconnecting in the background");
-            *state = State::Connecting(Inner::start(&self.inner, generation), generation);
-        }
+        Inner::lost(&self.inner, lease.generation);
     }
 }
 
@@ -110,17 +144,44 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts one connection attempt (bounded by the connect timeout in
-    /// `config`) on the runtime, so that it completes even when every caller
-    /// waiting for it gives up; its outcome becomes the state.
-    fn start(inner: &Arc<Inner>, generation: u64) -> Attempt {
+    /// The connection of `generation` is gone: if it is still the current
+    /// one, reconnect in the background.
+    fn lost(inner: &Arc<Inner>, generation: u64) {
+        let mut state = inner.lock();
+        if matches!(&*state, State::Up(_, g) if *g == generation) {
+            tracing::debug!("connection lost; reconnecting in the background");
+            let next = generation + 1;
+            *state = State::Connecting(Inner::start(inner, next, FIRST_BACKOFF), next);
+        }
+    }
+
+    /// Starts one connection attempt (bounded by the connect timeout) on the
+    /// runtime, so that it completes even when every caller waiting for it
+    /// gives up; its outcome becomes the state. An attempt that fails is
+    /// repeated in the background after `backoff`, doubling up to
+    /// [`MAX_BACKOFF`], for as long as the link lives and no call has started
+    /// an attempt since.
+    fn start(inner: &Arc<Inner>, generation: u64, backoff: Duration) -> Attempt {
         let weak: Weak<Inner> = Arc::downgrade(inner);
         let client = inner.client.clone();
         let config = inner.config.clone();
+        let connect_timeout = inner.connect_timeout;
         let attempt = async move {
-            let result = client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await;
+            let result = match open(&client, &config, connect_timeout).await {
+                Ok((connection, driver)) => {
+                    if let Some(driver) = driver {
+                        let watcher = weak.clone();
+                        tokio::spawn(async move {
+                            driver.await;
+                            if let Some(inner) = watcher.upgrade() {
+                                Inner::lost(&inner, generation);
+                            }
+                        });
+                    }
+                    Ok(connection)
+                }
+                Err(err) => Err(err),
+            };
             if let Some(inner) = weak.upgrade() {
                 let mut state = inner.lock();
                 if matches!(&*state, State::Connecting(_, g) if *g == generation) {
@@ -128,6 +189,9 @@ impl Inner {
                         Ok(connection) => State::Up(connection.clone(), generation),
                         Err(_) => State::Down(generation),
                     };
+                    if result.is_err() {
+                        Inner::retry_later(&weak, generation, backoff);
+                    }
                 }
             }
             result
@@ -136,5 +200,64 @@ impl Inner {
         .shared();
         tokio::spawn(attempt.clone());
         attempt
+    }
+
+    /// After `backoff`, starts another background attempt if the link is
+    /// still down since the attempt of `generation` failed.
+    fn retry_later(weak: &Weak<Inner>, generation: u64, backoff: Duration) {
+        let weak = weak.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(backoff).await;
+            let Some(inner) = weak.upgrade() else { return };
+            let mut state = inner.lock();
+            if matches!(&*state, State::Down(g) if *g == generation) {
+                let next = generation + 1;
+                let backoff = (backoff * 2).min(MAX_BACKOFF);
+                *state = State::Connecting(Inner::start(&inner, next, backoff), next);
+            }
+        });
+    }
+}
+
+/// The connection's driver task, when the link runs it.
+type Driver = BoxFuture<'static, ()>;
+
+/// Opens one connection within `connect_timeout`. For TCP and Unix sockets
+/// the stream is opened here and the driver returned, so the link can watch
+/// it; for TLS redis-rs opens and drives the connection itself.
+async fn open(
+    client: &Client,
+    config: &AsyncConnectionConfig,
+    connect_timeout: Duration,
+) -> RedisResult<(MultiplexedConnection, Option<Driver>)> {
+    let info = client.get_connection_info();
+    let settings = info.redis_settings();
+    let connect = async {
+        match info.addr() {
+            ConnectionAddr::Tcp(host, port) => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                stream.set_nodelay(info.tcp_settings().nodelay())?;
+                let (connection, driver) =
+                    MultiplexedConnection::new_with_config(settings, stream, config.clone())
+                        .await?;
+                Ok((connection, Some(driver.boxed())))
+            }
+            #[cfg(unix)]
+            ConnectionAddr::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                let (connection, driver) =
+                    MultiplexedConnection::new_with_config(settings, stream, config.clone())
+                        .await?;
+                Ok((connection, Some(driver.boxed())))
+            }
+            _ => client
+                .get_multiplexed_async_connection_with_config(config)
+                .await
+                .map(|connection| (connection, None)),
+        }
+    };
+    match tokio::time::timeout(connect_timeout, connect).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),
     }
 }

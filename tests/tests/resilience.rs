@@ -332,3 +332,36 @@ async fn timed<T>(
     assert!(took <= bound, "took {took:?}, more than {bound:?}");
     result.map(|_| ())
 }
+
+/// A server that restarts while the store is idle: the store notices the
+/// closed connection and reconnects in the background, so the first call
+/// afterwards, even one that is never sent twice (an increment, a delete, a
+/// TTL change), finds a live connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_never_sent_twice_work_as_soon_as_the_server_is_back() {
+    for tcp in [false, true] {
+        let builder = RedisServer::builder();
+        let mut server = if tcp { builder.tcp() } else { builder }.start().unwrap();
+        let store = server.store().await.unwrap();
+        let user = User::sample("back", 1);
+        store.save(&user).await.unwrap();
+        let id = user.key_id();
+
+        server.restart().unwrap();
+        let at = if tcp { "tcp" } else { "unix socket" };
+        assert_eq!(
+            store.incr(&id, User::fields().logins, 1).await.unwrap(),
+            None,
+            "{at}"
+        );
+        assert!(!store.delete::<User>(&id).await.unwrap(), "{at}");
+        assert!(
+            !store
+                .expire::<User>(&id, Duration::from_secs(5))
+                .await
+                .unwrap(),
+            "{at}"
+        );
+        assert!(!store.persist::<User>(&id).await.unwrap(), "{at}");
+    }
+}

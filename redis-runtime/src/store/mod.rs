@@ -90,7 +90,7 @@ impl Store {
             .set_connection_timeout(Some(config.connect_timeout()))
             .set_response_timeout(Some(config.response_timeout()));
         let store = Store {
-            link: Link::new(client, connection_config),
+            link: Link::new(client, connection_config, config.connect_timeout()),
             namespace: config.namespace().into(),
             address: config.address().into(),
             connect_timeout: config.connect_timeout(),
