@@ -100,9 +100,7 @@ impl Link {
                             generation: *generation,
                         });
                     }
-                    State::Connecting(attempt, generation) => {
-                        (attempt.clone(), *generation, false)
-                    }
+                    State::Connecting(attempt, generation) => (attempt.clone(), *generation, false),
                     State::Down(generation) => {
                         let generation = generation + 1;
                         let attempt = Inner::start(&self.inner, generation, FIRST_BACKOFF);

@@ -163,6 +163,10 @@ pub enum Error {
         state: ServerState,
         /// The server's message.
         message: String,
+        /// Whether it may have been applied: [`Outcome::NotApplied`], except
+        /// for an error inside a raw pipeline of several commands, whose other
+        /// commands may have run ([`Outcome::Unknown`]).
+        outcome: Outcome,
     },
 
     /// Stored data does not decode into the model.
@@ -202,6 +206,10 @@ pub enum Error {
         model: &'static str,
         /// Its key template.
         key_template: &'static str,
+        /// Whether it may have been applied: [`Outcome::NotApplied`], except
+        /// for an error inside a raw pipeline of several commands, whose other
+        /// commands may have run ([`Outcome::Unknown`]).
+        outcome: Outcome,
     },
 
     /// An id value cannot become part of a key; nothing was sent.
@@ -224,6 +232,10 @@ pub enum Error {
         operation: &'static str,
         /// The server's message.
         message: String,
+        /// Whether it may have been applied: [`Outcome::NotApplied`], except
+        /// for an error inside a raw pipeline of several commands, whose other
+        /// commands may have run ([`Outcome::Unknown`]).
+        outcome: Outcome,
     },
 
     /// The server answered with an error.
@@ -234,6 +246,10 @@ pub enum Error {
         /// The underlying error, with the server's code and message.
         #[source]
         source: redis::RedisError,
+        /// Whether it may have been applied: [`Outcome::NotApplied`], except
+        /// for an error inside a raw pipeline of several commands, whose other
+        /// commands may have run ([`Outcome::Unknown`]).
+        outcome: Outcome,
     },
 }
 
@@ -275,7 +291,12 @@ impl Error {
     /// Whether the failed operation may nevertheless have been applied.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Error::Connection { outcome, .. } | Error::Timeout { outcome, .. } => *outcome,
+            Error::Connection { outcome, .. }
+            | Error::Timeout { outcome, .. }
+            | Error::WrongType { outcome, .. }
+            | Error::PermissionDenied { outcome, .. }
+            | Error::Unavailable { outcome, .. }
+            | Error::Server { outcome, .. } => *outcome,
             _ => Outcome::NotApplied,
         }
     }
@@ -306,9 +327,18 @@ impl Error {
     /// error it reports is the one before it). A refused command and an
     /// aborted transaction applied nothing. (Every write the runtime sends is
     /// one command, one script, or one `MULTI`/`EXEC` whose commands cannot
-    /// fail once queued, so an error never leaves a write half-applied.)
+    /// fail once queued, so an error never leaves a typed write
+    /// half-applied. A raw pipeline of several commands can be: its other
+    /// commands may have run, unless `EXEC` aborted it, and the outcome says
+    /// so.)
     pub(crate) fn from_redis(ctx: &ErrorContext<'_>, err: redis::RedisError) -> Error {
         if let Some(errors) = err.clone().into_server_errors() {
+            let aborted = err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort);
+            let outcome = if ctx.several_commands && !aborted {
+                Outcome::Unknown
+            } else {
+                Outcome::NotApplied
+            };
             // The error that caused an abort, not the abort itself.
             let cause = errors
                 .iter()
@@ -322,12 +352,14 @@ impl Error {
                     return Error::WrongType {
                         model: ctx.model,
                         key_template: ctx.key_template,
+                        outcome,
                     };
                 }
                 if code == "NOPERM" {
                     return Error::PermissionDenied {
                         operation: ctx.operation,
                         message: message(),
+                        outcome,
                     };
                 }
                 if let Some(state) = ServerState::from_code(code) {
@@ -335,11 +367,13 @@ impl Error {
                         operation: ctx.operation,
                         state,
                         message: message(),
+                        outcome,
                     };
                 }
                 return Error::Server {
                     operation: ctx.operation,
                     source: err,
+                    outcome,
                 };
             }
         }
@@ -364,6 +398,7 @@ impl Error {
             Error::Server {
                 operation,
                 source: err,
+                outcome: Outcome::NotApplied,
             }
         } else {
             // A dropped connection, an I/O error, or a reply the client could not read.
@@ -413,6 +448,9 @@ pub(crate) struct ErrorContext<'a> {
     pub(crate) address: &'a Arc<str>,
     /// The configured response timeout.
     pub(crate) response_timeout: Duration,
+    /// Whether several commands were sent that the server runs one by one
+    /// (a raw pipeline): an error in one does not undo the others.
+    pub(crate) several_commands: bool,
 }
 
 /// A server error's code. Redis answers some refusals inside a generic `ERR`
@@ -515,6 +553,7 @@ mod tests {
             key_template: "m:{id}",
             address: &address,
             response_timeout: Duration::from_secs(1),
+            several_commands: false,
         };
         Error::from_redis(&ctx, err)
     }

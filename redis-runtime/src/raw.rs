@@ -78,14 +78,21 @@ impl RawAccess<'_> {
 
     /// Sends a pipeline (or, with `atomic()`, a transaction) in one round trip
     /// and converts its replies.
+    ///
+    /// When the server refuses one command of a pipeline of several, the error
+    /// names that one, and its [`Error::outcome`] is
+    /// [`Outcome::Unknown`](crate::Outcome::Unknown): the server ran the
+    /// others, one by one. Only an `atomic()` pipeline that the server aborts
+    /// at `EXEC` applied nothing.
     pub async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        let target = Target {
+            several_commands: pipe.len() > 1,
+            ..Target::RAW
+        };
         self.store
-            .run(
-                Target::RAW,
-                "raw pipeline",
-                Retry::Never,
-                |mut con| async move { pipe.query_async(&mut con).await },
-            )
+            .run(target, "raw pipeline", Retry::Never, |mut con| async move {
+                pipe.query_async(&mut con).await
+            })
             .await
     }
 }

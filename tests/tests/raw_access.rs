@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use redis_runtime::{Error, KeyPartError, redis};
+use redis_runtime::{Error, KeyPartError, Outcome, redis};
 
 #[tokio::test]
 async fn raw_commands_share_the_connection_the_namespace_and_the_escaping() {
@@ -92,4 +92,37 @@ async fn raw_errors_are_typed_like_the_typed_operations() {
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
     let err = raw.query::<()>(&redis::cmd("FLUSHALL")).await.unwrap_err();
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+}
+
+/// A server that refuses one command of a raw pipeline still ran the others:
+/// the error says the outcome is unknown. A transaction the server aborts at
+/// `EXEC` applied nothing, and says so.
+#[tokio::test]
+async fn a_refused_command_in_a_raw_pipeline_does_not_claim_nothing_was_applied() {
+    let (_server, store) = start("app").await;
+    let raw = store.raw_access();
+    let allowed = raw
+        .compose_key()
+        .literal("session")
+        .literal("x")
+        .finish()
+        .unwrap();
+    let outside = raw.compose_key().literal("elsewhere").finish().unwrap();
+
+    let mut pipe = redis::pipe();
+    pipe.cmd("SET").arg(&allowed).arg("1").ignore();
+    pipe.cmd("SET").arg(&outside).arg("1").ignore();
+    let err = raw.query_pipeline::<()>(&pipe).await.unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+    assert_eq!(err.outcome(), Outcome::Unknown, "{err}");
+    let applied: u64 = raw.query(redis::cmd("EXISTS").arg(&allowed)).await.unwrap();
+    assert_eq!(applied, 1, "the allowed SET ran");
+
+    let _: u64 = raw.query(redis::cmd("DEL").arg(&allowed)).await.unwrap();
+    pipe.atomic();
+    let err = raw.query_pipeline::<()>(&pipe).await.unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+    assert_eq!(err.outcome(), Outcome::NotApplied, "{err}");
+    let applied: u64 = raw.query(redis::cmd("EXISTS").arg(&allowed)).await.unwrap();
+    assert_eq!(applied, 0, "the aborted transaction applied nothing");
 }

@@ -33,6 +33,8 @@ pub(crate) enum Retry {
 pub(crate) struct Target {
     pub(crate) model: &'static str,
     pub(crate) key_template: &'static str,
+    /// A raw pipeline of several commands, which the server runs one by one.
+    pub(crate) several_commands: bool,
 }
 
 impl Target {
@@ -40,6 +42,7 @@ impl Target {
         Target {
             model: M::META.name,
             key_template: M::META.key.source,
+            several_commands: false,
         }
     }
 
@@ -47,6 +50,7 @@ impl Target {
     pub(crate) const RAW: Target = Target {
         model: "raw access",
         key_template: "-",
+        several_commands: false,
     };
 }
 
@@ -78,6 +82,7 @@ impl Store {
             key_template: target.key_template,
             address: &self.address,
             response_timeout: self.response_timeout,
+            several_commands: target.several_commands,
         }
     }
 
