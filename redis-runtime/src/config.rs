@@ -214,6 +214,15 @@ impl ConfigBuilder {
                 None
             }
         };
+        // redis-rs reads a TCP URL's password from its user-info only: one in
+        // the query would be dropped, and the connection made without it.
+        let tcp = self.url.starts_with("redis://") || self.url.starts_with("rediss://");
+        if tcp && first_credential_param(&self.url).is_some() {
+            problems.push(format!(
+                "`{}` has a password in its query, which a redis:// or rediss:// URL ignores; put it in the user-info (redis://user:password@host:port)",
+                redact_url(&self.url)
+            ));
+        }
         let namespace = self.namespace.trim_end_matches(':');
         if !namespace.is_empty() && !namespace.split(':').all(is_valid_literal) {
             problems.push(format!(

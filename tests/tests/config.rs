@@ -104,17 +104,43 @@ fn the_reported_leaks_are_closed() {
         ("redis://host:6379/0?password=PW@SECRET", "SECRET"),
     ] {
         let builder = Config::builder().url(url);
-        let config = builder.clone().build().unwrap();
-        for text in [
-            config.to_string(),
-            format!("{config:?}"),
-            format!("{builder:?}"),
-            config.redacted_url(),
-        ] {
+        let mut shown = vec![format!("{builder:?}")];
+        match builder.build() {
+            Ok(config) => {
+                shown.extend([
+                    config.to_string(),
+                    format!("{config:?}"),
+                    config.redacted_url(),
+                ]);
+            }
+            // A TCP URL's query password would be ignored: refused, and redacted.
+            Err(err) => shown.extend([err.to_string(), format!("{err:?}")]),
+        }
+        for text in shown {
             assert!(!text.contains(secret), "{text}");
             assert!(text.contains("***"), "{text}");
         }
     }
+}
+
+/// redis-rs reads a TCP URL's password from the user-info only; one in the
+/// query would be dropped and the connection made without it.
+#[test]
+fn a_password_a_tcp_url_would_ignore_is_refused() {
+    for url in [
+        "redis://127.0.0.1:6379/0?password=hunter2",
+        "rediss://cache:6380/0?db=1&pass=hunter2",
+    ] {
+        let err = Config::builder().url(url).build().unwrap_err().to_string();
+        assert!(err.contains("user-info"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    assert!(
+        Config::builder()
+            .url("redis+unix:///tmp/r.sock?pass=hunter2")
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]

@@ -491,3 +491,18 @@ keyspace! {
 fn a_single_model_keyspace_is_fine() {
     assert_eq!(SINGLE.models[0].name, "Counter");
 }
+
+/// The ACL rule grants each family's `pattern`: a manifest whose pattern is not
+/// the one its template gives (a hand edit to `*`, say) is refused on reading.
+#[test]
+fn a_manifest_whose_pattern_does_not_follow_its_template_is_refused() {
+    let json = TEST_MODELS.manifest("app:").to_json();
+    assert!(Manifest::from_json(&json).is_ok());
+    let widened = json.replace("\"pattern\": \"app:session:?*\"", "\"pattern\": \"*\"");
+    assert_ne!(widened, json);
+    let err = Manifest::from_json(&widened).unwrap_err().to_string();
+    assert!(
+        err.contains("Session") && err.contains("app:session:?*"),
+        "{err}"
+    );
+}

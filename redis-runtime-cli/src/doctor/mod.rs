@@ -340,7 +340,7 @@ async fn access_report(
         if !established {
             let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
             let verdict = match probe {
-                Ok(_) => AccessVerdict::Allowed,
+                Ok(_) => AccessVerdict::WritesUnchecked,
                 Err(e) if e.code() == Some("NOPERM") => AccessVerdict::Denied,
                 Err(_) => AccessVerdict::Unknown,
             };

@@ -93,14 +93,18 @@ pub enum AccessVerdict {
     ReadOnly,
     /// Reads are refused.
     Denied,
+    /// Reads are allowed; writes could not be checked (the user may not run
+    /// `ACL DRYRUN`). Not counted as clean.
+    WritesUnchecked,
     /// It could not be established.
     Unknown,
 }
 
 impl AccessVerdict {
-    /// Whether the application cannot work with the family as declared.
+    /// Whether the report cannot vouch that the application can work with
+    /// the family as declared: something is refused, or was not checked.
     pub fn is_finding(self) -> bool {
-        matches!(self, AccessVerdict::ReadOnly | AccessVerdict::Denied)
+        !matches!(self, AccessVerdict::Allowed)
     }
 }
 
@@ -110,6 +114,7 @@ impl fmt::Display for AccessVerdict {
             AccessVerdict::Allowed => "allowed",
             AccessVerdict::ReadOnly => "read-only",
             AccessVerdict::Denied => "denied",
+            AccessVerdict::WritesUnchecked => "reads ok, writes not checked",
             AccessVerdict::Unknown => "unknown",
         })
     }

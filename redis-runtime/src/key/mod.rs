@@ -99,24 +99,7 @@ impl KeyTemplate {
     /// also matches a tagged `{…}` part; [`KeyTemplate::split`] is the exact
     /// test, and the store's scans apply it to every key the server returns.
     pub fn scan_pattern(&self, namespace: &str) -> String {
-        let mut out = String::with_capacity(namespace.len() + self.source.len() + 8);
-        glob_escape_into(namespace, &mut out);
-        for (i, seg) in self.segments.iter().enumerate() {
-            if i > 0 {
-                out.push(':');
-            }
-            match seg {
-                Segment::Literal(lit) => glob_escape_into(lit, &mut out),
-                Segment::Placeholder { hash_tag, .. } => {
-                    if *hash_tag {
-                        out.push_str("{?*}");
-                    } else {
-                        out.push_str("?*");
-                    }
-                }
-            }
-        }
-        out
+        scan_pattern_of(namespace, self.segments.iter().map(SegmentView::from))
     }
 
     /// Splits a key rendered from this template under `namespace` into its
@@ -129,7 +112,13 @@ impl KeyTemplate {
     /// integer: that key belongs to `user:admin`, which the keyspace check lets
     /// coexist with `user:{id}`).
     pub fn split(&self, namespace: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let shape = self.segments.iter().map(|s| match s {
+        split_key(self.segments.iter().map(SegmentView::from), namespace, key)
+    }
+}
+
+impl<'a> From<&'a Segment> for SegmentView<'a> {
+    fn from(segment: &'a Segment) -> Self {
+        match segment {
             Segment::Literal(lit) => SegmentView::Literal(lit),
             Segment::Placeholder {
                 hash_tag, shape, ..
@@ -137,8 +126,7 @@ impl KeyTemplate {
                 hash_tag: *hash_tag,
                 shape: *shape,
             },
-        });
-        split_key(shape, namespace, key)
+        }
     }
 }
 
@@ -148,6 +136,28 @@ impl KeyTemplate {
 pub(crate) enum SegmentView<'a> {
     Literal(&'a str),
     Placeholder { hash_tag: bool, shape: PartShape },
+}
+
+/// The `SCAN MATCH` pattern (also the ACL key pattern) of a template given
+/// by its segments: the namespace and literals glob-escaped, `?*` per
+/// placeholder, `{?*}` for the hash tag.
+pub(crate) fn scan_pattern_of<'a>(
+    namespace: &str,
+    segments: impl Iterator<Item = SegmentView<'a>>,
+) -> String {
+    let mut out = String::with_capacity(namespace.len() + 32);
+    glob_escape_into(namespace, &mut out);
+    for (i, seg) in segments.enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        match seg {
+            SegmentView::Literal(lit) => glob_escape_into(lit, &mut out),
+            SegmentView::Placeholder { hash_tag: true, .. } => out.push_str("{?*}"),
+            SegmentView::Placeholder { .. } => out.push_str("?*"),
+        }
+    }
+    out
 }
 
 /// The one key parser: splits `key` under `namespace` by the template's

@@ -180,7 +180,17 @@ impl KeyFamily {
 
     /// Whether `key` (under `namespace`) is one this family's template renders.
     pub fn matches(&self, namespace: &str, key: &[u8]) -> bool {
-        let shape = self.segments.iter().map(|s| match s {
+        crate::key::split_key(self.views(), namespace, key).is_some()
+    }
+
+    /// The pattern the family's segments give under `namespace`: what
+    /// [`KeyFamily::pattern`] must be.
+    fn derived_pattern(&self, namespace: &str) -> String {
+        crate::key::scan_pattern_of(namespace, self.views())
+    }
+
+    fn views(&self) -> impl ExactSizeIterator<Item = SegmentView<'_>> + Clone {
+        self.segments.iter().map(|s| match s {
             ManifestSegment::Literal { text } => SegmentView::Literal(text),
             ManifestSegment::Placeholder {
                 hash_tag, shape, ..
@@ -188,8 +198,7 @@ impl KeyFamily {
                 hash_tag: *hash_tag,
                 shape: *shape,
             },
-        });
-        crate::key::split_key(shape, namespace, key).is_some()
+        })
     }
 
     /// The TTL a full save applies.
@@ -228,6 +237,15 @@ impl Manifest {
         for family in &mut manifest.families {
             if family.commands.is_empty() {
                 family.commands = family_commands(&family.redis_type);
+            }
+            // The ACL rule grants `pattern`: it must be what the template
+            // gives, not whatever the file says.
+            let derived = family.derived_pattern(&manifest.namespace);
+            if family.pattern != derived {
+                return Err(ManifestError::Invalid(format!(
+                    "family `{}`: pattern `{}` is not the one its template `{}` gives under namespace `{}` (`{derived}`)",
+                    family.model, family.pattern, family.template, manifest.namespace
+                )));
             }
         }
         Ok(manifest)

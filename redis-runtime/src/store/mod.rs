@@ -311,8 +311,11 @@ impl Store {
     }
 
     /// Writes one field of an existing entity, keeping its TTL. Returns `false`
-    /// (and writes nothing) when the entity does not exist. An absent value (a
-    /// `None`, whatever its type is called) removes the field, as a save would.
+    /// (and writes nothing) when the entity does not exist. The value of an
+    /// `Option<T>` field is a `T`; to remove such a field, use
+    /// [`Store::clear_field`]. A value that encodes as absent (a field type
+    /// that aliases `Option`, holding `None`) removes the field too, as a save
+    /// would.
     pub async fn set_field<M, V, K>(
         &self,
         id: &M::Id,
