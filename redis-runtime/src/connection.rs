@@ -59,8 +59,13 @@ enum State {
 /// A connection handed to one call, with its generation for [`Link::report`].
 pub(crate) struct Lease {
     pub(crate) connection: MultiplexedConnection,
-    generation: u64,
+    pub(crate) generation: Generation,
 }
+
+/// Which connection a [`Lease`] was: what [`Link::report`] needs once the
+/// connection itself has been handed to the command.
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(u64);
 
 impl Link {
     /// A link that connects on first use; `config` carries the response
@@ -97,7 +102,7 @@ impl Link {
                     State::Up(connection, generation) => {
                         return Ok(Lease {
                             connection: connection.clone(),
-                            generation: *generation,
+                            generation: Generation(*generation),
                         });
                     }
                     State::Connecting(attempt, generation) => (attempt.clone(), *generation, false),
@@ -113,7 +118,7 @@ impl Link {
                 Ok(connection) => {
                     return Ok(Lease {
                         connection,
-                        generation,
+                        generation: Generation(generation),
                     });
                 }
                 Err(err) if !started_here && joined_another && err.is_connection_refusal() => {
@@ -124,13 +129,14 @@ impl Link {
         }
     }
 
-    /// Tells the link that a command on `lease` failed with `err`. When the
+    /// Tells the link that a command on the connection of `generation` failed
+    /// with `err`. When the
     /// connection is gone, a new one is attempted at once, in the background.
-    pub(crate) fn report(&self, lease: &Lease, err: &RedisError) {
+    pub(crate) fn report(&self, generation: Generation, err: &RedisError) {
         if !(err.is_unrecoverable_error() || err.is_connection_dropped()) {
             return;
         }
-        Inner::lost(&self.inner, lease.generation);
+        Inner::lost(&self.inner, generation.0);
     }
 }
 

@@ -108,13 +108,16 @@ impl Store {
         let started = Instant::now();
         let traced = !span.is_disabled();
         async {
-            let ctx = self.context(target, operation);
             let result = match self.attempt(retry, &send, started).await {
                 Ok(value) => Ok(value),
-                Err(Failure::Connect(err)) => {
-                    Err(Error::connecting(&ctx, self.connect_timeout, err))
+                Err(Failure::Connect(err)) => Err(Error::connecting(
+                    &self.context(target, operation),
+                    self.connect_timeout,
+                    err,
+                )),
+                Err(Failure::Command(err)) => {
+                    Err(Error::from_redis(&self.context(target, operation), err))
                 }
-                Err(Failure::Command(err)) => Err(Error::from_redis(&ctx, err)),
             };
             // One event per operation, so that a plain `fmt` subscriber shows
             // each one with its outcome and duration (spans alone print nothing).
@@ -151,12 +154,15 @@ impl Store {
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let lease: Lease = self.link.get().await.map_err(Failure::Connect)?;
-        let err = match send(lease.connection.clone()).await {
+        let Lease {
+            connection,
+            generation,
+        } = self.link.get().await.map_err(Failure::Connect)?;
+        let err = match send(connection).await {
             Ok(value) => return Ok(value),
             Err(err) => err,
         };
-        self.link.report(&lease, &err);
+        self.link.report(generation, &err);
         let dropped = !err.is_timeout() && (err.is_connection_dropped() || err.is_io_error());
         if retry == Retry::Never || !dropped {
             return Err(Failure::Command(err));
@@ -166,8 +172,8 @@ impl Store {
         let rest = budget.saturating_sub(started.elapsed());
         let again = tokio::time::timeout(rest, async {
             let lease = self.link.get().await.ok()?;
-            Some(send(lease.connection.clone()).await.inspect_err(|err| {
-                self.link.report(&lease, err);
+            Some(send(lease.connection).await.inspect_err(|err| {
+                self.link.report(lease.generation, err);
             }))
         });
         match again.await {
