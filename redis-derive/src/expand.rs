@@ -287,6 +287,7 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
         },
         [single] => {
             let (fident, ty) = (single.ident, single.ty);
+            let name = fident.to_string();
             quote! {
                 #[inline]
                 fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
@@ -307,12 +308,22 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
                     #asserts
                     parts.part::<#ty>()
                 }
+
+                #[inline]
+                fn id_mismatch(&self, id: &Self::Id) -> #rr::Option<&'static str> {
+                    if ::core::cmp::PartialEq::ne(&self.#fident, id) {
+                        #rr::Some(#name)
+                    } else {
+                        #rr::None
+                    }
+                }
             }
         }
         many => {
             let id_ident = format_ident!("{}Id", cont.ident);
             let idents: Vec<_> = many.iter().map(|f| f.ident).collect();
             let tys: Vec<_> = many.iter().map(|f| f.ty).collect();
+            let names: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
             quote! {
                 #[inline]
                 fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
@@ -340,6 +351,16 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
                     #rr::Ok(#id_ident {
                         #(#idents: parts.part::<#tys>()?,)*
                     })
+                }
+
+                #[inline]
+                fn id_mismatch(&self, id: &Self::Id) -> #rr::Option<&'static str> {
+                    #(
+                        if ::core::cmp::PartialEq::ne(&self.#idents, &id.#idents) {
+                            return #rr::Some(#names);
+                        }
+                    )*
+                    #rr::None
                 }
             }
         }

@@ -528,6 +528,11 @@ pub enum DecodeErrorKind {
     /// The reply has a shape the encoding never produces.
     #[error("unexpected reply: {0}")]
     UnexpectedReply(&'static str),
+    /// An id field's stored value is not the one its key says: the entity is
+    /// stored under another entity's key (written by hand, or copied). It is
+    /// refused rather than returned, because saving it would write another key.
+    #[error("the stored value differs from the key's (the entity is stored under another's key)")]
+    IdMismatch,
     /// A key returned by a scan does not parse into the model's id.
     #[error("key part `{field}` does not parse: {reason}")]
     KeyPart {

@@ -123,6 +123,13 @@ pub trait RedisModel: Sized + Send + Sync + 'static {
     /// Parses an id from the parts of a stored key.
     #[doc(hidden)]
     fn parse_id(parts: &mut KeyParts<'_>) -> Result<Self::Id, InvalidKeyPart>;
+    /// The first id field whose stored value differs from `id`, the id the
+    /// entity was read under (its key).
+    #[doc(hidden)]
+    fn id_mismatch(&self, id: &Self::Id) -> Option<&'static str> {
+        let _ = id;
+        None
+    }
 }
 
 /// A model's value encoding. `HashCodec`, `JsonCodec` and `MsgpackCodec` implement it.

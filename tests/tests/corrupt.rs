@@ -303,3 +303,49 @@ async fn generated_from_redis_value_interoperates_with_redis_rs() {
         .unwrap_err();
     assert!(err.to_string().contains("logins"), "{err}");
 }
+
+/// An entity whose stored id fields are not the ones its key says (copied,
+/// or written by hand under another key) is refused: returned, it would be
+/// saved back under the other key.
+#[tokio::test]
+async fn an_entity_stored_under_another_entitys_key_is_refused() {
+    let (server, store) = start("").await;
+    let mut raw = server.raw_connection().await.unwrap();
+
+    // A hash whose `id` field says 99 under the key of user 1.
+    let e = decode_error(user_with(&store, &mut raw, 1, "id", b"99").await);
+    assert_eq!(
+        (e.model, e.field, e.kind),
+        ("User", Some("id"), DecodeErrorKind::IdMismatch)
+    );
+    // The other placeholder of the same template.
+    let e = decode_error(user_with(&store, &mut raw, 2, "tenant", b"other").await);
+    assert_eq!(
+        (e.field, e.kind),
+        (Some("tenant"), DecodeErrorKind::IdMismatch)
+    );
+
+    // A JSON document copied to another entity's key.
+    let copy = store.key::<Session>(&"copy".to_owned()).unwrap();
+    let _: () = raw!(
+        &mut raw,
+        "SET",
+        &copy,
+        r#"{"token":"orig","user":1,"scopes":[]}"#
+    );
+    let e = decode_error(store.get::<Session>(&"copy".to_owned()).await);
+    assert_eq!(
+        (e.model, e.field, e.kind),
+        ("Session", Some("token"), DecodeErrorKind::IdMismatch)
+    );
+    let err = store
+        .get_many::<Session>(&["copy".to_owned()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode(e) if e.kind == DecodeErrorKind::IdMismatch),
+        "{err}"
+    );
+    // The error does not show the stored value.
+    assert!(!err.to_string().contains("orig"), "{err}");
+}

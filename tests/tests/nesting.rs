@@ -368,21 +368,23 @@ impl Shape {
     }
 
     /// The stored bytes: the model's document, or the `#[redis(json)]` field's value.
-    fn document(self, depth: usize) -> Vec<u8> {
+    fn document(self, id: u64, depth: usize) -> Vec<u8> {
         let codec = self.codec();
         if self.is_field() {
             return self.nesting().value(codec, depth);
         }
-        // The model's own object is the first level.
+        // The model's own object is the first level; its `id` is the key's.
         let value = self.nesting().value(codec, depth - 1);
-        let (one, x) = match codec {
-            Codec::Json => (&b"1"[..], &b"\"x\""[..]),
-            Codec::Msgpack => (&[0x01][..], &[0xa1, b'x'][..]),
+        let small = u8::try_from(id).ok().filter(|id| *id < 0x80);
+        let small = small.expect("seeded ids are positive fixints");
+        let (id, x) = match codec {
+            Codec::Json => (id.to_string().into_bytes(), &b"\"x\""[..]),
+            Codec::Msgpack => (vec![small], &[0xa1, b'x'][..]),
         };
         if matches!(self, Shape::JsonIgnored | Shape::MpIgnored) {
-            object(codec, &[("id", one), ("name", x), ("extra", &value)])
+            object(codec, &[("id", &id), ("name", x), ("extra", &value)])
         } else {
-            object(codec, &[("id", one), ("doc", &value)])
+            object(codec, &[("id", &id), ("doc", &value)])
         }
     }
 
@@ -390,7 +392,7 @@ impl Shape {
     async fn seed(self, server: &RedisServer, id: u64, depth: usize) {
         let store = server.store().await.unwrap();
         let mut raw = server.raw_connection().await.unwrap();
-        let document = self.document(depth);
+        let document = self.document(id, depth);
         if self.is_field() {
             let key = if self == Shape::FieldTree {
                 store.key::<FieldTree>(&id).unwrap()

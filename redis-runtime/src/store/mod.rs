@@ -8,7 +8,7 @@ use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 
 use crate::config::Config;
 use crate::connection::Link;
-use crate::error::{DecodeError, Error, Outcome, Result, Waiting};
+use crate::error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, Waiting};
 use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
@@ -204,7 +204,7 @@ impl Store {
                 async move { cmd.query_async(&mut con).await }
             })
             .await?;
-        decode_reply::<M>(value)
+        decode_reply::<M>(id, value)
     }
 
     /// Loads several entities in one round trip, in the order of `ids`.
@@ -241,7 +241,10 @@ impl Store {
                 .await?
             }
         };
-        values.into_iter().map(decode_reply::<M>).collect()
+        ids.iter()
+            .zip(values)
+            .map(|(id, value)| decode_reply::<M>(id, value))
+            .collect()
     }
 
     /// Whether the entity exists.
@@ -557,15 +560,24 @@ fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
     }
 }
 
-/// Decodes a read reply; a missing key (nil, or an empty hash) is `None`.
-fn decode_reply<M: RedisModel>(value: Value) -> Result<Option<M>> {
+/// Decodes the reply of a read of `id`; a missing key (nil, or an empty
+/// hash) is `None`. An entity whose stored id fields are not `id` (stored
+/// under another entity's key) is a decode error.
+fn decode_reply<M: RedisModel>(id: &M::Id, value: Value) -> Result<Option<M>> {
     match &value {
         Value::Nil => return Ok(None),
         Value::Array(items) if items.is_empty() => return Ok(None),
         Value::Map(entries) if entries.is_empty() => return Ok(None),
         _ => {}
     }
-    Ok(Some(M::Codec::decode(value)?))
+    let model = M::Codec::decode(value)?;
+    match model.id_mismatch(id) {
+        None => Ok(Some(model)),
+        Some(field) => Err(Error::Decode(DecodeError::of::<M>(
+            Some(field),
+            DecodeErrorKind::IdMismatch,
+        ))),
+    }
 }
 
 trait ErrorKindStr {
