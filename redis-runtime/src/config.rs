@@ -93,7 +93,7 @@ impl Config {
     /// The server's address for messages: `host:port` or the socket path,
     /// never credentials.
     pub fn address(&self) -> String {
-        address_of(&self.connection_info)
+        self.connection_info.addr().to_string()
     }
 
     /// The key prefix (empty, or ending in `:`).
@@ -253,12 +253,6 @@ impl ConfigBuilder {
             _ => Err(Error::Config(problems.join("; "))),
         }
     }
-}
-
-/// The address a connection goes to, for messages: `host:port` or the
-/// socket path. redis-rs keeps credentials apart from the address.
-pub(crate) fn address_of(info: &redis::ConnectionInfo) -> String {
-    info.addr().to_string()
 }
 
 /// Query parameters whose value is a credential.

@@ -8,7 +8,7 @@ use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
 
 use crate::config::Config;
 use crate::connection::Link;
-use crate::error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, Waiting};
+use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
 use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
@@ -96,18 +96,14 @@ impl Store {
             connect_timeout: config.connect_timeout(),
             response_timeout: config.response_timeout(),
         };
-        let connecting = tokio::time::timeout(config.connect_timeout(), store.link.get()).await;
-        let ctx = store.context(Target::RAW, "connect");
-        match connecting {
-            Ok(Ok(_)) => Ok(store),
-            Ok(Err(err)) => Err(Error::connecting(&ctx, store.connect_timeout, err)),
-            Err(_) => Err(Error::Timeout {
-                operation: "connect",
-                address: store.address.clone(),
-                waiting: Waiting::Connection,
-                after: store.connect_timeout,
-                outcome: Outcome::NotApplied,
-            }),
+        // The link bounds each attempt by the connect timeout itself.
+        match store.link.get().await {
+            Ok(_) => Ok(store),
+            Err(err) => Err(Error::connecting(
+                &store.context(Target::RAW, "connect"),
+                store.connect_timeout,
+                err,
+            )),
         }
     }
 
