@@ -49,7 +49,7 @@ pub enum Expiry {
 /// response timeout (plus the scheduling latency of the runtime), also while
 /// the server is down: a call waits for at most one connection attempt, and a
 /// refused connection fails at once with [`Error::Connection`] (outcome
-/// [`Outcome::NotApplied`]). The store recovers by itself when the server is
+/// [`Outcome::NotApplied`](crate::Outcome::NotApplied)). The store recovers by itself when the server is
 /// back.
 ///
 /// **Retries.** Reads, saves and single field writes are sent once more when
