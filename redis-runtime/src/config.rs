@@ -31,8 +31,11 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Clone)]
 pub struct Config {
-    url: String,
-    pub(crate) connection_info: redis::ConnectionInfo,
+    /// The server's URL, or the cluster's seed URLs.
+    urls: Vec<String>,
+    /// What redis-rs connects with, one per URL.
+    nodes: Vec<redis::ConnectionInfo>,
+    cluster: bool,
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -49,6 +52,7 @@ impl Config {
     /// | variable | meaning | default |
     /// |---|---|---|
     /// | `REDIS_URL` | `redis://`, `rediss://` or `redis+unix://` URL | [`DEFAULT_URL`] |
+    /// | `REDIS_CLUSTER_NODES` | Redis Cluster seed nodes: comma-separated `redis://` or `rediss://` URLs (instead of `REDIS_URL`) | none |
     /// | `REDIS_NAMESPACE` | prefix of every key, e.g. `app:staging` | none |
     /// | `REDIS_CONNECT_TIMEOUT_MS` | connection limit in milliseconds | 5000 |
     /// | `REDIS_RESPONSE_TIMEOUT_MS` | reply limit in milliseconds | 5000 |
@@ -61,8 +65,18 @@ impl Config {
     /// [`ConfigBuilder::build`] finds.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let mut builder = Config::builder();
-        if let Some(url) = lookup("REDIS_URL") {
-            builder = builder.url(url);
+        let url = lookup("REDIS_URL");
+        if let Some(url) = &url {
+            builder = builder.url(url.clone());
+        }
+        if let Some(nodes) = lookup("REDIS_CLUSTER_NODES") {
+            if url.is_some() {
+                builder.problems.push(
+                    "set either REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster), not both"
+                        .to_owned(),
+                );
+            }
+            builder = builder.cluster_nodes(nodes.split(',').map(str::trim));
         }
         if let Some(ns) = lookup("REDIS_NAMESPACE") {
             builder = builder.namespace(ns);
@@ -85,15 +99,28 @@ impl Config {
     }
 
     /// What redis-rs connects with (for tools that open their own
-    /// connection, such as `redis-runtime doctor`).
+    /// connection, such as `redis-runtime doctor`): the server, or a
+    /// cluster's first seed node.
     pub fn connection_info(&self) -> &redis::ConnectionInfo {
-        &self.connection_info
+        &self.nodes[0]
+    }
+
+    /// Whether this configures a Redis Cluster ([`ConfigBuilder::cluster_nodes`]).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// The server, or every seed node of a cluster.
+    pub fn nodes(&self) -> &[redis::ConnectionInfo] {
+        &self.nodes
     }
 
     /// The server's address for messages: `host:port` or the socket path,
-    /// never credentials.
+    /// never credentials; for a cluster, its seed nodes' addresses joined
+    /// by `,`.
     pub fn address(&self) -> String {
-        self.connection_info.addr().to_string()
+        let addresses: Vec<String> = self.nodes.iter().map(|n| n.addr().to_string()).collect();
+        addresses.join(",")
     }
 
     /// The key prefix (empty, or ending in `:`).
@@ -111,16 +138,21 @@ impl Config {
         self.response_timeout
     }
 
-    /// The server URL with any password replaced by `***`.
+    /// The server URL with any password replaced by `***`; for a cluster,
+    /// every seed URL so redacted, joined by `,`.
     pub fn redacted_url(&self) -> String {
-        redact_url(&self.url)
+        let urls: Vec<String> = self.urls.iter().map(|url| redact_url(url)).collect();
+        urls.join(",")
     }
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("url", &self.redacted_url())
+            .field(
+                if self.cluster { "cluster_nodes" } else { "url" },
+                &self.redacted_url(),
+            )
             .field("namespace", &self.namespace)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
@@ -130,6 +162,9 @@ impl fmt::Debug for Config {
 
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cluster {
+            f.write_str("cluster ")?;
+        }
         f.write_str(&self.redacted_url())?;
         if !self.namespace.is_empty() {
             write!(f, " (namespace `{}`)", self.namespace)?;
@@ -141,7 +176,8 @@ impl fmt::Display for Config {
 /// Builds a [`Config`]; [`ConfigBuilder::build`] validates everything at once.
 #[derive(Clone)]
 pub struct ConfigBuilder {
-    url: String,
+    url: Option<String>,
+    cluster_nodes: Option<Vec<String>>,
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -152,7 +188,8 @@ pub struct ConfigBuilder {
 impl Default for ConfigBuilder {
     fn default() -> Self {
         ConfigBuilder {
-            url: DEFAULT_URL.to_owned(),
+            url: None,
+            cluster_nodes: None,
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
@@ -164,7 +201,14 @@ impl Default for ConfigBuilder {
 impl fmt::Debug for ConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigBuilder")
-            .field("url", &redact_url(&self.url))
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field(
+                "cluster_nodes",
+                &self
+                    .cluster_nodes
+                    .as_ref()
+                    .map(|nodes| nodes.iter().map(|n| redact_url(n)).collect::<Vec<_>>()),
+            )
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
@@ -174,7 +218,32 @@ impl ConfigBuilder {
     /// The server URL: `redis://[user[:password]@]host[:port][/db]`,
     /// `rediss://…` (TLS, when enabled in redis-rs) or `redis+unix:///path`.
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = url.into();
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Connects to a Redis Cluster through these seed nodes (`redis://` or
+    /// `rediss://` URLs, with the same credentials and scheme) instead of one
+    /// server: the store learns the rest of the cluster from them, routes
+    /// every key by its hash slot, and follows slot moves and failovers.
+    /// Any one reachable seed is enough. Not to be combined with
+    /// [`ConfigBuilder::url`].
+    ///
+    /// ```
+    /// # use redis_runtime::Config;
+    /// let config = Config::builder()
+    ///     .cluster_nodes(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(config.is_cluster());
+    /// assert_eq!(config.address(), "10.0.0.1:6379,10.0.0.2:6379");
+    /// ```
+    pub fn cluster_nodes<I, S>(mut self, nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cluster_nodes = Some(nodes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -204,24 +273,31 @@ impl ConfigBuilder {
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config> {
         let mut problems = Vec::new();
-        let connection_info = match self.url.as_str().into_connection_info() {
-            Ok(info) => Some(info),
-            Err(_) => {
-                problems.push(format!(
-                    "`{}` is not a valid Redis URL (expected redis://host:port, rediss://host:port or redis+unix:///path)",
-                    redact_url(&self.url)
-                ));
-                None
+        let cluster = self.cluster_nodes.is_some();
+        let urls = match (self.url, self.cluster_nodes) {
+            (Some(_), Some(_)) => {
+                problems.push(
+                    "set either a URL (one server) or cluster nodes (a cluster), not both"
+                        .to_owned(),
+                );
+                Vec::new()
             }
+            (None, Some(nodes)) => {
+                if nodes.is_empty() || nodes.iter().all(|n| n.is_empty()) {
+                    problems.push("a cluster needs at least one seed node URL".to_owned());
+                }
+                nodes.into_iter().filter(|n| !n.is_empty()).collect()
+            }
+            (url, None) => vec![url.unwrap_or_else(|| DEFAULT_URL.to_owned())],
         };
-        // redis-rs reads a TCP URL's password from its user-info only: one in
-        // the query would be dropped, and the connection made without it.
-        let tcp = self.url.starts_with("redis://") || self.url.starts_with("rediss://");
-        if tcp && first_credential_param(&self.url).is_some() {
-            problems.push(format!(
-                "`{}` has a password in its query, which a redis:// or rediss:// URL ignores; put it in the user-info (redis://user:password@host:port)",
-                redact_url(&self.url)
-            ));
+        let mut nodes = Vec::with_capacity(urls.len());
+        for url in &urls {
+            if let Some(info) = parse_url(url, cluster, &mut problems) {
+                nodes.push(info);
+            }
+        }
+        if cluster {
+            check_seeds(&urls, &nodes, &mut problems);
         }
         let namespace = self.namespace.trim_end_matches(':');
         if !namespace.is_empty() && !namespace.split(':').all(is_valid_literal) {
@@ -238,10 +314,11 @@ impl ConfigBuilder {
                 problems.push(format!("{name} must be greater than zero"));
             }
         }
-        match connection_info {
-            Some(connection_info) if problems.is_empty() => Ok(Config {
-                url: self.url,
-                connection_info,
+        match problems.is_empty() && !nodes.is_empty() {
+            true => Ok(Config {
+                urls,
+                nodes,
+                cluster,
                 namespace: if namespace.is_empty() {
                     String::new()
                 } else {
@@ -250,8 +327,75 @@ impl ConfigBuilder {
                 connect_timeout: self.connect_timeout,
                 response_timeout: self.response_timeout,
             }),
-            _ => Err(Error::Config(problems.join("; "))),
+            false => Err(Error::Config(problems.join("; "))),
         }
+    }
+}
+
+/// Parses one URL, adding what is wrong with it to `problems`.
+fn parse_url(
+    url: &str,
+    cluster: bool,
+    problems: &mut Vec<String>,
+) -> Option<redis::ConnectionInfo> {
+    let tcp = url.starts_with("redis://") || url.starts_with("rediss://");
+    // redis-rs reads a TCP URL's password from its user-info only: one in
+    // the query would be dropped, and the connection made without it.
+    if tcp && first_credential_param(url).is_some() {
+        problems.push(format!(
+            "`{}` has a password in its query, which a redis:// or rediss:// URL ignores; put it in the user-info (redis://user:password@host:port)",
+            redact_url(url)
+        ));
+    }
+    if cluster && !tcp {
+        problems.push(format!(
+            "cluster node `{}` must be a redis:// or rediss:// URL: cluster nodes are reached over TCP",
+            redact_url(url)
+        ));
+        return None;
+    }
+    match url.into_connection_info() {
+        Ok(info) => {
+            if cluster && info.redis_settings().db() != 0 {
+                problems.push(format!(
+                    "cluster node `{}` selects database {}, but a Redis Cluster has only database 0",
+                    redact_url(url),
+                    info.redis_settings().db()
+                ));
+            }
+            Some(info)
+        }
+        Err(_) => {
+            problems.push(format!(
+                "`{}` is not a valid Redis URL (expected redis://host:port, rediss://host:port or redis+unix:///path)",
+                redact_url(url)
+            ));
+            None
+        }
+    }
+}
+
+/// A cluster's seeds are one cluster: the same scheme and credentials.
+fn check_seeds(urls: &[String], nodes: &[redis::ConnectionInfo], problems: &mut Vec<String>) {
+    let tls = |url: &String| url.starts_with("rediss://");
+    if urls.iter().any(tls) && !urls.iter().all(tls) {
+        problems.push(
+            "cluster nodes mix redis:// and rediss://; use TLS for all of them or for none"
+                .to_owned(),
+        );
+    }
+    let credentials = |n: &redis::ConnectionInfo| {
+        (
+            n.redis_settings().username().map(str::to_owned),
+            n.redis_settings().password().map(str::to_owned),
+        )
+    };
+    if let Some(first) = nodes.first()
+        && nodes.iter().any(|n| credentials(n) != credentials(first))
+    {
+        problems.push(
+            "cluster nodes carry different user names or passwords; every node of a cluster is reached as the same user".to_owned(),
+        );
     }
 }
 

@@ -394,6 +394,22 @@ impl Error {
                 outcome: Outcome::NotApplied,
                 source: err,
             }
+        } else if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot) {
+            // Refused by the cluster client before sending: the keys of one
+            // command or pipeline are in several hash slots.
+            Error::Server {
+                operation,
+                source: err,
+                outcome: Outcome::NotApplied,
+            }
+        } else if err.kind() == redis::ErrorKind::ClusterConnectionNotFound {
+            // No connection to the node that serves the slot: nothing sent.
+            Error::Connection {
+                operation,
+                address,
+                outcome: Outcome::NotApplied,
+                source: err,
+            }
         } else if matches!(err.kind(), redis::ErrorKind::Extension) {
             Error::Server {
                 operation,

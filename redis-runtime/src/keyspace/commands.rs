@@ -145,9 +145,21 @@ pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING];
 /// database other than 0, and `PING`; it also tries `CLIENT SETINFO`, which
 /// Redis 7.0 lacks and redis-rs lets fail, so it is not required), the
 /// transactions of `save`/`save_many` (`DISCARD` only after a failed
-/// queueing), and the `SCAN` of `scan_ids`/`count`.
+/// queueing), and the `SCAN` of `scan_ids`/`count`; on a Redis Cluster also
+/// `CLUSTER SLOTS` (the slot map, read on connecting, after a slot moves,
+/// and by scans to find the primaries) and `ASKING` (before a command sent
+/// to the node a migrating slot's key has moved to).
 pub const KEYLESS: &[&str] = &[
-    "auth", "ping", "hello", "select", "multi", "exec", "discard", "scan",
+    "auth",
+    "ping",
+    "hello",
+    "select",
+    "multi",
+    "exec",
+    "discard",
+    "scan",
+    "cluster|slots",
+    "asking",
 ];
 
 /// The kind whose keys hold `redis_type`, if the runtime has one.

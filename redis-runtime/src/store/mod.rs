@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, Value};
+use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
 use crate::config::Config;
 use crate::connection::Link;
@@ -13,6 +13,7 @@ use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
 
+mod batch;
 mod scan;
 mod send;
 
@@ -84,13 +85,10 @@ impl Store {
     /// refuses the connection fails at once with [`Error::Connection`], naming
     /// the address tried.
     pub async fn connect(config: &Config) -> Result<Store> {
-        let client = redis::Client::open(config.connection_info.clone())
+        let link = Link::new(config)
             .map_err(|e| Error::Config(format!("cannot use {config}: {}", e.kind_str())))?;
-        let connection_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout()))
-            .set_response_timeout(Some(config.response_timeout()));
         let store = Store {
-            link: Link::new(client, connection_config, config.connect_timeout()),
+            link,
             namespace: config.namespace().into(),
             address: config.address().into(),
             connect_timeout: config.connect_timeout(),
@@ -167,8 +165,13 @@ impl Store {
         .await
     }
 
-    /// Saves every entity in one round trip (one `MULTI`/`EXEC` for hash models, so
-    /// the batch is applied all or nothing).
+    /// Saves every entity in one round trip, in one `MULTI`/`EXEC`, so the
+    /// batch is applied all or nothing.
+    ///
+    /// On a Redis Cluster a transaction cannot span hash slots: the batch is
+    /// split by slot into one transaction each (all or nothing per slot, so
+    /// per family for models with a hash tag), sent concurrently; when one
+    /// fails, the others may have been applied.
     pub async fn save_many<M: RedisModel>(&self, models: &[M]) -> Result<()> {
         if models.is_empty() {
             return Ok(());
@@ -177,17 +180,29 @@ impl Store {
             .ttl
             .map(|ttl| ttl_millis::<M>("save_many", ttl))
             .transpose()?;
-        let mut pipe = redis::pipe();
-        for model in models {
-            let key = self.render_own_key(model)?;
-            push_save::<M>(&mut pipe, &key, model, model_ttl)?;
+        let keys = models
+            .iter()
+            .map(|model| self.render_own_key(model))
+            .collect::<Result<Vec<_>>>()?;
+        let mut pipes = Vec::new();
+        for group in self.slot_groups(&keys) {
+            let mut pipe = redis::pipe();
+            for i in group {
+                push_save::<M>(&mut pipe, &keys[i], &models[i], model_ttl)?;
+            }
+            pipe.atomic();
+            pipes.push(pipe);
         }
-        pipe.atomic();
-        self.query::<M, (), _, _>("save_many", Retry::Once, |mut con| {
-            let pipe = &pipe;
-            async move { pipe.query_async(&mut con).await }
-        })
-        .await
+        let sends = pipes.iter().map(|pipe| {
+            self.query::<M, (), _, _>("save_many", Retry::Once, move |mut con| async move {
+                pipe.query_async(&mut con).await
+            })
+        });
+        // Every transaction runs to its end, also when another fails.
+        futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Loads an entity; `None` when it does not exist.
@@ -205,7 +220,9 @@ impl Store {
 
     /// Loads several entities in one round trip, in the order of `ids`.
     ///
-    /// Hash models: pipelined `HGETALL`s. String-encoded models: one `MGET`,
+    /// Hash models: pipelined `HGETALL`s. String-encoded models: one `MGET`
+    /// (on a Redis Cluster, one pipeline or `MGET` per hash slot, sent
+    /// concurrently, so about one round trip per node),
     /// which the server answers with nil for a key holding another Redis type,
     /// so such a key reads as `None` here where [`Store::get`] reports
     /// [`Error::WrongType`] (`redis-runtime doctor` lists such keys).
@@ -213,30 +230,22 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let values: Vec<Value> = match <M::Codec as Codec<M>>::ENCODING {
-            Encoding::Hash => {
-                let mut pipe = redis::pipe();
-                for id in ids {
-                    pipe.cmd("HGETALL").arg(self.render_key::<M>(id)?);
-                }
-                self.query::<M, _, _, _>("get_many", Retry::Once, |mut con| {
-                    let pipe = &pipe;
-                    async move { pipe.query_async(&mut con).await }
-                })
-                .await?
-            }
-            _ => {
-                let mut cmd = redis::cmd("MGET");
-                for id in ids {
-                    cmd.arg(self.render_key::<M>(id)?);
-                }
-                self.query::<M, _, _, _>("get_many", Retry::Once, |mut con| {
-                    let cmd = &cmd;
-                    async move { cmd.query_async(&mut con).await }
-                })
-                .await?
-            }
-        };
+        let keys = ids
+            .iter()
+            .map(|id| self.render_key::<M>(id))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = self.slot_groups(&keys);
+        let reads: Vec<batch::Read> = groups
+            .iter()
+            .map(|group| batch::Read::new::<M>(group.iter().map(|&i| keys[i].as_slice())))
+            .collect();
+        let sends = reads.iter().map(|read| {
+            self.query::<M, Vec<Value>, _, _>("get_many", Retry::Once, move |mut con| async move {
+                read.send(&mut con).await
+            })
+        });
+        let replies = futures_util::future::try_join_all(sends).await?;
+        let values = batch::reassemble(ids.len(), &groups, replies);
         ids.iter()
             .zip(values)
             .map(|(id, value)| decode_reply::<M>(id, value))
@@ -267,20 +276,37 @@ impl Store {
         .await
     }
 
-    /// Deletes several entities with one `DEL`; returns how many existed.
+    /// Deletes several entities with one `DEL`; returns how many existed. (On
+    /// a Redis Cluster, one `DEL` per hash slot, sent concurrently.)
     pub async fn delete_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
-        let mut cmd = redis::cmd("DEL");
-        for id in ids {
-            cmd.arg(self.render_key::<M>(id)?);
+        let keys = ids
+            .iter()
+            .map(|id| self.render_key::<M>(id))
+            .collect::<Result<Vec<_>>>()?;
+        let deletes: Vec<Cmd> = self
+            .slot_groups(&keys)
+            .into_iter()
+            .map(|group| {
+                let mut cmd = redis::cmd("DEL");
+                for i in group {
+                    cmd.arg(&keys[i]);
+                }
+                cmd
+            })
+            .collect();
+        let sends = deletes.iter().map(|cmd| {
+            self.query::<M, u64, _, _>("delete_many", Retry::Never, move |mut con| async move {
+                cmd.query_async(&mut con).await
+            })
+        });
+        let mut deleted = 0;
+        for result in futures_util::future::join_all(sends).await {
+            deleted += result?;
         }
-        self.query::<M, _, _, _>("delete_many", Retry::Never, |mut con| {
-            let cmd = &cmd;
-            async move { cmd.query_async(&mut con).await }
-        })
-        .await
+        Ok(deleted)
     }
 
     /// Reads one field of a hash model with `HGET`; `None` when the entity or the field is absent.

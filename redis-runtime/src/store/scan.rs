@@ -2,19 +2,25 @@
 
 use futures_util::Stream;
 
-use super::{Retry, Store};
+use redis::{Cmd, FromRedisValue, RedisResult};
+
+use super::{Retry, Store, Target};
+use crate::connection::{Connection, Node};
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
 use crate::model::RedisModel;
 
 impl Store {
-    /// Streams the id of every stored entity of `M` with `SCAN`, a page at a time.
+    /// Streams the id of every stored entity of `M` with `SCAN`, a page at a
+    /// time; on a Redis Cluster, every primary in turn.
     ///
     /// The `MATCH` pattern is built from the template with the namespace and
     /// literals glob-escaped, and every key the server returns is checked against
     /// the template before it is parsed, so keys of other models are never
     /// yielded. A key that has the template's shape but whose parts do not parse
     /// as the id's types yields a [`DecodeErrorKind::KeyPart`] error. Like `SCAN`
-    /// itself, an entity present for the whole scan is yielded at least once.
+    /// itself, an entity present for the whole scan is yielded at least once
+    /// (on a cluster: unless its slot migrates to another primary during the
+    /// scan).
     pub fn scan_ids<M: RedisModel>(&self) -> impl Stream<Item = Result<M::Id>> + Send + 'static
     where
         M::Id: 'static,
@@ -22,14 +28,16 @@ impl Store {
         let store = self.clone();
         let pattern = M::META.key.scan_pattern(&self.namespace);
         struct State<I> {
+            /// The nodes still to scan (the one being scanned last); `None`
+            /// until the first page, a single `None` entry on one server.
+            nodes: Option<Vec<Option<Node>>>,
             cursor: u64,
-            started: bool,
             page: std::vec::IntoIter<Vec<u8>>,
             _id: std::marker::PhantomData<fn() -> I>,
         }
         let state = State::<M::Id> {
+            nodes: None,
             cursor: 0,
-            started: false,
             page: Vec::new().into_iter(),
             _id: std::marker::PhantomData,
         };
@@ -52,10 +60,17 @@ impl Store {
                             return Some((id, state));
                         }
                     }
-                    if state.started && state.cursor == 0 {
-                        return None;
-                    }
-                    state.started = true;
+                    let nodes = match &mut state.nodes {
+                        Some(nodes) => nodes,
+                        None => match store.scan_nodes::<M>().await {
+                            Ok(nodes) => state.nodes.insert(nodes),
+                            Err(err) => {
+                                state.nodes = Some(Vec::new());
+                                return Some((Err(err), state));
+                            }
+                        },
+                    };
+                    let node = nodes.last()?.clone();
                     let mut cmd = redis::cmd("SCAN");
                     cmd.arg(state.cursor)
                         .arg("MATCH")
@@ -63,19 +78,25 @@ impl Store {
                         .arg("COUNT")
                         .arg(500);
                     let page: Result<(u64, Vec<Vec<u8>>)> = store
-                        .query::<M, _, _, _>("scan", Retry::Once, |mut con| {
-                            let cmd = &cmd;
-                            async move { cmd.query_async(&mut con).await }
+                        .query::<M, _, _, _>("scan", Retry::Once, |con| {
+                            let (cmd, node) = (&cmd, &node);
+                            async move { on_node(con, node.as_ref(), cmd).await }
                         })
                         .await;
                     match page {
                         Ok((cursor, keys)) => {
                             state.cursor = cursor;
                             state.page = keys.into_iter();
+                            if cursor == 0 {
+                                // This node is done; the next page is the next node's.
+                                if let Some(nodes) = &mut state.nodes {
+                                    nodes.pop();
+                                }
+                            }
                         }
                         Err(err) => {
                             // End the stream after reporting the error.
-                            state.cursor = 0;
+                            state.nodes = Some(Vec::new());
                             state.page = Vec::new().into_iter();
                             return Some((Err(err), state));
                         }
@@ -83,6 +104,24 @@ impl Store {
                 }
             }
         })
+    }
+
+    /// The nodes a scan covers: the server, or every primary of a cluster
+    /// (replicas hold copies of the same keys).
+    async fn scan_nodes<M: RedisModel>(&self) -> Result<Vec<Option<Node>>> {
+        if !self.link.is_cluster() {
+            return Ok(vec![None]);
+        }
+        self.run(Target::of::<M>(), "scan", Retry::Once, |con| async move {
+            match con {
+                Connection::Cluster(mut con) => {
+                    let primaries = con.primaries().await?;
+                    Ok(primaries.into_iter().map(Some).collect())
+                }
+                Connection::Server(_) => Ok(vec![None]),
+            }
+        })
+        .await
     }
 
     /// Counts the stored entities of `M` by scanning (see [`Store::scan_ids`]);
@@ -105,5 +144,19 @@ impl Store {
             }
         }
         Ok(count)
+    }
+}
+
+/// Sends `cmd` to `node`, or by the connection's own routing when `None`.
+async fn on_node<T: FromRedisValue>(
+    con: Connection,
+    node: Option<&Node>,
+    cmd: &Cmd,
+) -> RedisResult<T> {
+    match (con, node) {
+        (Connection::Cluster(mut con), Some(node)) => {
+            T::from_redis_value(con.on_node(node, cmd).await?).map_err(Into::into)
+        }
+        (mut con, _) => cmd.query_async(&mut con).await,
     }
 }

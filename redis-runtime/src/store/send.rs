@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::time::Instant;
 
+use crate::connection::Connection;
 use redis::FromRedisValue;
-use redis::aio::MultiplexedConnection;
 use tracing::Instrument;
 
 use super::Store;
@@ -69,7 +69,7 @@ impl Store {
         send: F,
     ) -> Result<T>
     where
-        F: Fn(MultiplexedConnection) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         self.run(Target::of::<M>(), operation, retry, send).await
@@ -96,7 +96,7 @@ impl Store {
         send: F,
     ) -> Result<T>
     where
-        F: Fn(MultiplexedConnection) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let span = tracing::debug_span!(
@@ -151,7 +151,7 @@ impl Store {
         started: Instant,
     ) -> Result<T, Failure>
     where
-        F: Fn(MultiplexedConnection) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let Lease {

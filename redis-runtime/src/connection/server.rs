@@ -1,4 +1,4 @@
-//! The [`Store`](crate::Store)'s connection to one server: one multiplexed
+//! The connection to one server: one multiplexed
 //! connection shared by every clone, re-established in the background when it
 //! drops, with each attempt bounded by the connect timeout.
 //!
@@ -25,6 +25,8 @@ use futures_util::future::{BoxFuture, Shared};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisError, RedisResult};
 
+use super::{Connection, Generation, Lease};
+
 /// The first wait before a background attempt is repeated; it doubles up to
 /// [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -37,7 +39,7 @@ type Attempt = Shared<BoxFuture<'static, Result<MultiplexedConnection, RedisErro
 
 /// A cheap-to-clone handle on the connection.
 #[derive(Clone)]
-pub(crate) struct Link {
+pub(crate) struct ServerLink {
     inner: Arc<Inner>,
 }
 
@@ -56,26 +58,15 @@ enum State {
     Down(u64),
 }
 
-/// A connection handed to one call, with its generation for [`Link::report`].
-pub(crate) struct Lease {
-    pub(crate) connection: MultiplexedConnection,
-    pub(crate) generation: Generation,
-}
-
-/// Which connection a [`Lease`] was: what [`Link::report`] needs once the
-/// connection itself has been handed to the command.
-#[derive(Clone, Copy)]
-pub(crate) struct Generation(u64);
-
-impl Link {
+impl ServerLink {
     /// A link that connects on first use; `config` carries the response
     /// timeout, and each connection attempt is bounded by `connect_timeout`.
     pub(crate) fn new(
         client: Client,
         config: AsyncConnectionConfig,
         connect_timeout: Duration,
-    ) -> Link {
-        Link {
+    ) -> ServerLink {
+        ServerLink {
             inner: Arc::new(Inner {
                 client,
                 config,
@@ -101,7 +92,7 @@ impl Link {
                 match &*state {
                     State::Up(connection, generation) => {
                         return Ok(Lease {
-                            connection: connection.clone(),
+                            connection: Connection::Server(connection.clone()),
                             generation: Generation(*generation),
                         });
                     }
@@ -117,7 +108,7 @@ impl Link {
             match attempt.await {
                 Ok(connection) => {
                     return Ok(Lease {
-                        connection,
+                        connection: Connection::Server(connection),
                         generation: Generation(generation),
                     });
                 }
@@ -130,8 +121,7 @@ impl Link {
     }
 
     /// Tells the link that a command on the connection of `generation` failed
-    /// with `err`. When the
-    /// connection is gone, a new one is attempted at once, in the background.
+    /// with `err`. When the connection is gone, a new one is attempted at once, in the background.
     pub(crate) fn report(&self, generation: Generation, err: &RedisError) {
         if !(err.is_unrecoverable_error() || err.is_connection_dropped()) {
             return;

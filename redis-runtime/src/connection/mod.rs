@@ -1,0 +1,124 @@
+//! The [`Store`](crate::Store)'s connection: to one server ([`server`]) or to
+//! a Redis Cluster ([`cluster`]), behind one handle, so that every operation
+//! is written once and runs on both.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
+
+use crate::config::Config;
+
+mod cluster;
+mod server;
+
+use cluster::ClusterLink;
+pub(crate) use cluster::{ClusterConnection, Node};
+use server::ServerLink;
+
+/// A cheap-to-clone handle on the store's connection.
+#[derive(Clone)]
+pub(crate) enum Link {
+    Server(ServerLink),
+    Cluster(ClusterLink),
+}
+
+/// A connection handed to one call, with its generation for [`Link::report`].
+pub(crate) struct Lease {
+    pub(crate) connection: Connection,
+    pub(crate) generation: Generation,
+}
+
+/// Which connection a [`Lease`] was: what [`Link::report`] needs once the
+/// connection itself has been handed to the command.
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(u64);
+
+/// The connection one command or pipeline is sent on.
+#[derive(Clone)]
+pub(crate) enum Connection {
+    Server(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl Link {
+    /// A link for `config` that connects on first use.
+    pub(crate) fn new(config: &Config) -> Result<Link, RedisError> {
+        if config.is_cluster() {
+            return ClusterLink::new(config).map(Link::Cluster);
+        }
+        let client = redis::Client::open(config.connection_info().clone())?;
+        let connection_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.response_timeout()));
+        Ok(Link::Server(ServerLink::new(
+            client,
+            connection_config,
+            config.connect_timeout(),
+        )))
+    }
+
+    /// The connection, within the connect timeout; an error means nothing
+    /// was sent.
+    pub(crate) async fn get(&self) -> Result<Lease, RedisError> {
+        match self {
+            Link::Server(link) => link.get().await,
+            Link::Cluster(link) => link.get().await,
+        }
+    }
+
+    /// Tells the link that a command on the connection of `generation`
+    /// failed with `err`, so that a dropped connection is replaced. (A
+    /// cluster connection replaces its node connections itself.)
+    pub(crate) fn report(&self, generation: Generation, err: &RedisError) {
+        if let Link::Server(link) = self {
+            link.report(generation, err);
+        }
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Link::Cluster(_))
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Server(con) => con.req_packed_command(cmd),
+            Connection::Cluster(con) => con.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Server(con) => con.req_packed_commands(cmd, offset, count),
+            Connection::Cluster(con) => con.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Server(con) => con.get_db(),
+            Connection::Cluster(_) => 0,
+        }
+    }
+}
+
+/// An I/O error saying that `what` did not finish in time (what redis-rs's
+/// own timeouts report too, so one classifier reads both).
+fn timed_out(what: &'static str) -> RedisError {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, what).into()
+}
+
+/// The shortest wait before an operation the cluster refused for now
+/// (`TRYAGAIN`, `CLUSTERDOWN`, a node being replaced) is sent again; it
+/// doubles up to [`MAX_WAIT`].
+const FIRST_WAIT: Duration = Duration::from_millis(10);
+/// The longest such wait.
+const MAX_WAIT: Duration = Duration::from_millis(200);
