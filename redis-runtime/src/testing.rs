@@ -31,6 +31,9 @@ use tempfile::TempDir;
 
 use crate::{Config, ConfigBuilder, Store};
 
+mod cluster;
+pub use cluster::{REDIS_CLI_BIN, RedisCluster, RedisClusterBuilder};
+
 /// The environment variable naming the `redis-server` binary to run.
 pub const REDIS_SERVER_BIN: &str = "REDIS_SERVER_BIN";
 
@@ -69,6 +72,14 @@ pub enum HarnessError {
     /// The binary was found but could not be run.
     #[error("could not spawn redis-server")]
     Spawn(#[source] io::Error),
+
+    /// The nodes of a [`RedisCluster`] started, but did not form a healthy
+    /// cluster in time.
+    #[error("the Redis Cluster did not become ready: {reason}")]
+    ClusterNotReady {
+        /// What was still wrong when the harness gave up.
+        reason: String,
+    },
 
     /// The server exited during startup, or did not answer `PING` in time.
     #[error(
@@ -236,6 +247,12 @@ impl RedisServerBuilder {
             dir.join("redis.log").display().to_string(),
         ]);
         args.extend(["--daemonize".into(), "no".into()]);
+        // Read by a cluster's reaper (see `RedisCluster`), which kills what a
+        // test process that exits without dropping its cluster leaves behind.
+        args.extend([
+            "--pidfile".into(),
+            dir.join("redis.pid").display().to_string(),
+        ]);
         args.extend(["--maxmemory".into(), "512mb".into()]);
         if self.cluster_enabled {
             args.extend(["--cluster-enabled".into(), "yes".into()]);
