@@ -14,7 +14,7 @@ use redis_runtime_cli::doctor::{
     AccessMethod, AccessVerdict, DoctorOptions, SampleCheck, StopReason, diagnose,
 };
 
-async fn seed(server: &RedisServer, store: &Store) {
+async fn seed(server: &TestRedis, store: &Store) {
     let mut raw = server.raw_connection().await.unwrap();
     let users: Vec<User> = (0..600).map(|i| User::sample("acme", i)).collect();
     store.save_many(&users).await.unwrap();
@@ -40,7 +40,7 @@ async fn seed(server: &RedisServer, store: &Store) {
     let _: () = raw!(&mut raw, "SET", "other:thing", "x");
 }
 
-fn admin_config(server: &RedisServer) -> Config {
+fn admin_config(server: &TestRedis) -> Config {
     server.config_builder().namespace("app").build().unwrap()
 }
 
@@ -254,8 +254,7 @@ async fn as_the_application_user_refused_checks_are_reported_not_hidden() {
     // The application's own user: its rule grants PTTL but neither TYPE nor
     // MEMORY, which doctor asks about in the same pipeline.
     let config = server
-        .config_builder()
-        .url(format!("{}?user=app&pass={APP_PASSWORD}", server.url()))
+        .config_builder_as("app", APP_PASSWORD)
         .namespace("app")
         .build()
         .unwrap();

@@ -87,7 +87,7 @@ async fn every_operation(store: &redis_runtime::Store) {
         .unwrap();
 }
 
-#[tokio::test]
+on_both! {
 async fn every_operation_sends_only_what_the_command_table_lists() {
     let (server, _) = start("app").await;
     let mut admin = server.raw_connection().await.unwrap();
@@ -144,4 +144,5 @@ async fn every_operation_sends_only_what_the_command_table_lists() {
             "{command}"
         );
     }
+}
 }

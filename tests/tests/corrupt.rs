@@ -5,14 +5,9 @@
 mod common;
 
 use common::*;
-use redis::aio::MultiplexedConnection;
 use redis_runtime::{DecodeError, DecodeErrorKind, Error, Store};
 
-async fn raw_hset(
-    raw: &mut MultiplexedConnection,
-    key: &redis_runtime::key::RenderedKey,
-    pairs: &[(&str, &[u8])],
-) {
+async fn raw_hset(raw: &mut Admin, key: &redis_runtime::key::RenderedKey, pairs: &[(&str, &[u8])]) {
     let mut cmd = redis::cmd("HSET");
     cmd.arg(key);
     for (field, value) in pairs {
@@ -23,7 +18,7 @@ async fn raw_hset(
 
 async fn user_with(
     store: &Store,
-    raw: &mut MultiplexedConnection,
+    raw: &mut Admin,
     id: u64,
     field: &str,
     value: &[u8],
@@ -42,7 +37,7 @@ fn decode_error(result: Result<Option<impl std::fmt::Debug>, Error>) -> DecodeEr
     }
 }
 
-#[tokio::test]
+on_both! {
 async fn bad_hash_values_name_the_model_template_and_field() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -112,8 +107,9 @@ async fn bad_hash_values_name_the_model_template_and_field() {
         "{err}"
     );
 }
+}
 
-#[tokio::test]
+on_both! {
 async fn narrow_numbers_floats_and_bools_are_checked() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -152,8 +148,9 @@ async fn narrow_numbers_floats_and_bools_are_checked() {
         f64::INFINITY
     );
 }
+}
 
-#[tokio::test]
+on_both! {
 async fn missing_and_unknown_fields() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -198,8 +195,9 @@ async fn missing_and_unknown_fields() {
     let e = decode_error(store.get::<Profile>(&id).await);
     assert_eq!(e.kind, DecodeErrorKind::UnknownField("surprise".into()));
 }
+}
 
-#[tokio::test]
+on_both! {
 async fn whole_value_encodings_and_wrong_types() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -285,8 +283,9 @@ async fn whole_value_encodings_and_wrong_types() {
     store.save(&user).await.unwrap();
     assert_eq!(store.get::<User>(&user.key_id()).await.unwrap(), Some(user));
 }
+}
 
-#[tokio::test]
+on_both! {
 async fn generated_from_redis_value_interoperates_with_redis_rs() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -303,11 +302,12 @@ async fn generated_from_redis_value_interoperates_with_redis_rs() {
         .unwrap_err();
     assert!(err.to_string().contains("logins"), "{err}");
 }
+}
 
+on_both! {
 /// An entity whose stored id fields are not the ones its key says (copied,
 /// or written by hand under another key) is refused: returned, it would be
 /// saved back under the other key.
-#[tokio::test]
 async fn an_entity_stored_under_another_entitys_key_is_refused() {
     let (server, store) = start("").await;
     let mut raw = server.raw_connection().await.unwrap();
@@ -348,4 +348,5 @@ async fn an_entity_stored_under_another_entitys_key_is_refused() {
     );
     // The error does not show the stored value.
     assert!(!err.to_string().contains("orig"), "{err}");
+}
 }

@@ -195,11 +195,11 @@ fn every_derived_model_registers_itself() {
     );
 }
 
+on_both! {
 /// Templates the keyspace check lets coexist because a placeholder's type
 /// cannot render the other's literal (`order:{id}` with a `u64` id and
 /// `order:latest`) are told apart the same way at run time: by scans, and by
 /// the manifest that doctor classifies keys with.
-#[tokio::test]
 async fn families_told_apart_by_shape_stay_apart_at_run_time() {
     use futures_util::StreamExt;
     use near_misses::{Bond, LatestOrder, NEAR_MISSES, Order, Sentinel};
@@ -240,6 +240,7 @@ async fn families_told_apart_by_shape_stay_apart_at_run_time() {
             );
         }
     }
+}
 }
 
 #[test]
@@ -383,7 +384,7 @@ fn the_manifest_classifies_keys() {
     assert_eq!(family("app:event:s:1"), Some("Event"));
 }
 
-#[tokio::test]
+on_both! {
 async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
     let (server, store) = start("app").await;
     let rule = TEST_MODELS.manifest("app:").acl_rule();
@@ -442,8 +443,7 @@ async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
     // Keys outside the declared families are refused with a typed error.
     let outside = Store::connect(
         &server
-            .config_builder()
-            .url(format!("{}?user=app&pass={APP_PASSWORD}", server.url()))
+            .config_builder_as("app", APP_PASSWORD)
             .namespace("other")
             .build()
             .unwrap(),
@@ -465,7 +465,7 @@ async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
 
     // Commands outside the rule are refused too.
     let client =
-        redis::Client::open(format!("{}?user=app&pass={APP_PASSWORD}", server.url())).unwrap();
+        redis::Client::open(server.first_url_as("app", APP_PASSWORD)).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     for args in [
         &["FLUSHALL"][..],
@@ -480,6 +480,7 @@ async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
         let err = cmd.query_async::<redis::Value>(&mut raw).await.unwrap_err();
         assert_eq!(err.code(), Some("NOPERM"), "{args:?}: {err}");
     }
+}
 }
 
 keyspace! {

@@ -36,17 +36,16 @@ fn event(seq: u64) -> Event {
 
 /// A store connected as the tests' `app` user, but under a namespace its ACL
 /// rule does not grant.
-async fn outside_the_acl(server: &redis_runtime::testing::RedisServer) -> Store {
-    let config = server
-        .config_builder()
-        .url(format!("{}?user=app&pass={APP_PASSWORD}", server.url()))
+async fn outside_the_acl(redis: &TestRedis) -> Store {
+    let config = redis
+        .config_builder_as("app", APP_PASSWORD)
         .namespace("other")
         .build()
         .unwrap();
     Store::connect(&config).await.unwrap()
 }
 
-#[tokio::test]
+on_both! {
 async fn permission_errors_are_permission_denied_inside_transactions_and_pipelines() {
     let (server, _store) = start("app").await;
     let outside = outside_the_acl(&server).await;
@@ -93,8 +92,9 @@ async fn permission_errors_are_permission_denied_inside_transactions_and_pipelin
         assert_eq!(err.outcome(), Outcome::NotApplied, "{op}");
     }
 }
+}
 
-#[tokio::test]
+on_both! {
 async fn out_of_memory_is_unavailable_and_applies_nothing() {
     let (server, store) = start("app").await;
     let user = User::sample("t", 1);
@@ -154,9 +154,12 @@ async fn out_of_memory_is_unavailable_and_applies_nothing() {
     assert_eq!(store.get::<User>(&user.key_id()).await.unwrap(), Some(user));
     assert!(!store.exists::<Session>(&"x".into()).await.unwrap());
 }
+}
 
 #[tokio::test]
 async fn a_replica_refuses_writes_as_read_only_and_reads_as_master_down() {
+    // One server only: a cluster node cannot be made a replica of an
+    // outsider (cluster_faults.rs covers failover instead).
     let (server, store) = start("app").await;
     let user = User::sample("t", 1);
     store.save(&user).await.unwrap();

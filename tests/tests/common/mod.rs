@@ -103,4 +103,6 @@ keyspace! {
 }
 
 mod server;
+mod topology;
 pub use server::*;
+pub use topology::*;
