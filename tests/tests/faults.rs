@@ -21,12 +21,15 @@
 //!   answers "it was not there", which only a second send would make it say.
 //!
 //! Each test prints one line of figures; RELIABILITY.md's table is made from
-//! them (`cargo test -p tests --test faults -- --nocapture | grep ^RELIABILITY`):
+//! them (`cargo test -p tests --test faults -- --nocapture 2>&1 | grep -o 'RELIABILITY .*'`):
 //!
 //! ```text
 //! RELIABILITY <fault> attempted=.. acknowledged=.. lost=.. mismatched=.. recover_ms=.. errors=<kind>_<outcome>:n,.. <more>=..
 //! ```
 //!
+//! `attempted` counts every operation, reads included, and `acknowledged` those
+//! that returned `Ok`; `lost` counts acknowledged writes not found afterwards
+//! (without persistence, every write made before a restart, by design).
 //! `recover_ms` is the longest time from the end of a fault (the server is
 //! back, resumed, forwarding again, or the connection was killed) to the first
 //! acknowledged operation on the same `Store` that started after it.
