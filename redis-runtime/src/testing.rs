@@ -393,6 +393,64 @@ impl RedisServer {
         }
     }
 
+    /// Shuts the server down gracefully: sends SIGTERM and waits (up to the
+    /// ready timeout) for the process to exit, as a service manager would.
+    /// Redis then finishes what it is doing, flushes and fsyncs the
+    /// append-only file (when on) and removes its unix socket, so every write
+    /// it acknowledged is on disk. [`restart`](Self::restart) afterwards starts
+    /// it again on the same socket or port and directory, loading that data.
+    ///
+    /// A server that does not exit in time is killed (SIGKILL) and the error
+    /// says so: then the shutdown was not graceful. Does nothing if the server
+    /// is already stopped. A [`paused`](Self::pause) server is resumed first,
+    /// since a stopped process does not act on SIGTERM.
+    pub fn shutdown(&mut self) -> io::Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let signalled =
+            send_signal(self.pid, "-CONT").and_then(|()| send_signal(self.pid, "-TERM"));
+        if let Err(err) = signalled {
+            kill(&mut child);
+            return Err(err);
+        }
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+                Ok(None) => {
+                    kill(&mut child);
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "redis-server did not exit within {:?} of SIGTERM and was killed",
+                            self.ready_timeout
+                        ),
+                    ));
+                }
+                Err(err) => {
+                    kill(&mut child);
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// Freezes the server (SIGSTOP): it keeps its sockets open and the kernel
+    /// keeps accepting connections and buffering requests, but nothing is
+    /// answered until [`resume`](Self::resume). This is a hung server, not a
+    /// dead one. Dropping a paused server still kills it.
+    pub fn pause(&self) -> io::Result<()> {
+        send_signal(self.pid, "-STOP")
+    }
+
+    /// Lets a [`paused`](Self::pause) server run again (SIGCONT); it then
+    /// answers the requests that queued up meanwhile, in order.
+    pub fn resume(&self) -> io::Result<()> {
+        send_signal(self.pid, "-CONT")
+    }
+
     /// Whether the server process is still alive.
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
@@ -491,6 +549,25 @@ fn spawn(binary: &Path, args: &[String], stderr_path: &Path) -> Result<Child, Ha
 fn kill(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Sends `signal` (e.g. `-TERM`) to `pid` with the `kill` utility (the crate
+/// forbids the `unsafe` a direct `kill(2)` would need).
+fn send_signal(pid: u32, signal: &str) -> io::Result<()> {
+    let status = Command::new("kill")
+        .arg(signal)
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "`kill {signal} {pid}` failed ({status})"
+        )))
+    }
 }
 
 /// Polls until the server answers `PING`, exits, or `timeout` passes.
@@ -620,6 +697,50 @@ mod tests {
             assert!(server.is_running());
             assert_eq!(ping(&server).await, "PONG");
         }
+    }
+
+    #[tokio::test]
+    async fn a_graceful_shutdown_keeps_the_append_only_file() {
+        let mut server = RedisServer::builder()
+            .appendonly(true)
+            .start()
+            .expect("start redis-server");
+        let mut conn = server.raw_connection().await.expect("raw connection");
+        let () = redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query_async(&mut conn)
+            .await
+            .expect("SET");
+        server.shutdown().expect("graceful shutdown");
+        assert!(!server.is_running());
+        // Redis logs this only at the end of a graceful shutdown.
+        let log = std::fs::read_to_string(server.log_path()).expect("log");
+        assert!(log.contains("ready to exit"), "{}", server.log_tail());
+        server.shutdown().expect("a second shutdown does nothing");
+        server.restart().expect("restart");
+        let mut conn = server.raw_connection().await.expect("raw connection");
+        let value: Option<String> = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut conn)
+            .await
+            .expect("GET");
+        assert_eq!(value.as_deref(), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn a_paused_server_answers_after_resume() {
+        let server = RedisServer::start().expect("start redis-server");
+        let mut conn = server.raw_connection().await.expect("raw connection");
+        server.pause().expect("pause");
+        let reply = tokio::time::timeout(
+            Duration::from_millis(200),
+            redis::cmd("PING").query_async::<String>(&mut conn),
+        )
+        .await;
+        assert!(reply.is_err(), "a paused server answered: {reply:?}");
+        server.resume().expect("resume");
+        assert_eq!(ping(&server).await, "PONG");
     }
 
     #[tokio::test]
