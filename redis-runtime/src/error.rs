@@ -301,6 +301,26 @@ impl Error {
         }
     }
 
+    /// This error, for an operation an earlier attempt of which may have
+    /// been applied: an outcome of [`Outcome::NotApplied`] becomes
+    /// [`Outcome::Unknown`].
+    pub(crate) fn may_have_been_applied(mut self) -> Error {
+        match &mut self {
+            Error::Connection { outcome, .. }
+            | Error::Timeout { outcome, .. }
+            | Error::WrongType { outcome, .. }
+            | Error::PermissionDenied { outcome, .. }
+            | Error::Unavailable { outcome, .. }
+            | Error::Server { outcome, .. } => {
+                if *outcome == Outcome::NotApplied {
+                    *outcome = Outcome::Unknown;
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// Whether this error came from a lost or unreachable connection or a timeout.
     pub fn is_connection(&self) -> bool {
         matches!(self, Error::Connection { .. } | Error::Timeout { .. })

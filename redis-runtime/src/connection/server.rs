@@ -17,6 +17,7 @@
 //! one that broke under its command. Here each call waits for at most one
 //! connection attempt, and knows which of the two happened.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ struct Inner {
     config: AsyncConnectionConfig,
     connect_timeout: Duration,
     state: Mutex<State>,
+    /// Whether a probe of a connection that timed out is under way.
+    probing: AtomicBool,
 }
 
 /// Each connection gets a new generation, so that a failure reported by a
@@ -72,6 +75,7 @@ impl ServerLink {
                 config,
                 connect_timeout,
                 state: Mutex::new(State::Down(0)),
+                probing: AtomicBool::new(false),
             }),
         }
     }
@@ -122,11 +126,19 @@ impl ServerLink {
 
     /// Tells the link that a command on the connection of `generation` failed
     /// with `err`. When the connection is gone, a new one is attempted at once, in the background.
+    ///
+    /// A response timeout does not say the connection is gone (the server
+    /// may be busy with a slow command), nor that it is alive (a half-open
+    /// socket, a server that hangs): the connection is probed with a `PING`
+    /// under the same timeout, and replaced when that times out too. Without
+    /// this, a connection whose peer vanished without closing it would fail
+    /// every call until the kernel gives up on it, minutes later.
     pub(crate) fn report(&self, generation: Generation, err: &RedisError) {
-        if !(err.is_unrecoverable_error() || err.is_connection_dropped()) {
-            return;
+        if err.is_unrecoverable_error() || err.is_connection_dropped() {
+            Inner::lost(&self.inner, generation.0);
+        } else if err.is_timeout() {
+            Inner::probe(&self.inner, generation.0);
         }
-        Inner::lost(&self.inner, generation.0);
     }
 }
 
@@ -147,6 +159,33 @@ impl Inner {
             let next = generation + 1;
             *state = State::Connecting(Inner::start(inner, next, FIRST_BACKOFF), next);
         }
+    }
+
+    /// Probes the connection of `generation` with a `PING` (bounded by the
+    /// response timeout), one probe at a time; replaces it if that fails.
+    fn probe(inner: &Arc<Inner>, generation: u64) {
+        let connection = match &*inner.lock() {
+            State::Up(connection, g) if *g == generation => connection.clone(),
+            _ => return,
+        };
+        if inner.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(inner);
+        tokio::spawn(async move {
+            let mut connection = connection;
+            let alive = redis::cmd("PING")
+                .query_async::<()>(&mut connection)
+                .await
+                .is_ok();
+            if let Some(inner) = weak.upgrade() {
+                inner.probing.store(false, Ordering::Release);
+                if !alive {
+                    tracing::debug!("the connection does not answer; replacing it");
+                    Inner::lost(&inner, generation);
+                }
+            }
+        });
     }
 
     /// Starts one connection attempt (bounded by the connect timeout) on the

@@ -54,10 +54,15 @@ impl Target {
     };
 }
 
-/// Why an attempt failed: before anything was sent, or after.
+/// Why an attempt failed: before anything was sent, or after; or a second
+/// attempt failed after the first one's connection dropped under it.
 pub(super) enum Failure {
     Connect(redis::RedisError),
     Command(redis::RedisError),
+    /// The second attempt's error. The first attempt may have been applied
+    /// whatever this one says (a refusal of the second says nothing about
+    /// the first).
+    Retried(redis::RedisError),
 }
 
 impl Store {
@@ -118,6 +123,10 @@ impl Store {
                 Err(Failure::Command(err)) => {
                     Err(Error::from_redis(&self.context(target, operation), err))
                 }
+                Err(Failure::Retried(err)) => {
+                    Err(Error::from_redis(&self.context(target, operation), err)
+                        .may_have_been_applied())
+                }
             };
             // One event per operation, so that a plain `fmt` subscriber shows
             // each one with its outcome and duration (spans alone print nothing).
@@ -177,7 +186,7 @@ impl Store {
             }))
         });
         match again.await {
-            Ok(Some(result)) => result.map_err(Failure::Command),
+            Ok(Some(result)) => result.map_err(Failure::Retried),
             Ok(None) | Err(_) => Err(Failure::Command(err)),
         }
     }
