@@ -156,7 +156,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 3);
+    assert_eq!(json["version"], 4);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
@@ -324,5 +324,83 @@ async fn every_command_the_runtime_sends_is_dry_run() {
         report.to_table().contains("denied: DEL, EVALSHA"),
         "{}",
         report.to_table()
+    );
+}
+
+/// On a cluster doctor checks every node and samples every primary: the
+/// same keyspace seeded on one server and on a cluster gives the same
+/// sample, and an ACL rule applied to some nodes only is reported.
+#[tokio::test]
+async fn on_a_cluster_every_node_is_checked_and_every_primary_sampled() {
+    let manifest = TEST_MODELS.manifest("app:");
+    let mut reports = Vec::new();
+    for topology in [Topology::Server, Topology::Cluster] {
+        let report = TOPOLOGY
+            .scope(topology, async {
+                let (redis, store) = start("app").await;
+                seed(&redis, &store).await;
+                let report = diagnose(&admin_config(&redis), &manifest, &DoctorOptions::default())
+                    .await
+                    .unwrap();
+                (redis, report)
+            })
+            .await;
+        reports.push(report);
+    }
+    let (_server, single) = &reports[0];
+    let (cluster, clustered) = &reports[1];
+    assert!(single.nodes.is_empty());
+    assert_eq!(clustered.server.mode, "cluster");
+    assert_eq!(clustered.nodes.len(), 3);
+    assert!(clustered.sample.complete);
+    // Memory differs (a cluster node keeps keys per slot); the counts do not.
+    let counts = |report: &redis_runtime_cli::doctor::DoctorReport| {
+        report
+            .sample
+            .families
+            .iter()
+            .map(|f| (f.model.clone(), f.keys, f.ttl_leaks, f.wrong_type))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(clustered), counts(single));
+    assert_eq!(clustered.sample.keys_scanned, single.sample.keys_scanned);
+    assert_eq!(clustered.sample.unknown_keys, single.sample.unknown_keys);
+    assert!(
+        clustered.sample.keys_scanned > 600,
+        "{:?}",
+        clustered.sample
+    );
+
+    // The application's user, with its keys taken away on one node: the
+    // rule was not applied everywhere.
+    let mut nodes = cluster.node_connections().await;
+    let _: () = raw!(
+        &mut nodes[2],
+        "ACL",
+        "SETUSER",
+        "app",
+        "resetkeys",
+        "~other:*"
+    );
+    let config = cluster
+        .config_builder_as("app", APP_PASSWORD)
+        .namespace("app")
+        .build()
+        .unwrap();
+    let report = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let warnings = report.warnings.join("\n");
+    assert!(
+        warnings.contains("access to `User` differs between nodes"),
+        "{warnings} {:?} {:?}",
+        report.access,
+        report.nodes
+    );
+    let user = report.access.iter().find(|a| a.model == "User").unwrap();
+    assert_eq!(
+        user.verdict,
+        AccessVerdict::Denied,
+        "the worst node decides"
     );
 }

@@ -142,3 +142,62 @@ fn doctor_reports_a_seeded_server_and_exits_1_on_findings() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `acl --apply` on a cluster sets the user on every node, replicas too:
+/// ACL users are per node, and a rule on some nodes only fails wherever a
+/// key's slot lives on another.
+#[test]
+fn acl_apply_sets_the_user_on_every_node_of_a_cluster() {
+    use redis_runtime::testing::RedisCluster;
+    let cluster = RedisCluster::builder().replicas(1).start().unwrap();
+    let manifest = quickstart_manifest();
+    let out = Command::new(BIN)
+        .args(["acl", "--manifest", &manifest, "--user", "shop"])
+        .args(["--apply", "--password-env", "SHOP_PASSWORD"])
+        .env_remove("REDIS_URL")
+        .env("REDIS_CLUSTER_NODES", cluster.urls().join(","))
+        .env("SHOP_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("set on 6 node(s)"),
+        "{}",
+        stdout(&out)
+    );
+    for node in cluster.nodes() {
+        let client = redis::Client::open(node.url()).unwrap();
+        let mut con = client.get_connection().unwrap();
+        let user: redis::Value = redis::cmd("ACL")
+            .arg("GETUSER")
+            .arg("shop")
+            .query(&mut con)
+            .unwrap();
+        assert_ne!(user, redis::Value::Nil, "missing on {}", node.url());
+    }
+    // As the user, through the cluster: its keys work, others are refused.
+    let urls: Vec<String> = cluster
+        .urls()
+        .iter()
+        .map(|u| u.replacen("redis://", "redis://shop:s3cret@", 1))
+        .collect();
+    let mut con = redis::cluster::ClusterClient::new(urls)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for tenant in ["a", "b", "c", "d", "e"] {
+        let key = format!("quickstart:tenant:{{{tenant}}}:user:1");
+        let _: () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("f")
+            .arg("v")
+            .query(&mut con)
+            .unwrap();
+    }
+    let refused = redis::cmd("SET")
+        .arg("other")
+        .arg("x")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("NOPERM"), "{refused}");
+}

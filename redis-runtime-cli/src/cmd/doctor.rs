@@ -16,7 +16,9 @@ use crate::output::{Exit, Format, print};
 pub struct DoctorArgs {
     #[command(flatten)]
     source: ManifestSource,
-    /// The server (default: `REDIS_URL`, else redis://127.0.0.1:6379).
+    /// The server, or one node of a cluster (default: `REDIS_URL`, or the
+    /// cluster of `REDIS_CLUSTER_NODES`, else redis://127.0.0.1:6379). On a
+    /// cluster every node is checked and every primary sampled.
     #[arg(long)]
     url: Option<String>,
     /// Stop sampling after this many keys.
@@ -41,16 +43,16 @@ pub fn run(args: &DoctorArgs) -> Exit {
 
 fn try_run(args: &DoctorArgs) -> Result<Exit, String> {
     let manifest = args.source.load()?;
-    let url = args
-        .url
-        .clone()
-        .or_else(|| std::env::var("REDIS_URL").ok())
-        .unwrap_or_else(|| redis_runtime::DEFAULT_URL.to_owned());
-    let config = Config::builder()
-        .url(url)
-        .namespace(manifest.namespace.clone())
-        .build()
-        .map_err(|e| e.to_string())?;
+    // The environment, as a service reads it (`REDIS_URL` or
+    // `REDIS_CLUSTER_NODES`, the timeouts), with `--url` in place of both and
+    // the manifest's namespace.
+    let config = Config::from_lookup(|name| match name {
+        "REDIS_NAMESPACE" => Some(manifest.namespace.clone()),
+        "REDIS_URL" if args.url.is_some() => args.url.clone(),
+        "REDIS_CLUSTER_NODES" if args.url.is_some() => None,
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,6 +9,7 @@
 //! family (`MEMORY USAGE` of the sampled keys). It is bounded in keys and time
 //! and never sends `KEYS`.
 
+pub(crate) mod cluster;
 mod report;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ use redis_runtime::keyspace::{KeyFamily, Manifest, ManifestSegment};
 use redis_runtime::redis::{self, AsyncConnectionConfig, Value, aio::MultiplexedConnection};
 
 pub use report::{
-    AccessMethod, AccessReport, AccessVerdict, DoctorReport, FamilySample, SampleCheck,
+    AccessMethod, AccessReport, AccessVerdict, DoctorReport, FamilySample, NodeReport, SampleCheck,
     SampleReport, ServerReport, StopReason,
 };
 
@@ -95,48 +96,84 @@ pub enum DoctorError {
     },
 }
 
-/// Runs doctor against the server `config` points at.
+/// Runs doctor against the server `config` points at; on a Redis Cluster
+/// (seed nodes, or the URL of one node), against every node.
 pub async fn diagnose(
     config: &Config,
     manifest: &Manifest,
     options: &DoctorOptions,
 ) -> Result<DoctorReport, DoctorError> {
-    let address = config.address();
+    let (mut con, address) = connect_any(config).await?;
+    let server = server_report(&mut con)
+        .await
+        .map_err(failed("PING", &address))?;
+    // (An application user may not read `INFO`: a configured cluster is one too.)
+    if server.mode == "cluster" || config.is_cluster() {
+        return cluster::diagnose(config, con, &address, server, manifest, options).await;
+    }
+    let warnings = warnings(&server, manifest);
+    let access = access_report(&mut con, manifest, server.user.as_deref()).await;
+    let sample = sample(&mut con, manifest, options)
+        .await
+        .map_err(failed("SCAN", &address))?;
+    Ok(DoctorReport {
+        version: DoctorReport::VERSION,
+        server,
+        nodes: Vec::new(),
+        warnings,
+        access,
+        sample,
+    })
+}
+
+/// Connects to the first of `config`'s nodes that answers.
+pub(crate) async fn connect_any(
+    config: &Config,
+) -> Result<(MultiplexedConnection, String), DoctorError> {
+    let mut last = None;
+    for info in config.nodes() {
+        match connect(config, info).await {
+            Ok(con) => return Ok((con, info.addr().to_string())),
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| DoctorError::Connect {
+        address: config.address(),
+        source: redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "no address")),
+    }))
+}
+
+/// One connection to one node, within the configured timeouts.
+pub(crate) async fn connect(
+    config: &Config,
+    info: &redis::ConnectionInfo,
+) -> Result<MultiplexedConnection, DoctorError> {
     let connect = |source| DoctorError::Connect {
-        address: address.clone(),
+        address: info.addr().to_string(),
         source,
     };
-    let client = redis::Client::open(config.connection_info().clone()).map_err(connect)?;
-    let mut con = client
+    let client = redis::Client::open(info.clone()).map_err(connect)?;
+    client
         .get_multiplexed_async_connection_with_config(
             &AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(config.connect_timeout()))
                 .set_response_timeout(Some(config.response_timeout())),
         )
         .await
-        .map_err(connect)?;
-    let failed = |command| {
-        let address = address.clone();
-        move |source| DoctorError::Command {
-            command,
-            address,
-            source,
-        }
-    };
+        .map_err(connect)
+}
 
-    let server = server_report(&mut con).await.map_err(failed("PING"))?;
-    let warnings = warnings(&server, manifest);
-    let access = access_report(&mut con, manifest, server.user.as_deref()).await;
-    let sample = sample(&mut con, manifest, options)
-        .await
-        .map_err(failed("SCAN"))?;
-    Ok(DoctorReport {
-        version: DoctorReport::VERSION,
-        server,
-        warnings,
-        access,
-        sample,
-    })
+/// The error for a `command` that failed on the node at `address`.
+pub(crate) fn failed(
+    command: &'static str,
+    address: &str,
+) -> impl FnOnce(redis::RedisError) -> DoctorError {
+    let address = address.to_owned();
+    move |source| DoctorError::Command {
+        command,
+        address,
+        source,
+    }
 }
 
 async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap<String, String>> {
@@ -153,7 +190,9 @@ async fn info(con: &mut MultiplexedConnection, section: &str) -> Option<BTreeMap
     )
 }
 
-async fn server_report(con: &mut MultiplexedConnection) -> redis::RedisResult<ServerReport> {
+pub(crate) async fn server_report(
+    con: &mut MultiplexedConnection,
+) -> redis::RedisResult<ServerReport> {
     // The one check that must work: if even PING fails, there is nothing to report.
     let _: String = redis::cmd("PING").query_async(con).await?;
     let server = info(con, "server").await.unwrap_or_default();
@@ -199,7 +238,7 @@ async fn server_report(con: &mut MultiplexedConnection) -> redis::RedisResult<Se
 }
 
 /// Configuration that can silently drop what the manifest declares.
-fn warnings(server: &ServerReport, manifest: &Manifest) -> Vec<String> {
+pub(crate) fn warnings(server: &ServerReport, manifest: &Manifest) -> Vec<String> {
     let mut warnings = Vec::new();
     let durable: Vec<&str> = manifest
         .families
@@ -280,7 +319,7 @@ fn probe_key(namespace: &str, family: &KeyFamily) -> String {
 /// Whether the user may touch each family: `ACL DRYRUN` of every command of
 /// the family's row in the runtime's command table where the user may run
 /// it, else a harmless `EXISTS` probe (reads only).
-async fn access_report(
+pub(crate) async fn access_report(
     con: &mut MultiplexedConnection,
     manifest: &Manifest,
     user: Option<&str>,
@@ -356,7 +395,7 @@ async fn access_report(
     reports
 }
 
-async fn sample(
+pub(crate) async fn sample(
     con: &mut MultiplexedConnection,
     manifest: &Manifest,
     options: &DoctorOptions,

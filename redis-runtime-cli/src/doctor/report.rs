@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 pub struct DoctorReport {
     /// The schema version of the JSON form.
     pub version: u32,
-    /// The server.
+    /// The server (on a cluster: the node doctor reached first).
     pub server: ServerReport,
+    /// Every node of a cluster, each with its own configuration (empty for
+    /// one server). Access and the sample cover every node: ACL users are
+    /// per node, and every primary holds its share of the keys.
+    #[serde(default)]
+    pub nodes: Vec<NodeReport>,
     /// Warnings about configuration that can silently lose declared data.
     pub warnings: Vec<String>,
     /// Whether the connected user may touch each family.
@@ -39,6 +44,15 @@ pub struct ServerReport {
     pub maxmemory_policy: Option<String>,
     /// The connected user (`ACL WHOAMI`), when the user may ask.
     pub user: Option<String>,
+}
+
+/// One node of a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// `host:port`.
+    pub address: String,
+    /// Its identity and configuration (`role` says primary or replica).
+    pub server: ServerReport,
 }
 
 /// Access of the connected user to one family.
@@ -223,8 +237,9 @@ impl DoctorReport {
     /// The schema version of the JSON form.
     ///
     /// Version 2 added [`SampleReport::refused`]; version 3 made verdicts,
-    /// methods, refused checks and stop reasons typed values.
-    pub const VERSION: u32 = 3;
+    /// methods, refused checks and stop reasons typed values; version 4
+    /// added [`DoctorReport::nodes`] for clusters.
+    pub const VERSION: u32 = 4;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -287,6 +302,16 @@ impl DoctorReport {
             opt(&s.maxmemory_policy)
         );
         let _ = writeln!(out, "user        {}", opt(&s.user));
+        if !self.nodes.is_empty() {
+            let _ = writeln!(
+                out,
+                "nodes       {} (access and sample cover them all)",
+                self.nodes.len()
+            );
+            for node in &self.nodes {
+                let _ = writeln!(out, "  {:<22} {}", node.address, node.server.role);
+            }
+        }
         if self.warnings.is_empty() {
             let _ = writeln!(out, "\nwarnings    none");
         } else {
