@@ -311,10 +311,10 @@ impl Error {
             | Error::WrongType { outcome, .. }
             | Error::PermissionDenied { outcome, .. }
             | Error::Unavailable { outcome, .. }
-            | Error::Server { outcome, .. } => {
-                if *outcome == Outcome::NotApplied {
-                    *outcome = Outcome::Unknown;
-                }
+            | Error::Server { outcome, .. }
+                if *outcome == Outcome::NotApplied =>
+            {
+                *outcome = Outcome::Unknown;
             }
             _ => {}
         }
