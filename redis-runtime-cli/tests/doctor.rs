@@ -404,3 +404,27 @@ async fn on_a_cluster_every_node_is_checked_and_every_primary_sampled() {
         "the worst node decides"
     );
 }
+
+/// doctor reaches a TLS server with the configured CA, as the store does.
+#[tokio::test]
+async fn over_tls_with_the_configured_ca() {
+    use redis_runtime::testing::TestCertificates;
+    let certificates = TestCertificates::generate().unwrap();
+    let server = RedisServer::builder().tls(&certificates).start().unwrap();
+    let config = Config::builder()
+        .url(server.tls_url().unwrap())
+        .tls_ca_file(certificates.ca_file())
+        .namespace("app")
+        .build()
+        .unwrap();
+    let store = Store::connect(&config).await.unwrap();
+    store.save(&User::sample("acme", 1)).await.unwrap();
+    let report = diagnose(
+        &config,
+        &TEST_MODELS.manifest("app:"),
+        &DoctorOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sample.families[0].keys, 1);
+}

@@ -8,6 +8,10 @@ use redis::IntoConnectionInfo;
 use crate::error::{Error, Result};
 use crate::key::is_valid_literal;
 
+mod tls;
+pub(crate) use tls::Tls;
+use tls::TlsFiles;
+
 /// The default server address.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// The default limit on establishing a connection.
@@ -36,6 +40,7 @@ pub struct Config {
     /// What redis-rs connects with, one per URL.
     nodes: Vec<redis::ConnectionInfo>,
     cluster: bool,
+    tls: Option<Tls>,
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -53,6 +58,8 @@ impl Config {
     /// |---|---|---|
     /// | `REDIS_URL` | `redis://`, `rediss://` or `redis+unix://` URL | [`DEFAULT_URL`] |
     /// | `REDIS_CLUSTER_NODES` | Redis Cluster seed nodes: comma-separated `redis://` or `rediss://` URLs (instead of `REDIS_URL`) | none |
+    /// | `REDIS_TLS_CA_FILE` | PEM file of the CA that signed the server's certificate (`rediss://`) | the system's roots |
+    /// | `REDIS_TLS_CERT_FILE`, `REDIS_TLS_KEY_FILE` | PEM client certificate and key, for servers with `tls-auth-clients yes` | none |
     /// | `REDIS_NAMESPACE` | prefix of every key, e.g. `app:staging` | none |
     /// | `REDIS_CONNECT_TIMEOUT_MS` | connection limit in milliseconds | 5000 |
     /// | `REDIS_RESPONSE_TIMEOUT_MS` | reply limit in milliseconds | 5000 |
@@ -78,6 +85,9 @@ impl Config {
             }
             builder = builder.cluster_nodes(nodes.split(',').map(str::trim));
         }
+        builder.tls.ca = lookup("REDIS_TLS_CA_FILE").map(Into::into);
+        builder.tls.cert = lookup("REDIS_TLS_CERT_FILE").map(Into::into);
+        builder.tls.key = lookup("REDIS_TLS_KEY_FILE").map(Into::into);
         if let Some(ns) = lookup("REDIS_NAMESPACE") {
             builder = builder.namespace(ns);
         }
@@ -128,6 +138,19 @@ impl Config {
         &self.namespace
     }
 
+    /// The TLS files' contents, when given.
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
+    /// The CA and client certificate to connect with, when TLS files were
+    /// given (for tools that open their own connections, such as
+    /// `redis-runtime doctor`: `redis::Client::build_with_tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls_certificates(&self) -> Option<redis::TlsCertificates> {
+        self.tls.as_ref().map(Tls::certificates)
+    }
+
     /// The limit on establishing a connection.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
@@ -153,6 +176,7 @@ impl fmt::Debug for Config {
                 if self.cluster { "cluster_nodes" } else { "url" },
                 &self.redacted_url(),
             )
+            .field("tls", &self.tls)
             .field("namespace", &self.namespace)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
@@ -178,6 +202,7 @@ impl fmt::Display for Config {
 pub struct ConfigBuilder {
     url: Option<String>,
     cluster_nodes: Option<Vec<String>>,
+    tls: TlsFiles,
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -190,6 +215,7 @@ impl Default for ConfigBuilder {
         ConfigBuilder {
             url: None,
             cluster_nodes: None,
+            tls: TlsFiles::default(),
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
@@ -247,6 +273,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// The PEM file of the certificate authority that signed the server's
+    /// certificate, for `rediss://` URLs (instead of the system's roots).
+    /// Needs the `tls` feature.
+    pub fn tls_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca = Some(path.into());
+        self
+    }
+
+    /// A client certificate and its key (PEM files), for servers that
+    /// require one (`tls-auth-clients yes`). Needs the `tls` feature.
+    pub fn tls_client_cert_files(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.cert = Some(cert.into());
+        self.tls.key = Some(key.into());
+        self
+    }
+
     /// A prefix for every key, such as `app:staging` (a trailing `:` is added).
     /// Segments use the same characters as key template literals.
     ///
@@ -299,6 +345,8 @@ impl ConfigBuilder {
         if cluster {
             check_seeds(&urls, &nodes, &mut problems);
         }
+        let uses_tls = urls.iter().any(|url| url.starts_with("rediss://"));
+        let tls = self.tls.load(uses_tls, &mut problems);
         let namespace = self.namespace.trim_end_matches(':');
         if !namespace.is_empty() && !namespace.split(':').all(is_valid_literal) {
             problems.push(format!(
@@ -319,6 +367,7 @@ impl ConfigBuilder {
                 urls,
                 nodes,
                 cluster,
+                tls,
                 namespace: if namespace.is_empty() {
                     String::new()
                 } else {

@@ -32,7 +32,9 @@ use tempfile::TempDir;
 use crate::{Config, ConfigBuilder, Store};
 
 mod cluster;
+mod tls;
 pub use cluster::{REDIS_CLI_BIN, RedisCluster, RedisClusterBuilder};
+pub use tls::TestCertificates;
 
 /// The environment variable naming the `redis-server` binary to run.
 pub const REDIS_SERVER_BIN: &str = "REDIS_SERVER_BIN";
@@ -110,6 +112,7 @@ pub struct RedisServerBuilder {
     binary: Option<PathBuf>,
     args: Vec<String>,
     ready_timeout: Duration,
+    tls: Option<TestCertificates>,
 }
 
 impl Default for RedisServerBuilder {
@@ -121,6 +124,7 @@ impl Default for RedisServerBuilder {
             binary: None,
             args: Vec::new(),
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -138,6 +142,16 @@ impl RedisServerBuilder {
     /// Turns the append-only file on (`--appendonly yes`); off by default.
     pub fn appendonly(mut self, enabled: bool) -> Self {
         self.appendonly = enabled;
+        self
+    }
+
+    /// Also listens for TLS on a free port of 127.0.0.1 with `certificates`'
+    /// server certificate ([`RedisServer::tls_url`]); clients may present
+    /// their client certificate (`tls-auth-clients optional`; pass
+    /// `.arg("--tls-auth-clients").arg("yes")` to require it). The plain
+    /// listener stays, for the readiness probe and for admin connections.
+    pub fn tls(mut self, certificates: &TestCertificates) -> Self {
+        self.tls = Some(certificates.clone());
         self
     }
 
@@ -186,7 +200,11 @@ impl RedisServerBuilder {
             } else {
                 Transport::Unix(dir.path().join("redis.sock"))
             };
-            let args = self.server_args(dir.path(), &transport);
+            let tls_port = match &self.tls {
+                Some(_) => Some(free_port().map_err(HarnessError::Spawn)?),
+                None => None,
+            };
+            let args = self.server_args(dir.path(), &transport, tls_port);
             let log_path = dir.path().join("redis.log");
             let stderr_path = dir.path().join(STDERR_FILE);
             // Each attempt gets a clean log, so the tail describes this attempt.
@@ -201,6 +219,7 @@ impl RedisServerBuilder {
                         binary,
                         args,
                         transport,
+                        tls_port,
                         log_path,
                         ready_timeout: self.ready_timeout,
                         dir,
@@ -224,7 +243,7 @@ impl RedisServerBuilder {
     }
 
     /// The full argument list for one spawn.
-    fn server_args(&self, dir: &Path, transport: &Transport) -> Vec<String> {
+    fn server_args(&self, dir: &Path, transport: &Transport, tls_port: Option<u16>) -> Vec<String> {
         let dir_str = dir.display().to_string();
         let mut args: Vec<String> = Vec::new();
         match transport {
@@ -254,6 +273,10 @@ impl RedisServerBuilder {
             dir.join("redis.pid").display().to_string(),
         ]);
         args.extend(["--maxmemory".into(), "512mb".into()]);
+        if let (Some(certificates), Some(port)) = (&self.tls, tls_port) {
+            args.extend(["--tls-port".into(), port.to_string()]);
+            args.extend(certificates.server_args());
+        }
         if self.cluster_enabled {
             args.extend(["--cluster-enabled".into(), "yes".into()]);
             args.extend([
@@ -277,6 +300,7 @@ pub struct RedisServer {
     binary: PathBuf,
     args: Vec<String>,
     transport: Transport,
+    tls_port: Option<u16>,
     log_path: PathBuf,
     ready_timeout: Duration,
     // Removed only after `Drop::drop` has killed the process.
@@ -301,6 +325,18 @@ impl RedisServer {
             Transport::Unix(socket) => format!("redis+unix://{}", socket.display()),
             Transport::Tcp(port) => format!("redis://127.0.0.1:{port}"),
         }
+    }
+
+    /// The TLS URL (`rediss://127.0.0.1:PORT`), when started with
+    /// [`RedisServerBuilder::tls`].
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port
+            .map(|port| format!("rediss://127.0.0.1:{port}"))
+    }
+
+    /// The TLS port, when started with [`RedisServerBuilder::tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
     }
 
     /// A [`ConfigBuilder`] with the server's URL set, to add a namespace or timeouts.

@@ -152,7 +152,11 @@ pub(crate) async fn connect(
         address: info.addr().to_string(),
         source,
     };
-    let client = redis::Client::open(info.clone()).map_err(connect)?;
+    let client = match config.tls_certificates() {
+        Some(certificates) => redis::Client::build_with_tls(info.clone(), certificates),
+        None => redis::Client::open(info.clone()),
+    }
+    .map_err(connect)?;
     client
         .get_multiplexed_async_connection_with_config(
             &AsyncConnectionConfig::new()

@@ -72,11 +72,16 @@ impl ClusterLink {
         // stopped process) holds up the whole attempt for a node's
         // connection timeout: half the connect timeout leaves the other
         // half for reading the slot map.
-        let client = ClusterClientBuilder::new(config.nodes().iter().cloned())
+        let builder = ClusterClientBuilder::new(config.nodes().iter().cloned())
             .connection_timeout(config.connect_timeout() / 2)
             .response_timeout(config.response_timeout())
-            .retries(0)
-            .build()?;
+            .retries(0);
+        #[cfg(feature = "tls")]
+        let builder = match config.tls() {
+            Some(tls) => builder.certs(tls.certificates()),
+            None => builder,
+        };
+        let client = builder.build()?;
         Ok(ClusterLink {
             inner: Arc::new(Inner {
                 client,

@@ -47,7 +47,12 @@ impl Link {
         if config.is_cluster() {
             return ClusterLink::new(config).map(Link::Cluster);
         }
-        let client = redis::Client::open(config.connection_info().clone())?;
+        let info = config.connection_info().clone();
+        let client = match config.tls() {
+            #[cfg(feature = "tls")]
+            Some(tls) => redis::Client::build_with_tls(info, tls.certificates())?,
+            _ => redis::Client::open(info)?,
+        };
         let connection_config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout()))
             .set_response_timeout(Some(config.response_timeout()));

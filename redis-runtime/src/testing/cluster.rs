@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{HarnessError, POLL_INTERVAL, RedisServer, RedisServerBuilder, is_executable};
+use super::{
+    HarnessError, POLL_INTERVAL, RedisServer, RedisServerBuilder, TestCertificates, is_executable,
+};
 use crate::{Config, ConfigBuilder, Store};
 
 /// The environment variable naming the `redis-cli` binary that creates clusters.
@@ -22,6 +24,7 @@ pub struct RedisClusterBuilder {
     node_timeout: Duration,
     node: RedisServerBuilder,
     ready_timeout: Duration,
+    tls: Option<TestCertificates>,
 }
 
 impl Default for RedisClusterBuilder {
@@ -32,6 +35,7 @@ impl Default for RedisClusterBuilder {
             node_timeout: Duration::from_millis(2000),
             node: RedisServerBuilder::default(),
             ready_timeout: DEFAULT_CLUSTER_READY_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -69,6 +73,22 @@ impl RedisClusterBuilder {
         self
     }
 
+    /// Clients reach the nodes over TLS only ([`RedisCluster::urls`] are
+    /// `rediss://`), and the nodes talk to each other (cluster bus and
+    /// replication) over TLS too. Each node keeps a plain port for the
+    /// harness's own health checks.
+    pub fn tls(mut self, certificates: &TestCertificates) -> Self {
+        self.node = self
+            .node
+            .tls(certificates)
+            .arg("--tls-cluster")
+            .arg("yes")
+            .arg("--tls-replication")
+            .arg("yes");
+        self.tls = Some(certificates.clone());
+        self
+    }
+
     /// How long to wait for the cluster to become healthy (default 30 s).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
@@ -95,8 +115,15 @@ impl RedisClusterBuilder {
         let mut cluster = RedisCluster {
             reaper: spawn_reaper(&nodes),
             nodes,
+            tls: self.tls.clone(),
         };
         let mut create = Command::new(&cli);
+        if let Some(certificates) = &self.tls {
+            create
+                .arg("--tls")
+                .arg("--cacert")
+                .arg(certificates.ca_file());
+        }
         create.arg("--cluster").arg("create");
         for seed in cluster.addresses() {
             create.arg(seed);
@@ -141,6 +168,7 @@ impl RedisClusterBuilder {
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
     reaper: Option<Child>,
+    tls: Option<TestCertificates>,
 }
 
 impl RedisCluster {
@@ -154,23 +182,34 @@ impl RedisCluster {
         Self::builder().start()
     }
 
-    /// Every node's URL (`redis://127.0.0.1:PORT`), to use as seeds.
+    /// Every node's URL (`redis://127.0.0.1:PORT`, or `rediss://` with
+    /// [`RedisClusterBuilder::tls`]), to use as seeds.
     pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(RedisServer::url).collect()
+        match self.tls {
+            Some(_) => self.nodes.iter().filter_map(RedisServer::tls_url).collect(),
+            None => self.nodes.iter().map(RedisServer::url).collect(),
+        }
     }
 
     fn addresses(&self) -> Vec<String> {
         self.nodes
             .iter()
-            .filter_map(|node| node.port())
+            .filter_map(|node| match self.tls {
+                Some(_) => node.tls_port(),
+                None => node.port(),
+            })
             .map(|port| format!("127.0.0.1:{port}"))
             .collect()
     }
 
-    /// A [`ConfigBuilder`] with every node as a seed, to add a namespace or
-    /// timeouts.
+    /// A [`ConfigBuilder`] with every node as a seed (and, over TLS, the
+    /// test CA), to add a namespace or timeouts.
     pub fn config_builder(&self) -> ConfigBuilder {
-        Config::builder().cluster_nodes(self.urls())
+        let builder = Config::builder().cluster_nodes(self.urls());
+        match &self.tls {
+            Some(certificates) => builder.tls_ca_file(certificates.ca_file()),
+            None => builder,
+        }
     }
 
     /// A [`Config`] for the cluster.
