@@ -165,3 +165,72 @@ fn every_environment_problem_is_reported_at_once() {
     }
     assert!(!err.contains("hunter22"), "{err}");
 }
+
+#[test]
+fn cluster_seeds_are_validated_like_a_url_and_all_problems_reported_at_once() {
+    let err = Config::builder()
+        .cluster_nodes([
+            "redis+unix:///var/run/redis.sock",
+            "redis://a:pw1@10.0.0.1:6379/2",
+            "rediss://a:pw2@10.0.0.2:6379",
+            "not a url",
+        ])
+        .build()
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "must be a redis:// or rediss:// URL",
+        "selects database 2",
+        "mix redis:// and rediss://",
+        "different user names or passwords",
+        "`not a url` must be a redis:// or rediss:// URL",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in: {err}");
+    }
+    assert!(!err.contains("pw1") && !err.contains("pw2"), "{err}");
+
+    let err = Config::builder()
+        .url("redis://127.0.0.1:6379")
+        .cluster_nodes(["redis://127.0.0.1:7000"])
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not both"), "{err}");
+    let err = Config::builder()
+        .cluster_nodes(Vec::<String>::new())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("at least one seed"), "{err}");
+    let err = Config::from_lookup(|name| match name {
+        "REDIS_URL" => Some("redis://127.0.0.1:6379".into()),
+        "REDIS_CLUSTER_NODES" => Some("redis://127.0.0.1:7000".into()),
+        _ => None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("REDIS_URL") && err.contains("REDIS_CLUSTER_NODES"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_cluster_configuration_shows_every_seed_without_its_password() {
+    let config = Config::from_lookup(|name| match name {
+        "REDIS_CLUSTER_NODES" => {
+            Some(" redis://app:hunter2@10.0.0.1:6379 , redis://app:hunter2@10.0.0.2:6379".into())
+        }
+        "REDIS_NAMESPACE" => Some("shop".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(config.is_cluster());
+    assert_eq!(config.nodes().len(), 2);
+    assert_eq!(config.address(), "10.0.0.1:6379,10.0.0.2:6379");
+    assert_eq!(
+        config.to_string(),
+        "cluster redis://app:***@10.0.0.1:6379,redis://app:***@10.0.0.2:6379 (namespace `shop:`)"
+    );
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
