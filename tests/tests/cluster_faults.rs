@@ -444,11 +444,12 @@ async fn failover(forced: bool) {
         .clone();
     let primary_index = index_of_port(&mut redis, primary.port);
     let replica_index = index_of_port(&mut redis, replica.port);
-    let pid = cluster_of(&mut redis).nodes()[primary_index].pid();
 
     let started = Instant::now();
     if forced {
-        signal(pid, "-STOP");
+        cluster_of(&mut redis).nodes()[primary_index]
+            .pause()
+            .unwrap();
     } else {
         let mut con = redis.node_connections().await.remove(replica_index);
         let _: () = raw!(&mut con, "CLUSTER", "FAILOVER");
@@ -467,7 +468,9 @@ async fn failover(forced: bool) {
     };
     let tally = stop_writers(&stop, writers).await;
     if forced {
-        signal(pid, "-CONT");
+        cluster_of(&mut redis).nodes()[primary_index]
+            .resume()
+            .unwrap();
     }
     // A graceful failover waits for the replica to catch up: nothing may be
     // lost. A forced one loses what the primary acknowledged but had not yet
@@ -475,15 +478,6 @@ async fn failover(forced: bool) {
     let (lost, mismatched) = verify(&store, &tally, !forced, name).await;
     println!("{name}: promoted after {promoted:?}, a save succeeded after {resumed:?}");
     report(name, &tally, lost, mismatched, Some(resumed));
-}
-
-fn signal(pid: u32, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(sig)
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

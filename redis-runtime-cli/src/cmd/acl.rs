@@ -74,12 +74,7 @@ fn apply_from_env(args: &AclArgs, manifest: &Manifest) -> Result<Vec<String>, St
     if password.is_empty() {
         return Err(format!("`{var}` is empty: the user needs a password"));
     }
-    let config = Config::from_lookup(|name| match name {
-        "REDIS_URL" if args.url.is_some() => args.url.clone(),
-        "REDIS_CLUSTER_NODES" if args.url.is_some() => None,
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| e.to_string())?;
+    let config = super::config_from_env(args.url.as_ref(), None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

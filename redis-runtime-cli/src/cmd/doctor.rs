@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use clap::Args;
-use redis_runtime::Config;
 
 use super::ManifestSource;
 use crate::doctor::{DoctorOptions, diagnose};
@@ -43,16 +42,7 @@ pub fn run(args: &DoctorArgs) -> Exit {
 
 fn try_run(args: &DoctorArgs) -> Result<Exit, String> {
     let manifest = args.source.load()?;
-    // The environment, as a service reads it (`REDIS_URL` or
-    // `REDIS_CLUSTER_NODES`, the timeouts), with `--url` in place of both and
-    // the manifest's namespace.
-    let config = Config::from_lookup(|name| match name {
-        "REDIS_NAMESPACE" => Some(manifest.namespace.clone()),
-        "REDIS_URL" if args.url.is_some() => args.url.clone(),
-        "REDIS_CLUSTER_NODES" if args.url.is_some() => None,
-        _ => std::env::var(name).ok(),
-    })
-    .map_err(|e| e.to_string())?;
+    let config = super::config_from_env(args.url.as_ref(), Some(&manifest.namespace))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -64,3 +64,20 @@ fn run_binary(binary: &Path) -> Result<Manifest, String> {
         .map_err(|_| format!("{} printed a manifest that is not UTF-8", binary.display()))?;
     Manifest::from_json(&json).map_err(|e| format!("{}: {e}", binary.display()))
 }
+
+/// The configuration a command connects with: the environment, as a service
+/// reads it (`REDIS_URL` or `REDIS_CLUSTER_NODES`, the timeouts, the TLS
+/// files), with `url` (a `--url` option) in place of both, and `namespace`
+/// (a manifest's) in place of `REDIS_NAMESPACE` when given.
+pub(crate) fn config_from_env(
+    url: Option<&String>,
+    namespace: Option<&str>,
+) -> Result<redis_runtime::Config, String> {
+    redis_runtime::Config::from_lookup(|name| match name {
+        "REDIS_NAMESPACE" if namespace.is_some() => namespace.map(str::to_owned),
+        "REDIS_URL" if url.is_some() => url.cloned(),
+        "REDIS_CLUSTER_NODES" if url.is_some() => None,
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| e.to_string())
+}

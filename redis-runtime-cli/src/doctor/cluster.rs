@@ -300,17 +300,7 @@ impl Findings {
     fn merged_sample(&self, options: &DoctorOptions, every_primary: bool) -> SampleReport {
         let mut samples = self.samples.iter();
         let Some(first) = samples.next() else {
-            return SampleReport {
-                pattern: String::new(),
-                keys_scanned: 0,
-                complete: false,
-                stopped_by: None,
-                elapsed_ms: 0,
-                families: Vec::new(),
-                unknown_keys: 0,
-                unknown_examples: Vec::new(),
-                refused: Vec::new(),
-            };
+            return SampleReport::empty(String::new());
         };
         let mut merged = first.clone();
         merged.complete &= every_primary;

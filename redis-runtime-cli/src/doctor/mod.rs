@@ -424,17 +424,7 @@ pub(crate) async fn sample(
             memory_bytes: 0,
         })
         .collect();
-    let mut report = SampleReport {
-        pattern: pattern.clone(),
-        keys_scanned: 0,
-        complete: false,
-        stopped_by: None,
-        elapsed_ms: 0,
-        families: Vec::new(),
-        unknown_keys: 0,
-        unknown_examples: Vec::new(),
-        refused: Vec::new(),
-    };
+    let mut report = SampleReport::empty(pattern.clone());
     let mut cursor: u64 = 0;
     loop {
         let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")

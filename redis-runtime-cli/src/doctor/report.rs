@@ -233,6 +233,23 @@ pub struct FamilySample {
     pub memory_bytes: u64,
 }
 
+impl SampleReport {
+    /// A sample of `pattern` that has not looked at a key yet.
+    pub(crate) fn empty(pattern: String) -> SampleReport {
+        SampleReport {
+            pattern,
+            keys_scanned: 0,
+            complete: false,
+            stopped_by: None,
+            elapsed_ms: 0,
+            families: Vec::new(),
+            unknown_keys: 0,
+            unknown_examples: Vec::new(),
+            refused: Vec::new(),
+        }
+    }
+}
+
 impl DoctorReport {
     /// The schema version of the JSON form.
     ///
