@@ -414,6 +414,18 @@ impl Error {
                 outcome: Outcome::NotApplied,
                 source: err,
             }
+        } else if let Some(state) = matches!(err.kind(), redis::ErrorKind::Server(_))
+            .then(|| err.code().and_then(ServerState::from_code))
+            .flatten()
+        {
+            // A refusal the cluster connection gave up waiting out (a slot
+            // still migrating when the time ran out): nothing was applied.
+            Error::Unavailable {
+                operation,
+                state,
+                message: err.to_string(),
+                outcome: Outcome::NotApplied,
+            }
         } else if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot) {
             // Refused by the cluster client before sending: the keys of one
             // command or pipeline are in several hash slots.

@@ -1198,7 +1198,11 @@ on_both! {
             let errors: Vec<String> = items.iter().filter_map(|r| r.as_ref().err()).map(describe).collect();
             let n = store.count::<User>().await.unwrap();
             outcomes.push(format!("{part}: {} error(s) {:?}, count {n}", errors.len(), errors.first()));
-            c.check(errors.len() == 1, format!("a key `...:user:{part}` (template's shape, id does not parse as u64) yields one KeyPart error from scan_ids: {errors:?}"));
+            // As `Store::scan_ids` documents: a part that cannot be a u64 as
+            // rendered makes the key another family's (skipped); one of the
+            // right shape that does not parse is a KeyPart error.
+            let expected = usize::from(part == "99999999999999999999");
+            c.check(errors.len() == expected, format!("a key `...:user:{part}` yields {expected} KeyPart error(s) from scan_ids: {errors:?}"));
             c.check(n == 1, format!("... and is not counted ({n})"));
             let _: i64 = raw!(&mut admin, "DEL", &key);
         }
@@ -1578,10 +1582,10 @@ async fn a_slot_migrating_back_and_forth_never_doubles_an_increment() {
                 match store.get_many::<User>(&ask).await {
                     Ok(got) => {
                         for (want, got) in ask.iter().zip(&got) {
-                            if let Some(u) = got {
-                                if u.tenant != want.tenant || u.id != want.id {
-                                    mismatched += 1;
-                                }
+                            if let Some(u) = got
+                                && (u.tenant != want.tenant || u.id != want.id)
+                            {
+                                mismatched += 1;
                             }
                         }
                         if got.len() != 4 || got[3].is_some() {
@@ -1597,7 +1601,7 @@ async fn a_slot_migrating_back_and_forth_never_doubles_an_increment() {
     }
     let mut moved = 0;
     let (mut src, mut dst) = ((a_index, a_id.clone()), (b_index, b_id.clone()));
-    for _ in 0..6 {
+    for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let t = Instant::now();
         let n = migrate_slot(&cluster, slot, (src.0, &src.1), (dst.0, &dst.1)).await;
@@ -1625,7 +1629,7 @@ async fn a_slot_migrating_back_and_forth_never_doubles_an_increment() {
         .unwrap()
         .unwrap()
         .logins as u64;
-    c.note(format!("6 migrations, {moved} keys moved; acked={acked} unknown={unknown} counter={counter} errors={} first={:?}", errors.len(), errors.first()));
+    c.note(format!("4 migrations, {moved} keys moved; acked={acked} unknown={unknown} counter={counter} errors={} first={:?}", errors.len(), errors.first()));
     c.check(
         acked <= counter && counter <= acked + unknown,
         format!("counter {counter} within [acked {acked}, +unknown {unknown}]"),
@@ -1648,10 +1652,13 @@ async fn a_slot_migrating_back_and_forth_never_doubles_an_increment() {
                 .collect::<BTreeSet<_>>()
         ),
     );
-    let got = store
-        .get_many::<User>(&saved.iter().map(|&id| uid(family, id)).collect::<Vec<_>>())
-        .await
-        .unwrap();
+    // In batches: one get_many of every saved id (thousands, one slot) is
+    // one pipeline, more than the 1 s response timeout allows in a debug build.
+    let ids: Vec<UserId> = saved.iter().map(|&id| uid(family, id)).collect();
+    let mut got = Vec::new();
+    for chunk in ids.chunks(500) {
+        got.extend(store.get_many::<User>(chunk).await.unwrap());
+    }
     c.check(
         got.iter().all(Option::is_some),
         format!(
@@ -2389,10 +2396,10 @@ async fn a_restarted_primary_is_served_again_by_the_same_store() {
         .await
         .ok();
     let mut live_deleted = None;
-    if let Some(s) = &live_left {
-        if let Ok(v) = s.get_many::<User>(&victims[1..]).await {
-            live_deleted = Some(v.iter().filter(|u| u.is_none()).count());
-        }
+    if let Some(s) = &live_left
+        && let Ok(v) = s.get_many::<User>(&victims[1..]).await
+    {
+        live_deleted = Some(v.iter().filter(|u| u.is_none()).count());
     }
     c.note(format!(
         "delete_many across dead+live primaries: {:?}; live victims deleted: {live_deleted:?}",

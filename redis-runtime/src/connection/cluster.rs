@@ -8,14 +8,18 @@
 //! without running it:
 //!
 //! - `MOVED` (the slot lives elsewhere now): sent to the node named;
-//! - `ASK` (the slot is migrating and the key has moved): a single command is
-//!   sent to the node named, after `ASKING`; a pipeline waits for the
-//!   migration to finish and is sent again by slot;
+//! - `ASK` (the slot is migrating and the key has moved): a single command,
+//!   or a transaction on one key, is sent to the node named after `ASKING`;
+//!   a pipeline of reads is sent again command by command, each following
+//!   its own redirection; any other pipeline waits for the migration to end
+//!   and is sent again by slot;
 //! - `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `LOADING`, `READONLY` (a
 //!   failover or migration under way), a node with no connection yet, a
 //!   refused connection: sent again by slot after a short wait.
 //!
-//! All within the response timeout from the first send. A connection that
+//! All within the response timeout from the first send; a redirection still
+//! unfinished then is reported as what it is (the slot's node unreachable,
+//! or the slot still migrating), never as a raw `MOVED`. A connection that
 //! drops after the command was sent is the caller's to judge (the store
 //! re-sends only idempotent operations).
 
@@ -36,6 +40,10 @@ use tokio::time::Instant;
 use super::{Connection, FIRST_WAIT, Generation, Lease, MAX_WAIT, timed_out};
 use crate::config::Config;
 
+mod topology;
+
+use topology::{Topology, read_map};
+
 /// The most redirections one command follows.
 const MAX_REDIRECTS: usize = 16;
 
@@ -53,7 +61,7 @@ struct Inner {
     connect_timeout: Duration,
     response_timeout: Duration,
     state: Mutex<State>,
-    refresh: Arc<Refresh>,
+    topology: Arc<Topology>,
 }
 
 /// Once made, the cluster connection repairs itself (it reconnects to nodes
@@ -88,7 +96,7 @@ impl ClusterLink {
                 connect_timeout: config.connect_timeout(),
                 response_timeout: config.response_timeout(),
                 state: Mutex::new(State::Down),
-                refresh: Arc::new(Refresh::default()),
+                topology: Arc::new(Topology::default()),
             }),
         })
     }
@@ -116,7 +124,7 @@ impl ClusterLink {
             connection: Connection::Cluster(ClusterConnection {
                 nodes,
                 budget: self.inner.response_timeout,
-                refresh: self.inner.refresh.clone(),
+                topology: self.inner.topology.clone(),
             }),
             generation: Generation(0),
         }
@@ -133,16 +141,23 @@ impl Inner {
 
     /// Starts one attempt on the runtime, so that it completes even when
     /// every caller waiting for it gives up; its outcome becomes the state.
+    /// The slot map is read once connected, to tell later whether it changed.
     fn start(inner: &Arc<Inner>) -> Attempt {
         let weak = Arc::downgrade(inner);
         let client = inner.client.clone();
         let connect_timeout = inner.connect_timeout;
+        let topology = inner.topology.clone();
         let attempt = async move {
-            let result =
-                match tokio::time::timeout(connect_timeout, client.get_async_connection()).await {
-                    Ok(result) => result,
-                    Err(_) => Err(timed_out("connecting to the cluster")),
-                };
+            let connect = async {
+                let nodes = client.get_async_connection().await?;
+                let map = read_map(&nodes, &[], connect_timeout).await?;
+                topology.seen(map);
+                Ok(nodes)
+            };
+            let result = match tokio::time::timeout(connect_timeout, connect).await {
+                Ok(result) => result,
+                Err(_) => Err(timed_out("connecting to the cluster")),
+            };
             if let Some(inner) = weak.upgrade() {
                 *inner.lock() = match &result {
                     Ok(nodes) => State::Up(nodes.clone()),
@@ -178,71 +193,7 @@ pub(crate) struct ClusterConnection {
     nodes: Nodes,
     /// How long one command may take, redirections included.
     budget: Duration,
-    refresh: Arc<Refresh>,
-}
-
-/// The least time between the end of one slot-map refresh this module
-/// asked for and the start of the next.
-const REFRESH_GAP: Duration = Duration::from_millis(500);
-
-/// Asks redis-rs to read the slot map again when a node stops answering.
-///
-/// redis-rs refreshes its map when a node answers `MOVED`, but a primary that
-/// hangs (stopped, or cut off by a partition) answers nothing: each command
-/// to it times out, and without a refresh every later command of its slots
-/// would go to it too, also after a replica has taken over. redis-rs offers
-/// no call for a refresh; a command routed to an address that is no node
-/// fails at once without being sent, and makes it rebuild the map.
-///
-/// A refresh holds up every command until it ends, and with a hung node it
-/// takes up to the connect timeout; so one runs at a time, and the next one
-/// waits [`REFRESH_GAP`] after it, for commands queued meanwhile to go out.
-#[derive(Default)]
-struct Refresh {
-    state: Mutex<RefreshState>,
-}
-
-#[derive(Default)]
-struct RefreshState {
-    running: bool,
-    ended: Option<Instant>,
-}
-
-impl Refresh {
-    fn after_failure(self: &Arc<Self>, nodes: &Nodes, err: &RedisError) {
-        if !(err.is_timeout() || err.is_io_error() || err.is_connection_dropped()) {
-            return;
-        }
-        {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            if state.running || state.ended.is_some_and(|at| at.elapsed() < REFRESH_GAP) {
-                return;
-            }
-            state.running = true;
-        }
-        tracing::debug!(error = %err, "a cluster node failed; refreshing the slot map");
-        let mut nodes = nodes.clone();
-        let this = self.clone();
-        tokio::spawn(async move {
-            let nowhere = SingleNodeRoutingInfo::ByAddress {
-                host: "redis-runtime.invalid".to_owned(),
-                port: 0,
-            };
-            let _ = nodes
-                .route_command(redis::cmd("PING"), RoutingInfo::SingleNode(nowhere))
-                .await;
-            // Queued behind the refresh: done when the refresh is.
-            let _ = nodes
-                .route_command(
-                    redis::cmd("PING"),
-                    RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-                )
-                .await;
-            let mut state = this.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.running = false;
-            state.ended = Some(Instant::now());
-        });
-    }
+    topology: Arc<Topology>,
 }
 
 /// What to do after an error.
@@ -261,13 +212,20 @@ fn step(err: &RedisError) -> Step {
     // A transaction the cluster refused a command of comes back as
     // `EXECABORT`; what to do is what that command's refusal says (nothing
     // of the transaction ran).
-    if err.kind() == ErrorKind::Server(ServerErrorKind::ExecAbort)
-        && let Some(errors) = err.clone().into_server_errors()
-        && let Some((_, cause)) = errors.iter().find(|(_, e)| e.code() != "EXECABORT")
-    {
-        return step_for(&RedisError::from(cause.clone()));
+    if let Some(cause) = abort_cause(err) {
+        return step_for(&cause);
     }
     step_for(err)
+}
+
+/// The refusal that aborted a transaction (`EXECABORT`), if `err` is one.
+fn abort_cause(err: &RedisError) -> Option<RedisError> {
+    if err.kind() != ErrorKind::Server(ServerErrorKind::ExecAbort) {
+        return None;
+    }
+    let errors = err.clone().into_server_errors()?;
+    let (_, cause) = errors.iter().find(|(_, e)| e.code() != "EXECABORT")?;
+    Some(RedisError::from(cause.clone()))
 }
 
 fn step_for(err: &RedisError) -> Step {
@@ -295,13 +253,45 @@ fn step_for(err: &RedisError) -> Step {
     }
 }
 
+/// How a command or pipeline can follow an `ASK`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnAsk {
+    /// Sent to the node named after `ASKING` (a single command, or a
+    /// transaction on one key: `ASKING` holds for a whole `MULTI`).
+    Asking,
+    /// Given back to the caller, which sends the commands one by one.
+    GiveBack,
+    /// Waited out: sent again by slot until the migration ends.
+    Wait,
+}
+
+/// What a redirection unfinished when the budget ran out says: the slot's
+/// node unreachable (`MOVED` to a node without a connection), or the slot
+/// still migrating (`ASK`, `TRYAGAIN`). Never applied.
+fn unfinished(err: RedisError) -> RedisError {
+    let cause = abort_cause(&err).unwrap_or_else(|| err.clone());
+    let detail = cause.detail().unwrap_or_default().to_owned();
+    match cause.kind() {
+        ErrorKind::Server(ServerErrorKind::Moved) => RedisError::from((
+            ErrorKind::ClusterConnectionNotFound,
+            "the node serving the key's slot could not be reached in time",
+            detail,
+        )),
+        ErrorKind::Server(ServerErrorKind::Ask) => RedisError::from((
+            ErrorKind::Server(ServerErrorKind::TryAgain),
+            "the key's slot was still migrating",
+            detail,
+        )),
+        _ => err,
+    }
+}
+
 /// Follows redirections and waits out transient refusals for one command or
 /// pipeline, within `budget`: `send(None)` sends by slot, `send(Some((node,
-/// asking)))` to a node, after `ASKING` when `asking` (only ever for a
-/// single command: for a pipeline, `ASK` means waiting).
+/// asking)))` to a node, after `ASKING` when `asking`.
 async fn redirected<'a, T>(
     budget: Duration,
-    single_command: bool,
+    on_ask: OnAsk,
     send: impl Fn(Option<(Node, bool)>) -> BoxFuture<'a, RedisResult<T>>,
 ) -> RedisResult<T> {
     let deadline = Instant::now() + budget;
@@ -317,15 +307,16 @@ async fn redirected<'a, T>(
         };
         redirects += 1;
         if redirects > MAX_REDIRECTS {
-            return Err(err);
+            return Err(unfinished(err));
         }
         target = match step(&err) {
             Step::Fail => return Err(err),
             Step::Moved(node) => Some((node, false)),
-            Step::Ask(node) if single_command => Some((node, true)),
+            Step::Ask(node) if on_ask == OnAsk::Asking => Some((node, true)),
+            Step::Ask(_) if on_ask == OnAsk::GiveBack => return Err(err),
             Step::Ask(_) | Step::Wait => {
                 if Instant::now() + wait >= deadline {
-                    return Err(err);
+                    return Err(unfinished(err));
                 }
                 tracing::debug!(error = %err, ?wait, "the cluster refused for now; sending again");
                 tokio::time::sleep(wait).await;
@@ -343,59 +334,119 @@ fn by_address(node: &Node) -> SingleNodeRoutingInfo {
     }
 }
 
-impl ClusterConnection {
-    /// The primaries, from `CLUSTER SLOTS` (the first node of every slot
-    /// range), each once.
-    pub(crate) async fn primaries(&mut self) -> RedisResult<Vec<Node>> {
-        let reply = redis::cmd("CLUSTER")
-            .arg("SLOTS")
-            .query_async::<Value>(self)
-            .await?;
-        let invalid = || RedisError::from((ErrorKind::Parse, "unexpected CLUSTER SLOTS reply"));
-        let Value::Array(ranges) = reply else {
-            return Err(invalid());
-        };
-        let mut primaries = Vec::new();
-        for range in ranges {
-            let Value::Array(range) = range else {
-                return Err(invalid());
-            };
-            let Some(Value::Array(primary)) = range.get(2) else {
-                return Err(invalid());
-            };
-            let host = match primary.first() {
-                Some(Value::BulkString(host)) => String::from_utf8_lossy(host).into_owned(),
-                Some(Value::SimpleString(host)) => host.clone(),
-                _ => return Err(invalid()),
-            };
-            let port = match primary.get(1) {
-                Some(Value::Int(port)) => u16::try_from(*port).map_err(|_| invalid())?,
-                _ => return Err(invalid()),
-            };
-            primaries.push(Node { host, port });
+/// A command's arguments, its name first.
+fn args(cmd: &Cmd) -> Vec<&[u8]> {
+    cmd.args_iter()
+        .filter_map(|arg| match arg {
+            redis::Arg::Simple(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Commands that read one or more keys and write nothing: safe to send
+/// again one by one.
+const READS: &[&[u8]] = &[
+    b"GET", b"MGET", b"HGET", b"HGETALL", b"HMGET", b"EXISTS", b"PTTL", b"TTL", b"TYPE",
+];
+
+/// Commands with exactly one key, their first argument (with `DEL`, when it
+/// has one argument).
+const ONE_KEY: &[&[u8]] = &[
+    b"DEL", b"SET", b"GET", b"HSET", b"HDEL", b"HGET", b"HGETALL", b"HINCRBY", b"PEXPIRE",
+    b"EXPIRE", b"PERSIST", b"PTTL", b"EXISTS",
+];
+
+fn is_read(cmd: &Cmd) -> bool {
+    args(cmd)
+        .first()
+        .is_some_and(|name| READS.iter().any(|r| name.eq_ignore_ascii_case(r)))
+}
+
+/// The one key every command of a transaction touches, if there is one.
+fn one_key(pipeline: &Pipeline) -> Option<Vec<u8>> {
+    let mut key: Option<&[u8]> = None;
+    for cmd in pipeline.cmd_iter() {
+        let args = args(cmd);
+        let name = args.first()?;
+        if !ONE_KEY.iter().any(|c| name.eq_ignore_ascii_case(c)) {
+            return None;
         }
+        if name.eq_ignore_ascii_case(b"DEL") && args.len() != 2 {
+            return None;
+        }
+        let this = *args.get(1)?;
+        if key.is_some_and(|k| k != this) {
+            return None;
+        }
+        key = Some(this);
+    }
+    key.map(<[u8]>::to_vec)
+}
+
+impl ClusterConnection {
+    /// The primaries, from `CLUSTER SLOTS` read now from the first primary
+    /// to answer (the first node of every slot range), each once.
+    pub(crate) async fn primaries(&mut self) -> RedisResult<Vec<Node>> {
+        let known = self.topology.primaries();
+        let map = read_map(&self.nodes, &known, self.budget).await?;
+        let mut primaries: Vec<Node> = map.into_iter().map(|(_, _, node)| node).collect();
         primaries.sort();
         primaries.dedup();
         Ok(primaries)
     }
 
     /// Sends `cmd` to `node` (for commands about a node rather than a key,
-    /// such as `SCAN`), within the response timeout.
+    /// such as `SCAN`), within the response timeout. A node redis-rs has no
+    /// connection to yet (a replica just promoted) makes it re-read the slot
+    /// map, which connects to the node, and is tried again.
     pub(crate) async fn on_node(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {
-        let routing = RoutingInfo::SingleNode(by_address(node));
-        match tokio::time::timeout(self.budget, self.nodes.route_command(cmd.clone(), routing))
-            .await
-        {
-            Ok(reply) => reply,
-            Err(_) => Err(timed_out("the cluster node did not answer in time")),
-        }
+        let nodes = &self.nodes;
+        redirected(self.budget, OnAsk::Wait, move |_| {
+            let mut nodes = nodes.clone();
+            let routing = RoutingInfo::SingleNode(by_address(node));
+            async move {
+                match nodes.route_command(cmd.clone(), routing).await {
+                    Err(err) if err.kind() == ErrorKind::ClusterConnectionNotFound => {
+                        // Not this node's slot map yet: have redis-rs read
+                        // it (it connects to new nodes then), and try again.
+                        topology::refresh(&nodes).await;
+                        Err(err)
+                    }
+                    other => other,
+                }
+            }
+            .boxed()
+        })
+        .await
+    }
+
+    fn failed(&self, err: &RedisError) {
+        self.topology.after_failure(&self.nodes, err, self.budget);
+    }
+
+    /// Sends the commands of a pipeline of reads one by one (each following
+    /// its own redirection), for a slot whose keys are part migrated.
+    async fn one_by_one(
+        &self,
+        pipeline: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        let sends = pipeline.cmd_iter().map(|cmd| {
+            let mut con = self.clone();
+            async move { con.req_packed_command(cmd).await }
+        });
+        let replies = futures_util::future::try_join_all(sends).await?;
+        Ok(replies.into_iter().skip(offset).take(count).collect())
     }
 }
 
 impl ConnectionLike for ClusterConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let (nodes, refresh) = (&self.nodes, &self.refresh);
-        redirected(self.budget, true, move |target| {
+        let nodes = &self.nodes;
+        let this = &*self;
+        redirected(self.budget, OnAsk::Asking, move |target| {
             let mut nodes = nodes.clone();
             async move {
                 match target {
@@ -416,7 +467,7 @@ impl ConnectionLike for ClusterConnection {
             }
             .boxed()
         })
-        .map(move |result| result.inspect_err(|err| refresh.after_failure(nodes, err)))
+        .map(move |result| result.inspect_err(|err| this.failed(err)))
         .boxed()
     }
 
@@ -426,25 +477,54 @@ impl ConnectionLike for ClusterConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let (nodes, refresh) = (&self.nodes, &self.refresh);
-        redirected(self.budget, false, move |target| {
-            let mut nodes = nodes.clone();
-            async move {
-                match target {
-                    None | Some((_, true)) => {
-                        nodes.req_packed_commands(pipeline, offset, count).await
-                    }
-                    Some((node, false)) => {
-                        let route = by_address(&node);
-                        nodes
-                            .route_pipeline(pipeline.clone(), offset, count, route)
-                            .await
+        let nodes = &self.nodes;
+        let this = &*self;
+        let reads = !pipeline.is_transaction() && pipeline.cmd_iter().all(is_read);
+        let on_ask = if reads {
+            OnAsk::GiveBack
+        } else if pipeline.is_transaction() && one_key(pipeline).is_some() {
+            OnAsk::Asking
+        } else {
+            OnAsk::Wait
+        };
+        let budget = self.budget;
+        async move {
+            let sent = redirected(budget, on_ask, move |target| {
+                let mut nodes = nodes.clone();
+                async move {
+                    match target {
+                        None => nodes.req_packed_commands(pipeline, offset, count).await,
+                        Some((node, false)) => {
+                            let route = by_address(&node);
+                            nodes
+                                .route_pipeline(pipeline.clone(), offset, count, route)
+                                .await
+                        }
+                        Some((node, true)) => {
+                            // `ASKING; MULTI; ...; EXEC`, sent as they are:
+                            // ASKING holds until the transaction ends.
+                            let mut asking = redis::pipe();
+                            asking.cmd("ASKING").cmd("MULTI");
+                            for cmd in pipeline.cmd_iter() {
+                                asking.add_command(cmd.clone());
+                            }
+                            asking.cmd("EXEC");
+                            let route = by_address(&node);
+                            nodes.route_pipeline(asking, offset + 1, count, route).await
+                        }
                     }
                 }
-            }
-            .boxed()
-        })
-        .map(move |result| result.inspect_err(|err| refresh.after_failure(nodes, err)))
+                .boxed()
+            })
+            .await;
+            let sent = match sent {
+                Err(err) if reads && matches!(step(&err), Step::Ask(_)) => {
+                    this.one_by_one(pipeline, offset, count).await
+                }
+                other => other,
+            };
+            sent.inspect_err(|err| this.failed(err))
+        }
         .boxed()
     }
 

@@ -10,6 +10,7 @@ use redis::{Cmd, Pipeline, RedisResult, Value};
 
 use super::Store;
 use crate::connection::Connection;
+use crate::error::Result;
 use crate::key::hash_slot;
 use crate::model::{Codec, Encoding, RedisModel};
 
@@ -86,4 +87,33 @@ pub(super) fn reassemble(
         }
     }
     values
+}
+
+/// The outcome of a batch sent as several commands or transactions (one
+/// per hash slot): every result, or the first error. When some parts were
+/// applied (or may have been) and another failed, the error's outcome is
+/// [`Outcome::Unknown`](crate::Outcome::Unknown) whatever that part's was:
+/// the batch as a whole was not "not applied".
+pub(super) fn settle<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    let parts = results.len();
+    let mut values = Vec::with_capacity(parts);
+    let mut first_error = None;
+    let mut others_may_have_applied = false;
+    for result in results {
+        match result {
+            Ok(value) => {
+                others_may_have_applied = true;
+                values.push(value);
+            }
+            Err(err) if first_error.is_none() => first_error = Some(err),
+            Err(err) => {
+                others_may_have_applied |= err.outcome() != crate::Outcome::NotApplied;
+            }
+        }
+    }
+    match first_error {
+        None => Ok(values),
+        Some(err) if parts > 1 && others_may_have_applied => Err(err.may_have_been_applied()),
+        Some(err) => Err(err),
+    }
 }

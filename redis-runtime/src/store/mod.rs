@@ -171,7 +171,8 @@ impl Store {
     /// On a Redis Cluster a transaction cannot span hash slots: the batch is
     /// split by slot into one transaction each (all or nothing per slot, so
     /// per family for models with a hash tag), sent concurrently; when one
-    /// fails, the others may have been applied.
+    /// fails while others were applied, the error's outcome is
+    /// [`Outcome::Unknown`](crate::Outcome::Unknown).
     pub async fn save_many<M: RedisModel>(&self, models: &[M]) -> Result<()> {
         if models.is_empty() {
             return Ok(());
@@ -199,10 +200,7 @@ impl Store {
             })
         });
         // Every transaction runs to its end, also when another fails.
-        futures_util::future::join_all(sends)
-            .await
-            .into_iter()
-            .collect()
+        batch::settle(futures_util::future::join_all(sends).await).map(drop)
     }
 
     /// Loads an entity; `None` when it does not exist.
@@ -302,11 +300,8 @@ impl Store {
                 cmd.query_async(&mut con).await
             })
         });
-        let mut deleted = 0;
-        for result in futures_util::future::join_all(sends).await {
-            deleted += result?;
-        }
-        Ok(deleted)
+        let deleted = batch::settle(futures_util::future::join_all(sends).await)?;
+        Ok(deleted.into_iter().sum())
     }
 
     /// Reads one field of a hash model with `HGET`; `None` when the entity or the field is absent.

@@ -16,8 +16,13 @@ impl Store {
     /// The `MATCH` pattern is built from the template with the namespace and
     /// literals glob-escaped, and every key the server returns is checked against
     /// the template before it is parsed, so keys of other models are never
-    /// yielded. A key that has the template's shape but whose parts do not parse
-    /// as the id's types yields a [`DecodeErrorKind::KeyPart`] error. Like `SCAN`
+    /// yielded. The template's shape includes each part's: a part that cannot
+    /// be its field's type as rendered (`notanumber`, `-1`, `007` or `1.0` for
+    /// a `u64`: not the digits a `u64` renders as) makes the key another
+    /// family's, and it is skipped (`redis-runtime doctor` counts such keys
+    /// as unknown). A key of the right shape whose parts still do not parse
+    /// (`99999999999999999999`, beyond a `u64`) yields a
+    /// [`DecodeErrorKind::KeyPart`] error. Like `SCAN`
     /// itself, an entity present for the whole scan is yielded at least once
     /// (on a cluster: unless its slot migrates to another primary during the
     /// scan).

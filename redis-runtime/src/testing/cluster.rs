@@ -119,10 +119,16 @@ impl RedisClusterBuilder {
         };
         let mut create = Command::new(&cli);
         if let Some(certificates) = &self.tls {
+            // The client certificate too, for nodes that require one
+            // (`--tls-auth-clients yes`).
             create
                 .arg("--tls")
                 .arg("--cacert")
-                .arg(certificates.ca_file());
+                .arg(certificates.ca_file())
+                .arg("--cert")
+                .arg(certificates.client_cert_file())
+                .arg("--key")
+                .arg(certificates.client_key_file());
         }
         create.arg("--cluster").arg("create");
         for seed in cluster.addresses() {

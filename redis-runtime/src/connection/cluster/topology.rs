@@ -1,0 +1,195 @@
+//! The slot map, as the store sees it: which primary serves which slots.
+//!
+//! redis-rs refreshes its own map when a node answers `MOVED`, but a primary
+//! that hangs (stopped, or cut off by a partition) answers nothing: each
+//! command to it times out, and without a refresh every later command of its
+//! slots would keep going to it, also after a replica has taken over.
+//! redis-rs offers no call for a refresh, and its refresh holds up every
+//! command, to every node, until it ends (up to a connect timeout with a
+//! hung node). So the store asks for one only when the map has changed: after
+//! a command fails without an answer, it reads `CLUSTER SLOTS` from whichever
+//! primary answers first and compares it with the map it last saw; only a
+//! different map (a failover has happened) makes redis-rs refresh, by a
+//! command routed to an address that is no node, which fails at once
+//! without being sent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::select_ok;
+use redis::cluster_async::ClusterConnection as Nodes;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{ErrorKind, RedisError, RedisResult, Value};
+use tokio::time::Instant;
+
+use super::Node;
+
+/// The least time between two checks.
+const CHECK_GAP: Duration = Duration::from_millis(100);
+
+/// Slot ranges and the primary serving each, sorted.
+pub(crate) type SlotMap = Vec<(u16, u16, Node)>;
+
+/// The map last seen, and whether a check is under way.
+#[derive(Default)]
+pub(crate) struct Topology {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    map: SlotMap,
+    checking: bool,
+    last_check: Option<Instant>,
+}
+
+impl Topology {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the map read on connecting.
+    pub(crate) fn seen(&self, map: SlotMap) {
+        self.lock().map = map;
+    }
+
+    /// The primaries of the map last seen, each once.
+    pub(crate) fn primaries(&self) -> Vec<Node> {
+        let mut primaries: Vec<Node> = self.lock().map.iter().map(|(_, _, n)| n.clone()).collect();
+        primaries.sort();
+        primaries.dedup();
+        primaries
+    }
+
+    /// After a command failed without an answer (a timeout, a dropped
+    /// connection): checks, in the background, whether the map changed, and
+    /// makes redis-rs refresh its own if it did.
+    pub(crate) fn after_failure(
+        self: &Arc<Self>,
+        nodes: &Nodes,
+        err: &RedisError,
+        budget: Duration,
+    ) {
+        if !(err.is_timeout() || err.is_io_error() || err.is_connection_dropped()) {
+            return;
+        }
+        {
+            let mut state = self.lock();
+            if state.checking || state.last_check.is_some_and(|at| at.elapsed() < CHECK_GAP) {
+                return;
+            }
+            state.checking = true;
+        }
+        let this = self.clone();
+        let nodes = nodes.clone();
+        tokio::spawn(async move {
+            let primaries = this.primaries();
+            let read = read_map(&nodes, &primaries, budget).await;
+            let changed = {
+                let mut state = this.lock();
+                state.checking = false;
+                state.last_check = Some(Instant::now());
+                match read {
+                    Ok(map) if map != state.map => {
+                        state.map = map;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if changed {
+                tracing::debug!("the slot map changed; refreshing redis-rs's");
+                refresh(&nodes).await;
+            }
+        });
+    }
+}
+
+/// Makes redis-rs rebuild its slot map, and waits until it has.
+pub(crate) async fn refresh(nodes: &Nodes) {
+    let mut nodes = nodes.clone();
+    let nowhere = SingleNodeRoutingInfo::ByAddress {
+        host: "redis-runtime.invalid".to_owned(),
+        port: 0,
+    };
+    let _ = nodes
+        .route_command(redis::cmd("PING"), RoutingInfo::SingleNode(nowhere))
+        .await;
+    // Queued behind the refresh: done when the refresh is.
+    let _ = nodes
+        .route_command(
+            redis::cmd("PING"),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await;
+}
+
+/// `CLUSTER SLOTS` from the first of `primaries` to answer (or any node,
+/// when none is known), within `budget`.
+pub(crate) async fn read_map(
+    nodes: &Nodes,
+    primaries: &[Node],
+    budget: Duration,
+) -> RedisResult<SlotMap> {
+    let ask = |routing: SingleNodeRoutingInfo| {
+        let mut nodes = nodes.clone();
+        async move {
+            let reply = tokio::time::timeout(
+                budget,
+                nodes.route_command(
+                    redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                    RoutingInfo::SingleNode(routing),
+                ),
+            )
+            .await
+            .map_err(|_| RedisError::from((ErrorKind::Io, "CLUSTER SLOTS timed out")))??;
+            parse_slots(&reply)
+        }
+        .boxed()
+    };
+    if primaries.is_empty() {
+        return ask(SingleNodeRoutingInfo::Random).await;
+    }
+    let asks = primaries.iter().map(|node| {
+        ask(SingleNodeRoutingInfo::ByAddress {
+            host: node.host.clone(),
+            port: node.port,
+        })
+    });
+    select_ok(asks).await.map(|(map, _)| map)
+}
+
+/// The slot ranges of a `CLUSTER SLOTS` reply with their primaries (the first
+/// node of each range), sorted.
+pub(crate) fn parse_slots(reply: &Value) -> RedisResult<SlotMap> {
+    let invalid = || RedisError::from((ErrorKind::Parse, "unexpected CLUSTER SLOTS reply"));
+    let Value::Array(ranges) = reply else {
+        return Err(invalid());
+    };
+    let mut map = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        let Value::Array(range) = range else {
+            return Err(invalid());
+        };
+        let bound = |i: usize| match range.get(i) {
+            Some(Value::Int(n)) => u16::try_from(*n).map_err(|_| invalid()),
+            _ => Err(invalid()),
+        };
+        let Some(Value::Array(primary)) = range.get(2) else {
+            return Err(invalid());
+        };
+        let host = match primary.first() {
+            Some(Value::BulkString(host)) => String::from_utf8_lossy(host).into_owned(),
+            Some(Value::SimpleString(host)) => host.clone(),
+            _ => return Err(invalid()),
+        };
+        let port = match primary.get(1) {
+            Some(Value::Int(port)) => u16::try_from(*port).map_err(|_| invalid())?,
+            _ => return Err(invalid()),
+        };
+        map.push((bound(0)?, bound(1)?, Node { host, port }));
+    }
+    map.sort();
+    Ok(map)
+}
