@@ -166,3 +166,60 @@ async fn a_store_works_over_tls_on_a_cluster() {
     assert_eq!(got.into_iter().flatten().collect::<Vec<_>>(), users);
     assert_eq!(store.count::<User>().await.unwrap(), 50);
 }
+
+/// A client key that is garbage, swapped with its certificate, or another
+/// certificate's is refused when the configuration is built (not later, as a
+/// connection error that looks worth retrying), naming the files only.
+#[test]
+fn unusable_client_keys_are_configuration_errors() {
+    let certificates = TestCertificates::generate().unwrap();
+    let other = TestCertificates::generate().unwrap();
+    let garbage = certificates.dir().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let build = |cert: std::path::PathBuf, key: std::path::PathBuf| {
+        Config::builder()
+            .url("rediss://127.0.0.1:6379")
+            .tls_client_cert_files(cert, key)
+            .build()
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    for (label, cert, key, expected) in [
+        (
+            "garbage key",
+            certificates.client_cert_file(),
+            garbage.clone(),
+            "cannot be used with certificate",
+        ),
+        (
+            "swapped",
+            certificates.client_key_file(),
+            certificates.client_cert_file(),
+            "holds no certificate",
+        ),
+        (
+            "another certificate's key",
+            certificates.client_cert_file(),
+            other.client_key_file(),
+            "cannot be used with certificate",
+        ),
+    ] {
+        let err = build(cert, key).unwrap_err();
+        assert!(err.contains(expected), "{label}: {err}");
+        assert!(
+            !err.contains("BEGIN") && !err.contains("not a key"),
+            "{label}: {err}"
+        );
+    }
+    assert!(
+        build(
+            certificates.client_cert_file(),
+            certificates.client_key_file()
+        )
+        .is_ok()
+    );
+}

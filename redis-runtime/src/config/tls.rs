@@ -56,11 +56,21 @@ impl TlsFiles {
             );
         }
         let root_cert = self.ca.as_deref().and_then(|path| read_pem(path, problems));
+        #[cfg(feature = "tls")]
+        if let (Some(ca), Some(path)) = (&root_cert, &self.ca) {
+            check::certificates(ca, path, "CA certificate", problems);
+        }
         let client = match (&self.cert, &self.key) {
-            (Some(cert), Some(key)) => match (read_pem(cert, problems), read_pem(key, problems)) {
-                (Some(cert), Some(key)) => Some((cert, key)),
-                _ => None,
-            },
+            (Some(cert_path), Some(key_path)) => {
+                match (read_pem(cert_path, problems), read_pem(key_path, problems)) {
+                    (Some(cert), Some(key)) => {
+                        #[cfg(feature = "tls")]
+                        check::client_pair(&cert, &key, cert_path, key_path, problems);
+                        Some((cert, key))
+                    }
+                    _ => None,
+                }
+            }
             (None, None) => None,
             _ => {
                 problems.push(
@@ -102,6 +112,65 @@ impl Tls {
                     client_key: key.clone(),
                 }),
             root_cert: self.root_cert.clone(),
+        }
+    }
+}
+
+/// What rustls itself would refuse when connecting, refused when the
+/// configuration is built instead: files that hold no certificate or no key,
+/// and a key that does not belong to its certificate. Messages name the
+/// files, never their contents.
+#[cfg(feature = "tls")]
+mod check {
+    use std::path::Path;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    fn parse_certificates(pem: &[u8]) -> Option<Vec<CertificateDer<'static>>> {
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        (!certs.is_empty()).then_some(certs)
+    }
+
+    pub(super) fn certificates(pem: &[u8], path: &Path, what: &str, problems: &mut Vec<String>) {
+        if parse_certificates(pem).is_none() {
+            problems.push(format!(
+                "TLS {what} file `{}` holds no certificate",
+                path.display()
+            ));
+        }
+    }
+
+    pub(super) fn client_pair(
+        cert: &[u8],
+        key: &[u8],
+        cert_path: &Path,
+        key_path: &Path,
+        problems: &mut Vec<String>,
+    ) {
+        let Some(certs) = parse_certificates(cert) else {
+            problems.push(format!(
+                "TLS client certificate file `{}` holds no certificate",
+                cert_path.display()
+            ));
+            return;
+        };
+        let Ok(key) = PrivateKeyDer::from_pem_slice(key) else {
+            problems.push(format!(
+                "TLS client key file `{}` holds no private key",
+                key_path.display()
+            ));
+            return;
+        };
+        let provider = rustls::crypto::ring::default_provider();
+        if let Err(err) = rustls::sign::CertifiedKey::from_der(certs, key, &provider) {
+            problems.push(format!(
+                "TLS client key `{}` cannot be used with certificate `{}`: {err}",
+                key_path.display(),
+                cert_path.display()
+            ));
         }
     }
 }
