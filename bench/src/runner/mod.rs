@@ -822,6 +822,12 @@ mod tests {
     }
 
     #[test]
+    fn the_cluster_scenario_runs_alone() {
+        let opts = Options::try_parse_from(["redis-bench", "--scenario", "cluster"]).unwrap();
+        assert!(opts.wants("cluster") && !opts.wants("counters"));
+    }
+
+    #[test]
     fn unknown_scenarios_and_arguments_are_refused() {
         for args in [
             &["redis-bench", "--scenario", "codec,nope"][..],
