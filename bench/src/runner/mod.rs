@@ -709,12 +709,16 @@ fn machine_rows(opts: &Options, run: &Run) -> Vec<(String, String)> {
         (
             "command".to_owned(),
             format!(
-                "`cargo run --release -p redis-bench --{}{}`",
+                "`cargo run --release -p redis-bench --{}{}{}{}`",
                 if opts.quick { " --quick" } else { "" },
                 run.scenarios
                     .iter()
                     .map(|s| format!(" --scenario {s}"))
-                    .collect::<String>()
+                    .collect::<String>(),
+                opts.rounds
+                    .map(|r| format!(" --rounds {r}"))
+                    .unwrap_or_default(),
+                if opts.pin { "" } else { " --no-pin" },
             ),
         ),
         (
