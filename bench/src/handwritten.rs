@@ -15,14 +15,18 @@
 
 use std::sync::LazyLock;
 
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
 use redis::{Pipeline, Value};
 use redis_runtime::RedisModel;
 
 use crate::BenchError;
 use crate::models::{
-    ACCOUNT_TTL_MS, Account, AccountId, TENANT, USER_TTL_MS, User, UserJson, UserMsgpack,
+    ACCOUNT_TTL_MS, Account, AccountId, Member, MemberId, TENANT, USER_TTL_MS, User, UserJson,
+    UserMsgpack,
 };
+
+pub mod cluster;
 
 /// The framework's partial-write script, copied verbatim: a hand-written
 /// service keeps its own copy of the Lua it runs.
@@ -211,6 +215,52 @@ pub async fn delete_many<M: BenchModel>(
         cmd.arg(M::hw_key(n));
     }
     Ok(cmd.query_async(con).await?)
+}
+
+/// A connection the baseline runs batches on, each the way a careful author
+/// writes it for that deployment: one pipeline, `MGET` or `DEL` on one
+/// server ([`save_many`], [`get_many`], [`delete_many`]), one per hash slot
+/// on a Redis Cluster ([`cluster`]).
+pub trait Batches: ConnectionLike {
+    /// Saves every model (atomically per transaction).
+    fn save_many<M: BenchModel>(
+        &mut self,
+        models: &[M],
+    ) -> impl Future<Output = Result<(), BenchError>>;
+    /// Loads fixtures `ns`, in order.
+    fn get_many<M: BenchModel>(
+        &mut self,
+        ns: &[u64],
+    ) -> impl Future<Output = Result<Vec<Option<M>>, BenchError>>;
+    /// Deletes fixtures `ns`; how many existed.
+    fn delete_many<M: BenchModel>(
+        &mut self,
+        ns: &[u64],
+    ) -> impl Future<Output = Result<u64, BenchError>>;
+}
+
+impl Batches for ConnectionManager {
+    async fn save_many<M: BenchModel>(&mut self, models: &[M]) -> Result<(), BenchError> {
+        save_many(self, models).await
+    }
+    async fn get_many<M: BenchModel>(&mut self, ns: &[u64]) -> Result<Vec<Option<M>>, BenchError> {
+        get_many(self, ns).await
+    }
+    async fn delete_many<M: BenchModel>(&mut self, ns: &[u64]) -> Result<u64, BenchError> {
+        delete_many::<M>(self, ns).await
+    }
+}
+
+impl Batches for ClusterConnection {
+    async fn save_many<M: BenchModel>(&mut self, models: &[M]) -> Result<(), BenchError> {
+        cluster::save_many(self, models).await
+    }
+    async fn get_many<M: BenchModel>(&mut self, ns: &[u64]) -> Result<Vec<Option<M>>, BenchError> {
+        cluster::get_many(self, ns).await
+    }
+    async fn delete_many<M: BenchModel>(&mut self, ns: &[u64]) -> Result<u64, BenchError> {
+        cluster::delete_many::<M>(self, ns).await
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -455,6 +505,44 @@ impl BenchModel for User {
 }
 
 partial_model!(User, string: email, int: age, bounds: ("0", "4294967295"));
+
+// ---------------------------------------------------------------------------
+// M8T: M8 in one of 20 tenants, the tenant as the hash tag.
+
+impl BenchModel for Member {
+    const LABEL: &'static str = "M8T hash";
+    const HASH: bool = true;
+
+    fn sample(n: u64) -> Self {
+        Member::sample(n)
+    }
+    fn id_of(n: u64) -> MemberId {
+        MemberId {
+            tenant: Member::tenant_of(n),
+            id: n,
+        }
+    }
+    fn hw_key(n: u64) -> String {
+        format!("bench:member:{{{}}}:{n}", Member::tenant_of(n))
+    }
+    fn number(&self) -> u64 {
+        self.id
+    }
+
+    hash_codec!(Member, ttl: USER_TTL_MS, {
+        tenant: text,
+        id: num,
+        name: text,
+        email: text,
+        age: num,
+        score: num,
+        active: flag,
+        created: num,
+        tags: json,
+    });
+}
+
+partial_model!(Member, string: email, int: age, bounds: ("0", "4294967295"));
 
 // ---------------------------------------------------------------------------
 // M8 as JSON and MessagePack strings.

@@ -91,6 +91,52 @@ m8_user! {
     pub struct UserMsgpack { id: u64, tags }
 }
 
+/// How many tenants the [`Member`] fixtures are spread over.
+pub const TENANTS: u64 = 20;
+
+/// M8T: the M8 user in a tenant, one hash per member, the tenant as the key's
+/// hash tag (`bench:member:{t3}:42`): every member of a tenant lives in one
+/// hash slot, and a batch over many tenants spans many slots (and, on a Redis
+/// Cluster, every node). Fixture `n` is in tenant `t{n % 20}`, so 100
+/// consecutive fixtures cover all 20 tenants, 5 members each.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:member:{tenant}:{id}", hash_tag = "tenant", ttl = "1h")]
+pub struct Member {
+    pub tenant: String,
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub age: u32,
+    pub score: f64,
+    pub active: bool,
+    pub created: i64,
+    #[redis(json)]
+    pub tags: Vec<String>,
+}
+
+impl Member {
+    /// The tenant of fixture `n`.
+    pub fn tenant_of(n: u64) -> String {
+        format!("t{}", n % TENANTS)
+    }
+
+    /// The fixture with id `n`: [`User::sample`]'s values in tenant [`Member::tenant_of`].
+    pub fn sample(n: u64) -> Member {
+        let u = User::sample(n);
+        Member {
+            tenant: Member::tenant_of(n),
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            age: u.age,
+            score: u.score,
+            active: u.active,
+            created: u.created,
+            tags: u.tags,
+        }
+    }
+}
+
 /// A postal address, stored as JSON inside [`Account`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Address {

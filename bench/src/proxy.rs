@@ -99,6 +99,11 @@ impl Proxy {
         Ok(Proxy { port, shared, stop })
     }
 
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The URL clients connect to.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

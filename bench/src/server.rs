@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis_runtime::testing::RedisServer;
+use redis_runtime::testing::{RedisCluster, RedisServer};
 use redis_runtime::{Config, Store};
 
 use crate::BenchError;
@@ -92,6 +92,39 @@ pub fn start_server(
         Ok(()) => Ok((server, Some("0".into()), None)),
         Err(e) => Ok((server, None, Some(e))),
     }
+}
+
+/// Starts a private Redis Cluster of 3 primaries (no replicas) with the
+/// single server's settings (`--io-threads 1`, no persistence), and pins every
+/// node to core 0 when possible (they inherit the harness's core otherwise).
+pub fn start_cluster(
+    pin: bool,
+) -> Result<(RedisCluster, Option<String>, Option<String>), BenchError> {
+    let cluster = RedisCluster::builder()
+        .arg("--io-threads")
+        .arg("1")
+        .arg("--loglevel")
+        .arg("warning")
+        .start()?;
+    if !pin {
+        return Ok((cluster, None, Some("pinning disabled".into())));
+    }
+    if online_cpus() < 2 {
+        return Ok((
+            cluster,
+            None,
+            Some(format!("{} CPU available", online_cpus())),
+        ));
+    }
+    if !taskset_available() {
+        return Ok((cluster, None, Some("taskset not found".into())));
+    }
+    for node in cluster.nodes() {
+        if let Err(e) = taskset(node.pid(), "0") {
+            return Ok((cluster, None, Some(e)));
+        }
+    }
+    Ok((cluster, Some("0".into()), None))
 }
 
 /// The framework's connection settings, also used for every baseline connection.

@@ -30,6 +30,7 @@ pub const SCENARIOS: &[&str] = &[
     "concurrency",
     "memory",
     "counters",
+    "cluster",
 ];
 
 /// Command-line options.
@@ -556,35 +557,178 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
     if opts.wants("counters") {
         ct.block_on(scenarios::counters(&mut bench))?;
     }
+    let main_ended = started.elapsed();
 
-    let pin_text = |pin: &Option<String>, note: Option<String>| match pin {
-        Some(cpus) => format!("pinned to CPU {cpus}"),
+    // The cluster scenario goes into a report of its own, with its own
+    // machine table and its own block in BENCHMARKS.md.
+    let mut cluster_report = None;
+    if opts.wants("cluster") {
+        let cluster_started = Instant::now();
+        let cluster_load = load();
+        let (cluster, pin, note) = server::start_cluster(opts.pin)?;
+        eprintln!(
+            "redis-bench: a cluster of {} primaries on ports {:?}; nodes pinned: {pin:?} {note:?}",
+            cluster.nodes().len(),
+            cluster
+                .nodes()
+                .iter()
+                .filter_map(|n| n.port())
+                .collect::<Vec<_>>()
+        );
+        let main_report = std::mem::take(&mut bench.report);
+        let result = ct.block_on(scenarios::cluster(&mut bench, &cluster));
+        let mut report = std::mem::replace(&mut bench.report, main_report);
+        result?;
+        drop(cluster);
+        report.label = Some("Cluster".into());
+        report.machine = machine_rows(
+            &opts,
+            &Run {
+                scenarios: vec!["cluster".into()],
+                server: format!(
+                    "{version}: a private cluster of 3 primaries, no replicas \
+                     (`redis_runtime::testing::RedisCluster`; TCP loopback, `--save ''`, \
+                     `--appendonly no`, `--io-threads 1`)"
+                ),
+                redis_benchmark: None,
+                server_cpu: pin_text(&pin, note, "every node "),
+                harness_cpu: pin_text(&harness_pin.clone().ok(), harness_pin.clone().err(), ""),
+                runtime: "tokio current_thread; the framework's Store and redis-rs's \
+                          cluster_async::ClusterConnection (one multiplexed connection per node \
+                          each), same connect and response timeouts"
+                    .into(),
+                rounds: format!(
+                    "{} paired rounds per case after 1 warm-up round; sequential {} ops, batch \
+                     {} entities, concurrency {} ops per variant per round",
+                    sizes.rounds, sizes.sequential, sizes.batch_entities, sizes.concurrent
+                ),
+                source_before: source_before.clone(),
+                load_before: cluster_load,
+                duration: cluster_started.elapsed().as_secs_f64(),
+            },
+        );
+        cluster_report = Some(report);
+    }
+
+    let main_wanted = SCENARIOS.iter().any(|s| *s != "cluster" && opts.wants(s));
+    let main_markdown = main_wanted.then(|| {
+        bench.report.machine = machine_rows(
+            &opts,
+            &Run {
+                scenarios: opts
+                    .scenarios
+                    .iter()
+                    .filter(|s| *s != "cluster")
+                    .cloned()
+                    .collect(),
+                server: format!(
+                    "{version} (TCP loopback, `--save ''`, `--appendonly no`, `--io-threads 1`)"
+                ),
+                redis_benchmark: Some(if rb {
+                    command_output("redis-benchmark", &["--version"]).unwrap_or_else(|| "?".into())
+                } else {
+                    "not run".into()
+                }),
+                server_cpu: pin_text(&server_pin, server_note.clone(), ""),
+                harness_cpu: pin_text(&harness_pin.clone().ok(), harness_pin.clone().err(), ""),
+                runtime: "tokio current_thread (and multi_thread(2) where labelled); one \
+                          connection per variant (the framework's Store, redis-rs's \
+                          ConnectionManager for the baseline), same timeouts"
+                    .into(),
+                rounds: format!(
+                    "{} paired rounds per case after 1 warm-up round; sequential {} ops, batch \
+                     {} entities, concurrency {} ops per variant per round",
+                    sizes.rounds, sizes.sequential, sizes.batch_entities, sizes.concurrent
+                ),
+                source_before: source_before.clone(),
+                load_before: load_before.clone(),
+                duration: main_ended.as_secs_f64(),
+            },
+        );
+        bench.report.markdown()
+    });
+    if let Some(markdown) = &main_markdown {
+        println!("{markdown}");
+        bench.report.write_files(&opts.out, "")?;
+        eprintln!(
+            "redis-bench: wrote {} and {}",
+            opts.out.join("report.md").display(),
+            opts.out.join("results.json").display()
+        );
+    }
+    if let Some(report) = &cluster_report {
+        println!("{}", report.markdown());
+        report.write_files(&opts.out, "-cluster")?;
+        eprintln!(
+            "redis-bench: wrote {} and {}",
+            opts.out.join("report-cluster.md").display(),
+            opts.out.join("results-cluster.json").display()
+        );
+    }
+    if let Some(path) = &opts.write_md {
+        if let Some(markdown) = &main_markdown {
+            report::write_into(path, (report::BEGIN, report::END), markdown)?;
+        }
+        if let Some(report) = &cluster_report {
+            report::write_into(
+                path,
+                (report::CLUSTER_BEGIN, report::CLUSTER_END),
+                &report.markdown(),
+            )?;
+        }
+        eprintln!("redis-bench: updated {}", path.display());
+    }
+    drop(redis);
+    Ok(())
+}
+
+fn pin_text(pin: &Option<String>, note: Option<String>, what: &str) -> String {
+    match pin {
+        Some(cpus) => format!("{what}pinned to CPU {cpus}"),
         None => format!("not pinned ({})", note.unwrap_or_else(|| "?".into())),
-    };
-    let machine = vec![
+    }
+}
+
+/// What one report's machine table says about its run.
+struct Run {
+    scenarios: Vec<String>,
+    server: String,
+    redis_benchmark: Option<String>,
+    server_cpu: String,
+    harness_cpu: String,
+    runtime: String,
+    rounds: String,
+    source_before: Option<String>,
+    load_before: String,
+    duration: f64,
+}
+
+/// The first table of a report: the command, the machine, the sources, the run.
+fn machine_rows(opts: &Options, run: &Run) -> Vec<(String, String)> {
+    let mut rows = vec![
         (
             "command".to_owned(),
             format!(
-                "`cargo run --release -p redis-bench --{}{}`",
+                "`cargo run --release -p redis-bench --{}{}{}{}`",
                 if opts.quick { " --quick" } else { "" },
-                opts.scenarios
+                run.scenarios
                     .iter()
                     .map(|s| format!(" --scenario {s}"))
-                    .collect::<String>()
+                    .collect::<String>(),
+                opts.rounds
+                    .map(|r| format!(" --rounds {r}"))
+                    .unwrap_or_default(),
+                if opts.pin { "" } else { " --no-pin" },
             ),
         ),
         (
             "CPU".to_owned(),
-            format!(
-                "{} × {}",
-                server::online_cpus(),
-                cpu_model()
-            ),
+            format!("{} × {}", server::online_cpus(), cpu_model()),
         ),
         ("memory".to_owned(), memory()),
         (
             "workspace commit".to_owned(),
-            match (&source_before, source_state()) {
+            match (&run.source_before, source_state()) {
                 (Some(before), Some(after)) if *before == after => {
                     format!("`{before}` (the runtime and derive sources this run was built from)")
                 }
@@ -599,15 +743,12 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
             "kernel".to_owned(),
             command_output("uname", &["-sr"]).unwrap_or_else(|| "?".into()),
         ),
-        ("redis-server".to_owned(), format!("{version} (TCP loopback, `--save ''`, `--appendonly no`, `--io-threads 1`)")),
-        (
-            "redis-benchmark".to_owned(),
-            if rb {
-                command_output("redis-benchmark", &["--version"]).unwrap_or_else(|| "?".into())
-            } else {
-                "not run".into()
-            },
-        ),
+        ("redis-server".to_owned(), run.server.clone()),
+    ];
+    if let Some(rb) = &run.redis_benchmark {
+        rows.push(("redis-benchmark".to_owned(), rb.clone()));
+    }
+    rows.extend([
         (
             "rustc".to_owned(),
             command_output("rustc", &["--version"]).unwrap_or_else(|| "?".into()),
@@ -620,49 +761,17 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
                 "release".into()
             },
         ),
-        (
-            "redis-server CPU".to_owned(),
-            pin_text(&server_pin, server_note),
-        ),
-        (
-            "harness CPU".to_owned(),
-            pin_text(&harness_pin.clone().ok(), harness_pin.err()),
-        ),
-        (
-            "runtime".to_owned(),
-            "tokio current_thread (and multi_thread(2) where labelled); one connection per variant (the framework's Store, redis-rs's ConnectionManager for the baseline), same timeouts".into(),
-        ),
-        (
-            "rounds".to_owned(),
-            format!(
-                "{} paired rounds per case after 1 warm-up round; sequential {} ops, batch {} entities, concurrency {} ops per variant per round",
-                sizes.rounds, sizes.sequential, sizes.batch_entities, sizes.concurrent
-            ),
-        ),
+        ("redis-server CPU".to_owned(), run.server_cpu.clone()),
+        ("harness CPU".to_owned(), run.harness_cpu.clone()),
+        ("runtime".to_owned(), run.runtime.clone()),
+        ("rounds".to_owned(), run.rounds.clone()),
         (
             "load average".to_owned(),
-            format!("{load_before} before, {} after", load()),
+            format!("{} before, {} after", run.load_before, load()),
         ),
-        (
-            "duration".to_owned(),
-            format!("{:.0} s", started.elapsed().as_secs_f64()),
-        ),
-    ];
-    bench.report.machine = machine;
-    let markdown = bench.report.markdown();
-    println!("{markdown}");
-    bench.report.write_files(&opts.out)?;
-    eprintln!(
-        "redis-bench: wrote {} and {}",
-        opts.out.join("report.md").display(),
-        opts.out.join("results.json").display()
-    );
-    if let Some(path) = &opts.write_md {
-        report::write_into(path, &markdown)?;
-        eprintln!("redis-bench: updated {}", path.display());
-    }
-    drop(redis);
-    Ok(())
+        ("duration".to_owned(), format!("{:.0} s", run.duration)),
+    ]);
+    rows
 }
 
 #[cfg(test)]
@@ -714,6 +823,12 @@ mod tests {
         assert_eq!(opts.out, std::path::Path::new("out"));
         assert_eq!(opts.write_md.as_deref(), Some(std::path::Path::new("B.md")));
         assert!(opts.wants("batch") && !opts.wants("sequential"));
+    }
+
+    #[test]
+    fn the_cluster_scenario_runs_alone() {
+        let opts = Options::try_parse_from(["redis-bench", "--scenario", "cluster"]).unwrap();
+        assert!(opts.wants("cluster") && !opts.wants("counters"));
     }
 
     #[test]

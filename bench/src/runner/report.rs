@@ -89,6 +89,9 @@ pub struct Measurement {
 /// Everything one run produced.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// What the run covers, before "machine and run" in its first heading
+    /// (e.g. `Cluster`); none for the single-server scenarios.
+    pub label: Option<String>,
     /// Facts about the machine and the run.
     pub machine: Vec<(String, String)>,
     /// The sections, in order.
@@ -105,7 +108,11 @@ impl Report {
     /// The report as Markdown (the generated part of `BENCHMARKS.md`).
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        out.push_str("### Machine and run\n\n| | |\n|---|---|\n");
+        match &self.label {
+            Some(label) => out.push_str(&format!("### {label}: machine and run\n\n")),
+            None => out.push_str("### Machine and run\n\n"),
+        }
+        out.push_str("| | |\n|---|---|\n");
         for (k, v) in &self.machine {
             out.push_str(&format!("| {k} | {v} |\n"));
         }
@@ -143,34 +150,48 @@ impl Report {
         out
     }
 
-    /// Writes `report.md` and `results.json` into `dir`.
-    pub fn write_files(&self, dir: &Path) -> std::io::Result<()> {
+    /// Writes `report{suffix}.md` and `results{suffix}.json` into `dir`.
+    pub fn write_files(&self, dir: &Path, suffix: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("report.md"), self.markdown())?;
+        std::fs::write(dir.join(format!("report{suffix}.md")), self.markdown())?;
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("results.json"), json)
+        std::fs::write(dir.join(format!("results{suffix}.json")), json)
     }
 }
 
-/// The markers between which `--write-md` replaces a file's content.
+/// The markers between which `--write-md` replaces the single-server
+/// scenarios' part of a file.
 pub const BEGIN: &str = "<!-- BEGIN GENERATED: cargo run --release -p redis-bench -->";
 /// See [`BEGIN`].
 pub const END: &str = "<!-- END GENERATED -->";
+/// The markers of the cluster scenario's part, which a run of the other
+/// scenarios leaves alone (and the other way round).
+pub const CLUSTER_BEGIN: &str =
+    "<!-- BEGIN GENERATED: cargo run --release -p redis-bench -- --scenario cluster -->";
+/// See [`CLUSTER_BEGIN`].
+pub const CLUSTER_END: &str = "<!-- END GENERATED CLUSTER -->";
 
-/// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]), or
-/// writes the whole file when it has no markers.
-pub fn write_into(path: &Path, generated: &str) -> std::io::Result<()> {
-    let block = format!("{BEGIN}\n\n{generated}\n{END}");
-    let text = match std::fs::read_to_string(path) {
-        Ok(old) => match (old.find(BEGIN), old.find(END)) {
+/// Replaces the part of `path` between `begin` and `end` with `generated`;
+/// appends the block when the file has no such markers, and writes a new file
+/// when there is none.
+pub fn write_into(path: &Path, (begin, end): (&str, &str), generated: &str) -> std::io::Result<()> {
+    std::fs::write(
+        path,
+        replace_block(std::fs::read_to_string(path).ok(), (begin, end), generated),
+    )
+}
+
+fn replace_block(old: Option<String>, (begin, end): (&str, &str), generated: &str) -> String {
+    let block = format!("{begin}\n\n{generated}\n{end}");
+    match old {
+        Some(old) => match (old.find(begin), old.find(end)) {
             (Some(b), Some(e)) if b < e => {
-                format!("{}{block}{}", &old[..b], &old[e + END.len()..])
+                format!("{}{block}{}", &old[..b], &old[e + end.len()..])
             }
-            _ => format!("{block}\n"),
+            _ => format!("{old}\n{block}\n"),
         },
-        Err(_) => format!("{block}\n"),
-    };
-    std::fs::write(path, text)
+        None => format!("{block}\n"),
+    }
 }
 
 /// A ratio cell: `0.982 (0.961–1.004)`, with a warning sign below `target`.
@@ -197,5 +218,40 @@ pub fn micros(ns: f64) -> String {
         format!("{:.1} µs", ns / 1000.0)
     } else {
         format!("{ns:.0} ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BEGIN, CLUSTER_BEGIN, CLUSTER_END, END, replace_block};
+
+    #[test]
+    fn each_block_is_replaced_alone() {
+        let doc = format!(
+            "intro\n{BEGIN}\nold\n{END}\nmiddle\n{CLUSTER_BEGIN}\nold\n{CLUSTER_END}\nend\n"
+        );
+        let main = replace_block(Some(doc.clone()), (BEGIN, END), "new main");
+        assert_eq!(
+            main,
+            format!(
+                "intro\n{BEGIN}\n\nnew main\n{END}\nmiddle\n{CLUSTER_BEGIN}\nold\n{CLUSTER_END}\nend\n"
+            )
+        );
+        let cluster = replace_block(Some(doc), (CLUSTER_BEGIN, CLUSTER_END), "new cluster");
+        assert_eq!(
+            cluster,
+            format!(
+                "intro\n{BEGIN}\nold\n{END}\nmiddle\n{CLUSTER_BEGIN}\n\nnew cluster\n{CLUSTER_END}\nend\n"
+            )
+        );
+        let appended = replace_block(Some("text\n".into()), (CLUSTER_BEGIN, CLUSTER_END), "c");
+        assert_eq!(
+            appended,
+            format!("text\n\n{CLUSTER_BEGIN}\n\nc\n{CLUSTER_END}\n")
+        );
+        assert_eq!(
+            replace_block(None, (BEGIN, END), "m"),
+            format!("{BEGIN}\n\nm\n{END}\n")
+        );
     }
 }

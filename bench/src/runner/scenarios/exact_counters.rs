@@ -118,7 +118,7 @@ async fn hw_partial<M: PartialModel>(
 }
 
 /// Allocations per operation of `f(1..=reps)` after `f(0)`.
-async fn allocations(
+pub(super) async fn allocations(
     count: fn() -> u64,
     reps: u64,
     mut f: impl AsyncFnMut(u64) -> Result<(), BenchError>,
@@ -167,7 +167,7 @@ fn pair(f: f64, h: f64, digits: usize) -> String {
     }
 }
 
-fn counter_row(label: &str, op: Op, c: &Comparison, allocs: (f64, f64)) -> Vec<String> {
+pub(super) fn counter_row(label: &str, op: Op, c: &Comparison, allocs: (f64, f64)) -> Vec<String> {
     let (f, h) = (&c.framework, &c.handwritten);
     vec![
         label.to_owned(),
@@ -183,6 +183,8 @@ fn counter_row(label: &str, op: Op, c: &Comparison, allocs: (f64, f64)) -> Vec<S
         pair(f.bytes_in, h.bytes_in, 1),
         if c.identical_requests {
             "yes".into()
+        } else if c.same_requests_reordered {
+            "the same requests per node, in another order".into()
         } else {
             format!("**no**: {}", c.first_difference.clone().unwrap_or_default())
         },

@@ -1,11 +1,13 @@
 //! The scenarios (`BENCHMARKS.md`, Method: scenarios): S1 codec, S2 sequential,
-//! S3 batches, S4 concurrency, S7 memory, and the exact counters.
+//! S3 batches, S4 concurrency, S7 memory, the exact counters, and the same
+//! work on a Redis Cluster.
 //!
 //! One file per scenario; [`common`] holds what they all share (resetting and
 //! filling the server, timed loops, checks, paired rounds) and [`throughput`]
 //! what the throughput scenarios S2–S4 share (redis-benchmark shapes and the
 //! cells of a throughput row).
 
+mod cluster;
 mod common;
 mod exact_counters;
 mod s1_codec;
@@ -15,6 +17,7 @@ mod s4_concurrency;
 mod s7_memory;
 mod throughput;
 
+pub(super) use cluster::cluster;
 pub(super) use exact_counters::counters;
 pub(super) use s1_codec::codec;
 pub(super) use s2_sequential::sequential;

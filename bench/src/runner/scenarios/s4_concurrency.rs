@@ -22,7 +22,11 @@ const TASKS: [usize; 5] = [1, 4, 16, 64, 256];
 
 /// Spawns `k` tasks, task `t` doing `per` operations on entities `t*per..`; the
 /// wall time and every task's results.
-async fn tasks<T, F, Fut>(k: usize, per: u64, make: F) -> Result<(Sample, Vec<T>), BenchError>
+pub(super) async fn tasks<T, F, Fut>(
+    k: usize,
+    per: u64,
+    make: F,
+) -> Result<(Sample, Vec<T>), BenchError>
 where
     T: Send + 'static,
     F: Fn(Range<u64>) -> Fut,
@@ -41,7 +45,7 @@ where
 }
 
 /// `op` on every entity of `range` in order (one task's work); the results.
-async fn each<T>(
+pub(super) async fn each<T>(
     range: Range<u64>,
     mut op: impl AsyncFnMut(u64) -> Result<T, BenchError>,
 ) -> Result<Vec<T>, BenchError> {
