@@ -107,9 +107,11 @@ impl ClusterLink {
         let attempt = {
             let mut state = self.inner.lock();
             match &*state {
-                State::Up(nodes) => return Ok(self.lease(nodes.clone())),
+                State::Up(nodes) if !self.inner.topology.take_stale() => {
+                    return Ok(self.lease(nodes.clone()));
+                }
                 State::Connecting(attempt) => attempt.clone(),
-                State::Down => {
+                State::Up(_) | State::Down => {
                     let attempt = Inner::start(&self.inner);
                     *state = State::Connecting(attempt.clone());
                     attempt
@@ -287,23 +289,28 @@ fn unfinished(err: RedisError) -> RedisError {
 }
 
 /// Follows redirections and waits out transient refusals for one command or
-/// pipeline, within `budget`: `send(None)` sends by slot, `send(Some((node,
-/// asking)))` to a node, after `ASKING` when `asking`.
+/// pipeline, until `deadline`: `send(None)` sends by slot, `send(Some((node,
+/// asking)))` to a node, after `ASKING` when `asking`. `first` is the error
+/// of the first attempt, which the caller made itself (by slot, bounded by
+/// redis-rs's response timeout: the common case costs no timer and no box).
 async fn redirected<'a, T>(
-    budget: Duration,
+    deadline: Instant,
     on_ask: OnAsk,
+    first: RedisError,
     send: impl Fn(Option<(Node, bool)>) -> BoxFuture<'a, RedisResult<T>>,
 ) -> RedisResult<T> {
-    let deadline = Instant::now() + budget;
     let mut target: Option<(Node, bool)> = None;
     let mut wait = FIRST_WAIT;
     let mut redirects = 0;
+    let mut first = Some(first);
     loop {
-        let attempt = send(target.take());
-        let err = match tokio::time::timeout_at(deadline, attempt).await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(err)) => err,
-            Err(_) => return Err(timed_out("the cluster did not answer in time")),
+        let err = match first.take() {
+            Some(err) => err,
+            None => match tokio::time::timeout_at(deadline, send(target.take())).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(err)) => err,
+                Err(_) => return Err(timed_out("the cluster did not answer in time")),
+            },
         };
         redirects += 1;
         if redirects > MAX_REDIRECTS {
@@ -401,9 +408,9 @@ impl ClusterConnection {
     /// connection to yet (a replica just promoted) makes it re-read the slot
     /// map, which connects to the node, and is tried again.
     pub(crate) async fn on_node(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {
-        let nodes = &self.nodes;
-        redirected(self.budget, OnAsk::Wait, move |_| {
-            let mut nodes = nodes.clone();
+        let deadline = Instant::now() + self.budget;
+        let send = |_| {
+            let mut nodes = self.nodes.clone();
             let routing = RoutingInfo::SingleNode(by_address(node));
             async move {
                 match nodes.route_command(cmd.clone(), routing).await {
@@ -417,8 +424,13 @@ impl ClusterConnection {
                 }
             }
             .boxed()
-        })
-        .await
+        };
+        let first = match tokio::time::timeout_at(deadline, send(None)).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(err)) => err,
+            Err(_) => return Err(timed_out("the cluster node did not answer in time")),
+        };
+        redirected(deadline, OnAsk::Wait, first, send).await
     }
 
     fn failed(&self, err: &RedisError) {
@@ -444,30 +456,38 @@ impl ClusterConnection {
 
 impl ConnectionLike for ClusterConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let nodes = &self.nodes;
-        let this = &*self;
-        redirected(self.budget, OnAsk::Asking, move |target| {
-            let mut nodes = nodes.clone();
-            async move {
-                match target {
-                    None => nodes.req_packed_command(cmd).await,
-                    Some((node, false)) => {
-                        let routing = RoutingInfo::SingleNode(by_address(&node));
-                        nodes.route_command(cmd.clone(), routing).await
-                    }
-                    Some((node, true)) => {
-                        let mut asking = redis::pipe();
-                        asking.cmd("ASKING").add_command(cmd.clone());
-                        let mut replies = nodes
-                            .route_pipeline(asking, 1, 1, by_address(&node))
-                            .await?;
-                        replies.pop().unwrap_or(Value::Nil).extract_error()
+        async move {
+            let deadline = Instant::now() + self.budget;
+            let first = match self.nodes.req_packed_command(cmd).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let this = &*self;
+            let nodes = &self.nodes;
+            redirected(deadline, OnAsk::Asking, first, move |target| {
+                let mut nodes = nodes.clone();
+                async move {
+                    match target {
+                        None => nodes.req_packed_command(cmd).await,
+                        Some((node, false)) => {
+                            let routing = RoutingInfo::SingleNode(by_address(&node));
+                            nodes.route_command(cmd.clone(), routing).await
+                        }
+                        Some((node, true)) => {
+                            let mut asking = redis::pipe();
+                            asking.cmd("ASKING").add_command(cmd.clone());
+                            let mut replies = nodes
+                                .route_pipeline(asking, 1, 1, by_address(&node))
+                                .await?;
+                            replies.pop().unwrap_or(Value::Nil).extract_error()
+                        }
                     }
                 }
-            }
-            .boxed()
-        })
-        .map(move |result| result.inspect_err(|err| this.failed(err)))
+                .boxed()
+            })
+            .await
+            .inspect_err(|err| this.failed(err))
+        }
         .boxed()
     }
 
@@ -477,8 +497,6 @@ impl ConnectionLike for ClusterConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let nodes = &self.nodes;
-        let this = &*self;
         let reads = !pipeline.is_transaction() && pipeline.cmd_iter().all(is_read);
         let on_ask = if reads {
             OnAsk::GiveBack
@@ -487,9 +505,19 @@ impl ConnectionLike for ClusterConnection {
         } else {
             OnAsk::Wait
         };
-        let budget = self.budget;
         async move {
-            let sent = redirected(budget, on_ask, move |target| {
+            let deadline = Instant::now() + self.budget;
+            let first = match self
+                .nodes
+                .req_packed_commands(pipeline, offset, count)
+                .await
+            {
+                Ok(values) => return Ok(values),
+                Err(err) => err,
+            };
+            let this = &*self;
+            let nodes = &self.nodes;
+            let sent = redirected(deadline, on_ask, first, move |target| {
                 let mut nodes = nodes.clone();
                 async move {
                     match target {

@@ -11,8 +11,10 @@
 //! primary answers first and compares it with the map it last saw; only a
 //! different map (a failover has happened) makes redis-rs refresh, by a
 //! command routed to an address that is no node, which fails at once
-//! without being sent.
+//! without being sent. When no primary answers the check at all, the
+//! connection is replaced on the next call.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub(crate) type SlotMap = Vec<(u16, u16, Node)>;
 #[derive(Default)]
 pub(crate) struct Topology {
     state: Mutex<State>,
+    /// No primary answered a check: the connection is replaced by a new one
+    /// on the next call (see [`Topology::take_stale`]).
+    stale: AtomicBool,
 }
 
 #[derive(Default)]
@@ -52,6 +57,17 @@ impl Topology {
     /// Records the map read on connecting.
     pub(crate) fn seen(&self, map: SlotMap) {
         self.lock().map = map;
+        self.stale.store(false, Ordering::Release);
+    }
+
+    /// Whether the connection should be replaced: a check after a failure
+    /// found no primary answering through it. That is a cluster that is
+    /// down (a new connection fails fast, and works once it is back), or a
+    /// redis-rs connection that no longer recovers by itself (seen after a
+    /// primary restarted under load: every command to every node timed
+    /// out), which a new connection does not inherit.
+    pub(crate) fn take_stale(&self) -> bool {
+        self.stale.swap(false, Ordering::AcqRel)
     }
 
     /// The primaries of the map last seen, each once.
@@ -95,7 +111,12 @@ impl Topology {
                         state.map = map;
                         true
                     }
-                    _ => false,
+                    Ok(_) => false,
+                    Err(_) => {
+                        tracing::debug!("no primary answers; the next call reconnects");
+                        this.stale.store(true, Ordering::Release);
+                        false
+                    }
                 }
             };
             if changed {
