@@ -497,14 +497,6 @@ impl ConnectionLike for ClusterConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let reads = !pipeline.is_transaction() && pipeline.cmd_iter().all(is_read);
-        let on_ask = if reads {
-            OnAsk::GiveBack
-        } else if pipeline.is_transaction() && one_key(pipeline).is_some() {
-            OnAsk::Asking
-        } else {
-            OnAsk::Wait
-        };
         async move {
             let deadline = Instant::now() + self.budget;
             let first = match self
@@ -514,6 +506,15 @@ impl ConnectionLike for ClusterConnection {
             {
                 Ok(values) => return Ok(values),
                 Err(err) => err,
+            };
+            // Only now, off the common path: how this pipeline can follow an ASK.
+            let reads = !pipeline.is_transaction() && pipeline.cmd_iter().all(is_read);
+            let on_ask = if reads {
+                OnAsk::GiveBack
+            } else if pipeline.is_transaction() && one_key(pipeline).is_some() {
+                OnAsk::Asking
+            } else {
+                OnAsk::Wait
             };
             let this = &*self;
             let nodes = &self.nodes;
