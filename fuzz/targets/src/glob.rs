@@ -192,7 +192,9 @@ fn part(u: &mut Unstructured<'_>, shape: PartShape) -> Result<Vec<u8>> {
 ///
 /// Properties: an escaped string matches exactly itself; a template's pattern
 /// (arbitrary namespace and literals) matches every key rendered from it, and
-/// matches an arbitrary other key exactly when the reference [`denotes`] it;
+/// matches an arbitrary other key exactly when an exact reference (no
+/// globbing: the namespace, literals and separators, one or more bytes per
+/// placeholder) says it should;
 /// every key the splitter accepts matches the pattern (a scan misses none).
 pub fn glob_escape(data: &[u8]) {
     let _ = run(&mut Unstructured::new(data));
