@@ -42,6 +42,8 @@
 mod config;
 mod connection;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key;
 pub mod keyspace;
 pub mod model;
