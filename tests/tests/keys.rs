@@ -507,116 +507,15 @@ fn spec_glob_escape(text: &str) -> String {
     out
 }
 
-// ---------------------------------------------------------------------------
-// Redis's glob matcher, ported from `stringmatchlen` (src/util.c, Redis 7), case
-// sensitive as `SCAN MATCH` uses it. The C code reads the pattern's NUL
-// terminator past its end and compares `char`s (signed on x86) in ranges; the
-// port keeps both quirks. `server_glob_agrees_with_the_port` checks it.
-// ---------------------------------------------------------------------------
-
-fn glob_match(pattern: &[u8], string: &[u8]) -> bool {
-    let mut skip_longer = false;
-    glob_impl(pattern, string, &mut skip_longer, 0)
-}
+// Redis's glob matcher, ported from `stringmatchlen` (src/util.c, Redis 7),
+// case sensitive as `SCAN MATCH` uses it: the fuzz targets' port, so the one
+// the glob_escape fuzzer trusts is the one `server_glob_agrees_with_the_port`
+// checks against a real server.
+use fuzz_targets::glob_match;
 
 /// What `SCAN MATCH` keeps: the pattern `*` alone disables matching.
 fn scan_match(pattern: &[u8], key: &[u8]) -> bool {
     pattern == b"*" || glob_match(pattern, key)
-}
-
-fn glob_impl(pat: &[u8], s: &[u8], skip_longer: &mut bool, nesting: u32) -> bool {
-    if nesting > 1000 {
-        return false;
-    }
-    let at = |i: usize| pat.get(i).copied().unwrap_or(0);
-    let signed = |b: u8| i32::from(b as std::ffi::c_char);
-    let (mut p, mut si) = (0usize, 0usize);
-    while p < pat.len() && si < s.len() {
-        match pat[p] {
-            b'*' => {
-                while at(p + 1) == b'*' {
-                    p += 1;
-                }
-                if pat.len() - p == 1 {
-                    return true;
-                }
-                while si < s.len() {
-                    if glob_impl(&pat[p + 1..], &s[si..], skip_longer, nesting + 1) {
-                        return true;
-                    }
-                    if *skip_longer {
-                        return false;
-                    }
-                    si += 1;
-                }
-                *skip_longer = true;
-                return false;
-            }
-            b'?' => si += 1,
-            b'[' => {
-                p += 1;
-                let not = at(p) == b'^';
-                if not {
-                    p += 1;
-                }
-                let mut matched = false;
-                loop {
-                    let remaining = pat.len() - p;
-                    if at(p) == b'\\' && remaining >= 2 {
-                        p += 1;
-                        if at(p) == s[si] {
-                            matched = true;
-                        }
-                    } else if at(p) == b']' {
-                        break;
-                    } else if remaining == 0 {
-                        p -= 1;
-                        break;
-                    } else if remaining >= 3 && at(p + 1) == b'-' {
-                        let (mut start, mut end) = (signed(at(p)), signed(at(p + 2)));
-                        if start > end {
-                            std::mem::swap(&mut start, &mut end);
-                        }
-                        let c = signed(s[si]);
-                        p += 2;
-                        if c >= start && c <= end {
-                            matched = true;
-                        }
-                    } else if at(p) == s[si] {
-                        matched = true;
-                    }
-                    p += 1;
-                }
-                if not {
-                    matched = !matched;
-                }
-                if !matched {
-                    return false;
-                }
-                si += 1;
-            }
-            c => {
-                let c = if c == b'\\' && pat.len() - p >= 2 {
-                    p += 1;
-                    pat[p]
-                } else {
-                    c
-                };
-                if c != s[si] {
-                    return false;
-                }
-                si += 1;
-            }
-        }
-        p += 1;
-        if si == s.len() {
-            while at(p) == b'*' {
-                p += 1;
-            }
-            break;
-        }
-    }
-    p == pat.len() && si == s.len()
 }
 
 // ---------------------------------------------------------------------------
