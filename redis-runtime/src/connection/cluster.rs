@@ -42,7 +42,7 @@ use crate::config::Config;
 
 mod topology;
 
-use topology::{Topology, read_map};
+use topology::{Topology, read_map, read_map_agreed};
 
 /// The most redirections one command follows.
 const MAX_REDIRECTS: usize = 16;
@@ -392,11 +392,11 @@ fn one_key(pipeline: &Pipeline) -> Option<Vec<u8>> {
 }
 
 impl ClusterConnection {
-    /// The primaries, from `CLUSTER SLOTS` read now from the first primary
-    /// to answer (the first node of every slot range), each once.
+    /// The primaries (the first node of every slot range), each once, from
+    /// `CLUSTER SLOTS` as most primaries answer it now.
     pub(crate) async fn primaries(&mut self) -> RedisResult<Vec<Node>> {
         let known = self.topology.primaries();
-        let map = read_map(&self.nodes, &known, self.budget).await?;
+        let map = read_map_agreed(&self.nodes, &known, self.budget).await?;
         let mut primaries: Vec<Node> = map.into_iter().map(|(_, _, node)| node).collect();
         primaries.sort();
         primaries.dedup();

@@ -266,8 +266,12 @@ impl RedisCluster {
         }
     }
 
-    /// What keeps the cluster from being healthy, if anything.
+    /// What keeps the cluster from being healthy, if anything: a node
+    /// not serving every slot, a replica not synced, or nodes that disagree
+    /// on which primary serves which slots (gossip still spreading a
+    /// failover).
     fn problem(&mut self) -> Option<String> {
+        let mut maps: Vec<(String, SlotPrimaries)> = Vec::new();
         for node in &mut self.nodes {
             if !node.is_running() {
                 continue;
@@ -292,6 +296,10 @@ impl RedisCluster {
                     return Some(format!("{url} does not report {expected}"));
                 }
             }
+            match slot_primaries(&url) {
+                Ok(map) => maps.push((url.clone(), map)),
+                Err(reason) => return Some(reason),
+            }
             let replication = match info(&["INFO", "replication"]) {
                 Ok(text) => text,
                 Err(reason) => return Some(reason),
@@ -304,8 +312,47 @@ impl RedisCluster {
                 }
             }
         }
+        if let Some((first_url, first)) = maps.first()
+            && let Some((url, _)) = maps.iter().find(|(_, map)| map != first)
+        {
+            return Some(format!(
+                "{url} and {first_url} disagree on which primary serves which slots"
+            ));
+        }
         None
     }
+}
+
+/// The `(first slot, last slot, primary's port)` of every slot range.
+type SlotPrimaries = Vec<(i64, i64, i64)>;
+
+/// The node's `CLUSTER SLOTS` as [`SlotPrimaries`], sorted.
+fn slot_primaries(url: &str) -> Result<SlotPrimaries, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .map_err(|e| format!("{url}: {e}"))?;
+    let reply: Vec<redis::Value> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query(&mut con)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut map = Vec::new();
+    for range in reply {
+        let redis::Value::Array(range) = range else {
+            continue;
+        };
+        let int = |v: Option<&redis::Value>| match v {
+            Some(redis::Value::Int(n)) => *n,
+            _ => -1,
+        };
+        let port = match range.get(2) {
+            Some(redis::Value::Array(primary)) => int(primary.get(1)),
+            _ => -1,
+        };
+        map.push((int(range.first()), int(range.get(1)), port));
+    }
+    map.sort_unstable();
+    Ok(map)
 }
 
 impl Drop for RedisCluster {

@@ -181,6 +181,40 @@ pub(crate) async fn read_map(
     select_ok(asks).await.map(|(map, _)| map)
 }
 
+/// `CLUSTER SLOTS` from every one of `primaries` that answers within
+/// `budget`, and the map most of them give: right after a failover a node
+/// may still list the old primary, and a scan must not go to it.
+pub(crate) async fn read_map_agreed(
+    nodes: &Nodes,
+    primaries: &[Node],
+    budget: Duration,
+) -> RedisResult<SlotMap> {
+    if primaries.len() < 2 {
+        return read_map(nodes, primaries, budget).await;
+    }
+    let asks = primaries
+        .iter()
+        .map(|node| read_map(nodes, std::slice::from_ref(node), budget));
+    let mut maps: Vec<(SlotMap, usize)> = Vec::new();
+    let mut last_err = None;
+    for reply in futures_util::future::join_all(asks).await {
+        match reply {
+            Ok(map) => match maps.iter_mut().find(|(m, _)| *m == map) {
+                Some((_, votes)) => *votes += 1,
+                None => maps.push((map, 1)),
+            },
+            Err(err) => last_err = Some(err),
+        }
+    }
+    maps.sort_by_key(|(_, votes)| std::cmp::Reverse(*votes));
+    match maps.into_iter().next() {
+        Some((map, _)) => Ok(map),
+        None => Err(last_err.unwrap_or_else(|| {
+            RedisError::from((ErrorKind::Io, "no node answered CLUSTER SLOTS"))
+        })),
+    }
+}
+
 /// The slot ranges of a `CLUSTER SLOTS` reply with their primaries (the first
 /// node of each range), sorted.
 pub(crate) fn parse_slots(reply: &Value) -> RedisResult<SlotMap> {
