@@ -182,12 +182,6 @@ pub(crate) struct Node {
     pub(crate) port: u16,
 }
 
-impl std::fmt::Display for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
 /// The cluster connection one call uses: redis-rs's, with the redirections
 /// this module follows itself.
 #[derive(Clone)]

@@ -277,11 +277,14 @@ impl RedisCluster {
                 continue;
             }
             let url = node.url();
-            let info = |section: &[&str]| -> Result<String, String> {
-                let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
-                let mut con = client
-                    .get_connection_with_timeout(Duration::from_secs(1))
-                    .map_err(|e| format!("{url}: {e}"))?;
+            // One connection per node for the whole check.
+            let connected = redis::Client::open(url.as_str())
+                .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)));
+            let mut con = match connected {
+                Ok(con) => con,
+                Err(e) => return Some(format!("{url}: {e}")),
+            };
+            let mut info = |section: &[&str]| -> Result<String, String> {
                 let mut cmd = redis::cmd(section[0]);
                 cmd.arg(&section[1..]);
                 cmd.query::<String>(&mut con)
@@ -296,14 +299,14 @@ impl RedisCluster {
                     return Some(format!("{url} does not report {expected}"));
                 }
             }
-            match slot_primaries(&url) {
-                Ok(map) => maps.push((url.clone(), map)),
-                Err(reason) => return Some(reason),
-            }
             let replication = match info(&["INFO", "replication"]) {
                 Ok(text) => text,
                 Err(reason) => return Some(reason),
             };
+            match slot_primaries(&mut con) {
+                Ok(map) => maps.push((url.clone(), map)),
+                Err(e) => return Some(format!("{url}: {e}")),
+            }
             if replication.lines().any(|line| line.trim() == "role:slave") {
                 for expected in ["master_link_status:up", "master_sync_in_progress:0"] {
                     if !replication.lines().any(|line| line.trim() == expected) {
@@ -327,15 +330,8 @@ impl RedisCluster {
 type SlotPrimaries = Vec<(i64, i64, i64)>;
 
 /// The node's `CLUSTER SLOTS` as [`SlotPrimaries`], sorted.
-fn slot_primaries(url: &str) -> Result<SlotPrimaries, String> {
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let mut con = client
-        .get_connection_with_timeout(Duration::from_secs(1))
-        .map_err(|e| format!("{url}: {e}"))?;
-    let reply: Vec<redis::Value> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query(&mut con)
-        .map_err(|e| format!("{url}: {e}"))?;
+fn slot_primaries(con: &mut redis::Connection) -> redis::RedisResult<SlotPrimaries> {
+    let reply: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(con)?;
     let mut map = Vec::new();
     for range in reply {
         let redis::Value::Array(range) = range else {
