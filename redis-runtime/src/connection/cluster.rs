@@ -40,7 +40,10 @@ use tokio::time::Instant;
 use super::{Connection, FIRST_WAIT, Generation, Lease, MAX_WAIT, timed_out};
 use crate::config::Config;
 
+mod direct;
 mod topology;
+
+use direct::Direct;
 
 use topology::{Topology, read_map, read_map_agreed};
 
@@ -62,6 +65,7 @@ struct Inner {
     response_timeout: Duration,
     state: Mutex<State>,
     topology: Arc<Topology>,
+    direct: Option<Arc<Direct>>,
 }
 
 /// Once made, the cluster connection repairs itself (it reconnects to nodes
@@ -97,6 +101,7 @@ impl ClusterLink {
                 response_timeout: config.response_timeout(),
                 state: Mutex::new(State::Down),
                 topology: Arc::new(Topology::default()),
+                direct: Direct::new(config).map(Arc::new),
             }),
         })
     }
@@ -127,6 +132,7 @@ impl ClusterLink {
                 nodes,
                 budget: self.inner.response_timeout,
                 topology: self.inner.topology.clone(),
+                direct: self.inner.direct.clone(),
             }),
             generation: Generation(0),
         }
@@ -152,7 +158,7 @@ impl Inner {
         let attempt = async move {
             let connect = async {
                 let nodes = client.get_async_connection().await?;
-                let map = read_map(&nodes, &[], connect_timeout).await?;
+                let map = read_map(&nodes, None, &[], connect_timeout).await?;
                 topology.seen(map);
                 Ok(nodes)
             };
@@ -176,7 +182,7 @@ impl Inner {
 }
 
 /// A node of the cluster, by the address it announces.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Node {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -190,6 +196,8 @@ pub(crate) struct ClusterConnection {
     /// How long one command may take, redirections included.
     budget: Duration,
     topology: Arc<Topology>,
+    /// Node connections of the store's own, for [`ClusterConnection::on_node`].
+    direct: Option<Arc<Direct>>,
 }
 
 /// What to do after an error.
@@ -390,7 +398,8 @@ impl ClusterConnection {
     /// `CLUSTER SLOTS` as most primaries answer it now.
     pub(crate) async fn primaries(&mut self) -> RedisResult<Vec<Node>> {
         let known = self.topology.primaries();
-        let map = read_map_agreed(&self.nodes, &known, self.budget).await?;
+        let map = read_map_agreed(&self.nodes, self.direct.as_deref(), &known, self.budget).await?;
+        self.topology.agreed(&self.nodes, &map);
         let mut primaries: Vec<Node> = map.into_iter().map(|(_, _, node)| node).collect();
         primaries.sort();
         primaries.dedup();
@@ -398,27 +407,12 @@ impl ClusterConnection {
     }
 
     /// Sends `cmd` to `node` (for commands about a node rather than a key,
-    /// such as `SCAN`), within the response timeout. A node redis-rs has no
-    /// connection to yet (a replica just promoted) makes it re-read the slot
-    /// map, which connects to the node, and is tried again.
+    /// such as `SCAN`), within the response timeout. When redis-rs has no
+    /// connection to the node (a replica just promoted), the command goes
+    /// through a connection of the store's own to it (see [`direct`]).
     pub(crate) async fn on_node(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {
         let deadline = Instant::now() + self.budget;
-        let send = |_| {
-            let mut nodes = self.nodes.clone();
-            let routing = RoutingInfo::SingleNode(by_address(node));
-            async move {
-                match nodes.route_command(cmd.clone(), routing).await {
-                    Err(err) if err.kind() == ErrorKind::ClusterConnectionNotFound => {
-                        // Not this node's slot map yet: have redis-rs read
-                        // it (it connects to new nodes then), and try again.
-                        topology::refresh(&nodes).await;
-                        Err(err)
-                    }
-                    other => other,
-                }
-            }
-            .boxed()
-        };
+        let send = |_| direct::to_node(&self.nodes, self.direct.as_deref(), node, cmd).boxed();
         let first = match tokio::time::timeout_at(deadline, send(None)).await {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(err)) => err,
@@ -428,7 +422,8 @@ impl ClusterConnection {
     }
 
     fn failed(&self, err: &RedisError) {
-        self.topology.after_failure(&self.nodes, err, self.budget);
+        self.topology
+            .after_failure(&self.nodes, self.direct.clone(), err, self.budget);
     }
 
     /// Sends the commands of a pipeline of reads one by one (each following

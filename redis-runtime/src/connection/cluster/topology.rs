@@ -26,6 +26,7 @@ use redis::{ErrorKind, RedisError, RedisResult, Value};
 use tokio::time::Instant;
 
 use super::Node;
+use super::direct::{Direct, to_node};
 
 /// The least time between two checks.
 const CHECK_GAP: Duration = Duration::from_millis(100);
@@ -78,12 +79,28 @@ impl Topology {
         primaries
     }
 
+    /// Records the map most primaries agree on, read for a scan; a map that
+    /// differs from the one last seen (a failover without a failed command)
+    /// makes redis-rs refresh its own, in the background.
+    pub(crate) fn agreed(&self, nodes: &Nodes, map: &SlotMap) {
+        {
+            let mut state = self.lock();
+            if state.map == *map {
+                return;
+            }
+            state.map = map.clone();
+        }
+        let nodes = nodes.clone();
+        tokio::spawn(async move { refresh(&nodes).await });
+    }
+
     /// After a command failed without an answer (a timeout, a dropped
     /// connection): checks, in the background, whether the map changed, and
     /// makes redis-rs refresh its own if it did.
     pub(crate) fn after_failure(
         self: &Arc<Self>,
         nodes: &Nodes,
+        direct: Option<Arc<Direct>>,
         err: &RedisError,
         budget: Duration,
     ) {
@@ -101,7 +118,7 @@ impl Topology {
         let nodes = nodes.clone();
         tokio::spawn(async move {
             let primaries = this.primaries();
-            let read = read_map(&nodes, &primaries, budget).await;
+            let read = read_map(&nodes, direct.as_deref(), &primaries, budget).await;
             let changed = {
                 let mut state = this.lock();
                 state.checking = false;
@@ -150,33 +167,29 @@ pub(crate) async fn refresh(nodes: &Nodes) {
 /// when none is known), within `budget`.
 pub(crate) async fn read_map(
     nodes: &Nodes,
+    direct: Option<&Direct>,
     primaries: &[Node],
     budget: Duration,
 ) -> RedisResult<SlotMap> {
-    let ask = |routing: SingleNodeRoutingInfo| {
+    let slots = redis::cmd("CLUSTER").arg("SLOTS").clone();
+    let timed_out = || RedisError::from((ErrorKind::Io, "CLUSTER SLOTS timed out"));
+    if primaries.is_empty() {
         let mut nodes = nodes.clone();
-        async move {
-            let reply = tokio::time::timeout(
-                budget,
-                nodes.route_command(
-                    redis::cmd("CLUSTER").arg("SLOTS").clone(),
-                    RoutingInfo::SingleNode(routing),
-                ),
-            )
+        let random = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+        let reply = tokio::time::timeout(budget, nodes.route_command(slots, random))
             .await
-            .map_err(|_| RedisError::from((ErrorKind::Io, "CLUSTER SLOTS timed out")))??;
+            .map_err(|_| timed_out())??;
+        return parse_slots(&reply);
+    }
+    let asks = primaries.iter().map(|node| {
+        let slots = &slots;
+        async move {
+            let reply = tokio::time::timeout(budget, to_node(nodes, direct, node, slots))
+                .await
+                .map_err(|_| timed_out())??;
             parse_slots(&reply)
         }
         .boxed()
-    };
-    if primaries.is_empty() {
-        return ask(SingleNodeRoutingInfo::Random).await;
-    }
-    let asks = primaries.iter().map(|node| {
-        ask(SingleNodeRoutingInfo::ByAddress {
-            host: node.host.clone(),
-            port: node.port,
-        })
     });
     select_ok(asks).await.map(|(map, _)| map)
 }
@@ -186,15 +199,16 @@ pub(crate) async fn read_map(
 /// may still list the old primary, and a scan must not go to it.
 pub(crate) async fn read_map_agreed(
     nodes: &Nodes,
+    direct: Option<&Direct>,
     primaries: &[Node],
     budget: Duration,
 ) -> RedisResult<SlotMap> {
     if primaries.len() < 2 {
-        return read_map(nodes, primaries, budget).await;
+        return read_map(nodes, direct, primaries, budget).await;
     }
     let asks = primaries
         .iter()
-        .map(|node| read_map(nodes, std::slice::from_ref(node), budget));
+        .map(|node| read_map(nodes, direct, std::slice::from_ref(node), budget));
     let mut maps: Vec<(SlotMap, usize)> = Vec::new();
     let mut last_err = None;
     for reply in futures_util::future::join_all(asks).await {
