@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{Config, Expiry, KeyPart, RedisModel, Store, keyspace};
+use redis_runtime::{Config, Expiry, Family, KeyPart, RedisModel, Store, keyspace};
 use serde::{Deserialize, Serialize};
 
 /// Tenants are strings, but a tenant id is not any string: a newtype keeps them apart.

@@ -137,7 +137,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     let id_type = &id.ty;
     let id_item = &id.item;
 
-    let key_methods = expand_key_methods(cont, &placeholders);
+    let (family_methods, key_methods) = expand_key_methods(cont, &placeholders);
 
     // Static description.
     let key_source = &checked.key_source;
@@ -219,13 +219,12 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         #[doc(hidden)]
         const _: () = {
             #rr::inventory::submit! {
-                #rr::ModelRegistration(<#ident as #rr::RedisModel>::META)
+                #rr::ModelRegistration(<#ident as #rr::Family>::META)
             }
 
             #[automatically_derived]
-            impl #rr::RedisModel for #ident {
+            impl #rr::Family for #ident {
                 type Id = #id_type;
-                #codec
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #name,
                     module_path: ::core::module_path!(),
@@ -233,10 +232,17 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                         source: #key_source,
                         segments: &[#(#segments),*],
                     },
-                    encoding: #encoding_tokens,
+                    kind: #rr::Kind::Entity(#encoding_tokens),
                     ttl: #ttl,
                     fields: &[#(#field_metas),*],
                 };
+
+                #family_methods
+            }
+
+            #[automatically_derived]
+            impl #rr::RedisModel for #ident {
+                #codec
 
                 #key_methods
             }
@@ -262,51 +268,60 @@ fn key_part_asserts(rr: &TokenStream, placeholders: &[&Field<'_>]) -> TokenStrea
     quote!(#(#asserts)*)
 }
 
-/// `write_key`, `write_id_key`, `id` and `parse_id`.
-fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> TokenStream {
+/// `write_id_key` and `parse_id` (the runtime's `Family` methods) and
+/// `write_key`, `id` and `id_mismatch` (the model's).
+fn expand_key_methods(
+    cont: &Container<'_>,
+    placeholders: &[&Field<'_>],
+) -> (TokenStream, TokenStream) {
     let rr = private(Some(cont));
     let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
     let asserts = key_part_asserts(&rr, placeholders);
     match placeholders {
-        [] => quote! {
-            #[inline]
-            fn write_key(&self, _: &mut #rr::KeyWriter<'_>) -> #result {
-                #rr::Ok(())
-            }
+        [] => (
+            quote! {
+                #[inline]
+                fn write_id_key(_: &Self::Id, _: &mut #rr::KeyWriter<'_>) -> #result {
+                    #rr::Ok(())
+                }
 
-            #[inline]
-            fn write_id_key(_: &Self::Id, _: &mut #rr::KeyWriter<'_>) -> #result {
-                #rr::Ok(())
-            }
+                fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    #rr::Ok(())
+                }
+            },
+            quote! {
+                #[inline]
+                fn write_key(&self, _: &mut #rr::KeyWriter<'_>) -> #result {
+                    #rr::Ok(())
+                }
 
-            fn id(&self) -> Self::Id {}
-
-            fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
-                #rr::Ok(())
-            }
-        },
+                fn id(&self) -> Self::Id {}
+            },
+        ),
         [single] => {
             let (fident, ty) = (single.ident, single.ty);
             let name = fident.to_string();
-            quote! {
+            (
+                quote! {
+                    #[inline]
+                    fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                        #asserts
+                        key.part::<#ty>(id)
+                    }
+
+                    fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                        #asserts
+                        parts.part::<#ty>()
+                    }
+                },
+                quote! {
                 #[inline]
                 fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
-                    Self::write_id_key(&self.#fident, key)
-                }
-
-                #[inline]
-                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
-                    #asserts
-                    key.part::<#ty>(id)
+                    <Self as #rr::Family>::write_id_key(&self.#fident, key)
                 }
 
                 fn id(&self) -> Self::Id {
                     ::core::clone::Clone::clone(&self.#fident)
-                }
-
-                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
-                    #asserts
-                    parts.part::<#ty>()
                 }
 
                 #[inline]
@@ -317,14 +332,32 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
                         #rr::None
                     }
                 }
-            }
+                },
+            )
         }
         many => {
             let id_ident = format_ident!("{}Id", cont.ident);
             let idents: Vec<_> = many.iter().map(|f| f.ident).collect();
             let tys: Vec<_> = many.iter().map(|f| f.ty).collect();
             let names: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
-            quote! {
+            (
+                quote! {
+                    #[inline]
+                    fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                        #asserts
+                        #(key.part::<#tys>(&id.#idents)?;)*
+                        #rr::Ok(())
+                    }
+
+                    fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                        #asserts
+                        // Fields are initialized in template order, the order of the parts.
+                        #rr::Ok(#id_ident {
+                            #(#idents: parts.part::<#tys>()?,)*
+                        })
+                    }
+                },
+                quote! {
                 #[inline]
                 fn write_key(&self, key: &mut #rr::KeyWriter<'_>) -> #result {
                     #asserts
@@ -332,25 +365,10 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
                     #rr::Ok(())
                 }
 
-                #[inline]
-                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
-                    #asserts
-                    #(key.part::<#tys>(&id.#idents)?;)*
-                    #rr::Ok(())
-                }
-
                 fn id(&self) -> Self::Id {
                     #id_ident {
                         #(#idents: ::core::clone::Clone::clone(&self.#idents),)*
                     }
-                }
-
-                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
-                    #asserts
-                    // Fields are initialized in template order, the order of the parts.
-                    #rr::Ok(#id_ident {
-                        #(#idents: parts.part::<#tys>()?,)*
-                    })
                 }
 
                 #[inline]
@@ -362,7 +380,8 @@ fn expand_key_methods(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> Toke
                     )*
                     #rr::None
                 }
-            }
+                },
+            )
         }
     }
 }

@@ -63,20 +63,24 @@ pub(crate) fn expand(
 
         const _: () = {
             #[automatically_derived]
-            impl #rr::RedisModel for #ident {
+            impl #rr::Family for #ident {
                 type Id = #id_ty;
-                type Codec = #rr::FallbackCodec;
                 const META: &'static #rr::ModelMeta = &#rr::FALLBACK_META;
-                fn write_key(&self, _: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
-                    ::core::unreachable!()
-                }
                 fn write_id_key(_: &Self::Id, _: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
                     ::core::unreachable!()
                 }
-                fn id(&self) -> Self::Id {
+                fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
                     ::core::unreachable!()
                 }
-                fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+            }
+
+            #[automatically_derived]
+            impl #rr::RedisModel for #ident {
+                type Codec = #rr::FallbackCodec;
+                fn write_key(&self, _: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
+                    ::core::unreachable!()
+                }
+                fn id(&self) -> Self::Id {
                     ::core::unreachable!()
                 }
             }

@@ -5,6 +5,7 @@
 mod ast;
 mod attr;
 mod check;
+mod collection;
 mod ctxt;
 mod duration;
 mod expand;
@@ -34,4 +35,29 @@ pub fn derive_redis_model(input: proc_macro::TokenStream) -> proc_macro::TokenSt
 pub fn derive_key_part(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     key_part::derive(&input).into()
+}
+
+/// Derives `redis_runtime::RedisSet`: a set per key. The struct's fields are
+/// the key template's placeholders; `member = T` names the members' type.
+/// Documented on the re-export `redis_runtime::RedisSet`.
+#[proc_macro_derive(RedisSet, attributes(redis))]
+pub fn derive_redis_set(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Set).into()
+}
+
+/// Derives `redis_runtime::RedisSortedSet`: a sorted set per key, with
+/// `member = T` and `score = S`. Documented on the re-export.
+#[proc_macro_derive(RedisSortedSet, attributes(redis))]
+pub fn derive_redis_sorted_set(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::SortedSet).into()
+}
+
+/// Derives `redis_runtime::RedisCounter`: an integer counter per key.
+/// Documented on the re-export.
+#[proc_macro_derive(RedisCounter, attributes(redis))]
+pub fn derive_redis_counter(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Counter).into()
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::key::KeyPartError;
-use crate::model::RedisModel;
+use crate::model::Family;
 
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -225,6 +225,23 @@ pub enum Error {
         reason: KeyPartError,
     },
 
+    /// An operation over several keys of a family (a move between two sets,
+    /// set algebra) named keys in different hash slots. Refused before
+    /// anything is sent, on one server too, so that code that works there
+    /// also works on a Redis Cluster.
+    #[error(
+        "`{operation}` on {model} (key `{key_template}`) names keys in different hash slots; \
+         give the template a `hash_tag` and use ids that share the tagged part"
+    )]
+    CrossSlot {
+        /// The operation, e.g. `move_member`.
+        operation: &'static str,
+        /// The declaration.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+    },
+
     /// The connected user is not allowed to run a command or touch a key (`NOPERM`).
     #[error("permission denied by the server's ACL during `{operation}`: {message}")]
     PermissionDenied {
@@ -327,7 +344,7 @@ impl Error {
     }
 
     /// The error for a model, or one of its fields, that fails to encode.
-    pub(crate) fn encode<M: RedisModel>(field: Option<&'static str>, message: String) -> Error {
+    pub(crate) fn encode<M: Family>(field: Option<&'static str>, message: String) -> Error {
         Error::Encode {
             model: M::META.name,
             key_template: M::META.key.source,
@@ -536,7 +553,7 @@ pub struct DecodeError {
 
 impl DecodeError {
     /// The error for model `M`, naming the field when one failed.
-    pub(crate) fn of<M: RedisModel>(field: Option<&'static str>, kind: DecodeErrorKind) -> Self {
+    pub(crate) fn of<M: Family>(field: Option<&'static str>, kind: DecodeErrorKind) -> Self {
         DecodeError {
             model: M::META.name,
             key_template: M::META.key.source,

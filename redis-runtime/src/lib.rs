@@ -39,6 +39,7 @@
 //! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
+pub mod collection;
 mod config;
 mod connection;
 mod error;
@@ -55,13 +56,14 @@ mod store;
 pub mod testing;
 mod value;
 
+pub use collection::{RedisCounter, RedisSet, RedisSortedSet};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
 };
 pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerState, Waiting};
 pub use key::{KeyPart, KeyPartError};
 pub use keyspace::Keyspace;
-pub use model::RedisModel;
+pub use model::{Family, RedisModel};
 pub use store::{Expiry, Store};
 
 /// The redis-rs this crate is built with, for [`raw`] and for
@@ -70,11 +72,15 @@ pub use store::{Expiry, Store};
 pub use redis;
 
 #[cfg(feature = "derive")]
-pub use redis_derive::{KeyPart, RedisModel};
+pub use redis_derive::{KeyPart, RedisCounter, RedisModel, RedisSet, RedisSortedSet};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::collection::{
+        ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisSet, RedisSortedSet, Score,
+        ValueElement,
+    };
     pub use crate::error::{DecodeError, DecodeErrorKind, Error};
     pub use crate::key::{
         InvalidKeyPart, KeyPart, KeyPartError, KeyPartWriter, KeyParts, KeyTemplate, KeyWriter,
@@ -82,8 +88,8 @@ pub mod __private {
     };
     pub use crate::keyspace::ModelRegistration;
     pub use crate::model::{
-        Codec, Encoding, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
-        ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
+        Codec, Encoding, Family, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
+        Kind, ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
     };
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};
@@ -202,7 +208,7 @@ pub mod __private {
             source: "?",
             segments: &[],
         },
-        encoding: Encoding::Hash,
+        kind: Kind::Entity(Encoding::Hash),
         ttl: None,
         fields: &[],
     };
@@ -214,6 +220,34 @@ pub mod __private {
     }
     /// Asserts at compile time that a hash field's type has a hash encoding.
     pub const fn assert_hash_value<T: HashValue>() {}
+
+    /// A set or sorted set member written as a key part.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a member as a key part",
+        label = "members are key parts unless the declaration says `json`",
+        note = "key parts are strings, integers, `bool`, `char`, `uuid::Uuid` (feature `uuid`), or `#[derive(KeyPart)]` newtypes",
+        note = "for a serde type, add `json` to the attribute: `#[redis(key = \"...\", member = T, json)]`"
+    )]
+    pub trait Member {}
+    #[diagnostic::do_not_recommend]
+    impl<T: KeyPart> Member for T {}
+    /// Asserts at compile time that a member type is a key part.
+    pub const fn assert_member<T: Member>() {}
+
+    /// An element written as serde JSON.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be stored as JSON",
+        label = "elements declared `json` (and list items) are serde JSON",
+        note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`"
+    )]
+    pub trait JsonElementType {}
+    #[diagnostic::do_not_recommend]
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonElementType for T {}
+    /// Asserts at compile time that an element type is serde.
+    pub const fn assert_json_element<T: JsonElementType>() {}
+
+    /// Asserts at compile time that a score type is a [`Score`].
+    pub const fn assert_score<T: Score>() {}
 
     /// The value of a `#[redis(skip)]` field, or of a `#[redis(default)]` field
     /// missing from the stored hash.

@@ -77,7 +77,61 @@ pub struct FieldMeta {
     pub optional: bool,
 }
 
-/// The static description of a model: everything `#[derive(RedisModel)]` declared.
+/// What a key family's keys hold: entities of a model, or one of the
+/// collection kinds ([`crate::collection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Entities of a `#[derive(RedisModel)]` struct, in this encoding.
+    Entity(Encoding),
+    /// A set per key (`#[derive(RedisSet)]`).
+    Set,
+    /// A sorted set per key (`#[derive(RedisSortedSet)]`).
+    SortedSet,
+    /// A list per key (`#[derive(RedisList)]`).
+    List,
+    /// A hash of typed fields and values per key (`#[derive(RedisMap)]`).
+    Map,
+    /// An integer counter per key (`#[derive(RedisCounter)]`).
+    Counter,
+}
+
+impl Kind {
+    /// The Redis type of the family's keys, as `TYPE` names it.
+    pub fn redis_type(self) -> &'static str {
+        match self {
+            Kind::Entity(encoding) => encoding.redis_type(),
+            Kind::Set => "set",
+            Kind::SortedSet => "zset",
+            Kind::List => "list",
+            Kind::Map => "hash",
+            Kind::Counter => "string",
+        }
+    }
+
+    /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
+    /// or `set`, `sorted_set`, `list`, `map`, `counter`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Entity(encoding) => encoding.as_str(),
+            Kind::Set => "set",
+            Kind::SortedSet => "sorted_set",
+            Kind::List => "list",
+            Kind::Map => "map",
+            Kind::Counter => "counter",
+        }
+    }
+
+    /// The encoding of an entity family; `None` for a collection.
+    pub fn encoding(self) -> Option<Encoding> {
+        match self {
+            Kind::Entity(encoding) => Some(encoding),
+            _ => None,
+        }
+    }
+}
+
+/// The static description of a key family: everything its derive declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelMeta {
     /// The struct's name.
@@ -86,12 +140,39 @@ pub struct ModelMeta {
     pub module_path: &'static str,
     /// The key template.
     pub key: KeyTemplate,
-    /// The encoding.
-    pub encoding: Encoding,
-    /// The TTL a full save applies, if any.
+    /// What the keys hold.
+    pub kind: Kind,
+    /// The TTL a full save (entities) or a write that creates the key
+    /// (collections) applies, if any.
     pub ttl: Option<Duration>,
-    /// The fields, in declaration order.
+    /// The fields, in declaration order (for a collection: its key's
+    /// placeholder fields).
     pub fields: &'static [FieldMeta],
+}
+
+/// A family of keys rendered from one key template: the keys of a model's
+/// entities, or of a collection declaration. Implemented by the derives.
+///
+/// The methods are the derives' contract with the runtime.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis key family",
+    note = "derive `RedisModel`, `RedisSet`, `RedisSortedSet`, `RedisList`, `RedisMap` or `RedisCounter` for `{Self}`"
+)]
+pub trait Family: Sized + Send + Sync + 'static {
+    /// What tells the family's keys apart: the type of its one placeholder
+    /// field, `()` without placeholders, or (several placeholders) a
+    /// generated `{Model}Id` struct for models and the declaration itself
+    /// for collections.
+    type Id: Send + Sync;
+    /// The static description.
+    const META: &'static ModelMeta;
+
+    /// Writes the key parts of an id.
+    #[doc(hidden)]
+    fn write_id_key(id: &Self::Id, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
+    /// Parses an id from the parts of a stored key.
+    #[doc(hidden)]
+    fn parse_id(parts: &mut KeyParts<'_>) -> Result<Self::Id, InvalidKeyPart>;
 }
 
 /// A struct stored in Redis under a typed key. Implemented by `#[derive(RedisModel)]`.
@@ -102,27 +183,18 @@ pub struct ModelMeta {
     message = "`{Self}` is not a Redis model",
     note = "add `#[derive(RedisModel)]` with `#[redis(key = \"...\")]` to `{Self}`"
 )]
-pub trait RedisModel: Sized + Send + Sync + 'static {
-    /// The model's id: the type of its one placeholder field, or a generated
-    /// `{Model}Id` struct when the key template has several placeholders.
-    type Id: Send + Sync;
+pub trait RedisModel: Family {
     /// How the model's value is encoded.
     #[doc(hidden)]
     type Codec: Codec<Self>;
-    /// The static description.
-    const META: &'static ModelMeta;
 
     /// Writes the key parts of this entity.
     #[doc(hidden)]
     fn write_key(&self, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
-    /// Writes the key parts of an id.
-    #[doc(hidden)]
-    fn write_id_key(id: &Self::Id, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;
-    /// This entity's id.
+    /// This entity's id (the model's [`Family::Id`]: the type of its one
+    /// placeholder field, or a generated `{Model}Id` struct when the key
+    /// template has several placeholders).
     fn id(&self) -> Self::Id;
-    /// Parses an id from the parts of a stored key.
-    #[doc(hidden)]
-    fn parse_id(parts: &mut KeyParts<'_>) -> Result<Self::Id, InvalidKeyPart>;
     /// The first id field whose stored value differs from `id`, the id the
     /// entity was read under (its key).
     #[doc(hidden)]

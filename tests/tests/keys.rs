@@ -28,7 +28,7 @@ use redis_runtime::key::{
     self, InvalidKeyPart, KeyTemplate, KeyWriter, PartShape, Segment, hash_slot,
 };
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{Error, KeyPartError, RedisModel, Store};
+use redis_runtime::{Error, Family, KeyPartError, RedisModel, Store};
 
 // ---------------------------------------------------------------------------
 // Models. Every pair of templates is disjoint by design: different literals or

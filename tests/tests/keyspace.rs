@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use redis_runtime::key::PartShape;
 use redis_runtime::keyspace::{Manifest, ManifestSegment, collide};
-use redis_runtime::{Error, RedisModel, Store, keyspace};
+use redis_runtime::{Error, Family, Store, keyspace};
 
 #[allow(unreachable_pub, dead_code)]
 mod near_misses {

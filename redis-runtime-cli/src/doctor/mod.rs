@@ -335,9 +335,7 @@ pub(crate) async fn access_report(
         if let Some(user) = user {
             // Every command the runtime sends to this family's keys or calls
             // on them from a script: its command table.
-            let probes = commands::for_redis_type(&family.redis_type)
-                .map(|kind| kind.all_commands())
-                .unwrap_or_default();
+            let probes = commands::commands_for_kind(&family.encoding);
             let mut denied = Vec::new();
             let mut reads_denied = false;
             let mut answered = true;

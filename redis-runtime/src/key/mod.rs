@@ -527,6 +527,12 @@ pub(crate) fn with_raw_key_part<P: KeyPart, R>(value: &P, f: impl FnOnce(&[u8]) 
     })
 }
 
+/// Appends a value's raw (unescaped) key-part bytes to `out`: a collection
+/// member or map field written as a key part.
+pub(crate) fn write_raw_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) {
+    value.write_key_part(&mut KeyPartWriter { out, escape: false });
+}
+
 /// Appends one escaped key part to `out`, refusing an empty or over-long one.
 pub(crate) fn write_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) -> Result<(), KeyPartError> {
     let start = out.len();
@@ -663,7 +669,7 @@ impl KeyParts<'_> {
 #[doc(hidden)]
 /// Renders the key of `id` for model `M` under `namespace` (empty, or ending in
 /// `:`). This is the renderer every operation uses; it is public for tools and tests.
-pub fn render_key<M: crate::RedisModel>(
+pub fn render_key<M: crate::model::Family>(
     namespace: &str,
     id: &M::Id,
 ) -> Result<Vec<u8>, InvalidKeyPart> {
@@ -678,7 +684,7 @@ pub fn render_key<M: crate::RedisModel>(
 /// `None` when the key is not one `M`'s template renders (see
 /// [`KeyTemplate::split`]); `Some(Err(..))` when it has the template's shape but
 /// a part does not parse as the id field's type.
-pub fn parse_key<M: crate::RedisModel>(
+pub fn parse_key<M: crate::model::Family>(
     namespace: &str,
     key: &[u8],
 ) -> Option<Result<M::Id, InvalidKeyPart>> {

@@ -2,7 +2,7 @@
 //!
 //! Everything that needs to know what the runtime sends reads it from here:
 //! the ACL rule grants exactly these commands ([`runtime_commands`]), doctor
-//! dry-runs each family's rows against the connected user ([`for_redis_type`]),
+//! dry-runs each family's rows against the connected user ([`commands_for_kind`]),
 //! and the manifest lists them per family. `tests/tests/commands.rs` runs every
 //! `Store` operation of every encoding and checks against the server's
 //! `INFO commandstats` that nothing outside this table was sent. A new key
@@ -41,6 +41,9 @@ pub struct KeyCommand {
 pub struct KeyKind {
     /// The Redis type the kind's keys hold (`TYPE key`), as the manifest names it.
     pub redis_type: &'static str,
+    /// The families this row serves, by the manifest's `encoding` (an
+    /// entity's encoding, or a collection kind: [`crate::model::Kind::as_str`]).
+    pub kinds: &'static [&'static str],
     /// Every command sent to such a key.
     pub commands: &'static [KeyCommand],
     /// The commands its Lua scripts call on such a key (the server checks
@@ -96,6 +99,7 @@ const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyC
 /// Entities stored as a hash (`encoding = "hash"`).
 pub const HASH: KeyKind = KeyKind {
     redis_type: "hash",
+    kinds: &["hash"],
     commands: &[
         read("hgetall", &[], &["get", "get_many"]),
         read("hget", &["f"], &["get_field"]),
@@ -124,6 +128,7 @@ pub const HASH: KeyKind = KeyKind {
 /// Entities stored as one string (`encoding = "json"` or `"msgpack"`).
 pub const STRING: KeyKind = KeyKind {
     redis_type: "string",
+    kinds: &["json", "msgpack"],
     commands: &[
         read("get", &[], &["get"]),
         read("mget", &[], &["get_many"]),
@@ -137,8 +142,128 @@ pub const STRING: KeyKind = KeyKind {
     script_calls: &[],
 };
 
+/// The commands every collection kind sends to its keys besides its own:
+/// the TTL operations of its handle and `delete`.
+macro_rules! collection_ttl_rows {
+    () => {
+        [
+            write("del", &[], &["delete"]),
+            read("exists", &[], &["exists"]),
+            read("pttl", &[], &["ttl"]),
+            write("pexpire", &["1000"], &["expire", "refresh_ttl"]),
+            write("persist", &[], &["persist", "refresh_ttl"]),
+        ]
+    };
+}
+
+/// Concatenates a kind's own rows with [`collection_ttl_rows`].
+const fn with_ttl_rows<const N: usize, const M: usize>(
+    own: [KeyCommand; N],
+    ttl: [KeyCommand; 5],
+) -> [KeyCommand; M] {
+    assert!(M == N + 5);
+    let mut all = [ttl[0]; M];
+    let mut i = 0;
+    while i < N {
+        all[i] = own[i];
+        i += 1;
+    }
+    while i < M {
+        all[i] = ttl[i - N];
+        i += 1;
+    }
+    all
+}
+
+const SET_ROWS: [KeyCommand; 22] = with_ttl_rows(
+    [
+        write("sadd", &["m"], &["add", "add_many"]),
+        // Arms the declared TTL on the write that creates the key.
+        write("pexpire", &["1000", "NX"], &["add", "add_many", "store_*"]),
+        write("srem", &["m"], &["remove", "remove_many"]),
+        read("sismember", &["m"], &["contains"]),
+        read("smismember", &["m"], &["contains_many"]),
+        read("smembers", &[], &["members"]),
+        read("sscan", &["0"], &["scan"]),
+        read("scard", &[], &["len"]),
+        read("srandmember", &[], &["random"]),
+        write("spop", &[], &["pop"]),
+        write("smove", &["k", "m"], &["move_member"]),
+        read("sunion", &[], &["union"]),
+        read("sinter", &[], &["intersection"]),
+        read("sdiff", &[], &["difference"]),
+        write("sunionstore", &["k"], &["store_union"]),
+        write("sinterstore", &["k"], &["store_intersection"]),
+        write("sdiffstore", &["k"], &["store_difference"]),
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Sets (`#[derive(RedisSet)]`).
+pub const SET: KeyKind = KeyKind {
+    redis_type: "set",
+    kinds: &["set"],
+    commands: &SET_ROWS,
+    script_calls: &[],
+};
+
+const SORTED_SET_ROWS: [KeyCommand; 20] = with_ttl_rows(
+    [
+        write("zadd", &["1", "m"], &["add", "add_many", "add_with"]),
+        write(
+            "pexpire",
+            &["1000", "NX"],
+            &["add", "add_many", "add_with", "incr"],
+        ),
+        write("zincrby", &["1", "m"], &["incr"]),
+        read("zscore", &["m"], &["score"]),
+        read("zrank", &["m"], &["rank"]),
+        read("zrevrank", &["m"], &["rank_rev"]),
+        read(
+            "zrange",
+            &["0", "-1"],
+            &["range", "top", "range_by_score", "range_by_lex"],
+        ),
+        write("zrem", &["m"], &["remove"]),
+        write("zremrangebyrank", &["0", "0"], &["remove_by_rank"]),
+        write("zremrangebyscore", &["0", "1"], &["remove_by_score"]),
+        read("zcard", &[], &["len"]),
+        read("zcount", &["0", "1"], &["count"]),
+        write("zpopmin", &[], &["pop_min"]),
+        write("zpopmax", &[], &["pop_max"]),
+        read("zmscore", &["m"], &["scores"]),
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Sorted sets (`#[derive(RedisSortedSet)]`).
+pub const SORTED_SET: KeyKind = KeyKind {
+    redis_type: "zset",
+    kinds: &["sorted_set"],
+    commands: &SORTED_SET_ROWS,
+    script_calls: &[],
+};
+
+const COUNTER_ROWS: [KeyCommand; 9] = with_ttl_rows(
+    [
+        read("get", &[], &["get"]),
+        write("incrby", &["1"], &["incr", "decr", "hit"]),
+        write("pexpire", &["1000", "NX"], &["incr", "decr", "hit"]),
+        write("set", &["1"], &["set"]),
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Counters (`#[derive(RedisCounter)]`).
+pub const COUNTER: KeyKind = KeyKind {
+    redis_type: "string",
+    kinds: &["counter"],
+    commands: &COUNTER_ROWS,
+    script_calls: &[],
+};
+
 /// Every key kind.
-pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING];
+pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with
 /// credentials, which every user may run, `HELLO` for RESP3, `SELECT` for a
@@ -162,9 +287,25 @@ pub const KEYLESS: &[&str] = &[
     "asking",
 ];
 
-/// The kind whose keys hold `redis_type`, if the runtime has one.
+/// The first kind whose keys hold `redis_type`, if the runtime has one
+/// (several kinds can share a Redis type: prefer [`commands_for_kind`]).
 pub fn for_redis_type(redis_type: &str) -> Option<&'static KeyKind> {
     KEY_KINDS.iter().find(|kind| kind.redis_type == redis_type)
+}
+
+/// Every command the runtime sends to, or calls from a script on, a family
+/// of `kind` (the manifest's `encoding`: [`crate::model::Kind::as_str`]),
+/// each once, in table order; empty for a kind the runtime does not know.
+pub fn commands_for_kind(kind: &str) -> Vec<&'static KeyCommand> {
+    let mut all: Vec<&'static KeyCommand> = Vec::new();
+    for row in KEY_KINDS.iter().filter(|k| k.kinds.contains(&kind)) {
+        for command in row.all_commands() {
+            if !all.iter().any(|c| c.name == command.name) {
+                all.push(command);
+            }
+        }
+    }
+    all
 }
 
 impl KeyKind {

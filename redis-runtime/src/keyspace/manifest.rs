@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AclRule;
 use super::commands;
 use crate::key::{PartShape, Segment, SegmentView};
-use crate::model::{Encoding, FieldStorage, ModelMeta};
+use crate::model::{Encoding, FieldStorage, Kind, ModelMeta};
 
 /// A manifest that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,20 +145,20 @@ impl KeyFamily {
                 })
                 .collect(),
             pattern: meta.key.scan_pattern(namespace),
-            redis_type: meta.encoding.redis_type().to_owned(),
-            encoding: meta.encoding.as_str().to_owned(),
+            redis_type: meta.kind.redis_type().to_owned(),
+            encoding: meta.kind.as_str().to_owned(),
             ttl_ms: meta
                 .ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ttl_policy: TTL_POLICY.to_owned(),
             hash_tag: meta.key.hash_tag().map(str::to_owned),
-            commands: family_commands(meta.encoding.redis_type()),
+            commands: family_commands(meta.kind),
             fields: meta
                 .fields
                 .iter()
                 .map(|f| {
                     let is_key = placeholders.contains(&f.name);
-                    let hash = meta.encoding == Encoding::Hash;
+                    let hash = meta.kind == Kind::Entity(Encoding::Hash);
                     ManifestField {
                         name: f.name.to_owned(),
                         rust_type: f.rust_type.to_owned(),
@@ -236,7 +236,7 @@ impl Manifest {
         let mut manifest = manifest;
         for family in &mut manifest.families {
             if family.commands.is_empty() {
-                family.commands = family_commands(&family.redis_type);
+                family.commands = kind_commands(&family.encoding);
             }
             // The ACL rule grants `pattern`: it must be what the template
             // gives, not whatever the file says.
@@ -348,15 +348,15 @@ impl Manifest {
 }
 
 /// The commands of the runtime's table for keys of `redis_type`.
-fn family_commands(redis_type: &str) -> Vec<String> {
-    commands::for_redis_type(redis_type)
-        .map(|kind| {
-            kind.all_commands()
-                .iter()
-                .map(|c| c.name.to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+fn family_commands(kind: Kind) -> Vec<String> {
+    kind_commands(kind.as_str())
+}
+
+fn kind_commands(kind: &str) -> Vec<String> {
+    commands::commands_for_kind(kind)
+        .iter()
+        .map(|c| c.name.to_owned())
+        .collect()
 }
 
 fn format_ttl(ms: u64) -> String {

@@ -89,7 +89,7 @@ macro_rules! keyspace {
     ($(#[$attr:meta])* $vis:vis $name:ident = [$($model:ty),* $(,)?];) => {
         $(#[$attr])*
         $vis const $name: $crate::Keyspace = $crate::Keyspace {
-            models: &[$(<$model as $crate::RedisModel>::META),*],
+            models: &[$(<$model as $crate::model::Family>::META),*],
         };
         const _: () = $name.assert_disjoint();
     };

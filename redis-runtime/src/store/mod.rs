@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::connection::Link;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
 use crate::key::{InvalidKeyPart, KeyWriter, RenderedKey};
-use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
+use crate::model::{Codec, Encoding, Family, Field, FieldValue, HashFields, Optional, RedisModel};
 use crate::script;
 
 mod batch;
@@ -112,11 +112,11 @@ impl Store {
 
     /// The rendered key of an entity, for interop with raw redis-rs calls and
     /// for display. Typed operations never need it.
-    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<RenderedKey> {
+    pub fn key<M: Family>(&self, id: &M::Id) -> Result<RenderedKey> {
         self.render_key::<M>(id).map(RenderedKey)
     }
 
-    pub(crate) fn render_key<M: RedisModel>(&self, id: &M::Id) -> Result<Vec<u8>> {
+    pub(crate) fn render_key<M: Family>(&self, id: &M::Id) -> Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(self.namespace.len() + M::META.key.source.len() + 16);
         M::write_id_key(
             id,
@@ -251,7 +251,7 @@ impl Store {
     }
 
     /// Whether the entity exists.
-    pub async fn exists<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+    pub async fn exists<M: Family>(&self, id: &M::Id) -> Result<bool> {
         let cmd = key_cmd("EXISTS", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("exists", Retry::Once, |mut con| {
             let cmd = &cmd;
@@ -265,7 +265,7 @@ impl Store {
     /// Not sent again after a dropped connection (the second answer would say
     /// "did not exist" about what the first one deleted): the error's
     /// [`Error::outcome`] says whether it may have been applied.
-    pub async fn delete<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+    pub async fn delete<M: Family>(&self, id: &M::Id) -> Result<bool> {
         let cmd = key_cmd("DEL", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("delete", Retry::Never, |mut con| {
             let cmd = &cmd;
@@ -276,7 +276,7 @@ impl Store {
 
     /// Deletes several entities with one `DEL`; returns how many existed. (On
     /// a Redis Cluster, one `DEL` per hash slot, sent concurrently.)
-    pub async fn delete_many<M: RedisModel>(&self, ids: &[M::Id]) -> Result<u64> {
+    pub async fn delete_many<M: Family>(&self, ids: &[M::Id]) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
@@ -447,7 +447,7 @@ impl Store {
     /// Sets the entity's TTL; `false` when it does not exist. A zero TTL, or
     /// one beyond what the server accepts, is refused before anything is sent
     /// ([`Error::InvalidTtl`]); to remove the TTL, [`Store::persist`].
-    pub async fn expire<M: RedisModel>(&self, id: &M::Id, ttl: Duration) -> Result<bool> {
+    pub async fn expire<M: Family>(&self, id: &M::Id, ttl: Duration) -> Result<bool> {
         let ms = ttl_millis::<M>("expire", ttl)?;
         let mut cmd = key_cmd("PEXPIRE", &self.render_key::<M>(id)?);
         cmd.arg(ms);
@@ -459,7 +459,7 @@ impl Store {
     }
 
     /// Removes the entity's TTL; `false` when it does not exist or had none.
-    pub async fn persist<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+    pub async fn persist<M: Family>(&self, id: &M::Id) -> Result<bool> {
         let cmd = key_cmd("PERSIST", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("persist", Retry::Never, |mut con| {
             let cmd = &cmd;
@@ -470,7 +470,7 @@ impl Store {
 
     /// Re-applies the model's TTL (or removes any TTL when the model declares none).
     /// Returns `false` when the entity does not exist (or, without a model TTL, had none).
-    pub async fn refresh_ttl<M: RedisModel>(&self, id: &M::Id) -> Result<bool> {
+    pub async fn refresh_ttl<M: Family>(&self, id: &M::Id) -> Result<bool> {
         match M::META.ttl {
             Some(ttl) => self.expire::<M>(id, ttl).await,
             None => self.persist::<M>(id).await,
@@ -478,7 +478,7 @@ impl Store {
     }
 
     /// The entity's remaining time to live.
-    pub async fn ttl<M: RedisModel>(&self, id: &M::Id) -> Result<Expiry> {
+    pub async fn ttl<M: Family>(&self, id: &M::Id) -> Result<Expiry> {
         let cmd = key_cmd("PTTL", &self.render_key::<M>(id)?);
         let ms: i64 = self
             .query::<M, _, _, _>("ttl", Retry::Once, |mut con| {
@@ -494,7 +494,7 @@ impl Store {
     }
 }
 
-fn key_error<M: RedisModel>(e: InvalidKeyPart) -> Error {
+pub(crate) fn key_error<M: Family>(e: InvalidKeyPart) -> Error {
     Error::InvalidKeyPart {
         model: M::META.name,
         key_template: M::META.key.source,
@@ -503,7 +503,7 @@ fn key_error<M: RedisModel>(e: InvalidKeyPart) -> Error {
     }
 }
 
-fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
+pub(crate) fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
     let mut cmd = redis::cmd(verb);
     cmd.arg(key);
     cmd
@@ -511,7 +511,7 @@ fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
 
 /// A TTL in milliseconds (a sub-millisecond one rounds up to 1), or the typed
 /// error for zero and for TTLs the server would refuse.
-fn ttl_millis<M: RedisModel>(operation: &'static str, ttl: Duration) -> Result<u64> {
+pub(crate) fn ttl_millis<M: Family>(operation: &'static str, ttl: Duration) -> Result<u64> {
     let invalid = |reason| Error::InvalidTtl {
         operation,
         model: M::META.name,

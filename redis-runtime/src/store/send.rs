@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::Store;
 use crate::connection::Lease;
 use crate::error::{Error, ErrorContext, Result};
-use crate::model::RedisModel;
+use crate::model::Family;
 
 /// Whether an operation may be sent again after the connection dropped under it.
 ///
@@ -38,7 +38,7 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub(super) fn of<M: RedisModel>() -> Target {
+    pub(crate) fn of<M: Family>() -> Target {
         Target {
             model: M::META.name,
             key_template: M::META.key.source,
@@ -67,7 +67,7 @@ pub(super) enum Failure {
 
 impl Store {
     /// Runs one command or pipeline for model `M`.
-    pub(super) async fn query<M: RedisModel, T: FromRedisValue, F, Fut>(
+    pub(crate) async fn query<M: Family, T: FromRedisValue, F, Fut>(
         &self,
         operation: &'static str,
         retry: Retry,

@@ -1,7 +1,7 @@
 //! Models and helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub, unused_imports, unused_macros)]
 
-use redis_runtime::{KeyPart, RedisModel, keyspace};
+use redis_runtime::{KeyPart, RedisCounter, RedisModel, RedisSet, RedisSortedSet, keyspace};
 use serde::{Deserialize, Serialize};
 
 /// A tenant id newtype used as a key part.
@@ -97,9 +97,56 @@ pub struct Counter {
     pub big: i64,
 }
 
+/// The members of a team: a set per team, tagged by org so that the teams
+/// of one org share a slot (moves and set algebra between them).
+#[derive(RedisSet)]
+#[redis(key = "org:{org}:team:{team}:members", hash_tag = "org", member = u64, ttl = "1h")]
+pub struct TeamMembers {
+    pub org: TenantId,
+    pub team: String,
+}
+
+/// A set of serde members, without a TTL.
+#[derive(RedisSet)]
+#[redis(key = "tags:{item}", member = Prefs, json)]
+pub struct PrefSets {
+    pub item: u64,
+}
+
+/// A leaderboard: a sorted set of key-part members with integer scores.
+#[derive(RedisSortedSet)]
+#[redis(key = "board:{game}", member = String, score = u64, ttl = "1h")]
+pub struct Board {
+    pub game: String,
+}
+
+/// A sorted set with float scores and newtype members.
+#[derive(RedisSortedSet)]
+#[redis(key = "load:{pool}", member = TenantId, score = f64)]
+pub struct Load {
+    pub pool: String,
+}
+
+/// A fixed-window rate limit: a counter with a TTL.
+#[derive(RedisCounter)]
+#[redis(key = "limit:{user}", ttl = "1h")]
+pub struct Hits {
+    pub user: u64,
+}
+
+/// A counter without a TTL, with two placeholders.
+#[derive(RedisCounter)]
+#[redis(key = "views:{page}:{day}")]
+pub struct Views {
+    pub page: String,
+    pub day: u32,
+}
+
 keyspace! {
     /// Every model of the integration tests.
-    pub TEST_MODELS = [User, Session, Event, Profile, Counter];
+    pub TEST_MODELS = [
+        User, Session, Event, Profile, Counter, TeamMembers, PrefSets, Board, Load, Hits, Views,
+    ];
 }
 
 mod server;

@@ -1,4 +1,4 @@
-use redis_runtime::{RedisModel, Store};
+use redis_runtime::{Family, RedisModel, Store};
 
 // The template is wrong; code using the model reports nothing more.
 #[derive(RedisModel)]
@@ -12,7 +12,7 @@ async fn use_it(store: &Store) -> redis_runtime::Result<()> {
     let _user: Option<User> = store.get::<User>(&1).await?;
     store.save(&User { id: 1, logins: 0 }).await?;
     store.incr(&1, User::fields().logins, 1).await?;
-    let _template = <User as RedisModel>::META.key.source;
+    let _template = <User as Family>::META.key.source;
     Ok(())
 }
 

@@ -1,0 +1,528 @@
+//! `#[derive(RedisSet)]`, `#[derive(RedisSortedSet)]` and
+//! `#[derive(RedisCounter)]`: collection declarations. The struct's fields
+//! are the key template's placeholders; the element types are named in the
+//! container attribute (`member = T`, `score = S`), with `json` for serde
+//! elements.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{LitStr, Token};
+
+use crate::ctxt::Ctxt;
+use crate::key_template::{self, Segment, Template};
+use crate::suggest::{closest, list, one_of};
+
+/// The collection kinds the derives declare.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CollectionKind {
+    Set,
+    SortedSet,
+    Counter,
+}
+
+impl CollectionKind {
+    fn derive_name(self) -> &'static str {
+        match self {
+            CollectionKind::Set => "RedisSet",
+            CollectionKind::SortedSet => "RedisSortedSet",
+            CollectionKind::Counter => "RedisCounter",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            CollectionKind::Set => "set",
+            CollectionKind::SortedSet => "sorted set",
+            CollectionKind::Counter => "counter",
+        }
+    }
+
+    /// The element attributes the kind takes.
+    fn elements(self) -> &'static [&'static str] {
+        match self {
+            CollectionKind::Set => &["member"],
+            CollectionKind::SortedSet => &["member", "score"],
+            CollectionKind::Counter => &[],
+        }
+    }
+
+    fn example(self) -> &'static str {
+        match self {
+            CollectionKind::Set => "#[redis(key = \"room:{room}:members\", member = UserId)]",
+            CollectionKind::SortedSet => {
+                "#[redis(key = \"game:{game}:scores\", member = PlayerId, score = f64)]"
+            }
+            CollectionKind::Counter => "#[redis(key = \"views:{page}\", ttl = \"1d\")]",
+        }
+    }
+}
+
+/// The container attribute of a collection declaration.
+#[derive(Default)]
+struct Attrs {
+    key: Option<LitStr>,
+    key_written: bool,
+    hash_tag: Option<LitStr>,
+    ttl: Option<LitStr>,
+    krate: Option<syn::Path>,
+    member: Option<syn::Type>,
+    score: Option<syn::Type>,
+    json: Option<syn::Path>,
+}
+
+const ATTRS: &[&str] = &["key", "hash_tag", "ttl", "crate", "member", "score", "json"];
+
+fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attrs {
+    let mut attrs = Attrs::default();
+    for attr in &item.attrs {
+        if !attr.path().is_ident("redis") {
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let name = meta.path.to_token_stream().to_string().replace(' ', "");
+            let duplicate = |cx: &Ctxt| {
+                cx.error_spanned_by(&meta.path, format!("duplicate redis attribute `{name}`"));
+            };
+            match name.as_str() {
+                "key" | "hash_tag" | "ttl" | "crate" => {
+                    if name == "key" {
+                        attrs.key_written = true;
+                    }
+                    let value: syn::Expr = meta.value()?.parse()?;
+                    let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(lit),
+                        ..
+                    }) = &value
+                    else {
+                        cx.error_spanned_by(
+                            &value,
+                            format!("expected redis attribute `{name}` to be a string: `{name} = \"...\"`"),
+                        );
+                        return Ok(());
+                    };
+                    let slot = match name.as_str() {
+                        "key" => &mut attrs.key,
+                        "hash_tag" => &mut attrs.hash_tag,
+                        "ttl" => &mut attrs.ttl,
+                        _ => {
+                            match lit.parse::<syn::Path>() {
+                                Ok(path) if attrs.krate.is_none() => attrs.krate = Some(path),
+                                Ok(_) => duplicate(cx),
+                                Err(_) => cx.error_spanned_by(
+                                    lit,
+                                    "`crate` must be a path to the runtime, e.g. `crate = \"my_redis\"`",
+                                ),
+                            }
+                            return Ok(());
+                        }
+                    };
+                    if slot.is_some() {
+                        duplicate(cx);
+                    } else {
+                        *slot = Some(lit.clone());
+                    }
+                }
+                "member" | "score" => {
+                    let ty: syn::Type = meta.value()?.parse()?;
+                    if !kind.elements().contains(&name.as_str()) {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!(
+                                "`{name}` does not apply to a {}: {}",
+                                kind.noun(),
+                                match kind {
+                                    CollectionKind::Counter => "a counter holds one integer".to_owned(),
+                                    _ => format!("a {} takes {}", kind.noun(), one_of(&kind.elements().iter().map(|e| format!("{e} = T")).collect::<Vec<_>>())),
+                                }
+                            ),
+                        );
+                        return Ok(());
+                    }
+                    let slot = if name == "member" {
+                        &mut attrs.member
+                    } else {
+                        &mut attrs.score
+                    };
+                    if slot.is_some() {
+                        duplicate(cx);
+                    } else {
+                        *slot = Some(ty);
+                    }
+                }
+                "json" => {
+                    if kind == CollectionKind::Counter {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            "`json` does not apply to a counter, which holds one integer; remove it",
+                        );
+                    } else if attrs.json.is_some() {
+                        duplicate(cx);
+                    } else {
+                        attrs.json = Some(meta.path.clone());
+                    }
+                }
+                _ => {
+                    let names: Vec<String> = ATTRS.iter().map(|s| (*s).to_owned()).collect();
+                    let hint = match closest(&name, &names) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("expected {}", one_of(&names)),
+                    };
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("unknown redis {} attribute `{name}`; {hint}", kind.noun()),
+                    );
+                    if meta.input.peek(Token![=]) {
+                        meta.value()?.parse::<syn::Expr>()?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+    attrs
+}
+
+/// Expands one collection derive.
+pub(crate) fn derive(input: &syn::DeriveInput, kind: CollectionKind) -> TokenStream {
+    let cx = Ctxt::new();
+    let expanded = expand(&cx, input, kind);
+    match (cx.check(), expanded) {
+        (Ok(()), Some(tokens)) => tokens,
+        (Err(err), _) => err.into_compile_error(),
+        (Ok(()), None) => syn::Error::new(
+            Span::call_site(),
+            format!("{} could not be derived", kind.derive_name()),
+        )
+        .into_compile_error(),
+    }
+}
+
+fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<TokenStream> {
+    let derive = kind.derive_name();
+    let fields: Vec<&syn::Field> = match &input.data {
+        syn::Data::Struct(data) => match &data.fields {
+            syn::Fields::Named(named) => named.named.iter().collect(),
+            syn::Fields::Unit => Vec::new(),
+            syn::Fields::Unnamed(_) => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    format!("{derive} cannot be derived for tuple structs: its fields are the key template's placeholders and need names"),
+                );
+                return None;
+            }
+        },
+        _ => {
+            cx.error_spanned_by(
+                &input.ident,
+                format!("{derive} can only be derived for a struct whose fields are the key's placeholders"),
+            );
+            return None;
+        }
+    };
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &input.generics,
+            format!("{derive} cannot be derived for generic structs; declare a concrete struct per key family"),
+        );
+    }
+    for field in &fields {
+        for attr in &field.attrs {
+            if attr.path().is_ident("redis") {
+                cx.error_spanned_by(
+                    attr,
+                    format!("a {} declaration's fields take no `#[redis(...)]` attributes: they are its key's parts", kind.noun()),
+                );
+            }
+        }
+    }
+    let attrs = parse_attrs(cx, input, kind);
+    let rr = match &attrs.krate {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::redis_runtime::__private),
+    };
+
+    // Elements.
+    let example = kind.example();
+    if matches!(kind, CollectionKind::Set | CollectionKind::SortedSet) && attrs.member.is_none() {
+        cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "a {} needs its member type: add `member = T`, e.g. `{example}`",
+                kind.noun()
+            ),
+        );
+    }
+    if kind == CollectionKind::SortedSet && attrs.score.is_none() {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a sorted set needs exactly one score type: add `score = f64` (or an integer type), e.g. `{example}`"),
+        );
+    }
+
+    let ttl_millis =
+        attrs
+            .ttl
+            .as_ref()
+            .and_then(|lit| match crate::duration::parse_millis(&lit.value()) {
+                Ok(ms) => Some(ms),
+                Err(err) => {
+                    cx.error_spanned_by(lit, err);
+                    None
+                }
+            });
+
+    // The key template.
+    let Some(lit) = &attrs.key else {
+        if !attrs.key_written {
+            cx.error_spanned_by(
+                &input.ident,
+                format!("missing key template: add `#[redis(key = \"...\")]`, e.g. `{example}`"),
+            );
+        }
+        return None;
+    };
+    let source = lit.value();
+    let template: Template = match key_template::parse(&source) {
+        Ok(template) => template,
+        Err(errors) => {
+            for err in errors {
+                cx.error_spanned_by(
+                    lit,
+                    format!("invalid key template `{}`: {err}", source.escape_debug()),
+                );
+            }
+            return None;
+        }
+    };
+    let names: Vec<String> = fields
+        .iter()
+        .filter_map(|f| f.ident.as_ref())
+        .map(|i| i.to_string().trim_start_matches("r#").to_owned())
+        .collect();
+    let placeholders: Vec<String> = template.placeholders().map(str::to_owned).collect();
+    let mut ok = true;
+    for (i, p) in placeholders.iter().enumerate() {
+        if placeholders[..i].contains(p) {
+            cx.error_spanned_by(lit, format!("placeholder `{{{p}}}` appears more than once in the key template; remove the repeat"));
+            ok = false;
+        } else if !names.contains(p) {
+            let hint = match closest(p, &names) {
+                Some(best) => format!("; did you mean `{best}`?"),
+                None if names.is_empty() => format!("; add a field `{p}` to `{}`", input.ident),
+                None => format!("; fields are {}", list(&names)),
+            };
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "key placeholder `{{{p}}}` names no field of `{}`{hint}",
+                    input.ident
+                ),
+            );
+            ok = false;
+        }
+    }
+    for (field, name) in fields.iter().zip(&names) {
+        if !placeholders.contains(name) {
+            let element = match kind {
+                CollectionKind::Set => "; the member type goes in `member = T`",
+                CollectionKind::SortedSet => {
+                    "; the member and score types go in `member = T, score = S`"
+                }
+                CollectionKind::Counter => "",
+            };
+            cx.error_spanned_by(
+                field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
+                format!(
+                    "field `{name}` is not a placeholder of the key template `{source}`: a {} declaration's fields are its key's parts{element}",
+                    kind.noun()
+                ),
+            );
+            ok = false;
+        }
+    }
+    let hash_tag = attrs.hash_tag.as_ref().and_then(|tag| {
+        let name = tag.value();
+        if placeholders.contains(&name) {
+            Some(name)
+        } else {
+            let hint = match closest(&name, &placeholders) {
+                Some(best) => format!("; did you mean `{best}`?"),
+                None if placeholders.is_empty() => {
+                    "; the template has no placeholders to tag, so remove `hash_tag`".to_owned()
+                }
+                None => format!("; expected {}", one_of(&placeholders)),
+            };
+            cx.error_spanned_by(
+                tag,
+                format!("hash_tag `{name}` is not a placeholder of the key template{hint}"),
+            );
+            None
+        }
+    });
+    if !ok {
+        return None;
+    }
+
+    // Placeholder fields in template order.
+    let ordered: Vec<&syn::Field> = placeholders
+        .iter()
+        .map(|p| fields[names.iter().position(|n| n == p).unwrap_or_default()])
+        .collect();
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let mut types = ordered.iter().map(|f| &f.ty);
+    let segments: Vec<TokenStream> = template
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
+            Segment::Placeholder(p) => {
+                let tagged = hash_tag.as_deref() == Some(p.as_str());
+                let shape = match types.next() {
+                    Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
+                    None => quote!(#rr::PartShape::Text),
+                };
+                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
+            }
+        })
+        .collect();
+    let ttl = match ttl_millis {
+        Some(ms) => quote!(#rr::Some(#rr::Duration::from_millis(#ms))),
+        None => quote!(#rr::None),
+    };
+    let field_metas = fields.iter().zip(&names).map(|(f, fname)| {
+        let rust_type = crate::ast::type_name(&f.ty);
+        quote!(#rr::FieldMeta { name: #fname, stored_as: #fname, rust_type: #rust_type, storage: #rr::FieldStorage::KeyPart, optional: false })
+    });
+    let kind_tokens = match kind {
+        CollectionKind::Set => quote!(#rr::Kind::Set),
+        CollectionKind::SortedSet => quote!(#rr::Kind::SortedSet),
+        CollectionKind::Counter => quote!(#rr::Kind::Counter),
+    };
+    let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
+    let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
+    let (id_ty, methods) = match (idents.as_slice(), tys.as_slice()) {
+        ([], _) => (
+            quote!(()),
+            quote! {
+                fn write_id_key(_: &Self::Id, _: &mut #rr::KeyWriter<'_>) -> #result { #rr::Ok(()) }
+                fn parse_id(_: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> { #rr::Ok(()) }
+            },
+        ),
+        ([_], [ty]) => (
+            quote!(#ty),
+            quote! {
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    key.part::<#ty>(id)
+                }
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    parts.part::<#ty>()
+                }
+            },
+        ),
+        _ => (
+            quote!(#ident),
+            quote! {
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #result {
+                    #(key.part::<#tys>(&id.#idents)?;)*
+                    #rr::Ok(())
+                }
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    // Fields are read in template order, the order of the parts.
+                    #rr::Ok(#ident { #(#idents: parts.part::<#tys>()?,)* })
+                }
+            },
+        ),
+    };
+
+    let member_codec = |ty: &syn::Type| -> (TokenStream, TokenStream) {
+        if let Some(json) = &attrs.json {
+            (
+                quote_spanned!(json.span()=> #rr::JsonElement),
+                quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>();),
+            )
+        } else {
+            (
+                quote!(#rr::KeyPartElement),
+                quote_spanned!(ty.span()=> const _: () = #rr::assert_member::<#ty>();),
+            )
+        }
+    };
+    let (kind_impl, asserts) = match kind {
+        CollectionKind::Set => {
+            let ty = attrs.member.as_ref()?;
+            let (codec, assert) = member_codec(ty);
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisSet for #ident {
+                        type Member = #ty;
+                        type MemberCodec = #codec;
+                    }
+                },
+                assert,
+            )
+        }
+        CollectionKind::SortedSet => {
+            let ty = attrs.member.as_ref()?;
+            let score = attrs.score.as_ref()?;
+            let (codec, assert) = member_codec(ty);
+            let score_assert =
+                quote_spanned!(score.span()=> const _: () = #rr::assert_score::<#score>(););
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisSortedSet for #ident {
+                        type Member = #ty;
+                        type MemberCodec = #codec;
+                        type Score = #score;
+                    }
+                },
+                quote!(#assert #score_assert),
+            )
+        }
+        CollectionKind::Counter => (
+            quote! {
+                #[automatically_derived]
+                impl #rr::RedisCounter for #ident {}
+            },
+            TokenStream::new(),
+        ),
+    };
+
+    Some(quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #rr::inventory::submit! {
+                #rr::ModelRegistration(<#ident as #rr::Family>::META)
+            }
+
+            #asserts
+
+            #[automatically_derived]
+            impl #rr::Family for #ident {
+                type Id = #id_ty;
+                const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
+                    name: #name,
+                    module_path: ::core::module_path!(),
+                    key: #rr::KeyTemplate {
+                        source: #source,
+                        segments: &[#(#segments),*],
+                    },
+                    kind: #kind_tokens,
+                    ttl: #ttl,
+                    fields: &[#(#field_metas),*],
+                };
+
+                #methods
+            }
+
+            #kind_impl
+        };
+    })
+}

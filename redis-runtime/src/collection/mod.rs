@@ -1,0 +1,419 @@
+//! Collections: the Redis data types beyond entities, declared like models.
+//!
+//! A declaration is a struct whose fields are its key template's
+//! placeholders (the *partition*: which set, which leaderboard, which
+//! counter); the element types are named in the attribute. The derive checks
+//! the template at compile time exactly as for models (escaping, hash tags,
+//! `keyspace!` collisions, the manifest, the ACL rule, doctor), and the
+//! [`Store`] hands out a typed handle per key:
+//!
+//! ```no_run
+//! use redis_runtime::{RedisCounter, RedisSet, RedisSortedSet, Store};
+//!
+//! /// The members of a room: one Redis set per room.
+//! #[derive(RedisSet)]
+//! #[redis(key = "room:{room}:members", member = u64, ttl = "1d")]
+//! struct RoomMembers { room: String }
+//!
+//! /// Clicks per link: one sorted set per tenant.
+//! #[derive(RedisSortedSet)]
+//! #[redis(key = "tenant:{tenant}:top-links", member = String, score = u64)]
+//! struct TopLinks { tenant: String }
+//!
+//! /// Logins per user and minute: a fixed-window rate limit.
+//! #[derive(RedisCounter)]
+//! #[redis(key = "limit:login:{user}", ttl = "1m")]
+//! struct LoginAttempts { user: u64 }
+//!
+//! # async fn run(store: Store) -> redis_runtime::Result<()> {
+//! let room = "lobby".to_owned();
+//! store.set::<RoomMembers>(&room).add(&7).await?;
+//! let present: bool = store.set::<RoomMembers>(&room).contains(&7).await?;
+//!
+//! let tenant = "acme".to_owned();
+//! store.sorted_set::<TopLinks>(&tenant).incr(&"abc".to_owned(), 1).await?;
+//! let top: Vec<(String, u64)> = store.sorted_set::<TopLinks>(&tenant).top(10).await?;
+//!
+//! if store.counter::<LoginAttempts>(&7).hit(5).await?.allowed() {
+//!     // at most 5 attempts per window
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Why this shape (a struct of key parts, element types in the attribute)
+//! rather than one struct per element: a key's elements are many and its
+//! parts are few, and handles read the way Redis works, one key at a time.
+//!
+//! **Elements.** Set and sorted-set members and map fields are written as
+//! key parts ([`KeyPart`](crate::KeyPart): strings, integers, `bool`, `char`,
+//! UUIDs and `#[derive(KeyPart)]` newtypes), unescaped, so other clients
+//! read them as plain text; with the container attribute `json` they are
+//! serde JSON instead (struct fields in declaration order, so equal values
+//! are equal members). List items are serde JSON. Map values are hash values
+//! ([`HashValue`](crate::model::HashValue)), or JSON with `json`. Scores are
+//! [`Score`] types. A stored element that does not decode is an
+//! [`Error::Decode`](crate::Error::Decode) naming the declaration, its
+//! template and the element (`member`, `score`, `item`, `field`, `value`),
+//! never the stored bytes.
+//!
+//! **Absent and empty.** Redis deletes a collection whose last element is
+//! removed, and a key that does not exist reads as an empty collection (a
+//! counter as 0): reads of an absent key are well defined, never errors.
+//!
+//! **TTL policy**, for every kind with a declared `ttl`:
+//!
+//! | write | what it does to the TTL |
+//! |---|---|
+//! | the write that creates the key (`add`, `incr`, `push`, `set`, `hit`...) | arms the declared TTL (`PEXPIRE ... NX`, in the same transaction) |
+//! | any later write | keeps the TTL: a rate-limit window is never extended by its hits |
+//! | a store form of set algebra (`store_union`...) | the destination is replaced, and gets the declared TTL |
+//! | `Store::expire`, `persist`, `refresh_ttl` | change it explicitly |
+//!
+//! A key that expired and is written again is a new key: it gets the TTL
+//! again. Without a declared `ttl`, keys never expire unless told to.
+//!
+//! **Several keys.** Operations over two keys of a family (`move_member`,
+//! set algebra) need both keys in one hash slot, so on a Redis Cluster they
+//! run as one command: give the template a `hash_tag` and use ids that share
+//! the tagged part. Keys in two slots are refused with
+//! [`Error::CrossSlot`](crate::Error::CrossSlot) before anything is sent, on
+//! one server too.
+
+use std::marker::PhantomData;
+
+use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::key::KeyPart;
+use crate::model::{Family, HashValue};
+use crate::store::{Retry, Store};
+
+mod counter;
+mod set;
+mod sorted_set;
+
+pub use counter::{Counter, RateLimit};
+pub use set::Set;
+pub use sorted_set::{Bound, Limit, Order, SortedSet, ZAdd};
+
+/// A set per key: `#[derive(RedisSet)]` with `member = T`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis set declaration",
+    note = "derive `RedisSet` for `{Self}` with `#[redis(key = \"...\", member = T)]`"
+)]
+pub trait RedisSet: Family {
+    /// The members' type.
+    type Member: Send + Sync;
+    /// How members are written and read.
+    #[doc(hidden)]
+    type MemberCodec: ElementCodec<Self::Member>;
+}
+
+/// A sorted set per key: `#[derive(RedisSortedSet)]` with `member = T` and
+/// `score = S`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis sorted set declaration",
+    note = "derive `RedisSortedSet` for `{Self}` with `#[redis(key = \"...\", member = T, score = f64)]`"
+)]
+pub trait RedisSortedSet: Family {
+    /// The members' type.
+    type Member: Send + Sync;
+    /// How members are written and read.
+    #[doc(hidden)]
+    type MemberCodec: ElementCodec<Self::Member>;
+    /// The scores' type.
+    type Score: Score;
+}
+
+/// An integer counter per key: `#[derive(RedisCounter)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis counter declaration",
+    note = "derive `RedisCounter` for `{Self}` with `#[redis(key = \"...\")]`"
+)]
+pub trait RedisCounter: Family {}
+
+/// How one element (a member, an item, a map field or value) is written
+/// into a command and read from a reply. The derives pick the codec; it is
+/// not meant to be implemented.
+#[doc(hidden)]
+pub trait ElementCodec<T>: 'static {
+    /// Writes the value's bytes.
+    fn write(value: &T, out: &mut Vec<u8>) -> std::result::Result<(), String>;
+    /// Reads a stored element.
+    fn read(raw: Vec<u8>) -> std::result::Result<T, DecodeErrorKind>;
+}
+
+/// Elements written as key parts, unescaped.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum KeyPartElement {}
+
+/// Elements written as serde JSON.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum JsonElement {}
+
+/// Elements written as hash values.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ValueElement {}
+
+impl<T: KeyPart> ElementCodec<T> for KeyPartElement {
+    fn write(value: &T, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        crate::key::write_raw_part(value, out);
+        Ok(())
+    }
+    fn read(raw: Vec<u8>) -> std::result::Result<T, DecodeErrorKind> {
+        T::from_key_part(raw).map_err(|e| match e {
+            crate::KeyPartError::Unparsable { expected } => {
+                DecodeErrorKind::InvalidValue { expected }
+            }
+            _ => DecodeErrorKind::InvalidValue {
+                expected: "a key part",
+            },
+        })
+    }
+}
+
+impl<T> ElementCodec<T> for JsonElement
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    fn write(value: &T, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        serde_json::to_writer(out, value).map_err(|e| e.to_string())
+    }
+    fn read(raw: Vec<u8>) -> std::result::Result<T, DecodeErrorKind> {
+        crate::value::json_from_bytes(&raw)
+    }
+}
+
+impl<T: HashValue> ElementCodec<T> for ValueElement {
+    fn write(value: &T, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        if !value.is_present() {
+            return Err("an absent value (`None`) cannot be stored as an element".to_owned());
+        }
+        let mut args: Vec<Vec<u8>> = Vec::with_capacity(1);
+        value.write_hash_value(&mut args);
+        out.extend(args.concat());
+        Ok(())
+    }
+    fn read(raw: Vec<u8>) -> std::result::Result<T, DecodeErrorKind> {
+        T::from_hash_value(raw)
+    }
+}
+
+/// A sorted set's score type: a number Redis keeps as a double.
+///
+/// Integers are exact up to 2^53; a larger one is refused when written
+/// ([`Error::Encode`]) and when read ([`Error::Decode`]), never rounded.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a sorted set score",
+    label = "scores are numbers",
+    note = "scores are `f64`, `f32`, or integers up to 2^53 (`i64`, `u64`, `i32`, `u32`, ...)"
+)]
+pub trait Score: Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static {
+    /// The score as Redis keeps it, or why it cannot be one.
+    fn to_score(self) -> std::result::Result<f64, &'static str>;
+    /// A stored score.
+    fn from_score(score: f64) -> std::result::Result<Self, DecodeErrorKind>;
+}
+
+/// The largest integer a double holds exactly.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
+impl Score for f64 {
+    fn to_score(self) -> std::result::Result<f64, &'static str> {
+        if self.is_nan() {
+            Err("NaN is not a score")
+        } else {
+            Ok(self)
+        }
+    }
+    fn from_score(score: f64) -> std::result::Result<Self, DecodeErrorKind> {
+        Ok(score)
+    }
+}
+
+impl Score for f32 {
+    fn to_score(self) -> std::result::Result<f64, &'static str> {
+        f64::from(self).to_score()
+    }
+    fn from_score(score: f64) -> std::result::Result<Self, DecodeErrorKind> {
+        // Scores written as `f32` read back exactly; others round.
+        Ok(score as f32)
+    }
+}
+
+macro_rules! integer_score {
+    ($($t:ty),*) => {$(
+        impl Score for $t {
+            fn to_score(self) -> std::result::Result<f64, &'static str> {
+                // Checked as an integer: 2^53 + 1 would round to 2^53 as a double.
+                #[allow(clippy::cast_lossless)]
+                if (self as i128).unsigned_abs() > 1 << 53 {
+                    return Err("the integer is beyond 2^53, which a score cannot hold exactly");
+                }
+                #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+                Ok(self as f64)
+            }
+            fn from_score(score: f64) -> std::result::Result<Self, DecodeErrorKind> {
+                let invalid = DecodeErrorKind::InvalidValue {
+                    expected: concat!("a score that is an integer (", stringify!($t), ")"),
+                };
+                if score.fract() != 0.0 || score.abs() > EXACT {
+                    return Err(invalid);
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                let n = score as i128;
+                <$t>::try_from(n).map_err(|_| invalid)
+            }
+        }
+    )*};
+}
+
+integer_score!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
+
+/// Parses a score as Redis replies with it (a bulk string like `1.5`,
+/// `inf`, `-inf`, or a RESP3 double).
+pub(crate) fn parse_score<S: Score>(
+    value: &redis::Value,
+) -> std::result::Result<S, DecodeErrorKind> {
+    let invalid = DecodeErrorKind::UnexpectedReply("expected a score");
+    let score = match value {
+        redis::Value::Double(d) => *d,
+        redis::Value::Int(n) => *n as f64,
+        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .ok_or(invalid)?,
+        redis::Value::SimpleString(s) => s.parse::<f64>().map_err(|_| invalid)?,
+        _ => return Err(invalid),
+    };
+    S::from_score(score)
+}
+
+/// A score as a command argument.
+pub(crate) fn score_arg<F: Family, S: Score>(score: S) -> Result<String> {
+    let value = score
+        .to_score()
+        .map_err(|m| Error::encode::<F>(Some("score"), m.to_owned()))?;
+    Ok(if value == f64::INFINITY {
+        "+inf".to_owned()
+    } else if value == f64::NEG_INFINITY {
+        "-inf".to_owned()
+    } else {
+        // `Display` of f64 round-trips exactly.
+        value.to_string()
+    })
+}
+
+/// The key of `id`, and what every handle shares.
+pub(crate) struct Handle<'a, F: Family> {
+    pub(crate) store: &'a Store,
+    pub(crate) id: &'a F::Id,
+    _family: PhantomData<fn() -> F>,
+}
+
+impl<'a, F: Family> Handle<'a, F> {
+    pub(crate) fn new(store: &'a Store, id: &'a F::Id) -> Self {
+        Handle {
+            store,
+            id,
+            _family: PhantomData,
+        }
+    }
+
+    pub(crate) fn key(&self) -> Result<Vec<u8>> {
+        self.store.render_key::<F>(self.id)
+    }
+
+    /// Sends `cmd` (one command, or a transaction) and decodes the reply.
+    pub(crate) async fn send<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        cmd: &impl SendOnce,
+    ) -> Result<T> {
+        self.store
+            .query::<F, T, _, _>(operation, retry, |mut con| async move {
+                cmd.send(&mut con).await
+            })
+            .await
+    }
+
+    /// `PEXPIRE key ttl NX`, for the write that may create the key, when the
+    /// family declares a TTL.
+    pub(crate) fn arm_ttl(&self, pipe: &mut redis::Pipeline, key: &[u8]) {
+        if let Some(ttl) = F::META.ttl {
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            pipe.cmd("PEXPIRE").arg(key).arg(ms).arg("NX").ignore();
+        }
+    }
+
+    /// Refuses keys in different slots (see the module docs).
+    pub(crate) fn same_slot(&self, operation: &'static str, keys: &[&[u8]]) -> Result<()> {
+        let mut slots = keys.iter().map(|k| crate::key::hash_slot(k));
+        let first = slots.next();
+        if slots.all(|s| Some(s) == first) {
+            Ok(())
+        } else {
+            Err(Error::CrossSlot {
+                operation,
+                model: F::META.name,
+                key_template: F::META.key.source,
+            })
+        }
+    }
+}
+
+/// A command or a pipeline, sent as one.
+pub(crate) trait SendOnce: Sync {
+    fn send<T: redis::FromRedisValue>(
+        &self,
+        con: &mut crate::connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send;
+}
+
+impl SendOnce for redis::Cmd {
+    fn send<T: redis::FromRedisValue>(
+        &self,
+        con: &mut crate::connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send {
+        self.query_async(con)
+    }
+}
+
+impl SendOnce for redis::Pipeline {
+    fn send<T: redis::FromRedisValue>(
+        &self,
+        con: &mut crate::connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send {
+        self.query_async(con)
+    }
+}
+
+/// Encodes one element of `F` with codec `C`, naming `what` in errors.
+pub(crate) fn encode<F: Family, T, C: ElementCodec<T>>(
+    what: &'static str,
+    value: &T,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    C::write(value, &mut out).map_err(|m| Error::encode::<F>(Some(what), m))?;
+    Ok(out)
+}
+
+/// Decodes one stored element of `F` with codec `C`.
+pub(crate) fn decode<F: Family, T, C: ElementCodec<T>>(
+    what: &'static str,
+    raw: Vec<u8>,
+) -> Result<T> {
+    C::read(raw).map_err(|kind| Error::Decode(DecodeError::of::<F>(Some(what), kind)))
+}
+
+/// Decodes every stored element of a reply.
+pub(crate) fn decode_all<F: Family, T, C: ElementCodec<T>>(
+    what: &'static str,
+    raw: Vec<Vec<u8>>,
+) -> Result<Vec<T>> {
+    raw.into_iter()
+        .map(|r| decode::<F, T, C>(what, r))
+        .collect()
+}
