@@ -87,6 +87,101 @@ async fn every_operation(store: &redis_runtime::Store) {
         .unwrap();
 }
 
+/// Every operation of every collection kind, the TTL calls included.
+async fn every_collection_operation(store: &redis_runtime::Store) {
+    use redis_runtime::collection::{Bound, Order, ZAdd};
+    let (red, blue) = (
+        TeamMembers {
+            org: TenantId("o".into()),
+            team: "red".into(),
+        },
+        TeamMembers {
+            org: TenantId("o".into()),
+            team: "blue".into(),
+        },
+    );
+    let set = store.set::<TeamMembers>(&red);
+    set.add(&1).await.unwrap();
+    set.add_many(&[2, 3]).await.unwrap();
+    set.remove(&3).await.unwrap();
+    set.remove_many(&[9]).await.unwrap();
+    set.contains(&1).await.unwrap();
+    set.contains_many(&[1, 2]).await.unwrap();
+    set.members().await.unwrap();
+    let _: Vec<_> = set.scan().collect().await;
+    set.len().await.unwrap();
+    set.random().await.unwrap();
+    set.move_member(&blue, &2).await.unwrap();
+    set.union(&[&blue]).await.unwrap();
+    set.intersection(&[&blue]).await.unwrap();
+    set.difference(&[&blue]).await.unwrap();
+    set.store_union(&blue, &[&red]).await.unwrap();
+    set.store_intersection(&blue, &[&red]).await.unwrap();
+    set.store_difference(&blue, &[&red]).await.unwrap();
+    set.pop().await.unwrap();
+
+    let game = "g".to_owned();
+    let board = store.sorted_set::<Board>(&game);
+    let m = |x: &str| x.to_owned();
+    board.add(&m("a"), 1).await.unwrap();
+    board.add_many(&[(&m("b"), 2), (&m("c"), 3)]).await.unwrap();
+    board
+        .add_with(&m("a"), 5, ZAdd::new().if_greater())
+        .await
+        .unwrap();
+    board.incr(&m("a"), 1).await.unwrap();
+    board.score(&m("a")).await.unwrap();
+    board.scores(&[m("a")]).await.unwrap();
+    board.rank(&m("a")).await.unwrap();
+    board.rank_rev(&m("a")).await.unwrap();
+    board.range(0, -1, Order::Ascending).await.unwrap();
+    board.top(2).await.unwrap();
+    board
+        .range_by_score(
+            Bound::Unbounded,
+            Bound::Inclusive(3),
+            Order::Descending,
+            Some((0, 2)),
+        )
+        .await
+        .unwrap();
+    board
+        .range_by_lex(Bound::Unbounded, Bound::Unbounded, Order::Ascending, None)
+        .await
+        .unwrap();
+    board
+        .count(Bound::Unbounded, Bound::Unbounded)
+        .await
+        .unwrap();
+    board.len().await.unwrap();
+    board.remove(&m("c")).await.unwrap();
+    board.remove_by_rank(0, 0).await.unwrap();
+    board
+        .remove_by_score(Bound::Inclusive(100), Bound::Unbounded)
+        .await
+        .unwrap();
+    board.pop_min().await.unwrap();
+    board.pop_max().await.unwrap();
+
+    let hits = store.counter::<Hits>(&1);
+    hits.get().await.unwrap();
+    hits.incr(2).await.unwrap();
+    hits.decr(1).await.unwrap();
+    hits.hit(10).await.unwrap();
+    hits.set(0).await.unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<Hits>(&1).await.unwrap();
+    store.ttl::<Hits>(&1).await.unwrap();
+    store
+        .expire::<Hits>(&1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<Hits>(&1).await.unwrap();
+    store.refresh_ttl::<Hits>(&1).await.unwrap();
+    store.delete::<Hits>(&1).await.unwrap();
+}
+
 on_both! {
 async fn every_operation_sends_only_what_the_command_table_lists() {
     let (server, _) = start("app").await;
@@ -104,6 +199,7 @@ async fn every_operation_sends_only_what_the_command_table_lists() {
     every_operation(&store).await;
     // Once more, now that the scripts are cached (EVALSHA).
     every_operation(&store).await;
+    every_collection_operation(&store).await;
 
     let sent: BTreeSet<String> = command_calls(&mut admin)
         .await
