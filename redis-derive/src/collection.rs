@@ -19,6 +19,8 @@ pub(crate) enum CollectionKind {
     Set,
     SortedSet,
     Counter,
+    List,
+    Map,
 }
 
 impl CollectionKind {
@@ -27,6 +29,8 @@ impl CollectionKind {
             CollectionKind::Set => "RedisSet",
             CollectionKind::SortedSet => "RedisSortedSet",
             CollectionKind::Counter => "RedisCounter",
+            CollectionKind::List => "RedisList",
+            CollectionKind::Map => "RedisMap",
         }
     }
 
@@ -35,6 +39,8 @@ impl CollectionKind {
             CollectionKind::Set => "set",
             CollectionKind::SortedSet => "sorted set",
             CollectionKind::Counter => "counter",
+            CollectionKind::List => "list",
+            CollectionKind::Map => "map",
         }
     }
 
@@ -44,6 +50,8 @@ impl CollectionKind {
             CollectionKind::Set => &["member"],
             CollectionKind::SortedSet => &["member", "score"],
             CollectionKind::Counter => &[],
+            CollectionKind::List => &["item"],
+            CollectionKind::Map => &["field", "value"],
         }
     }
 
@@ -54,6 +62,12 @@ impl CollectionKind {
                 "#[redis(key = \"game:{game}:scores\", member = PlayerId, score = f64)]"
             }
             CollectionKind::Counter => "#[redis(key = \"views:{page}\", ttl = \"1d\")]",
+            CollectionKind::List => {
+                "#[redis(key = \"room:{room}:history\", item = Line, cap = 500)]"
+            }
+            CollectionKind::Map => {
+                "#[redis(key = \"room:{room}:read\", field = UserId, value = u64)]"
+            }
         }
     }
 }
@@ -68,10 +82,18 @@ struct Attrs {
     krate: Option<syn::Path>,
     member: Option<syn::Type>,
     score: Option<syn::Type>,
+    item: Option<syn::Type>,
+    field: Option<syn::Type>,
+    value: Option<syn::Type>,
     json: Option<syn::Path>,
+    cap: Option<syn::LitInt>,
+    queue: Option<syn::Path>,
 }
 
-const ATTRS: &[&str] = &["key", "hash_tag", "ttl", "crate", "member", "score", "json"];
+const ATTRS: &[&str] = &[
+    "key", "hash_tag", "ttl", "crate", "member", "score", "item", "field", "value", "json", "cap",
+    "queue",
+];
 
 fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attrs {
     let mut attrs = Attrs::default();
@@ -123,7 +145,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         *slot = Some(lit.clone());
                     }
                 }
-                "member" | "score" => {
+                "member" | "score" | "item" | "field" | "value" => {
                     let ty: syn::Type = meta.value()?.parse()?;
                     if !kind.elements().contains(&name.as_str()) {
                         cx.error_spanned_by(
@@ -139,10 +161,12 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         );
                         return Ok(());
                     }
-                    let slot = if name == "member" {
-                        &mut attrs.member
-                    } else {
-                        &mut attrs.score
+                    let slot = match name.as_str() {
+                        "member" => &mut attrs.member,
+                        "score" => &mut attrs.score,
+                        "item" => &mut attrs.item,
+                        "field" => &mut attrs.field,
+                        _ => &mut attrs.value,
                     };
                     if slot.is_some() {
                         duplicate(cx);
@@ -150,8 +174,45 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         *slot = Some(ty);
                     }
                 }
+                "cap" | "queue" if kind != CollectionKind::List => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`{name}` applies to lists; remove it from this {}", kind.noun()),
+                    );
+                    if meta.input.peek(Token![=]) {
+                        meta.value()?.parse::<syn::Expr>()?;
+                    }
+                }
+                "cap" => {
+                    let lit: syn::LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<u64>() {
+                        Ok(n) if n > 0 => {
+                            if attrs.cap.is_some() {
+                                duplicate(cx);
+                            } else {
+                                attrs.cap = Some(lit);
+                            }
+                        }
+                        _ => cx.error_spanned_by(
+                            &lit,
+                            "`cap` is the most items the list keeps: a positive integer, e.g. `cap = 500`",
+                        ),
+                    }
+                }
+                "queue" => {
+                    if attrs.queue.is_some() {
+                        duplicate(cx);
+                    } else {
+                        attrs.queue = Some(meta.path.clone());
+                    }
+                }
                 "json" => {
-                    if kind == CollectionKind::Counter {
+                    if kind == CollectionKind::List {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            "list items are always serde JSON; remove `json`",
+                        );
+                    } else if kind == CollectionKind::Counter {
                         cx.error_spanned_by(
                             &meta.path,
                             "`json` does not apply to a counter, which holds one integer; remove it",
@@ -256,6 +317,24 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             ),
         );
     }
+    if kind == CollectionKind::List && attrs.item.is_none() {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a list needs its item type: add `item = T` (a serde type), e.g. `{example}`"),
+        );
+    }
+    if kind == CollectionKind::Map && (attrs.field.is_none() || attrs.value.is_none()) {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a map needs a field type and a value type: add `field = K, value = V`, e.g. `{example}`"),
+        );
+    }
+    if let (Some(queue), None) = (&attrs.queue, &attrs.hash_tag) {
+        cx.error_spanned_by(
+            queue,
+            "a reliable queue moves items between its list and each consumer's in-flight list in one command, so they must share a hash slot: add `hash_tag = \"...\"` naming a placeholder",
+        );
+    }
     if kind == CollectionKind::SortedSet && attrs.score.is_none() {
         cx.error_spanned_by(
             &input.ident,
@@ -333,6 +412,8 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     "; the member and score types go in `member = T, score = S`"
                 }
                 CollectionKind::Counter => "",
+                CollectionKind::List => "; the item type goes in `item = T`",
+                CollectionKind::Map => "; the field and value types go in `field = K, value = V`",
             };
             cx.error_spanned_by(
                 field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
@@ -402,6 +483,8 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         CollectionKind::Set => quote!(#rr::Kind::Set),
         CollectionKind::SortedSet => quote!(#rr::Kind::SortedSet),
         CollectionKind::Counter => quote!(#rr::Kind::Counter),
+        CollectionKind::List => quote!(#rr::Kind::List),
+        CollectionKind::Map => quote!(#rr::Kind::Map),
     };
     let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
     let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
@@ -493,6 +576,66 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             },
             TokenStream::new(),
         ),
+        CollectionKind::List => {
+            let ty = attrs.item.as_ref()?;
+            let cap = match &attrs.cap {
+                Some(cap) => quote!(#rr::Some(#cap)),
+                None => quote!(#rr::None),
+            };
+            let assert =
+                quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>(););
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisList for #ident {
+                        type Item = #ty;
+                        type ItemCodec = #rr::JsonElement;
+                        const CAP: #rr::Option<u64> = #cap;
+                    }
+                },
+                assert,
+            )
+        }
+        CollectionKind::Map => {
+            let field = attrs.field.as_ref()?;
+            let value = attrs.value.as_ref()?;
+            let field_assert =
+                quote_spanned!(field.span()=> const _: () = #rr::assert_member::<#field>(););
+            let (codec, value_assert) = match &attrs.json {
+                Some(json) => (
+                    quote_spanned!(json.span()=> #rr::JsonElement),
+                    quote_spanned!(value.span()=> const _: () = #rr::assert_json_element::<#value>();),
+                ),
+                None => (
+                    quote!(#rr::ValueElement),
+                    quote_spanned!(value.span()=> const _: () = #rr::assert_hash_value::<#value>();),
+                ),
+            };
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisMap for #ident {
+                        type Field = #field;
+                        type FieldCodec = #rr::KeyPartElement;
+                        type Value = #value;
+                        type ValueCodec = #codec;
+                    }
+                },
+                quote!(#field_assert #value_assert),
+            )
+        }
+    };
+    let queue = match &attrs.queue {
+        Some(_) => in_flight(
+            &rr,
+            input,
+            &source,
+            hash_tag.as_deref(),
+            &ordered,
+            &names,
+            &fields,
+        ),
+        None => TokenStream::new(),
     };
 
     Some(quote! {
@@ -524,5 +667,108 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
 
             #kind_impl
         };
+        #queue
     })
+}
+
+/// A reliable queue's in-flight family: a public `{Queue}InFlight` struct
+/// with the queue's placeholder fields and `consumer`, whose template is the
+/// queue's with `:inflight:{consumer}` appended (same hash tag, so one slot),
+/// and the `RedisQueue` impl tying them together.
+fn in_flight(
+    rr: &TokenStream,
+    input: &syn::DeriveInput,
+    source: &str,
+    hash_tag: Option<&str>,
+    ordered: &[&syn::Field],
+    names: &[String],
+    fields: &[&syn::Field],
+) -> TokenStream {
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let flight = quote::format_ident!("{}InFlight", ident);
+    let flight_name = flight.to_string();
+    let flight_source = format!("{source}:inflight:{{consumer}}");
+    let Ok(template) = key_template::parse(&flight_source) else {
+        return TokenStream::new();
+    };
+    let mut types = ordered.iter().map(|f| &f.ty);
+    let segments: Vec<TokenStream> = template
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
+            Segment::Placeholder(p) => {
+                let tagged = hash_tag == Some(p.as_str());
+                let shape = match types.next() {
+                    Some(ty) => quote!(#rr::assert_key_part::<#ty>()),
+                    None => quote!(#rr::assert_key_part::<#rr::String>()),
+                };
+                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
+            }
+        })
+        .collect();
+    let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
+    let field_metas = fields.iter().zip(names).map(|(f, fname)| {
+        let rust_type = crate::ast::type_name(&f.ty);
+        quote!(#rr::FieldMeta { name: #fname, stored_as: #fname, rust_type: #rust_type, storage: #rr::FieldStorage::KeyPart, optional: false })
+    });
+    let from_id = match idents.as_slice() {
+        [] => quote!(#flight { consumer }),
+        [single] => quote!(#flight { #single: ::core::clone::Clone::clone(id), consumer }),
+        many => quote!(#flight { #(#many: ::core::clone::Clone::clone(&id.#many),)* consumer }),
+    };
+    let doc = format!(
+        "The in-flight list of one consumer of the reliable queue [`{ident}`] (key `{flight_source}`): items it has taken and not yet acknowledged. List it in `keyspace!` next to `{ident}`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #vis struct #flight {
+            #(#[doc = "A part of the queue's key."] pub #idents: #tys,)*
+            /// The consumer holding the items.
+            pub consumer: #rr::String,
+        }
+
+        #[doc(hidden)]
+        const _: () = {
+            #rr::inventory::submit! {
+                #rr::ModelRegistration(<#flight as #rr::Family>::META)
+            }
+
+            #[automatically_derived]
+            impl #rr::Family for #flight {
+                type Id = #flight;
+                const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
+                    name: #flight_name,
+                    module_path: ::core::module_path!(),
+                    key: #rr::KeyTemplate {
+                        source: #flight_source,
+                        segments: &[#(#segments),*],
+                    },
+                    kind: #rr::Kind::List,
+                    ttl: #rr::None,
+                    fields: &[#(#field_metas,)* #rr::FieldMeta { name: "consumer", stored_as: "consumer", rust_type: "String", storage: #rr::FieldStorage::KeyPart, optional: false }],
+                };
+
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
+                    #(key.part::<#tys>(&id.#idents)?;)*
+                    key.part::<#rr::String>(&id.consumer)
+                }
+
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    #rr::Ok(#flight { #(#idents: parts.part::<#tys>()?,)* consumer: parts.part::<#rr::String>()? })
+                }
+            }
+
+            #[automatically_derived]
+            impl #rr::RedisQueue for #ident {
+                type InFlight = #flight;
+                fn in_flight(id: &Self::Id, consumer: #rr::String) -> #flight {
+                    #from_id
+                }
+            }
+        };
+    }
 }

@@ -61,3 +61,20 @@ pub fn derive_redis_counter(input: proc_macro::TokenStream) -> proc_macro::Token
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     collection::derive(&input, collection::CollectionKind::Counter).into()
 }
+
+/// Derives `redis_runtime::collection::RedisList`: a list per key, with
+/// `item = T` (serde), an optional `cap`, and `queue` for a reliable queue.
+/// Documented on the re-export.
+#[proc_macro_derive(RedisList, attributes(redis))]
+pub fn derive_redis_list(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::List).into()
+}
+
+/// Derives `redis_runtime::collection::RedisMap`: a hash of typed fields and
+/// values per key, with `field = K` and `value = V`. Documented on the re-export.
+#[proc_macro_derive(RedisMap, attributes(redis))]
+pub fn derive_redis_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Map).into()
+}

@@ -56,7 +56,7 @@ mod store;
 pub mod testing;
 mod value;
 
-pub use collection::{RedisCounter, RedisSet, RedisSortedSet};
+pub use collection::{RedisCounter, RedisList, RedisMap, RedisQueue, RedisSet, RedisSortedSet};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
 };
@@ -72,14 +72,16 @@ pub use store::{Expiry, Store};
 pub use redis;
 
 #[cfg(feature = "derive")]
-pub use redis_derive::{KeyPart, RedisCounter, RedisModel, RedisSet, RedisSortedSet};
+pub use redis_derive::{
+    KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
+};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::collection::{
-        ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisSet, RedisSortedSet, Score,
-        ValueElement,
+        ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
+        RedisSet, RedisSortedSet, Score, ValueElement,
     };
     pub use crate::error::{DecodeError, DecodeErrorKind, Error};
     pub use crate::key::{
@@ -97,6 +99,7 @@ pub mod __private {
     pub use core::time::Duration;
     pub use inventory;
     pub use redis::{FromRedisValue, ParsingError, RedisWrite, Value};
+    pub use std::string::String;
     pub use std::vec::Vec;
 
     /// Decodes a model from a redis-rs reply (the generated `FromRedisValue`).

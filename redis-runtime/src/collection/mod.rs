@@ -123,6 +123,53 @@ pub trait RedisSortedSet: Family {
     type Score: Score;
 }
 
+/// A list per key: `#[derive(RedisList)]` with `item = T` (serde JSON),
+/// optionally `cap = N` (pushes keep the newest N) and `queue` (a reliable
+/// queue, [`RedisQueue`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis list declaration",
+    note = "derive `RedisList` for `{Self}` with `#[redis(key = \"...\", item = T)]`"
+)]
+pub trait RedisList: Family {
+    /// The items' type.
+    type Item: Send + Sync;
+    /// How items are written and read.
+    #[doc(hidden)]
+    type ItemCodec: ElementCodec<Self::Item>;
+    /// The most items a push keeps, if the declaration caps the list.
+    const CAP: Option<u64>;
+}
+
+/// A list declared `queue`: items are taken by moving them atomically to the
+/// taker's in-flight list (a family of its own, `{Queue}InFlight`, in the
+/// same hash slot), so a worker that dies holding an item loses nothing.
+pub trait RedisQueue: RedisList {
+    /// The in-flight lists' family.
+    type InFlight: Family<Id = Self::InFlight>;
+    /// The in-flight list of `consumer` for the queue of `id`.
+    fn in_flight(id: &Self::Id, consumer: String) -> Self::InFlight;
+}
+
+/// A hash of typed fields and values per key: `#[derive(RedisMap)]` with
+/// `field = K` (a key part) and `value = V` (a hash value, or serde with
+/// `json`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Redis map declaration",
+    note = "derive `RedisMap` for `{Self}` with `#[redis(key = \"...\", field = K, value = V)]`"
+)]
+pub trait RedisMap: Family {
+    /// The field names' type.
+    type Field: Send + Sync;
+    /// How field names are written and read.
+    #[doc(hidden)]
+    type FieldCodec: ElementCodec<Self::Field>;
+    /// The values' type.
+    type Value: Send + Sync;
+    /// How values are written and read.
+    #[doc(hidden)]
+    type ValueCodec: ElementCodec<Self::Value>;
+}
+
 /// An integer counter per key: `#[derive(RedisCounter)]`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Redis counter declaration",

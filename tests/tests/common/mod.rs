@@ -1,7 +1,9 @@
 //! Models and helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub, unused_imports, unused_macros)]
 
-use redis_runtime::{KeyPart, RedisCounter, RedisModel, RedisSet, RedisSortedSet, keyspace};
+use redis_runtime::{
+    KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, keyspace,
+};
 use serde::{Deserialize, Serialize};
 
 /// A tenant id newtype used as a key part.
@@ -142,10 +144,54 @@ pub struct Views {
     pub day: u32,
 }
 
+/// A line of a room's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub from: u64,
+    pub text: String,
+}
+
+/// A capped history: a list per room keeping the newest 100 lines.
+#[derive(RedisList)]
+#[redis(key = "room:{room}:history", item = Line, cap = 100, ttl = "1h")]
+pub struct History {
+    pub room: String,
+}
+
+/// A job of the reliable queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub payload: String,
+}
+
+/// A reliable queue: items are taken into a per-consumer in-flight list
+/// (`JobsInFlight`) in the same slot.
+#[derive(RedisList)]
+#[redis(key = "jobs:{queue}", hash_tag = "queue", item = Job, queue)]
+pub struct Jobs {
+    pub queue: String,
+}
+
+/// Read markers: a map per room from user id to the last message read.
+#[derive(RedisMap)]
+#[redis(key = "room:{room}:read", field = u64, value = u64, ttl = "1d")]
+pub struct ReadMarks {
+    pub room: String,
+}
+
+/// A map with serde values and newtype fields.
+#[derive(RedisMap)]
+#[redis(key = "prefs:{org}", field = TenantId, value = Prefs, json)]
+pub struct OrgPrefs {
+    pub org: String,
+}
+
 keyspace! {
     /// Every model of the integration tests.
     pub TEST_MODELS = [
         User, Session, Event, Profile, Counter, TeamMembers, PrefSets, Board, Load, Hits, Views,
+        History, Jobs, JobsInFlight, ReadMarks, OrgPrefs,
     ];
 }
 
