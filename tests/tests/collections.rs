@@ -458,3 +458,80 @@ async fn rate_limit_window_is_set_exactly_once() {
     }
     assert_eq!(expires, 1, "the window's TTL was set {expires} times");
 }
+
+on_both! {
+async fn map_operations() {
+    let (server, store) = start("app:").await;
+    let mut raw = server.raw_connection().await.unwrap();
+    let lobby = "lobby".to_owned();
+    let marks = store.map::<ReadMarks>(&lobby);
+
+    // Absent: empty, not an error.
+    assert_eq!(marks.len().await.unwrap(), 0);
+    assert_eq!(marks.get(&1).await.unwrap(), None);
+    assert!(marks.all().await.unwrap().is_empty());
+    assert!(!marks.contains(&1).await.unwrap());
+
+    assert!(marks.set(&1, &10).await.unwrap());
+    assert!(!marks.set(&1, &11).await.unwrap(), "an update is not a new field");
+    assert_eq!(marks.set_many(&[(&2, &20), (&3, &30), (&1, &12)]).await.unwrap(), 2);
+    assert_eq!(marks.get(&1).await.unwrap(), Some(12));
+    assert_eq!(marks.get_many(&[3, 9, 2]).await.unwrap(), vec![Some(30), None, Some(20)]);
+    let mut all = marks.all().await.unwrap();
+    all.sort();
+    assert_eq!(all, vec![(1, 12), (2, 20), (3, 30)]);
+    assert!(marks.contains(&2).await.unwrap());
+    assert_eq!(marks.incr(&2, 5).await.unwrap(), 25);
+    assert_eq!(marks.incr(&4, -1).await.unwrap(), -1, "an absent field starts at 0");
+    assert!(marks.remove(&4).await.unwrap());
+    assert!(!marks.remove(&4).await.unwrap());
+    assert_eq!(marks.remove_many(&[3, 8]).await.unwrap(), 1);
+    assert_eq!(marks.len().await.unwrap(), 2);
+
+    // Fields are plain text: another client reads them.
+    let key = store.key::<ReadMarks>(&lobby).unwrap();
+    let stored: Option<String> = raw!(&mut raw, "HGET", &key, "1");
+    assert_eq!(stored.as_deref(), Some("12"));
+
+    // The TTL: armed by the creating write, never extended.
+    let first = ttl_ms(store.ttl::<ReadMarks>(&lobby).await.unwrap());
+    assert!(first > 86_000_000, "{first}");
+    assert!(store.expire::<ReadMarks>(&lobby, Duration::from_secs(60)).await.unwrap());
+    marks.set(&5, &1).await.unwrap();
+    marks.incr(&5, 1).await.unwrap();
+    assert!(ttl_ms(store.ttl::<ReadMarks>(&lobby).await.unwrap()) <= 60_000);
+
+    // Scan.
+    let big = "big".to_owned();
+    let many: Vec<(u64, i64)> = (0..700).map(|i| (i, i as i64 * 2)).collect();
+    let refs: Vec<(&u64, &i64)> = many.iter().map(|(f, v)| (f, v)).collect();
+    assert_eq!(store.map::<ReadMarks>(&big).set_many(&refs).await.unwrap(), 700);
+    let mut scanned: Vec<(u64, i64)> =
+        store.map::<ReadMarks>(&big).scan().map(Result::unwrap).collect().await;
+    scanned.sort();
+    scanned.dedup();
+    assert_eq!(scanned, many);
+
+    // Bad stored data: typed, naming field or value, never the bytes.
+    let _: () = raw!(&mut raw, "HSET", &key, "not-a-number", "1");
+    assert!(matches!(marks.all().await, Err(Error::Decode(e)) if e.field == Some("field")));
+    let _: () = raw!(&mut raw, "HDEL", &key, "not-a-number");
+    let _: () = raw!(&mut raw, "HSET", &key, "7", "secret");
+    match marks.get(&7).await {
+        Err(Error::Decode(e)) => {
+            assert_eq!(e.field, Some("value"));
+            assert!(!e.to_string().contains("secret"));
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert!(matches!(marks.incr(&7, 1).await, Err(Error::Server { .. })));
+
+    // Serde values and newtype fields.
+    let org = "acme".to_owned();
+    let prefs = store.map::<OrgPrefs>(&org);
+    let value = Prefs { theme: "light".into(), langs: vec!["de".into()] };
+    assert!(prefs.set(&TenantId("t:1".into()), &value).await.unwrap());
+    assert_eq!(prefs.get(&TenantId("t:1".into())).await.unwrap(), Some(value));
+    assert_eq!(store.ttl::<OrgPrefs>(&org).await.unwrap(), Expiry::Never);
+}
+}

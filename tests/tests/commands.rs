@@ -170,6 +170,20 @@ async fn every_collection_operation(store: &redis_runtime::Store) {
     hits.hit(10).await.unwrap();
     hits.set(0).await.unwrap();
 
+    let room = "r".to_owned();
+    let marks = store.map::<ReadMarks>(&room);
+    marks.set(&1, &1).await.unwrap();
+    marks.set_many(&[(&2, &2)]).await.unwrap();
+    marks.get(&1).await.unwrap();
+    marks.get_many(&[1, 2]).await.unwrap();
+    marks.all().await.unwrap();
+    marks.contains(&1).await.unwrap();
+    marks.incr(&1, 1).await.unwrap();
+    marks.len().await.unwrap();
+    let _: Vec<_> = marks.scan().collect().await;
+    marks.remove(&1).await.unwrap();
+    marks.remove_many(&[2]).await.unwrap();
+
     // The TTL calls every kind shares.
     store.exists::<Hits>(&1).await.unwrap();
     store.ttl::<Hits>(&1).await.unwrap();

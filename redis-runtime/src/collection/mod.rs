@@ -87,10 +87,12 @@ use crate::model::{Family, HashValue};
 use crate::store::{Retry, Store};
 
 mod counter;
+mod map;
 mod set;
 mod sorted_set;
 
 pub use counter::{Counter, RateLimit};
+pub use map::Map;
 pub use set::Set;
 pub use sorted_set::{Bound, Limit, Order, SortedSet, ZAdd};
 

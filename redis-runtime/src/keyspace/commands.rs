@@ -262,8 +262,32 @@ pub const COUNTER: KeyKind = KeyKind {
     script_calls: &[],
 };
 
+const MAP_ROWS: [KeyCommand; 15] = with_ttl_rows(
+    [
+        write("hset", &["f", "v"], &["set", "set_many"]),
+        write("pexpire", &["1000", "NX"], &["set", "set_many", "incr"]),
+        read("hget", &["f"], &["get"]),
+        read("hmget", &["f"], &["get_many"]),
+        read("hgetall", &[], &["all"]),
+        read("hexists", &["f"], &["contains"]),
+        write("hdel", &["f"], &["remove", "remove_many"]),
+        read("hlen", &[], &["len"]),
+        read("hscan", &["0"], &["scan"]),
+        write("hincrby", &["f", "1"], &["incr"]),
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Maps (`#[derive(RedisMap)]`).
+pub const MAP: KeyKind = KeyKind {
+    redis_type: "hash",
+    kinds: &["map"],
+    commands: &MAP_ROWS,
+    script_calls: &[],
+};
+
 /// Every key kind.
-pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER];
+pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER, MAP];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with
 /// credentials, which every user may run, `HELLO` for RESP3, `SELECT` for a

@@ -175,7 +175,7 @@ pub struct Jobs {
 
 /// Read markers: a map per room from user id to the last message read.
 #[derive(RedisMap)]
-#[redis(key = "room:{room}:read", field = u64, value = u64, ttl = "1d")]
+#[redis(key = "room:{room}:read", field = u64, value = i64, ttl = "1d")]
 pub struct ReadMarks {
     pub room: String,
 }
