@@ -531,7 +531,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             )
         } else {
             (
-                quote!(#rr::KeyPartElement),
+                respan(quote!(#rr::KeyPartElement), ty.span()),
                 quote_spanned!(ty.span()=> const _: () = #rr::assert_member::<#ty>();),
             )
         }
@@ -555,8 +555,6 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             let ty = attrs.member.as_ref()?;
             let score = attrs.score.as_ref()?;
             let (codec, assert) = member_codec(ty);
-            let score_assert =
-                quote_spanned!(score.span()=> const _: () = #rr::assert_score::<#score>(););
             (
                 quote! {
                     #[automatically_derived]
@@ -566,7 +564,8 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                         type Score = #score;
                     }
                 },
-                quote!(#assert #score_assert),
+                // The score type's bound (`Score`) is reported at `score = ...`.
+                assert,
             )
         }
         CollectionKind::Counter => (
@@ -771,4 +770,16 @@ fn in_flight(
             }
         };
     }
+}
+
+/// `tokens` with every token spanned at `span`, so an unsatisfied bound on
+/// them is reported at the attribute that chose them.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            tree.set_span(span);
+            tree
+        })
+        .collect()
 }

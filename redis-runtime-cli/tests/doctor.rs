@@ -91,7 +91,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
     assert!(
         persistence.contains("a restart or crash loses every key of every family")
             && persistence
-                .contains("2 families have no TTL and are presumably meant to last: `Event`")
+                .contains("families have no TTL and are presumably meant to last: `Event`")
             && persistence.contains("`Profile`"),
         "{persistence}"
     );

@@ -81,7 +81,7 @@ pub use redis_derive::{
 pub mod __private {
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
-        RedisSet, RedisSortedSet, Score, ValueElement,
+        RedisSet, RedisSortedSet, ValueElement,
     };
     pub use crate::error::{DecodeError, DecodeErrorKind, Error};
     pub use crate::key::{
@@ -248,9 +248,6 @@ pub mod __private {
     impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonElementType for T {}
     /// Asserts at compile time that an element type is serde.
     pub const fn assert_json_element<T: JsonElementType>() {}
-
-    /// Asserts at compile time that a score type is a [`Score`].
-    pub const fn assert_score<T: Score>() {}
 
     /// The value of a `#[redis(skip)]` field, or of a `#[redis(default)]` field
     /// missing from the stored hash.

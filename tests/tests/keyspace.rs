@@ -168,10 +168,12 @@ fn acl_patterns_that_would_grant_other_applications_keys_are_flagged() {
 
 #[test]
 fn every_derived_model_registers_itself() {
-    // This test binary links the 5 shared models, the 13 near misses and TenantDoc.
+    // This test binary links the 16 shared families (the in-flight lists of
+    // `Jobs` register themselves as `JobsInFlight`), the 13 near misses and
+    // TenantDoc.
     let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
-    assert_eq!(names.len(), 19, "{names:?}");
+    assert_eq!(names.len(), 30, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
     assert_eq!(unlisted.len(), 14);
     assert!(unlisted.iter().all(|m| {
@@ -185,11 +187,22 @@ fn every_derived_model_registers_itself() {
     assert_eq!(
         unlisted,
         [
+            "Board",
             "Counter",
             "Event",
+            "History",
+            "Hits",
+            "Jobs",
+            "JobsInFlight",
+            "Load",
+            "OrgPrefs",
+            "PrefSets",
             "Profile",
+            "ReadMarks",
             "Session",
+            "TeamMembers",
             "User",
+            "Views",
             "TenantDoc"
         ]
     );
@@ -247,7 +260,52 @@ async fn families_told_apart_by_shape_stay_apart_at_run_time() {
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
     assert_eq!(manifest.version, Manifest::VERSION);
-    assert_eq!(manifest.families.len(), 5);
+    assert_eq!(manifest.families.len(), 16);
+    // Collections carry their real Redis type and their kind's commands.
+    let kinds: Vec<(&str, &str, &str)> = manifest
+        .families
+        .iter()
+        .map(|f| (f.model.as_str(), f.redis_type.as_str(), f.encoding.as_str()))
+        .filter(|(m, _, _)| {
+            [
+                "TeamMembers",
+                "Board",
+                "Hits",
+                "ReadMarks",
+                "History",
+                "JobsInFlight",
+            ]
+            .contains(m)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("TeamMembers", "set", "set"),
+            ("Board", "zset", "sorted_set"),
+            ("Hits", "string", "counter"),
+            ("History", "list", "list"),
+            ("JobsInFlight", "list", "list"),
+            ("ReadMarks", "hash", "map"),
+        ]
+    );
+    let members = manifest
+        .families
+        .iter()
+        .find(|f| f.model == "TeamMembers")
+        .unwrap();
+    assert!(
+        members.commands.contains(&"sadd".to_owned()),
+        "{:?}",
+        members.commands
+    );
+    assert!(
+        !members.commands.contains(&"hset".to_owned()),
+        "{:?}",
+        members.commands
+    );
+    assert_eq!(members.hash_tag.as_deref(), Some("org"));
+    assert_eq!(members.ttl_ms, Some(3_600_000));
     let user = &manifest.families[0];
     assert_eq!(user.model, "User");
     assert_eq!(user.module, "keyspace::common");
@@ -471,7 +529,7 @@ async fn the_generated_acl_rule_allows_the_runtime_and_nothing_else() {
         &["FLUSHALL"][..],
         &["KEYS", "*"],
         &["CONFIG", "GET", "save"],
-        &["HLEN", "app:session:t"],
+        &["SETRANGE", "app:session:t", "0", "x"],
     ] {
         let mut cmd = redis::cmd(args[0]);
         for arg in &args[1..] {

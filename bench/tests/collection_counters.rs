@@ -1,0 +1,419 @@
+//! The exact-counter gate for the collection kinds (sets, sorted sets,
+//! counters, maps): each operation sends what hand-written redis-rs code with
+//! the same guarantee sends (the same commands, one round trip, the same
+//! bytes both ways, byte for byte). The hand-written side is what a careful
+//! service writes: `MULTI`/`EXEC` around a write and its `PEXPIRE ... NX`
+//! where the key has a TTL, so the TTL is armed once and never lost.
+
+use redis::aio::MultiplexedConnection;
+use redis_bench::BenchError;
+use redis_bench::counters::{Env, PerOp, first_difference, measure};
+use redis_bench::proxy::Proxy;
+use redis_runtime::collection::{Bound, Order};
+use redis_runtime::testing::RedisServer;
+use redis_runtime::{RedisCounter, RedisMap, RedisSet, RedisSortedSet};
+
+const REPS: u64 = 4;
+
+#[derive(RedisSet)]
+#[redis(key = "room:{room}:members", member = u64, ttl = "1h")]
+struct Members {
+    room: u64,
+}
+
+#[derive(RedisSortedSet)]
+#[redis(key = "board:{game}", member = String, score = f64)]
+struct Board {
+    game: u64,
+}
+
+#[derive(RedisCounter)]
+#[redis(key = "limit:{user}", ttl = "1m")]
+struct Limit {
+    user: u64,
+}
+
+#[derive(RedisMap)]
+#[redis(key = "marks:{room}", field = u64, value = i64)]
+struct Marks {
+    room: u64,
+}
+
+/// Flushes, runs `setup`, then measures `op` on one side.
+async fn side(
+    admin: &mut MultiplexedConnection,
+    proxy: &Proxy,
+    setup: &[redis::Cmd],
+    op: impl AsyncFnMut(u64) -> Result<(), BenchError>,
+) -> (PerOp, Vec<u8>) {
+    redis::cmd("FLUSHALL")
+        .arg("SYNC")
+        .query_async::<()>(admin)
+        .await
+        .unwrap();
+    for cmd in setup {
+        cmd.query_async::<()>(admin).await.unwrap();
+    }
+    measure(admin, proxy, REPS, op).await.unwrap()
+}
+
+fn assert_same(label: &str, (f, fb): (PerOp, Vec<u8>), (h, hb): (PerOp, Vec<u8>)) {
+    println!("{label}: {f:?}");
+    assert_eq!(f, h, "{label}: counters differ from hand-written redis-rs");
+    assert!(
+        fb == hb,
+        "{label}: different request bytes: {}",
+        first_difference(&fb, &hb).unwrap_or_default()
+    );
+    assert_eq!(f.round_trips, 1.0, "{label}: one round trip: {f:?}");
+    assert!(
+        f.commands >= 1.0 && f.bytes_out > 0.0,
+        "{label}: nothing measured"
+    );
+}
+
+/// Runs one comparison: `$fw` with `store`, `$hw` with `raw`, both from the
+/// same `setup`.
+macro_rules! gate {
+    ($env:ident, $label:expr, $setup:expr, |$store:ident, $i:ident| $fw:block, |$raw:ident, $j:ident| $hw:block) => {{
+        let setup: Vec<redis::Cmd> = $setup;
+        let $store = $env.store.clone();
+        let fw = side(
+            &mut $env.admin,
+            &$env.fw_proxy,
+            &setup,
+            async |$i: u64| -> Result<(), BenchError> {
+                $fw;
+                Ok(())
+            },
+        )
+        .await;
+        let mut $raw = $env.raw.clone();
+        let hw = side(
+            &mut $env.admin,
+            &$env.hw_proxy,
+            &setup,
+            async |$j: u64| -> Result<(), BenchError> {
+                $hw;
+                Ok(())
+            },
+        )
+        .await;
+        assert_same($label, fw, hw);
+    }};
+}
+
+fn cmd(args: &[&str]) -> redis::Cmd {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd
+}
+
+/// `SADD`-style setup of keys `prefix0..=prefix{REPS}`.
+fn seeded(verb: &str, key: impl Fn(u64) -> String, rest: &[&str]) -> Vec<redis::Cmd> {
+    (0..=REPS)
+        .map(|i| {
+            let mut c = redis::cmd(verb);
+            c.arg(key(i));
+            for arg in rest {
+                c.arg(*arg);
+            }
+            c
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn collection_counters_equal_hand_written() {
+    let server = RedisServer::builder().tcp().start().expect("redis-server");
+    let mut env = Env::start(server.port().expect("tcp")).await.unwrap();
+    let members = |i: u64| format!("room:{i}:members");
+    let board = |i: u64| format!("board:{i}");
+    let marks = |i: u64| format!("marks:{i}");
+
+    // Sets: the creating add arms the TTL in the same transaction.
+    gate!(
+        env,
+        "set add",
+        vec![],
+        |store, i| {
+            assert!(store.set::<Members>(&i).add(&7).await?);
+        },
+        |raw, i| {
+            let (added,): (u64,) = redis::pipe()
+                .atomic()
+                .cmd("SADD")
+                .arg(members(i))
+                .arg(7u64)
+                .cmd("PEXPIRE")
+                .arg(members(i))
+                .arg(3_600_000u64)
+                .arg("NX")
+                .ignore()
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(added, 1);
+        }
+    );
+    gate!(
+        env,
+        "set contains",
+        seeded("SADD", members, &["7", "8"]),
+        |store, i| {
+            assert!(store.set::<Members>(&i).contains(&7).await?);
+        },
+        |raw, i| {
+            let here: bool = cmd(&["SISMEMBER", &members(i), "7"])
+                .query_async(&mut raw)
+                .await?;
+            assert!(here);
+        }
+    );
+    gate!(
+        env,
+        "set members",
+        seeded("SADD", members, &["7", "8"]),
+        |store, i| {
+            assert_eq!(store.set::<Members>(&i).members().await?.len(), 2);
+        },
+        |raw, i| {
+            let all: Vec<u64> = cmd(&["SMEMBERS", &members(i)])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(all.len(), 2);
+        }
+    );
+    gate!(
+        env,
+        "set remove",
+        seeded("SADD", members, &["7"]),
+        |store, i| {
+            assert!(store.set::<Members>(&i).remove(&7).await?);
+        },
+        |raw, i| {
+            let n: u64 = cmd(&["SREM", &members(i), "7"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(n, 1);
+        }
+    );
+
+    // Sorted sets.
+    gate!(
+        env,
+        "sorted set add",
+        vec![],
+        |store, i| {
+            assert!(
+                store
+                    .sorted_set::<Board>(&i)
+                    .add(&"ada".to_owned(), 1.5)
+                    .await?
+            );
+        },
+        |raw, i| {
+            let n: u64 = cmd(&["ZADD", &board(i), "1.5", "ada"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(n, 1);
+        }
+    );
+    gate!(
+        env,
+        "sorted set incr",
+        seeded("ZADD", board, &["1.5", "ada"]),
+        |store, i| {
+            assert_eq!(
+                store
+                    .sorted_set::<Board>(&i)
+                    .incr(&"ada".to_owned(), 2.0)
+                    .await?,
+                3.5
+            );
+        },
+        |raw, i| {
+            let score: f64 = cmd(&["ZINCRBY", &board(i), "2", "ada"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(score, 3.5);
+        }
+    );
+    gate!(
+        env,
+        "sorted set top(10)",
+        seeded("ZADD", board, &["1", "a", "2", "b", "3", "c"]),
+        |store, i| {
+            assert_eq!(store.sorted_set::<Board>(&i).top(10).await?.len(), 3);
+        },
+        |raw, i| {
+            let top: Vec<(String, f64)> =
+                cmd(&["ZRANGE", &board(i), "0", "9", "REV", "WITHSCORES"])
+                    .query_async(&mut raw)
+                    .await?;
+            assert_eq!(top.len(), 3);
+        }
+    );
+    gate!(
+        env,
+        "sorted set range_by_score",
+        seeded("ZADD", board, &["1", "a", "2", "b", "3", "c"]),
+        |store, i| {
+            let got = store
+                .sorted_set::<Board>(&i)
+                .range_by_score(
+                    Bound::Inclusive(2.0),
+                    Bound::Unbounded,
+                    Order::Ascending,
+                    Some((0, 10)),
+                )
+                .await?;
+            assert_eq!(got.len(), 2);
+        },
+        |raw, i| {
+            let got: Vec<(String, f64)> = cmd(&[
+                "ZRANGE",
+                &board(i),
+                "2",
+                "+inf",
+                "BYSCORE",
+                "LIMIT",
+                "0",
+                "10",
+                "WITHSCORES",
+            ])
+            .query_async(&mut raw)
+            .await?;
+            assert_eq!(got.len(), 2);
+        }
+    );
+    gate!(
+        env,
+        "sorted set score",
+        seeded("ZADD", board, &["1.5", "ada"]),
+        |store, i| {
+            assert_eq!(
+                store
+                    .sorted_set::<Board>(&i)
+                    .score(&"ada".to_owned())
+                    .await?,
+                Some(1.5)
+            );
+        },
+        |raw, i| {
+            let score: Option<f64> = cmd(&["ZSCORE", &board(i), "ada"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(score, Some(1.5));
+        }
+    );
+
+    // Counters: the window is armed by the creating increment, never extended.
+    gate!(
+        env,
+        "counter incr",
+        vec![],
+        |store, i| {
+            assert_eq!(store.counter::<Limit>(&i).incr(1).await?, 1);
+        },
+        |raw, i| {
+            let key = format!("limit:{i}");
+            let (n,): (i64,) = redis::pipe()
+                .atomic()
+                .cmd("INCRBY")
+                .arg(&key)
+                .arg(1i64)
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(60_000u64)
+                .arg("NX")
+                .ignore()
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(n, 1);
+        }
+    );
+    gate!(
+        env,
+        "counter hit",
+        vec![],
+        |store, i| {
+            assert!(store.counter::<Limit>(&i).hit(5).await?.allowed());
+        },
+        |raw, i| {
+            let key = format!("limit:{i}");
+            let (n, pttl): (i64, i64) = redis::pipe()
+                .atomic()
+                .cmd("INCRBY")
+                .arg(&key)
+                .arg(1i64)
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(60_000u64)
+                .arg("NX")
+                .ignore()
+                .cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut raw)
+                .await?;
+            assert!(n <= 5 && pttl > 0);
+        }
+    );
+    gate!(
+        env,
+        "counter get",
+        seeded("SET", |i| format!("limit:{i}"), &["3"]),
+        |store, i| {
+            assert_eq!(store.counter::<Limit>(&i).get().await?, 3);
+        },
+        |raw, i| {
+            let n: Option<i64> = cmd(&["GET", &format!("limit:{i}")])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(n, Some(3));
+        }
+    );
+
+    // Maps.
+    gate!(
+        env,
+        "map set",
+        vec![],
+        |store, i| {
+            assert!(store.map::<Marks>(&i).set(&7, &42).await?);
+        },
+        |raw, i| {
+            let n: u64 = cmd(&["HSET", &marks(i), "7", "42"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(n, 1);
+        }
+    );
+    gate!(
+        env,
+        "map get",
+        seeded("HSET", marks, &["7", "42"]),
+        |store, i| {
+            assert_eq!(store.map::<Marks>(&i).get(&7).await?, Some(42));
+        },
+        |raw, i| {
+            let v: Option<i64> = cmd(&["HGET", &marks(i), "7"]).query_async(&mut raw).await?;
+            assert_eq!(v, Some(42));
+        }
+    );
+    gate!(
+        env,
+        "map incr",
+        seeded("HSET", marks, &["7", "42"]),
+        |store, i| {
+            assert_eq!(store.map::<Marks>(&i).incr(&7, 1).await?, 43);
+        },
+        |raw, i| {
+            let v: i64 = cmd(&["HINCRBY", &marks(i), "7", "1"])
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(v, 43);
+        }
+    );
+}
