@@ -23,6 +23,11 @@
 //!
 //! - [`RedisModel`](derive@RedisModel) (the derive) checks the key template at
 //!   compile time and documents every attribute.
+//! - [`RedisSet`](derive@RedisSet), [`RedisSortedSet`](derive@RedisSortedSet),
+//!   [`RedisList`](derive@RedisList), [`RedisMap`](derive@RedisMap) and
+//!   [`RedisCounter`](derive@RedisCounter) declare the other Redis data types
+//!   the same way; [`collection`] documents their handles, element encodings
+//!   and TTL policy.
 //! - [`Store`] holds the connection and runs every typed operation.
 //! - [`Config`] is the one place Redis is configured.
 //! - [`Error`] is the one error type.

@@ -45,14 +45,14 @@
 //! parts are few, and handles read the way Redis works, one key at a time.
 //!
 //! **Elements.** Set and sorted-set members and map fields are written as
-//! key parts ([`KeyPart`](crate::KeyPart): strings, integers, `bool`, `char`,
+//! key parts ([`KeyPart`]: strings, integers, `bool`, `char`,
 //! UUIDs and `#[derive(KeyPart)]` newtypes), unescaped, so other clients
 //! read them as plain text; with the container attribute `json` they are
 //! serde JSON instead (struct fields in declaration order, so equal values
 //! are equal members). List items are serde JSON. Map values are hash values
-//! ([`HashValue`](crate::model::HashValue)), or JSON with `json`. Scores are
+//! ([`HashValue`]), or JSON with `json`. Scores are
 //! [`Score`] types. A stored element that does not decode is an
-//! [`Error::Decode`](crate::Error::Decode) naming the declaration, its
+//! [`Error::Decode`] naming the declaration, its
 //! template and the element (`member`, `score`, `item`, `field`, `value`),
 //! never the stored bytes.
 //!
@@ -76,7 +76,7 @@
 //! set algebra) need both keys in one hash slot, so on a Redis Cluster they
 //! run as one command: give the template a `hash_tag` and use ids that share
 //! the tagged part. Keys in two slots are refused with
-//! [`Error::CrossSlot`](crate::Error::CrossSlot) before anything is sent, on
+//! [`Error::CrossSlot`] before anything is sent, on
 //! one server too.
 
 use std::marker::PhantomData;
