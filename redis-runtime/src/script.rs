@@ -71,6 +71,33 @@ end
 return 1"
 );
 
+/// The Lua condition that the new value `v` of an increment lies outside the
+/// field's Rust type: `$min`/`$max` are Lua expressions holding the bounds as
+/// decimal strings, `''` when the bound is i64's own (which `HINCRBY`
+/// enforces). One text for every script that increments.
+macro_rules! out_of_range {
+    ($min:literal, $max:literal) => {
+        concat!(
+            "(",
+            $min,
+            " ~= '' and v < tonumber(",
+            $min,
+            ")) or (",
+            $max,
+            " ~= '' and v > tonumber(",
+            $max,
+            "))"
+        )
+    };
+}
+
+/// The error every increment outside the field's Rust type answers with.
+macro_rules! out_of_range_error {
+    () => {
+        "redis.error_reply('ERR increment would take the field outside the range of its Rust type')"
+    };
+}
+
 // Atomic increment of an integer field of an existing entity. ARGV[3]/ARGV[4]
 // are the Rust type's bounds ('' when they are i64's own, which HINCRBY
 // enforces); a result outside them is undone and reported, so the stored value
@@ -78,12 +105,18 @@ return 1"
 // string: Lua numbers are doubles and would round values beyond 2^53.
 lua_script!(
     INCR_FIELD,
-    r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+    concat!(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local v = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-if (ARGV[3] ~= '' and v < tonumber(ARGV[3])) or (ARGV[4] ~= '' and v > tonumber(ARGV[4])) then
+if ",
+        out_of_range!("ARGV[3]", "ARGV[4]"),
+        r" then
   if old then redis.call('HSET', KEYS[1], ARGV[1], old) else redis.call('HDEL', KEYS[1], ARGV[1]) end
-  return redis.error_reply('ERR increment would take the field outside the range of its Rust type')
+  return ",
+        out_of_range_error!(),
+        r"
 end
 return redis.call('HGET', KEYS[1], ARGV[1])"
+    )
 );

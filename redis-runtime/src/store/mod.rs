@@ -422,14 +422,7 @@ impl Store {
         max: i128,
     ) -> Result<Option<i64>> {
         let key = self.render_key::<M>(id)?;
-        let bound = |b: i128| {
-            if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
-                String::new()
-            } else {
-                b.to_string()
-            }
-        };
-        let (min, max) = (bound(min), bound(max));
+        let (min, max) = incr_bounds(min, max);
         self.query::<M, _, _, _>("incr", Retry::Never, |mut con| {
             let (key, min, max) = (&key, &min, &max);
             async move {
@@ -494,6 +487,19 @@ impl Store {
     }
 }
 
+/// The bounds of an increment's result as the scripts take them: the Rust
+/// type's, or `''` where it is i64's own bound (which `HINCRBY` enforces).
+fn incr_bounds(min: i128, max: i128) -> (String, String) {
+    let bound = |b: i128| {
+        if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
+            String::new()
+        } else {
+            b.to_string()
+        }
+    };
+    (bound(min), bound(max))
+}
+
 fn key_error<M: RedisModel>(e: InvalidKeyPart) -> Error {
     Error::InvalidKeyPart {
         model: M::META.name,
@@ -545,12 +551,7 @@ fn push_save<M: RedisModel>(
             if hset.args_iter().len() == 2 {
                 // `HSET key` alone aborts the transaction, and an empty hash
                 // cannot exist: refuse before anything is sent.
-                return Err(Error::encode::<M>(
-                    None,
-                    "every field is absent and Redis cannot store an empty hash; \
-                     give the model a field that is always stored"
-                        .to_owned(),
-                ));
+                return Err(empty_hash_error::<M>());
             }
             pipe.cmd("DEL").arg(key).ignore();
             pipe.add_command(hset).ignore();
@@ -568,6 +569,17 @@ fn push_save<M: RedisModel>(
         }
     }
     Ok(())
+}
+
+/// The error for a hash model whose every field is absent: Redis cannot
+/// store an empty hash.
+fn empty_hash_error<M: RedisModel>() -> Error {
+    Error::encode::<M>(
+        None,
+        "every field is absent and Redis cannot store an empty hash; \
+         give the model a field that is always stored"
+            .to_owned(),
+    )
 }
 
 fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
