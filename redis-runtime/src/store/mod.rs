@@ -14,10 +14,12 @@ use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, Red
 use crate::script;
 
 mod batch;
+mod conditional;
 mod scan;
 mod send;
 
 use crate::value::Integer;
+pub use conditional::{FieldSet, InsertOrGet, Update, Updated};
 pub(crate) use send::{Retry, Target};
 
 /// The remaining time to live of an entity.
