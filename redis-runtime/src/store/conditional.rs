@@ -429,7 +429,9 @@ impl Store {
     ///
     /// String models: `GETEX PX` (`GETEX PERSIST` without a model TTL). Hash
     /// models: one script, `HGETALL` then `PEXPIRE` (or `PERSIST`). A key of
-    /// another Redis type is [`Error::WrongType`], its TTL untouched. Sent
+    /// another Redis type is [`Error::WrongType`], its TTL untouched; a stored
+    /// entity that does not decode is [`Error::Decode`], its TTL re-armed
+    /// (the server cannot tell that it is corrupt). Sent
     /// once more when the connection drops under it (a second attempt reads
     /// the same entity and re-arms the TTL from a moment later).
     pub async fn get_and_refresh<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {

@@ -47,6 +47,13 @@ pub enum Expiry {
 ///   [`Store::incr`]) preserve whatever TTL the entity has.
 /// - Changing the TTL is always an explicit call: [`Store::expire`],
 ///   [`Store::persist`], [`Store::refresh_ttl`].
+/// - Conditional writes: [`Store::insert`] and [`Store::insert_or_get`] apply
+///   the model's TTL in the step that creates the entity (and write nothing
+///   when it exists); [`Store::replace`] applies it as `save` does;
+///   [`Store::update`] keeps the TTL; [`Store::incr_or_insert`] applies it
+///   only when it creates the entity, never to an existing one;
+///   [`Store::get_and_refresh`] re-arms it (removes it for a model without
+///   one). [`Store::take`] deletes the entity.
 ///
 /// **Time bound.** Every operation returns within the connect timeout plus the
 /// response timeout (plus the scheduling latency of the runtime), also while
@@ -58,8 +65,10 @@ pub enum Expiry {
 /// **Retries.** Reads, saves and single field writes are sent once more when
 /// the connection drops under them (within the same time bound); increments,
 /// deletes and TTL changes never are, and their error says whether the
-/// operation may have been applied. Nothing is sent again after a response
-/// timeout.
+/// operation may have been applied; nor are the conditional writes whose
+/// reply depends on what was there before (`insert`, `insert_or_get`,
+/// `take`) or that add (`incr_or_insert`, an `update` with an increment).
+/// Nothing is sent again after a response timeout.
 #[derive(Clone)]
 pub struct Store {
     link: Link,
