@@ -311,7 +311,7 @@ async fn every_command_the_runtime_sends_is_dry_run() {
     assert_eq!(user.verdict, AccessVerdict::ReadOnly, "{user:?}");
     assert_eq!(user.denied_commands, ["DEL", "EVALSHA"]);
     assert!(
-        matches!(user.method, AccessMethod::DryRun { commands: 12 }),
+        matches!(user.method, AccessMethod::DryRun { commands: 13 }),
         "{user:?}"
     );
     let session = access("Session");

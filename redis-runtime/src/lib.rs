@@ -69,7 +69,7 @@ pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerStat
 pub use key::{KeyPart, KeyPartError};
 pub use keyspace::Keyspace;
 pub use model::{Family, RedisModel};
-pub use store::{Expiry, Store};
+pub use store::{Expiry, FieldSet, InsertOrGet, Store, Update, Updated};
 
 /// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the

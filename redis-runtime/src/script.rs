@@ -71,6 +71,33 @@ end
 return 1"
 );
 
+/// The Lua condition that the new value `v` of an increment lies outside the
+/// field's Rust type: `$min`/`$max` are Lua expressions holding the bounds as
+/// decimal strings, `''` when the bound is i64's own (which `HINCRBY`
+/// enforces). One text for every script that increments.
+macro_rules! out_of_range {
+    ($min:literal, $max:literal) => {
+        concat!(
+            "(",
+            $min,
+            " ~= '' and v < tonumber(",
+            $min,
+            ")) or (",
+            $max,
+            " ~= '' and v > tonumber(",
+            $max,
+            "))"
+        )
+    };
+}
+
+/// The error every increment outside the field's Rust type answers with.
+macro_rules! out_of_range_error {
+    () => {
+        "redis.error_reply('ERR increment would take the field outside the range of its Rust type')"
+    };
+}
+
 // Atomic increment of an integer field of an existing entity. ARGV[3]/ARGV[4]
 // are the Rust type's bounds ('' when they are i64's own, which HINCRBY
 // enforces); a result outside them is undone and reported, so the stored value
@@ -78,12 +105,175 @@ return 1"
 // string: Lua numbers are doubles and would round values beyond 2^53.
 lua_script!(
     INCR_FIELD,
-    r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+    concat!(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local v = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-if (ARGV[3] ~= '' and v < tonumber(ARGV[3])) or (ARGV[4] ~= '' and v > tonumber(ARGV[4])) then
+if ",
+        out_of_range!("ARGV[3]", "ARGV[4]"),
+        r" then
   if old then redis.call('HSET', KEYS[1], ARGV[1], old) else redis.call('HDEL', KEYS[1], ARGV[1]) end
-  return redis.error_reply('ERR increment would take the field outside the range of its Rust type')
+  return ",
+        out_of_range_error!(),
+        r"
 end
 return redis.call('HGET', KEYS[1], ARGV[1])"
+    )
+);
+
+// Conditional writes (store/conditional.rs). Each touches its one key, in
+// KEYS[1]; a model's TTL travels as milliseconds, or '' for none. A script
+// that reads first (HGETALL, HGET) fails on a key of another Redis type
+// (WRONGTYPE) before it writes anything.
+
+// `insert` of a hash model: create only if the key is absent, with the model
+// TTL in the same step. ARGV[1]: the TTL; ARGV[2..]: field/value pairs.
+lua_script!(
+    INSERT_HASH,
+    r"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1"
+);
+
+// `insert_or_get` of a hash model: the existing entity (HGETALL's pairs), or
+// nil after creating it as `INSERT_HASH` does. Same arguments.
+lua_script!(
+    INSERT_OR_GET_HASH,
+    r"local current = redis.call('HGETALL', KEYS[1])
+if #current > 0 then return current end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return false"
+);
+
+// `replace` of a hash model: a full save (DEL, HSET, PEXPIRE, so fields that
+// are now absent disappear and the model TTL applies) only if the entity
+// exists. Same arguments as `INSERT_HASH`.
+lua_script!(
+    REPLACE_HASH,
+    r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1"
+);
+
+// `take` of a hash model: read and delete (GETDEL for hashes).
+lua_script!(
+    TAKE_HASH,
+    r"local current = redis.call('HGETALL', KEYS[1])
+if #current > 0 then redis.call('DEL', KEYS[1]) end
+return current"
+);
+
+// `get_and_refresh` of a hash model: read, and re-apply the model TTL
+// (ARGV[1]; '' removes any TTL) when the entity exists (GETEX for hashes).
+lua_script!(
+    GET_AND_REFRESH_HASH,
+    r"local current = redis.call('HGETALL', KEYS[1])
+if #current > 0 then
+  if ARGV[1] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+end
+return current"
+);
+
+// `update`: several field changes of an existing entity, all or nothing, the
+// TTL kept. ARGV is a list of changes, in order:
+//   's' field value       set the field
+//   'c' field             remove the field
+//   'i' field by min max  increment, bounds as in INCR_FIELD
+// Every change records the field's previous value first; when an increment
+// fails (a stored value that is not an integer, i64 overflow) or leaves its
+// bounds, the changes made so far are undone in reverse order and the error
+// returned. Returns nil when the entity does not exist (nothing written),
+// else the new value of each increment, in order, as the stored strings.
+lua_script!(
+    UPDATE_FIELDS,
+    concat!(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local undo = {}
+local function rollback()
+  for j = #undo, 1, -1 do
+    local field, old = undo[j][1], undo[j][2]
+    if old then redis.call('HSET', KEYS[1], field, old) else redis.call('HDEL', KEYS[1], field) end
+  end
+end
+local incremented = {}
+local i = 1
+while i <= #ARGV do
+  local op, field = ARGV[i], ARGV[i + 1]
+  undo[#undo + 1] = {field, redis.call('HGET', KEYS[1], field)}
+  if op == 's' then
+    redis.call('HSET', KEYS[1], field, ARGV[i + 2])
+    i = i + 3
+  elseif op == 'c' then
+    redis.call('HDEL', KEYS[1], field)
+    i = i + 2
+  elseif op == 'i' then
+    local v = redis.pcall('HINCRBY', KEYS[1], field, ARGV[i + 2])
+    if type(v) == 'table' then
+      rollback()
+      return v
+    end
+    local min, max = ARGV[i + 3], ARGV[i + 4]
+    if ",
+        out_of_range!("min", "max"),
+        r" then
+      rollback()
+      return ",
+        out_of_range_error!(),
+        r"
+    end
+    incremented[#incremented + 1] = redis.call('HGET', KEYS[1], field)
+    i = i + 5
+  else
+    rollback()
+    return redis.error_reply('ERR unknown change in an update')
+  end
+end
+return incremented"
+    )
+);
+
+// `incr_or_insert`: increment an integer field; when the entity does not
+// exist, first create it from the default entity's fields and apply the model
+// TTL, in the same step. An existing entity's TTL is never touched.
+// ARGV[1] field, ARGV[2] by, ARGV[3]/ARGV[4] bounds as in INCR_FIELD,
+// ARGV[5] the TTL, ARGV[6..] the default entity's field/value pairs. A result
+// outside the bounds, or an increment the server refuses (i64 overflow, a
+// stored value that is not an integer), undoes everything: a created entity
+// is deleted again.
+lua_script!(
+    INCR_OR_INSERT,
+    concat!(
+        r"local created = redis.call('EXISTS', KEYS[1]) == 0
+local old = false
+if created then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+else
+  old = redis.call('HGET', KEYS[1], ARGV[1])
+end
+local v = redis.pcall('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if type(v) == 'table' then
+  if created then redis.call('DEL', KEYS[1]) end
+  return v
+end
+if ",
+        out_of_range!("ARGV[3]", "ARGV[4]"),
+        r" then
+  if created then
+    redis.call('DEL', KEYS[1])
+  elseif old then
+    redis.call('HSET', KEYS[1], ARGV[1], old)
+  else
+    redis.call('HDEL', KEYS[1], ARGV[1])
+  end
+  return ",
+        out_of_range_error!(),
+        r"
+end
+if created and ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return redis.call('HGET', KEYS[1], ARGV[1])"
+    )
 );

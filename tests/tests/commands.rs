@@ -38,6 +38,30 @@ async fn every_operation(store: &redis_runtime::Store) {
     store.persist::<User>(&id).await.unwrap();
     store.refresh_ttl::<User>(&id).await.unwrap();
     store.ttl::<User>(&id).await.unwrap();
+    // Conditional writes.
+    store.insert(&User::sample("acme", 3)).await.unwrap();
+    let _ = store.insert_or_get(&User::sample("acme", 4)).await.unwrap();
+    store.replace(&user).await.unwrap();
+    store.get_and_refresh::<User>(&id).await.unwrap();
+    store
+        .update(&id, |u| {
+            u.set(f.email, &"u".into()).clear(f.name).incr(f.logins, 1)
+        })
+        .await
+        .unwrap();
+    store.get_fields(&id, (f.email, f.logins)).await.unwrap();
+    store
+        .get_fields_many(std::slice::from_ref(&id), (f.email,))
+        .await
+        .unwrap();
+    store
+        .incr_or_insert(&id, f.logins, 1, || user.clone())
+        .await
+        .unwrap();
+    store
+        .take::<User>(&User::sample("acme", 3).key_id())
+        .await
+        .unwrap();
     store.count::<User>().await.unwrap();
     let ids: Vec<_> = store.scan_ids::<User>().collect().await;
     assert!(!ids.is_empty());
@@ -79,6 +103,13 @@ async fn every_operation(store: &redis_runtime::Store) {
     store.persist::<Event>(&event_id.clone()).await.unwrap();
     store.refresh_ttl::<Session>(&"t".into()).await.unwrap();
     store.ttl::<Session>(&"t".into()).await.unwrap();
+    store.insert(&event).await.unwrap();
+    let _ = store.insert_or_get(&session).await.unwrap();
+    store.replace(&session).await.unwrap();
+    store.get_and_refresh::<Session>(&"t".into()).await.unwrap();
+    store.get_and_refresh::<Event>(&event_id).await.unwrap();
+    store.take::<Event>(&event_id).await.unwrap();
+    store.save(&event).await.unwrap();
     store.count::<Event>().await.unwrap();
     store.delete::<Session>(&"t".into()).await.unwrap();
     store

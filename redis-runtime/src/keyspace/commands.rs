@@ -85,8 +85,19 @@ const fn write(
     row(name, Access::Write, after_key, operations)
 }
 
-/// The operations that run a script.
-const SCRIPT_OPERATIONS: &[&str] = &["set_field", "clear_field", "incr"];
+/// The operations that run a script (on hash models).
+const SCRIPT_OPERATIONS: &[&str] = &[
+    "set_field",
+    "clear_field",
+    "incr",
+    "insert",
+    "insert_or_get",
+    "replace",
+    "take",
+    "get_and_refresh",
+    "update",
+    "incr_or_insert",
+];
 
 /// The script runner: `EVALSHA`, and `EVAL` when the server lacks the script.
 const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyCommand {
@@ -103,7 +114,8 @@ pub const HASH: KeyKind = KeyKind {
     commands: &[
         read("hgetall", &[], &["get", "get_many"]),
         read("hget", &["f"], &["get_field"]),
-        read("exists", &[], &["exists"]),
+        read("hmget", &["f"], &["get_fields", "get_fields_many"]),
+        read("exists", &[], &["exists", "get_fields", "get_fields_many"]),
         read("pttl", &[], &["ttl"]),
         write("del", &[], &["save", "save_many", "delete", "delete_many"]),
         write("hset", &["f", "v"], &["save", "save_many"]),
@@ -117,11 +129,61 @@ pub const HASH: KeyKind = KeyKind {
         script("eval", &["return 1", "1"]),
     ],
     script_calls: &[
-        read("exists", &[], SCRIPT_OPERATIONS),
-        read("hget", &["f"], SCRIPT_OPERATIONS),
-        write("hset", &["f", "v"], SCRIPT_OPERATIONS),
-        write("hdel", &["f"], SCRIPT_OPERATIONS),
-        write("hincrby", &["f", "1"], SCRIPT_OPERATIONS),
+        read(
+            "exists",
+            &[],
+            &[
+                "set_field",
+                "clear_field",
+                "incr",
+                "insert",
+                "replace",
+                "update",
+                "incr_or_insert",
+            ],
+        ),
+        read("hget", &["f"], &["incr", "update", "incr_or_insert"]),
+        read(
+            "hgetall",
+            &[],
+            &["insert_or_get", "take", "get_and_refresh"],
+        ),
+        write(
+            "hset",
+            &["f", "v"],
+            &[
+                "set_field",
+                "incr",
+                "insert",
+                "insert_or_get",
+                "replace",
+                "update",
+                "incr_or_insert",
+            ],
+        ),
+        write(
+            "hdel",
+            &["f"],
+            &["clear_field", "incr", "update", "incr_or_insert"],
+        ),
+        write(
+            "hincrby",
+            &["f", "1"],
+            &["incr", "update", "incr_or_insert"],
+        ),
+        write("del", &[], &["replace", "take", "incr_or_insert"]),
+        write(
+            "pexpire",
+            &["1000"],
+            &[
+                "insert",
+                "insert_or_get",
+                "replace",
+                "get_and_refresh",
+                "incr_or_insert",
+            ],
+        ),
+        write("persist", &[], &["get_and_refresh"]),
     ],
 };
 
@@ -134,8 +196,14 @@ pub const STRING: KeyKind = KeyKind {
         read("mget", &[], &["get_many"]),
         read("exists", &[], &["exists"]),
         read("pttl", &[], &["ttl"]),
-        write("set", &["v", "PX", "1000"], &["save", "save_many"]),
+        write(
+            "set",
+            &["v", "PX", "1000"],
+            &["save", "save_many", "insert", "insert_or_get", "replace"],
+        ),
         write("del", &[], &["delete", "delete_many"]),
+        write("getdel", &[], &["take"]),
+        write("getex", &["PX", "1000"], &["get_and_refresh"]),
         write("pexpire", &["1000"], &["expire", "refresh_ttl"]),
         write("persist", &[], &["persist", "refresh_ttl"]),
     ],
@@ -293,8 +361,9 @@ pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER, MAP]
 /// credentials, which every user may run, `HELLO` for RESP3, `SELECT` for a
 /// database other than 0, and `PING`; it also tries `CLIENT SETINFO`, which
 /// Redis 7.0 lacks and redis-rs lets fail, so it is not required), the
-/// transactions of `save`/`save_many` (`DISCARD` only after a failed
-/// queueing), and the `SCAN` of `scan_ids`/`count`; on a Redis Cluster also
+/// transactions of `save`/`save_many` and `get_fields`/`get_fields_many`
+/// (`DISCARD` only after a failed queueing), and the `SCAN` of
+/// `scan_ids`/`count`; on a Redis Cluster also
 /// `CLUSTER SLOTS` (the slot map, read on connecting, after a slot moves,
 /// and by scans to find the primaries) and `ASKING` (before a command sent
 /// to the node a migrating slot's key has moved to).

@@ -116,7 +116,7 @@ pub struct ManifestField {
     pub optional: bool,
 }
 
-const TTL_POLICY: &str = "a full save applies the model TTL; partial writes and increments keep the current TTL; expire, persist and refresh_ttl change it explicitly";
+const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
 impl KeyFamily {
     pub(super) fn from_meta(meta: &ModelMeta, namespace: &str) -> KeyFamily {

@@ -14,10 +14,12 @@ use crate::model::{Codec, Encoding, Family, Field, FieldValue, HashFields, Optio
 use crate::script;
 
 mod batch;
+mod conditional;
 mod scan;
 mod send;
 
 use crate::value::Integer;
+pub use conditional::{FieldSet, InsertOrGet, Update, Updated};
 pub(crate) use send::{Retry, Target};
 
 /// The remaining time to live of an entity.
@@ -45,6 +47,13 @@ pub enum Expiry {
 ///   [`Store::incr`]) preserve whatever TTL the entity has.
 /// - Changing the TTL is always an explicit call: [`Store::expire`],
 ///   [`Store::persist`], [`Store::refresh_ttl`].
+/// - Conditional writes: [`Store::insert`] and [`Store::insert_or_get`] apply
+///   the model's TTL in the step that creates the entity (and write nothing
+///   when it exists); [`Store::replace`] applies it as `save` does;
+///   [`Store::update`] keeps the TTL; [`Store::incr_or_insert`] applies it
+///   only when it creates the entity, never to an existing one;
+///   [`Store::get_and_refresh`] re-arms it (removes it for a model without
+///   one). [`Store::take`] deletes the entity.
 ///
 /// **Time bound.** Every operation returns within the connect timeout plus the
 /// response timeout (plus the scheduling latency of the runtime), also while
@@ -56,8 +65,10 @@ pub enum Expiry {
 /// **Retries.** Reads, saves and single field writes are sent once more when
 /// the connection drops under them (within the same time bound); increments,
 /// deletes and TTL changes never are, and their error says whether the
-/// operation may have been applied. Nothing is sent again after a response
-/// timeout.
+/// operation may have been applied; nor are the conditional writes whose
+/// reply depends on what was there before (`insert`, `insert_or_get`,
+/// `take`) or that add (`incr_or_insert`, an `update` with an increment).
+/// Nothing is sent again after a response timeout.
 #[derive(Clone)]
 pub struct Store {
     link: Link,
@@ -422,14 +433,7 @@ impl Store {
         max: i128,
     ) -> Result<Option<i64>> {
         let key = self.render_key::<M>(id)?;
-        let bound = |b: i128| {
-            if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
-                String::new()
-            } else {
-                b.to_string()
-            }
-        };
-        let (min, max) = (bound(min), bound(max));
+        let (min, max) = incr_bounds(min, max);
         self.query::<M, _, _, _>("incr", Retry::Never, |mut con| {
             let (key, min, max) = (&key, &min, &max);
             async move {
@@ -494,6 +498,19 @@ impl Store {
     }
 }
 
+/// The bounds of an increment's result as the scripts take them: the Rust
+/// type's, or `''` where it is i64's own bound (which `HINCRBY` enforces).
+fn incr_bounds(min: i128, max: i128) -> (String, String) {
+    let bound = |b: i128| {
+        if b <= i128::from(i64::MIN) || b >= i128::from(i64::MAX) {
+            String::new()
+        } else {
+            b.to_string()
+        }
+    };
+    (bound(min), bound(max))
+}
+
 pub(crate) fn key_error<M: Family>(e: InvalidKeyPart) -> Error {
     Error::InvalidKeyPart {
         model: M::META.name,
@@ -545,12 +562,7 @@ fn push_save<M: RedisModel>(
             if hset.args_iter().len() == 2 {
                 // `HSET key` alone aborts the transaction, and an empty hash
                 // cannot exist: refuse before anything is sent.
-                return Err(Error::encode::<M>(
-                    None,
-                    "every field is absent and Redis cannot store an empty hash; \
-                     give the model a field that is always stored"
-                        .to_owned(),
-                ));
+                return Err(empty_hash_error::<M>());
             }
             pipe.cmd("DEL").arg(key).ignore();
             pipe.add_command(hset).ignore();
@@ -568,6 +580,17 @@ fn push_save<M: RedisModel>(
         }
     }
     Ok(())
+}
+
+/// The error for a hash model whose every field is absent: Redis cannot
+/// store an empty hash.
+fn empty_hash_error<M: RedisModel>() -> Error {
+    Error::encode::<M>(
+        None,
+        "every field is absent and Redis cannot store an empty hash; \
+         give the model a field that is always stored"
+            .to_owned(),
+    )
 }
 
 fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
