@@ -665,6 +665,16 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             }
 
             #kind_impl
+
+            // The key's fields are read through the id (`write_id_key`); a
+            // declaration with one placeholder is never built, and this
+            // keeps rustc from calling its field unread.
+            #[automatically_derived]
+            impl #rr::ReadsFields for #ident {
+                fn reads_fields(&self) {
+                    #(let _ = &self.#idents;)*
+                }
+            }
         };
         #queue
     })

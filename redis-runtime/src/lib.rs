@@ -229,6 +229,14 @@ pub mod __private {
     /// Asserts at compile time that a hash field's type has a hash encoding.
     pub const fn assert_hash_value<T: HashValue>() {}
 
+    /// Implemented by the collection derives so that the fields of a
+    /// declaration that is never built (its id is its one field's type)
+    /// count as read.
+    pub trait ReadsFields {
+        /// Reads every field.
+        fn reads_fields(&self);
+    }
+
     /// A set or sorted set member written as a key part.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be a member as a key part",
