@@ -268,6 +268,24 @@ async fn bad_stored_items_and_wrong_types_are_typed_errors() {
 }
 }
 
+/// Clients connected, summed over the nodes (one on a server).
+async fn connected_clients(admin: &mut Admin) -> u64 {
+    let reply: redis::Value = raw!(admin, "INFO", "clients");
+    let texts: Vec<String> = match reply {
+        redis::Value::Map(nodes) => nodes
+            .into_iter()
+            .map(|(_, text)| redis::from_redis_value(text).unwrap())
+            .collect(),
+        text => vec![redis::from_redis_value(text).unwrap()],
+    };
+    texts
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.strip_prefix("connected_clients:"))
+        .map(|n| n.trim().parse::<u64>().unwrap())
+        .sum()
+}
+
 on_both! {
 (flavor = "multi_thread", worker_threads = 2) async fn blocking_pops_wait_on_their_own_connection() {
     let server = TestRedis::start();
@@ -337,6 +355,16 @@ on_both! {
     list.push_back(&line(4, "d")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(list.range(0, -1).await.unwrap(), vec![line(4, "d")]);
+
+    // Each blocking call's connection is closed after it: none pile up.
+    let mut admin = server.raw_connection().await.unwrap();
+    let before = connected_clients(&mut admin).await;
+    for _ in 0..20 {
+        list.pop_back_blocking(Duration::from_millis(5)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = connected_clients(&mut admin).await;
+    assert!(after <= before, "{before} clients before, {after} after");
 }
 }
 
