@@ -14,6 +14,9 @@
 //! - `Referrers`: a map per code from referring site to clicks.
 //! - `ShortenLimit`: a fixed-window rate limit per client address, 5 links
 //!   a minute.
+//! - `ClickQueue`: a reliable queue of clicks to count; a worker takes each
+//!   into its in-flight list (`ClickQueueInFlight`) in the same step and acks
+//!   it once counted, so a worker that dies loses no click.
 //!
 //! It uses `REDIS_URL` when set, and otherwise starts a private
 //! `redis-server` through the testing harness. Keys live under the namespace
@@ -21,12 +24,13 @@
 
 use redis_runtime::testing::RedisServer;
 use redis_runtime::{
-    Config, KeyPart, RedisCounter, RedisMap, RedisModel, RedisSet, RedisSortedSet, Store, keyspace,
+    Config, KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
+    Store, keyspace,
 };
 use serde::{Deserialize, Serialize};
 
 /// A short code, e.g. `rust-1`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, KeyPart)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, KeyPart, Serialize, Deserialize)]
 pub struct Code(String);
 
 /// A short link: where its code leads.
@@ -66,9 +70,25 @@ pub struct ShortenLimit {
     client: String,
 }
 
+/// One click to count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Click {
+    code: Code,
+    referrer: String,
+}
+
+/// Clicks waiting to be counted: a reliable queue.
+#[derive(RedisList)]
+#[redis(key = "queue:{name}", hash_tag = "name", item = Click, queue)]
+pub struct ClickQueue {
+    name: String,
+}
+
 keyspace! {
     /// Every key family the shortener keeps.
-    pub SHORTENER = [Link, UserLinks, DailyClicks, Referrers, ShortenLimit];
+    pub SHORTENER = [
+        Link, UserLinks, DailyClicks, Referrers, ShortenLimit, ClickQueue, ClickQueueInFlight,
+    ];
 }
 
 const NAMESPACE: &str = "shortener";
@@ -81,6 +101,17 @@ const DAY: u32 = 20_261_201;
 enum Refused {
     TooFast { retry_after_ms: u128 },
     CodeTaken { by: u64 },
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::TooFast { retry_after_ms } => {
+                write!(f, "too many links; try again in {retry_after_ms} ms")
+            }
+            Refused::CodeTaken { by } => write!(f, "the code is taken (by user {by})"),
+        }
+    }
 }
 
 /// Makes a short link for `owner`, unless the client is over its limit or
@@ -115,7 +146,12 @@ async fn shorten(
     Ok(Ok(link))
 }
 
-/// Follows a short link: counts the click and where it came from.
+/// The queue clicks wait in.
+fn clicks() -> String {
+    "clicks".to_owned()
+}
+
+/// Follows a short link: returns its target and queues the click.
 async fn follow(
     store: &Store,
     code: &Code,
@@ -124,12 +160,36 @@ async fn follow(
     let Some(link) = store.get::<Link>(code).await? else {
         return Ok(None);
     };
-    store.sorted_set::<DailyClicks>(&DAY).incr(code, 1).await?;
-    store
-        .map::<Referrers>(code)
-        .incr(&referrer.to_owned(), 1)
-        .await?;
+    let click = Click {
+        code: code.clone(),
+        referrer: referrer.to_owned(),
+    };
+    store.list::<ClickQueue>(&clicks()).enqueue(&click).await?;
     Ok(Some(link.target))
+}
+
+/// A worker: counts every queued click (per day and per referrer) and acks
+/// it; returns how many it counted.
+async fn count_clicks(store: &Store, worker: &str) -> redis_runtime::Result<u64> {
+    let name = clicks();
+    let queue = store.list::<ClickQueue>(&name);
+    // First, what a previous run of this worker took and did not ack.
+    queue.recover(worker).await?;
+    let mut counted = 0;
+    while let Some(delivery) = queue.take(worker).await? {
+        let click = delivery.item();
+        store
+            .sorted_set::<DailyClicks>(&DAY)
+            .incr(&click.code, 1)
+            .await?;
+        store
+            .map::<Referrers>(&click.code)
+            .incr(&click.referrer, 1)
+            .await?;
+        queue.ack(&delivery).await?;
+        counted += 1;
+    }
+    Ok(counted)
 }
 
 fn connect_config() -> Result<(Config, Option<RedisServer>), Box<dyn std::error::Error>> {
@@ -165,15 +225,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two users race for one code: exactly one gets it.
     let ada = shorten(&store, "10.0.0.1", 1, "rust", "https://rust-lang.org").await?;
     let bob = shorten(&store, "10.0.0.2", 2, "rust", "https://example.com").await?;
-    println!("ada: {ada:?}\nbob: {bob:?}");
+    let show = |made: &Result<Link, Refused>| match made {
+        Ok(link) => format!("made {:?} -> {}", link.code, link.target),
+        Err(refused) => format!("refused: {refused}"),
+    };
+    println!("ada: {}\nbob: {}", show(&ada), show(&bob));
 
     // One client making links quickly is stopped after five in a minute.
     for i in 0..7 {
-        let made = shorten(&store, "10.0.0.3", 3, &format!("c{i}"), "https://example.org").await?;
-        println!("link {i}: {}", match made {
-            Ok(link) => format!("made {:?}", link.code),
-            Err(refused) => format!("refused: {refused:?}"),
-        });
+        let made = shorten(
+            &store,
+            "10.0.0.3",
+            3,
+            &format!("c{i}"),
+            "https://example.org",
+        )
+        .await?;
+        println!("link {i}: {}", show(&made));
     }
     println!(
         "user 3 has {} link(s)",
@@ -181,11 +249,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Clicks, the day's leaderboard, and where they came from.
-    for (code, referrer, times) in [("rust", "news.example", 5), ("c1", "mail", 2), ("rust", "chat", 1)] {
+    for (code, referrer, times) in [
+        ("rust", "news.example", 5),
+        ("c1", "mail", 2),
+        ("rust", "chat", 1),
+    ] {
         for _ in 0..times {
             follow(&store, &Code(code.into()), referrer).await?;
         }
     }
+    println!(
+        "counted {} click(s)",
+        count_clicks(&store, "worker-1").await?
+    );
     let top = store.sorted_set::<DailyClicks>(&DAY).top(10).await?;
     println!("top links today: {top:?}");
     let mut referrers = store.map::<Referrers>(&Code("rust".into())).all().await?;
@@ -201,7 +277,10 @@ mod tests {
     #[test]
     fn every_family_is_in_the_keyspace() {
         let unlisted: Vec<&str> = SHORTENER.unlisted().iter().map(|m| m.name).collect();
-        assert!(unlisted.is_empty(), "families missing from SHORTENER: {unlisted:?}");
+        assert!(
+            unlisted.is_empty(),
+            "families missing from SHORTENER: {unlisted:?}"
+        );
     }
 
     /// The manifest checked in under `docs/keyspace/` says what the code
@@ -222,6 +301,8 @@ mod tests {
                 ("DailyClicks", "zset"),
                 ("Referrers", "hash"),
                 ("ShortenLimit", "string"),
+                ("ClickQueue", "list"),
+                ("ClickQueueInFlight", "list"),
             ]
         );
         for (path, checked_in, generated, format) in [

@@ -329,6 +329,15 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             format!("a map needs a field type and a value type: add `field = K, value = V`, e.g. `{example}`"),
         );
     }
+    if let (Some(_), Some(cap)) = (&attrs.queue, &attrs.cap) {
+        cx.error_spanned_by(
+            cap,
+            format!(
+                "a reliable queue cannot be capped: trimming would drop jobs no one took; remove `cap = {}` (or `queue`)",
+                cap
+            ),
+        );
+    }
     if let (Some(queue), None) = (&attrs.queue, &attrs.hash_tag) {
         cx.error_spanned_by(
             queue,
@@ -583,12 +592,13 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             };
             let assert =
                 quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>(););
+            let codec = respan(quote!(#rr::JsonElement), ty.span());
             (
                 quote! {
                     #[automatically_derived]
                     impl #rr::RedisList for #ident {
                         type Item = #ty;
-                        type ItemCodec = #rr::JsonElement;
+                        type ItemCodec = #codec;
                         const CAP: #rr::Option<u64> = #cap;
                     }
                 },

@@ -277,3 +277,31 @@ if created and ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
 return redis.call('HGET', KEYS[1], ARGV[1])"
     )
 );
+
+// A reliable queue's requeue: takes one copy of the delivered item (its exact
+// bytes, ARGV[1]) out of the consumer's in-flight list (KEYS[1]) and, only if
+// it was there, pushes it to the back of the queue (KEYS[2]), arming the
+// queue's declared TTL (ARGV[2], milliseconds, '' for none) if the push
+// created the key. Returns 1 when the item moved, 0 when it was not in flight
+// (already acknowledged or recovered): never a second copy.
+lua_script!(
+    QUEUE_REQUEUE,
+    r"local n = redis.call('LREM', KEYS[1], 1, ARGV[1])
+if n == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[2], 'NX') end
+return 1"
+);
+
+// A reliable queue's recover: moves every item of a consumer's in-flight list
+// (KEYS[1]) back to the front of the queue (KEYS[2]), newest taken first, so
+// the oldest taken ends up first in line and the queue's order is kept. One
+// script, so nobody sees the list half recovered; returns how many moved.
+// ARGV[1] as for QUEUE_REQUEUE's ARGV[2].
+lua_script!(
+    QUEUE_RECOVER,
+    r"local n = 0
+while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
+if n > 0 and ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[1], 'NX') end
+return n"
+);

@@ -227,6 +227,68 @@ async fn every_collection_operation(store: &redis_runtime::Store) {
     store.delete::<Hits>(&1).await.unwrap();
 }
 
+/// Every operation of lists and the reliable queue, the TTL calls included.
+async fn every_list_operation(store: &redis_runtime::Store) {
+    let line = |n: u64| Line {
+        from: n,
+        text: "t".into(),
+    };
+    let room = "r".to_owned();
+    let list = store.list::<History>(&room);
+    list.push_front(&line(1)).await.unwrap();
+    list.push_front_many(&[line(2), line(3)]).await.unwrap();
+    list.push_back(&line(4)).await.unwrap();
+    list.push_back_many(&[line(5), line(6)]).await.unwrap();
+    list.push_back_many(&[]).await.unwrap();
+    list.range(0, -1).await.unwrap();
+    list.len().await.unwrap();
+    list.get(0).await.unwrap();
+    list.set(0, &line(7)).await.unwrap();
+    list.remove(&line(7), 1).await.unwrap();
+    list.pop_front().await.unwrap();
+    list.pop_back().await.unwrap();
+    list.pop_front_many(1).await.unwrap();
+    list.pop_back_many(1).await.unwrap();
+    list.pop_front_blocking(Duration::from_millis(10))
+        .await
+        .unwrap();
+    list.pop_back_blocking(Duration::from_millis(10))
+        .await
+        .unwrap();
+    list.trim(0, 0).await.unwrap();
+
+    let queue = "q".to_owned();
+    let jobs = store.list::<Jobs>(&queue);
+    let job = |id: u64| Job {
+        id,
+        payload: "p".into(),
+    };
+    jobs.enqueue(&job(1)).await.unwrap();
+    jobs.enqueue_many(&[job(2), job(3), job(4)]).await.unwrap();
+    let taken = jobs.take("w").await.unwrap().unwrap();
+    let blocked = jobs
+        .take_blocking("w", Duration::from_millis(10))
+        .await
+        .unwrap()
+        .unwrap();
+    jobs.in_flight("w").await.unwrap();
+    jobs.ack(&taken).await.unwrap();
+    jobs.requeue(&blocked).await.unwrap();
+    let _held = jobs.take("dead").await.unwrap().unwrap();
+    jobs.recover("dead").await.unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<History>(&room).await.unwrap();
+    store.ttl::<History>(&room).await.unwrap();
+    store
+        .expire::<History>(&room, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<History>(&room).await.unwrap();
+    store.refresh_ttl::<History>(&room).await.unwrap();
+    store.delete::<History>(&room).await.unwrap();
+}
+
 on_both! {
 async fn every_operation_sends_only_what_the_command_table_lists() {
     let (server, _) = start("app").await;
@@ -245,6 +307,7 @@ async fn every_operation_sends_only_what_the_command_table_lists() {
     // Once more, now that the scripts are cached (EVALSHA).
     every_operation(&store).await;
     every_collection_operation(&store).await;
+    every_list_operation(&store).await;
 
     let sent: BTreeSet<String> = command_calls(&mut admin)
         .await

@@ -346,8 +346,17 @@ pub(crate) async fn access_report(
                     .arg(user)
                     .arg(probe.name)
                     .arg(probe.before_key)
-                    .arg(&key)
-                    .arg(probe.after_key);
+                    .arg(&key);
+                // A second key of the same family (a move's destination,
+                // set algebra's other sets) is written `k` in the table: the
+                // probe key stands for it.
+                for arg in probe.after_key {
+                    if *arg == "k" {
+                        dry.arg(&key);
+                    } else {
+                        dry.arg(*arg);
+                    }
+                }
                 match dry.query_async::<Value>(con).await {
                     Ok(Value::Okay) => {}
                     Ok(Value::SimpleString(s)) if s == "OK" => {}

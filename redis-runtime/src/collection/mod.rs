@@ -87,11 +87,13 @@ use crate::model::{Family, HashValue};
 use crate::store::{Retry, Store};
 
 mod counter;
+mod list;
 mod map;
 mod set;
 mod sorted_set;
 
 pub use counter::{Counter, RateLimit};
+pub use list::{Delivery, List};
 pub use map::Map;
 pub use set::Set;
 pub use sorted_set::{Bound, Limit, Order, SortedSet, ZAdd};

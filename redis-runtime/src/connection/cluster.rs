@@ -126,6 +126,47 @@ impl ClusterLink {
         attempt.await.map(|nodes| self.lease(nodes))
     }
 
+    /// A new connection that nothing else uses, to `node`, or to the primary
+    /// serving `key`'s slot as the slot map last seen has it, for one
+    /// blocking command (see [`super::Link::send_exclusive`]).
+    pub(super) async fn open_exclusive(
+        &self,
+        node: Option<&Node>,
+        key: &[u8],
+    ) -> Result<redis::aio::MultiplexedConnection, RedisError> {
+        // Connected, so the slot map has been read.
+        self.get().await?;
+        let not_found =
+            |what: &'static str| RedisError::from((ErrorKind::ClusterConnectionNotFound, what));
+        let node = match node {
+            Some(node) => node.clone(),
+            None => self
+                .inner
+                .topology
+                .node_for(crate::key::hash_slot(key))
+                .ok_or_else(|| not_found("no node serves the key's slot"))?,
+        };
+        let direct = self
+            .inner
+            .direct
+            .as_deref()
+            .ok_or_else(|| not_found("no seed node to connect like"))?;
+        direct.open_exclusive(&node).await
+    }
+
+    /// The node a `MOVED` reply names.
+    pub(super) fn moved_to(err: &RedisError) -> Option<Node> {
+        if err.kind() != ErrorKind::Server(ServerErrorKind::Moved) {
+            return None;
+        }
+        let (address, _slot) = err.redirect_node()?;
+        let (host, port) = address.rsplit_once(':')?;
+        Some(Node {
+            host: host.to_owned(),
+            port: port.parse().ok()?,
+        })
+    }
+
     fn lease(&self, nodes: Nodes) -> Lease {
         Lease {
             connection: Connection::Cluster(ClusterConnection {

@@ -87,6 +87,61 @@ impl Link {
     }
 }
 
+/// Why a command sent by [`Link::send_exclusive`] failed: before it was
+/// sent (no connection), or after.
+pub(crate) enum ExclusiveFailure {
+    Connect(RedisError),
+    Command(RedisError),
+}
+
+/// The most `MOVED` redirections a blocking command follows.
+const MAX_MOVES: usize = 3;
+
+impl Link {
+    /// Sends one blocking command on `key` (`BLPOP`, `BLMOVE`...) on a new
+    /// connection of its own, closed afterwards, waiting `reply_within` for
+    /// the reply.
+    ///
+    /// A blocked client holds up everything queued behind it on its
+    /// connection, so a blocking command on the shared multiplexed
+    /// connection would stall every other call of the store for as long as
+    /// it blocks (a push meant to wake it included). Dropping the future
+    /// closes the connection, which ends the block on the server.
+    ///
+    /// On a cluster the connection goes to the primary of the key's slot; a
+    /// `MOVED` (nothing ran) is followed on a new connection to the node
+    /// named, up to [`MAX_MOVES`] times. Never sent twice otherwise.
+    pub(crate) async fn send_exclusive<T: redis::FromRedisValue>(
+        &self,
+        key: &[u8],
+        cmd: &Cmd,
+        reply_within: Duration,
+    ) -> Result<T, ExclusiveFailure> {
+        let mut node: Option<Node> = None;
+        let mut moves = 0;
+        loop {
+            let connection = match self {
+                Link::Server(link) => link.open_exclusive().await,
+                Link::Cluster(link) => link.open_exclusive(node.as_ref(), key).await,
+            };
+            let mut connection = connection.map_err(ExclusiveFailure::Connect)?;
+            connection.set_response_timeout(reply_within);
+            match cmd.query_async::<T>(&mut connection).await {
+                Err(err) if moves < MAX_MOVES && self.is_cluster() => {
+                    match ClusterLink::moved_to(&err) {
+                        Some(to) => {
+                            moves += 1;
+                            node = Some(to);
+                        }
+                        None => return Err(ExclusiveFailure::Command(err)),
+                    }
+                }
+                other => return other.map_err(ExclusiveFailure::Command),
+            }
+        }
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {

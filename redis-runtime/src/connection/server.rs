@@ -142,6 +142,21 @@ impl ServerLink {
     }
 }
 
+impl ServerLink {
+    /// A new connection that nothing else uses, within the connect timeout,
+    /// for one blocking command (see [`super::Link::send_exclusive`]). Its
+    /// driver ends when the connection is dropped.
+    pub(crate) async fn open_exclusive(&self) -> Result<MultiplexedConnection, RedisError> {
+        let inner = &self.inner;
+        let (connection, driver) =
+            open(&inner.client, &inner.config, inner.connect_timeout).await?;
+        if let Some(driver) = driver {
+            tokio::spawn(driver);
+        }
+        Ok(connection)
+    }
+}
+
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is replaced whole under the lock, so it is never torn.

@@ -354,8 +354,82 @@ pub const MAP: KeyKind = KeyKind {
     script_calls: &[],
 };
 
+/// The operations of a reliable queue that run a script.
+const QUEUE_SCRIPT_OPERATIONS: &[&str] = &["requeue", "recover"];
+
+const LIST_ROWS: [KeyCommand; 22] = with_ttl_rows(
+    [
+        write("lpush", &["i"], &["push_front", "push_front_many"]),
+        write(
+            "rpush",
+            &["i"],
+            &["push_back", "push_back_many", "enqueue", "enqueue_many"],
+        ),
+        // A capped list keeps its newest items in the push's transaction.
+        write(
+            "ltrim",
+            &["0", "-1"],
+            &[
+                "push_front",
+                "push_front_many",
+                "push_back",
+                "push_back_many",
+                "trim",
+            ],
+        ),
+        write(
+            "pexpire",
+            &["1000", "NX"],
+            &[
+                "push_front",
+                "push_front_many",
+                "push_back",
+                "push_back_many",
+                "enqueue",
+                "enqueue_many",
+            ],
+        ),
+        write("lpop", &[], &["pop_front", "pop_front_many"]),
+        write("rpop", &[], &["pop_back", "pop_back_many"]),
+        // Blocking pops and takes, each on a connection of its own.
+        write("blpop", &["1"], &["pop_front_blocking"]),
+        write("brpop", &["1"], &["pop_back_blocking"]),
+        read("lrange", &["0", "-1"], &["range", "in_flight"]),
+        read("llen", &[], &["len", "push_front_many", "push_back_many"]),
+        read("lindex", &["0"], &["get"]),
+        write("lset", &["0", "i"], &["set"]),
+        write("lrem", &["1", "i"], &["remove", "ack"]),
+        // The queue's take: from the queue to the consumer's in-flight list,
+        // a key of the same slot.
+        write("lmove", &["k", "LEFT", "RIGHT"], &["take"]),
+        write("blmove", &["k", "LEFT", "RIGHT", "1"], &["take_blocking"]),
+        KeyCommand {
+            before_key: &[NO_SCRIPT_SHA, "1"],
+            ..write("evalsha", &[], QUEUE_SCRIPT_OPERATIONS)
+        },
+        KeyCommand {
+            before_key: &["return 1", "1"],
+            ..write("eval", &[], QUEUE_SCRIPT_OPERATIONS)
+        },
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Lists (`#[derive(RedisList)]`), reliable queues and their in-flight lists.
+pub const LIST: KeyKind = KeyKind {
+    redis_type: "list",
+    kinds: &["list"],
+    commands: &LIST_ROWS,
+    script_calls: &[
+        write("lrem", &["1", "i"], &["requeue"]),
+        write("rpush", &["i"], &["requeue"]),
+        write("pexpire", &["1000", "NX"], QUEUE_SCRIPT_OPERATIONS),
+        write("lmove", &["k", "RIGHT", "LEFT"], &["recover"]),
+    ],
+};
+
 /// Every key kind.
-pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER, MAP];
+pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER, MAP, LIST];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with
 /// credentials, which every user may run, `HELLO` for RESP3, `SELECT` for a

@@ -10,7 +10,7 @@ use redis::FromRedisValue;
 use tracing::Instrument;
 
 use super::Store;
-use crate::connection::Lease;
+use crate::connection::{ExclusiveFailure, Lease};
 use crate::error::{Error, ErrorContext, Result};
 use crate::model::Family;
 
@@ -136,6 +136,57 @@ impl Store {
                     Ok(_) => tracing::debug!(?elapsed, "ok"),
                     Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
                 }
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Runs one blocking command on `key` for family `M` that the server
+    /// may hold for up to `wait` (`BLPOP`, `BLMOVE`...), on a connection of
+    /// its own (see [`Link::send_exclusive`](crate::connection::Link::send_exclusive)),
+    /// never sent twice.
+    ///
+    /// The reply is awaited for `wait` plus the response timeout, so a
+    /// command that blocks for its whole `wait` is not a response timeout;
+    /// the call returns within the connect timeout plus that.
+    pub(crate) async fn blocking<M: Family, T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        key: &[u8],
+        wait: std::time::Duration,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
+        let target = Target::of::<M>();
+        let span = tracing::debug_span!(
+            "redis",
+            operation,
+            model = target.model,
+            key_template = target.key_template
+        );
+        let started = Instant::now();
+        let reply_within = wait.saturating_add(self.response_timeout);
+        async {
+            let result = match self.link.send_exclusive(key, cmd, reply_within).await {
+                Ok(value) => Ok(value),
+                Err(ExclusiveFailure::Connect(err)) => Err(Error::connecting(
+                    &self.context(target, operation),
+                    self.connect_timeout,
+                    err,
+                )),
+                Err(ExclusiveFailure::Command(err)) => {
+                    let ctx = ErrorContext {
+                        response_timeout: reply_within,
+                        ..self.context(target, operation)
+                    };
+                    Err(Error::from_redis(&ctx, err))
+                }
+            };
+            let elapsed = started.elapsed();
+            match &result {
+                Ok(_) => tracing::debug!(?elapsed, "ok"),
+                Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
             }
             result
         }

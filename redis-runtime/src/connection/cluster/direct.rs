@@ -94,6 +94,17 @@ impl Direct {
         redis::Client::open(info)
     }
 
+    /// A new connection to `node` that nothing else uses (not kept here),
+    /// within the connect timeout.
+    pub(super) async fn open_exclusive(&self, node: &Node) -> RedisResult<MultiplexedConnection> {
+        let client = self.client(self.info(node))?;
+        let connect = client.get_multiplexed_async_connection_with_config(&self.config);
+        match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(con) => con,
+            Err(_) => Err(super::timed_out("connecting to a cluster node")),
+        }
+    }
+
     /// Sends `cmd` to `node` on a connection of its own; a connection that
     /// fails is dropped, so the next command opens a new one.
     pub(super) async fn send(&self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {

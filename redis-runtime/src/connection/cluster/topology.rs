@@ -71,6 +71,15 @@ impl Topology {
         self.stale.swap(false, Ordering::AcqRel)
     }
 
+    /// The primary serving `slot` in the map last seen.
+    pub(crate) fn node_for(&self, slot: u16) -> Option<Node> {
+        self.lock()
+            .map
+            .iter()
+            .find(|(start, end, _)| (*start..=*end).contains(&slot))
+            .map(|(_, _, node)| node.clone())
+    }
+
     /// The primaries of the map last seen, each once.
     pub(crate) fn primaries(&self) -> Vec<Node> {
         let mut primaries: Vec<Node> = self.lock().map.iter().map(|(_, _, n)| n.clone()).collect();
