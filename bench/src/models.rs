@@ -1,11 +1,12 @@
 //! The benchmark fixtures (`BENCHMARKS.md`, Method: fixtures): the 8-field
 //! user (M8, about 100 bytes) as a hash, as JSON and as MessagePack, and a
 //! 32-field account (M32, about 1.2 KB) as a hash with nested `#[redis(json)]`
-//! fields; plus the same user declared for the peer crates.
+//! fields; plus the same user declared for the peer crates, and one family of
+//! each collection kind (set, sorted set, counter, map).
 
 use std::collections::BTreeMap;
 
-use redis_runtime::RedisModel;
+use redis_runtime::{RedisCounter, RedisMap, RedisModel, RedisSet, RedisSortedSet};
 use serde::{Deserialize, Serialize};
 
 /// The TTL of [`User`], [`UserJson`] and [`UserMsgpack`] (`ttl = "1h"`), in milliseconds.
@@ -289,4 +290,39 @@ m8_user! {
     /// the RedisJSON module.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, redis_om::JsonModel)]
     pub struct OmUserJson { id: String, tags }
+}
+
+/// The TTL of [`Members`] (`ttl = "1h"`), in milliseconds.
+pub const MEMBERS_TTL_MS: u64 = 3_600_000;
+/// The window of [`Limit`] (`ttl = "1m"`), in milliseconds.
+pub const LIMIT_TTL_MS: u64 = 60_000;
+
+/// A set with a TTL: the user ids in a room. The add that creates the set
+/// arms the TTL, so an add is `MULTI SADD PEXPIRE NX EXEC`.
+#[derive(RedisSet)]
+#[redis(key = "bench:room:{room}:members", member = u64, ttl = "1h")]
+pub struct Members {
+    pub room: u64,
+}
+
+/// A sorted set without a TTL: a leaderboard per game.
+#[derive(RedisSortedSet)]
+#[redis(key = "bench:board:{game}", member = String, score = f64)]
+pub struct Board {
+    pub game: u64,
+}
+
+/// A counter with a TTL: a fixed-window rate limit per user
+/// (`hit` is `MULTI INCRBY PEXPIRE NX PTTL EXEC`).
+#[derive(RedisCounter)]
+#[redis(key = "bench:limit:{user}", ttl = "1m")]
+pub struct Limit {
+    pub user: u64,
+}
+
+/// A map without a TTL: a hash whose field names are data.
+#[derive(RedisMap)]
+#[redis(key = "bench:marks:{room}", field = u64, value = i64)]
+pub struct Marks {
+    pub room: u64,
 }

@@ -5,43 +5,24 @@
 //! bytes both ways, byte for byte). The hand-written side is what a careful
 //! service writes: `MULTI`/`EXEC` around a write and its `PEXPIRE ... NX`
 //! where the key has a TTL, so the TTL is armed once and never lost.
+//!
+//! The families are the benchmark's (`redis_bench::models`), and for the
+//! operations the runner's collections scenario times, the hand-written side
+//! is the benchmark's own (`redis_bench::handwritten::collections`): what is
+//! timed there is what is proven equal here.
 
 use redis::aio::MultiplexedConnection;
 use redis_bench::BenchError;
 use redis_bench::counters::{Env, PerOp, first_difference, measure};
+use redis_bench::handwritten::collections as hw;
+use redis_bench::models::{Board, Limit, Marks, Members};
 use redis_bench::proxy::Proxy;
 use redis_runtime::collection::{Bound, Order};
 use redis_runtime::testing::RedisServer;
-use redis_runtime::{
-    RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
-};
+use redis_runtime::{RedisList, RedisModel};
 use serde::{Deserialize, Serialize};
 
 const REPS: u64 = 4;
-
-#[derive(RedisSet)]
-#[redis(key = "room:{room}:members", member = u64, ttl = "1h")]
-struct Members {
-    room: u64,
-}
-
-#[derive(RedisSortedSet)]
-#[redis(key = "board:{game}", member = String, score = f64)]
-struct Board {
-    game: u64,
-}
-
-#[derive(RedisCounter)]
-#[redis(key = "limit:{user}", ttl = "1m")]
-struct Limit {
-    user: u64,
-}
-
-#[derive(RedisMap)]
-#[redis(key = "marks:{room}", field = u64, value = i64)]
-struct Marks {
-    room: u64,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Line {
@@ -168,9 +149,9 @@ fn seeded(verb: &str, key: impl Fn(u64) -> String, rest: &[&str]) -> Vec<redis::
 async fn collection_counters_equal_hand_written() {
     let server = RedisServer::builder().tcp().start().expect("redis-server");
     let mut env = Env::start(server.port().expect("tcp")).await.unwrap();
-    let members = |i: u64| format!("room:{i}:members");
-    let board = |i: u64| format!("board:{i}");
-    let marks = |i: u64| format!("marks:{i}");
+    let members = hw::members_key;
+    let board = hw::board_key;
+    let marks = hw::marks_key;
 
     // Sets: the creating add arms the TTL in the same transaction.
     gate!(
@@ -181,19 +162,7 @@ async fn collection_counters_equal_hand_written() {
             assert!(store.set::<Members>(&i).add(&7).await?);
         },
         |raw, i| {
-            let (added,): (u64,) = redis::pipe()
-                .atomic()
-                .cmd("SADD")
-                .arg(members(i))
-                .arg(7u64)
-                .cmd("PEXPIRE")
-                .arg(members(i))
-                .arg(3_600_000u64)
-                .arg("NX")
-                .ignore()
-                .query_async(&mut raw)
-                .await?;
-            assert_eq!(added, 1);
+            assert!(hw::set_add(&mut raw, i, 7).await?);
         }
     );
     gate!(
@@ -204,10 +173,7 @@ async fn collection_counters_equal_hand_written() {
             assert!(store.set::<Members>(&i).contains(&7).await?);
         },
         |raw, i| {
-            let here: bool = cmd(&["SISMEMBER", &members(i), "7"])
-                .query_async(&mut raw)
-                .await?;
-            assert!(here);
+            assert!(hw::set_contains(&mut raw, i, 7).await?);
         }
     );
     gate!(
@@ -273,10 +239,7 @@ async fn collection_counters_equal_hand_written() {
             );
         },
         |raw, i| {
-            let score: f64 = cmd(&["ZINCRBY", &board(i), "2", "ada"])
-                .query_async(&mut raw)
-                .await?;
-            assert_eq!(score, 3.5);
+            assert_eq!(hw::zincrby(&mut raw, i, "ada", 2.0).await?, 3.5);
         }
     );
     gate!(
@@ -287,11 +250,7 @@ async fn collection_counters_equal_hand_written() {
             assert_eq!(store.sorted_set::<Board>(&i).top(10).await?.len(), 3);
         },
         |raw, i| {
-            let top: Vec<(String, f64)> =
-                cmd(&["ZRANGE", &board(i), "0", "9", "REV", "WITHSCORES"])
-                    .query_async(&mut raw)
-                    .await?;
-            assert_eq!(top.len(), 3);
+            assert_eq!(hw::top(&mut raw, i, 10).await?.len(), 3);
         }
     );
     gate!(
@@ -357,7 +316,7 @@ async fn collection_counters_equal_hand_written() {
             assert_eq!(store.counter::<Limit>(&i).incr(1).await?, 1);
         },
         |raw, i| {
-            let key = format!("limit:{i}");
+            let key = hw::limit_key(i);
             let (n,): (i64,) = redis::pipe()
                 .atomic()
                 .cmd("INCRBY")
@@ -381,33 +340,19 @@ async fn collection_counters_equal_hand_written() {
             assert!(store.counter::<Limit>(&i).hit(5).await?.allowed());
         },
         |raw, i| {
-            let key = format!("limit:{i}");
-            let (n, pttl): (i64, i64) = redis::pipe()
-                .atomic()
-                .cmd("INCRBY")
-                .arg(&key)
-                .arg(1i64)
-                .cmd("PEXPIRE")
-                .arg(&key)
-                .arg(60_000u64)
-                .arg("NX")
-                .ignore()
-                .cmd("PTTL")
-                .arg(&key)
-                .query_async(&mut raw)
-                .await?;
+            let (n, pttl) = hw::hit(&mut raw, i).await?;
             assert!(n <= 5 && pttl > 0);
         }
     );
     gate!(
         env,
         "counter get",
-        seeded("SET", |i| format!("limit:{i}"), &["3"]),
+        seeded("SET", hw::limit_key, &["3"]),
         |store, i| {
             assert_eq!(store.counter::<Limit>(&i).get().await?, 3);
         },
         |raw, i| {
-            let n: Option<i64> = cmd(&["GET", &format!("limit:{i}")])
+            let n: Option<i64> = cmd(&["GET", &hw::limit_key(i)])
                 .query_async(&mut raw)
                 .await?;
             assert_eq!(n, Some(3));
@@ -416,77 +361,155 @@ async fn collection_counters_equal_hand_written() {
 
     // Lists: a capped push with a TTL is one transaction.
     let history = |i: u64| format!("room:{i}:history");
-    gate!(env, "list push_back (capped)", vec![], |store, i| {
-        assert_eq!(store.list::<History>(&i).push_back(&Line { text: "hi".into() }).await?, 1);
-    }, |raw, i| {
-        let (len,): (u64,) = redis::pipe()
-            .atomic()
-            .cmd("RPUSH").arg(history(i)).arg(line_json())
-            .cmd("LTRIM").arg(history(i)).arg(-100i64).arg(-1i64).ignore()
-            .cmd("PEXPIRE").arg(history(i)).arg(3_600_000u64).arg("NX").ignore()
-            .query_async(&mut raw)
-            .await?;
-        assert_eq!(len, 1);
-    });
-    gate!(env, "list range", seeded("RPUSH", history, &[&line_json(), &line_json()]), |store, i| {
-        assert_eq!(store.list::<History>(&i).range(0, -1).await?.len(), 2);
-    }, |raw, i| {
-        let items: Vec<String> = cmd(&["LRANGE", &history(i), "0", "-1"]).query_async(&mut raw).await?;
-        let items: Vec<Line> = items.iter().map(|j| serde_json::from_str(j).unwrap()).collect();
-        assert_eq!(items.len(), 2);
-    });
+    gate!(
+        env,
+        "list push_back (capped)",
+        vec![],
+        |store, i| {
+            assert_eq!(
+                store
+                    .list::<History>(&i)
+                    .push_back(&Line { text: "hi".into() })
+                    .await?,
+                1
+            );
+        },
+        |raw, i| {
+            let (len,): (u64,) = redis::pipe()
+                .atomic()
+                .cmd("RPUSH")
+                .arg(history(i))
+                .arg(line_json())
+                .cmd("LTRIM")
+                .arg(history(i))
+                .arg(-100i64)
+                .arg(-1i64)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(history(i))
+                .arg(3_600_000u64)
+                .arg("NX")
+                .ignore()
+                .query_async(&mut raw)
+                .await?;
+            assert_eq!(len, 1);
+        }
+    );
+    gate!(
+        env,
+        "list range",
+        seeded("RPUSH", history, &[&line_json(), &line_json()]),
+        |store, i| {
+            assert_eq!(store.list::<History>(&i).range(0, -1).await?.len(), 2);
+        },
+        |raw, i| {
+            let items: Vec<String> = cmd(&["LRANGE", &history(i), "0", "-1"])
+                .query_async(&mut raw)
+                .await?;
+            let items: Vec<Line> = items
+                .iter()
+                .map(|j| serde_json::from_str(j).unwrap())
+                .collect();
+            assert_eq!(items.len(), 2);
+        }
+    );
     // The queue: a take is one LMOVE into the consumer's in-flight list.
     let jobs = |i: u64| format!("jobs:{{{i}}}");
-    gate!(env, "queue take", seeded("RPUSH", jobs, &[&line_json()]), |store, i| {
-        let taken = store.list::<Jobs>(&i).take("w1").await?;
-        assert!(taken.is_some());
-    }, |raw, i| {
-        let taken: Option<String> = cmd(&["LMOVE", &jobs(i), &format!("jobs:{{{i}}}:inflight:w1"), "LEFT", "RIGHT"])
+    gate!(
+        env,
+        "queue take",
+        seeded("RPUSH", jobs, &[&line_json()]),
+        |store, i| {
+            let taken = store.list::<Jobs>(&i).take("w1").await?;
+            assert!(taken.is_some());
+        },
+        |raw, i| {
+            let taken: Option<String> = cmd(&[
+                "LMOVE",
+                &jobs(i),
+                &format!("jobs:{{{i}}}:inflight:w1"),
+                "LEFT",
+                "RIGHT",
+            ])
             .query_async(&mut raw)
             .await?;
-        assert!(taken.is_some());
-    });
-    gate!(env, "queue ack", seeded("RPUSH", |i| format!("jobs:{{{i}}}:inflight:w1"), &[&line_json()]), |store, i| {
-        let queue = store.list::<Jobs>(&i);
-        // The delivery is rebuilt from the in-flight list (not measured: the
-        // warm-up and every repetition read it first, on both sides).
-        let held = queue.in_flight("w1").await?;
-        assert!(queue.ack(&held[0]).await?);
-    }, |raw, i| {
-        let flight = format!("jobs:{{{i}}}:inflight:w1");
-        let held: Vec<Vec<u8>> = cmd(&["LRANGE", &flight, "0", "-1"]).query_async(&mut raw).await?;
-        let mut lrem = redis::cmd("LREM");
-        lrem.arg(&flight).arg(1).arg(&held[0]);
-        let removed: u64 = lrem.query_async(&mut raw).await?;
-        assert_eq!(removed, 1);
-    });
+            assert!(taken.is_some());
+        }
+    );
+    gate!(
+        env,
+        "queue ack",
+        seeded(
+            "RPUSH",
+            |i| format!("jobs:{{{i}}}:inflight:w1"),
+            &[&line_json()]
+        ),
+        |store, i| {
+            let queue = store.list::<Jobs>(&i);
+            // The delivery is rebuilt from the in-flight list (not measured: the
+            // warm-up and every repetition read it first, on both sides).
+            let held = queue.in_flight("w1").await?;
+            assert!(queue.ack(&held[0]).await?);
+        },
+        |raw, i| {
+            let flight = format!("jobs:{{{i}}}:inflight:w1");
+            let held: Vec<Vec<u8>> = cmd(&["LRANGE", &flight, "0", "-1"])
+                .query_async(&mut raw)
+                .await?;
+            let mut lrem = redis::cmd("LREM");
+            lrem.arg(&flight).arg(1).arg(&held[0]);
+            let removed: u64 = lrem.query_async(&mut raw).await?;
+            assert_eq!(removed, 1);
+        }
+    );
 
     // Conditional writes of a JSON entity: one command each.
     let token = |i: u64| format!("token:{i}");
-    gate!(env, "json insert", vec![], |store, i| {
-        assert!(store.insert(&Token { id: i, user: 7 }).await?);
-    }, |raw, i| {
-        let set: Option<String> = cmd(&["SET", &token(i), &token_json(i), "NX", "PX", "3600000"])
-            .query_async(&mut raw)
-            .await?;
-        assert!(set.is_some());
-    });
+    gate!(
+        env,
+        "json insert",
+        vec![],
+        |store, i| {
+            assert!(store.insert(&Token { id: i, user: 7 }).await?);
+        },
+        |raw, i| {
+            let set: Option<String> =
+                cmd(&["SET", &token(i), &token_json(i), "NX", "PX", "3600000"])
+                    .query_async(&mut raw)
+                    .await?;
+            assert!(set.is_some());
+        }
+    );
     let tokens: Vec<redis::Cmd> = (0..=REPS)
         .map(|i| cmd(&["SET", &token(i), &token_json(i)]))
         .collect();
-    gate!(env, "json take", tokens.clone(), |store, i| {
-        assert!(store.take::<Token>(&i).await?.is_some());
-    }, |raw, i| {
-        let taken: Option<String> = cmd(&["GETDEL", &token(i)]).query_async(&mut raw).await?;
-        let taken: Token = serde_json::from_str(&taken.unwrap()).unwrap();
-        assert_eq!(taken.id, i);
-    });
-    gate!(env, "json get_and_refresh", tokens, |store, i| {
-        assert!(store.get_and_refresh::<Token>(&i).await?.is_some());
-    }, |raw, i| {
-        let got: Option<String> = cmd(&["GETEX", &token(i), "PX", "3600000"]).query_async(&mut raw).await?;
-        assert!(got.is_some());
-    });
+    gate!(
+        env,
+        "json take",
+        tokens.clone(),
+        |store, i| {
+            assert!(store.take::<Token>(&i).await?.is_some());
+        },
+        |raw, i| {
+            let taken: Option<String> = cmd(&["GETDEL", &token(i)]).query_async(&mut raw).await?;
+            let taken: Token = serde_json::from_str(&taken.unwrap()).unwrap();
+            assert_eq!(taken.id, i);
+        }
+    );
+    gate!(
+        env,
+        "json get_and_refresh",
+        tokens,
+        |store, i| {
+            assert!(store.get_and_refresh::<Token>(&i).await?.is_some());
+        },
+        |raw, i| {
+            let got: Option<String> = cmd(&["GETEX", &token(i), "PX", "3600000"])
+                .query_async(&mut raw)
+                .await?;
+            assert!(got.is_some());
+        }
+    );
 
     // Maps.
     gate!(
@@ -497,10 +520,7 @@ async fn collection_counters_equal_hand_written() {
             assert!(store.map::<Marks>(&i).set(&7, &42).await?);
         },
         |raw, i| {
-            let n: u64 = cmd(&["HSET", &marks(i), "7", "42"])
-                .query_async(&mut raw)
-                .await?;
-            assert_eq!(n, 1);
+            assert!(hw::map_set(&mut raw, i, 7, 42).await?);
         }
     );
     gate!(
@@ -511,8 +531,7 @@ async fn collection_counters_equal_hand_written() {
             assert_eq!(store.map::<Marks>(&i).get(&7).await?, Some(42));
         },
         |raw, i| {
-            let v: Option<i64> = cmd(&["HGET", &marks(i), "7"]).query_async(&mut raw).await?;
-            assert_eq!(v, Some(42));
+            assert_eq!(hw::map_get(&mut raw, i, 7).await?, Some(42));
         }
     );
     gate!(

@@ -30,8 +30,13 @@ pub const SCENARIOS: &[&str] = &[
     "concurrency",
     "memory",
     "counters",
+    "collections",
     "cluster",
 ];
+
+/// The scenarios that report in a block of their own (their own machine
+/// table, report files and part of `BENCHMARKS.md`), not in the main one.
+const OWN_BLOCK: &[&str] = &["collections", "cluster"];
 
 /// Command-line options.
 #[derive(Debug, Clone, Parser)]
@@ -559,6 +564,49 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
     }
     let main_ended = started.elapsed();
 
+    let server_text =
+        format!("{version} (TCP loopback, `--save ''`, `--appendonly no`, `--io-threads 1`)");
+    let rb_text = if rb {
+        command_output("redis-benchmark", &["--version"]).unwrap_or_else(|| "?".into())
+    } else {
+        "not run".into()
+    };
+
+    // The collections scenario runs on the same server, into a report of its
+    // own, with its own machine table and its own block in BENCHMARKS.md.
+    let mut collections_report = None;
+    if opts.wants("collections") {
+        let collections_started = Instant::now();
+        let collections_load = load();
+        let main_report = std::mem::take(&mut bench.report);
+        let result = ct.block_on(scenarios::collections(&mut bench));
+        let mut report = std::mem::replace(&mut bench.report, main_report);
+        result?;
+        report.label = Some("Collections".into());
+        report.machine = machine_rows(
+            &opts,
+            &Run {
+                scenarios: vec!["collections".into()],
+                server: server_text.clone(),
+                redis_benchmark: Some(rb_text.clone()),
+                server_cpu: pin_text(&server_pin, server_note.clone(), ""),
+                harness_cpu: pin_text(&harness_pin.clone().ok(), harness_pin.clone().err(), ""),
+                runtime: "tokio current_thread; one connection per variant (the framework's \
+                          Store, redis-rs's ConnectionManager for the baseline), same timeouts"
+                    .into(),
+                rounds: format!(
+                    "{} paired rounds per case after 1 warm-up round; sequential {} ops per \
+                     variant per round",
+                    sizes.rounds, sizes.sequential
+                ),
+                source_before: source_before.clone(),
+                load_before: collections_load,
+                duration: collections_started.elapsed().as_secs_f64(),
+            },
+        );
+        collections_report = Some(report);
+    }
+
     // The cluster scenario goes into a report of its own, with its own
     // machine table and its own block in BENCHMARKS.md.
     let mut cluster_report = None;
@@ -610,7 +658,9 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
         cluster_report = Some(report);
     }
 
-    let main_wanted = SCENARIOS.iter().any(|s| *s != "cluster" && opts.wants(s));
+    let main_wanted = SCENARIOS
+        .iter()
+        .any(|s| !OWN_BLOCK.contains(s) && opts.wants(s));
     let main_markdown = main_wanted.then(|| {
         bench.report.machine = machine_rows(
             &opts,
@@ -618,17 +668,11 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
                 scenarios: opts
                     .scenarios
                     .iter()
-                    .filter(|s| *s != "cluster")
+                    .filter(|s| !OWN_BLOCK.contains(&s.as_str()))
                     .cloned()
                     .collect(),
-                server: format!(
-                    "{version} (TCP loopback, `--save ''`, `--appendonly no`, `--io-threads 1`)"
-                ),
-                redis_benchmark: Some(if rb {
-                    command_output("redis-benchmark", &["--version"]).unwrap_or_else(|| "?".into())
-                } else {
-                    "not run".into()
-                }),
+                server: server_text.clone(),
+                redis_benchmark: Some(rb_text.clone()),
                 server_cpu: pin_text(&server_pin, server_note.clone(), ""),
                 harness_cpu: pin_text(&harness_pin.clone().ok(), harness_pin.clone().err(), ""),
                 runtime: "tokio current_thread (and multi_thread(2) where labelled); one \
@@ -656,6 +700,15 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
             opts.out.join("results.json").display()
         );
     }
+    if let Some(report) = &collections_report {
+        println!("{}", report.markdown());
+        report.write_files(&opts.out, "-collections")?;
+        eprintln!(
+            "redis-bench: wrote {} and {}",
+            opts.out.join("report-collections.md").display(),
+            opts.out.join("results-collections.json").display()
+        );
+    }
     if let Some(report) = &cluster_report {
         println!("{}", report.markdown());
         report.write_files(&opts.out, "-cluster")?;
@@ -668,6 +721,13 @@ fn run(opts: Options, allocations: fn() -> u64) -> Result<(), BenchError> {
     if let Some(path) = &opts.write_md {
         if let Some(markdown) = &main_markdown {
             report::write_into(path, (report::BEGIN, report::END), markdown)?;
+        }
+        if let Some(report) = &collections_report {
+            report::write_into(
+                path,
+                (report::COLLECTIONS_BEGIN, report::COLLECTIONS_END),
+                &report.markdown(),
+            )?;
         }
         if let Some(report) = &cluster_report {
             report::write_into(
@@ -829,6 +889,14 @@ mod tests {
     fn the_cluster_scenario_runs_alone() {
         let opts = Options::try_parse_from(["redis-bench", "--scenario", "cluster"]).unwrap();
         assert!(opts.wants("cluster") && !opts.wants("counters"));
+    }
+
+    #[test]
+    fn the_collections_scenario_runs_alone() {
+        let opts = Options::try_parse_from(["redis-bench", "--scenario", "collections"]).unwrap();
+        assert!(opts.wants("collections") && !opts.wants("sequential") && !opts.wants("cluster"));
+        let all = Options::try_parse_from(["redis-bench"]).unwrap();
+        assert!(all.wants("collections"));
     }
 
     #[test]

@@ -170,6 +170,12 @@ pub const CLUSTER_BEGIN: &str =
     "<!-- BEGIN GENERATED: cargo run --release -p redis-bench -- --scenario cluster -->";
 /// See [`CLUSTER_BEGIN`].
 pub const CLUSTER_END: &str = "<!-- END GENERATED CLUSTER -->";
+/// The markers of the collections scenario's part, also left alone by runs
+/// without it.
+pub const COLLECTIONS_BEGIN: &str =
+    "<!-- BEGIN GENERATED: cargo run --release -p redis-bench -- --scenario collections -->";
+/// See [`COLLECTIONS_BEGIN`].
+pub const COLLECTIONS_END: &str = "<!-- END GENERATED COLLECTIONS -->";
 
 /// Replaces the part of `path` between `begin` and `end` with `generated`;
 /// appends the block when the file has no such markers, and writes a new file
@@ -223,7 +229,40 @@ pub fn micros(ns: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{BEGIN, CLUSTER_BEGIN, CLUSTER_END, END, replace_block};
+    use super::{
+        BEGIN, CLUSTER_BEGIN, CLUSTER_END, COLLECTIONS_BEGIN, COLLECTIONS_END, END, replace_block,
+    };
+
+    #[test]
+    fn no_marker_is_found_inside_another() {
+        let markers = [
+            BEGIN,
+            END,
+            CLUSTER_BEGIN,
+            CLUSTER_END,
+            COLLECTIONS_BEGIN,
+            COLLECTIONS_END,
+        ];
+        for a in markers {
+            for b in markers {
+                assert!(a == b || !b.contains(a), "{a} is inside {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_collections_block_is_replaced_alone() {
+        let doc = format!(
+            "{BEGIN}\nmain\n{END}\n{COLLECTIONS_BEGIN}\nold\n{COLLECTIONS_END}\n{CLUSTER_BEGIN}\nc\n{CLUSTER_END}\n"
+        );
+        let out = replace_block(Some(doc), (COLLECTIONS_BEGIN, COLLECTIONS_END), "new");
+        assert_eq!(
+            out,
+            format!(
+                "{BEGIN}\nmain\n{END}\n{COLLECTIONS_BEGIN}\n\nnew\n{COLLECTIONS_END}\n{CLUSTER_BEGIN}\nc\n{CLUSTER_END}\n"
+            )
+        );
+    }
 
     #[test]
     fn each_block_is_replaced_alone() {

@@ -1,6 +1,6 @@
 //! The scenarios (`BENCHMARKS.md`, Method: scenarios): S1 codec, S2 sequential,
-//! S3 batches, S4 concurrency, S7 memory, the exact counters, and the same
-//! work on a Redis Cluster.
+//! S3 batches, S4 concurrency, S7 memory, the exact counters, sequential
+//! operations on the collection kinds, and the same work on a Redis Cluster.
 //!
 //! One file per scenario; [`common`] holds what they all share (resetting and
 //! filling the server, timed loops, checks, paired rounds) and [`throughput`]
@@ -8,6 +8,7 @@
 //! cells of a throughput row).
 
 mod cluster;
+mod collections;
 mod common;
 mod exact_counters;
 mod s1_codec;
@@ -18,6 +19,7 @@ mod s7_memory;
 mod throughput;
 
 pub(super) use cluster::cluster;
+pub(super) use collections::collections;
 pub(super) use exact_counters::counters;
 pub(super) use s1_codec::codec;
 pub(super) use s2_sequential::sequential;

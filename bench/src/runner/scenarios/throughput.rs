@@ -75,6 +75,10 @@ impl RbRun {
         Ok(())
     }
 
+    pub(super) fn shape(&self) -> &RbShape {
+        &self.shape
+    }
+
     pub(super) fn rate(&self) -> Option<f64> {
         (!self.rates.is_empty()).then(|| self.rates.iter().sum::<f64>() / self.rates.len() as f64)
     }
