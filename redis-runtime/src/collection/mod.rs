@@ -241,13 +241,24 @@ impl<T: HashValue> ElementCodec<T> for ValueElement {
         if !value.is_present() {
             return Err("an absent value (`None`) cannot be stored as an element".to_owned());
         }
-        let mut args: Vec<Vec<u8>> = Vec::with_capacity(1);
-        value.write_hash_value(&mut args);
-        out.extend(args.concat());
+        value.write_hash_value(&mut Append(out));
         Ok(())
     }
     fn read(raw: Vec<u8>) -> std::result::Result<T, DecodeErrorKind> {
         T::from_hash_value(raw)
+    }
+}
+
+/// Writes a hash value's one argument straight into an element's bytes.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl redis::RedisWrite for Append<'_> {
+    fn write_arg(&mut self, arg: &[u8]) {
+        self.0.extend_from_slice(arg);
+    }
+
+    fn writer_for_next_arg(&mut self) -> impl std::io::Write + '_ {
+        &mut *self.0
     }
 }
 
