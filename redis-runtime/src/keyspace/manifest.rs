@@ -116,6 +116,8 @@ pub struct ManifestField {
     pub optional: bool,
 }
 
+const COLLECTION_TTL_POLICY: &str = "the write that creates the key applies the declared TTL, in the same transaction; later writes never extend it; a store form of set algebra gives its destination the TTL; expire, persist and refresh_ttl change it explicitly";
+
 const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
 impl KeyFamily {
@@ -150,7 +152,11 @@ impl KeyFamily {
             ttl_ms: meta
                 .ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            ttl_policy: TTL_POLICY.to_owned(),
+            ttl_policy: match meta.kind {
+                Kind::Entity(_) => TTL_POLICY,
+                _ => COLLECTION_TTL_POLICY,
+            }
+            .to_owned(),
             hash_tag: meta.key.hash_tag().map(str::to_owned),
             commands: family_commands(meta.kind),
             fields: meta
@@ -294,7 +300,17 @@ impl Manifest {
                 f.module
             );
         }
-        let _ = writeln!(out, "\nTTL policy: {TTL_POLICY}.");
+        let _ = writeln!(out, "\nTTL policy of entities: {TTL_POLICY}.");
+        if self
+            .families
+            .iter()
+            .any(|f| f.ttl_policy == COLLECTION_TTL_POLICY)
+        {
+            let _ = writeln!(
+                out,
+                "\nTTL policy of collections and counters: {COLLECTION_TTL_POLICY}."
+            );
+        }
         for f in &self.families {
             let _ = writeln!(out, "\n## {}\n", f.model);
             let _ = writeln!(
