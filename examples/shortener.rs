@@ -213,8 +213,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let manifest = SHORTENER.manifest(&format!("{NAMESPACE}:"));
         match format.as_str() {
-            "json" => println!("{}", manifest.to_json()),
-            _ => println!("{}", manifest.to_markdown()),
+            "json" => print!("{}", manifest.to_json()),
+            _ => print!("{}", manifest.to_markdown()),
         }
         return Ok(());
     }

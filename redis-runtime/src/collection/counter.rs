@@ -97,14 +97,7 @@ impl<C: RedisCounter> Counter<'_, C> {
         let key = self.handle.key()?;
         let mut incr = key_cmd("INCRBY", &key);
         incr.arg(by);
-        if C::META.ttl.is_none() {
-            return self.handle.send(operation, Retry::Never, &incr).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(incr);
-        self.handle.arm_ttl(&mut pipe, &key);
-        let (value,): (i64,) = self.handle.send(operation, Retry::Never, &pipe).await?;
-        Ok(value)
+        self.handle.write_creating(operation, &key, incr).await
     }
 
     /// Sets the value, applying the declared TTL as the write that creates

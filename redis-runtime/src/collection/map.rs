@@ -45,24 +45,6 @@ impl<M: RedisMap> Map<'_, M> {
             .collect()
     }
 
-    /// A write that may create the key: with `PEXPIRE NX` in the same
-    /// transaction when the family declares a TTL.
-    async fn write<T: redis::FromRedisValue>(
-        &self,
-        operation: &'static str,
-        key: &[u8],
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        if M::META.ttl.is_none() {
-            return self.handle.send(operation, Retry::Never, &cmd).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(cmd);
-        self.handle.arm_ttl(&mut pipe, key);
-        let (reply,): (T,) = self.handle.send(operation, Retry::Never, &pipe).await?;
-        Ok(reply)
-    }
-
     /// Sets `field` to `value`; `true` when the field is new. The write that
     /// creates the map arms the declared TTL (`HSET` and `PEXPIRE NX` in one
     /// transaction); later writes keep it.
@@ -70,7 +52,7 @@ impl<M: RedisMap> Map<'_, M> {
         let key = self.handle.key()?;
         let mut cmd = key_cmd("HSET", &key);
         cmd.arg(Self::field(field)?).arg(Self::value(value)?);
-        let added: u64 = self.write("set", &key, cmd).await?;
+        let added: u64 = self.handle.write_creating("set", &key, cmd).await?;
         Ok(added == 1)
     }
 
@@ -85,7 +67,7 @@ impl<M: RedisMap> Map<'_, M> {
         for (field, value) in entries {
             cmd.arg(Self::field(field)?).arg(Self::value(value)?);
         }
-        self.write("set_many", &key, cmd).await
+        self.handle.write_creating("set_many", &key, cmd).await
     }
 
     /// The value of `field`; `None` when the field or the map is absent.
@@ -168,64 +150,15 @@ impl<M: RedisMap> Map<'_, M> {
         M::Field: 'static,
         M::Value: 'static,
     {
-        let store = self.handle.store.clone();
-        let (key, error) = match self.handle.key() {
-            Ok(key) => (key, None),
-            Err(err) => (Vec::new(), Some(err)),
-        };
-        struct State {
-            key: Vec<u8>,
-            error: Option<Error>,
-            cursor: Option<u64>,
-            page: std::vec::IntoIter<Vec<u8>>,
-        }
-        let state = State {
-            key,
-            error,
-            cursor: Some(0),
-            page: Vec::new().into_iter(),
-        };
-        futures_util::stream::unfold(state, move |mut state| {
-            let store = store.clone();
-            async move {
-                if let Some(err) = state.error.take() {
-                    state.cursor = None;
-                    return Some((Err(err), state));
-                }
-                loop {
-                    if let Some(field) = state.page.next() {
-                        let entry = match state.page.next() {
-                            Some(value) => {
-                                Self::pairs(vec![(field, value)]).map(|mut v| v.remove(0))
-                            }
-                            None => Err(Error::Decode(DecodeError::of::<M>(
-                                None,
-                                DecodeErrorKind::UnexpectedReply("a field without its value"),
-                            ))),
-                        };
-                        return Some((entry, state));
-                    }
-                    let cursor = state.cursor?;
-                    let mut cmd = key_cmd("HSCAN", &state.key);
-                    cmd.arg(cursor).arg("COUNT").arg(500);
-                    let page: Result<(u64, Vec<Vec<u8>>)> = store
-                        .query::<M, _, _, _>("scan", Retry::Once, |mut con| {
-                            let cmd = &cmd;
-                            async move { cmd.query_async(&mut con).await }
-                        })
-                        .await;
-                    match page {
-                        Ok((next, raw)) => {
-                            state.cursor = (next != 0).then_some(next);
-                            state.page = raw.into_iter();
-                        }
-                        Err(err) => {
-                            state.cursor = None;
-                            return Some((Err(err), state));
-                        }
-                    }
-                }
-            }
+        self.handle.scan("HSCAN", |page| {
+            let field = page.next()?;
+            Some(match page.next() {
+                Some(value) => Self::pairs(vec![(field, value)]).map(|mut v| v.remove(0)),
+                None => Err(Error::Decode(DecodeError::of::<M>(
+                    None,
+                    DecodeErrorKind::UnexpectedReply("a field without its value"),
+                ))),
+            })
         })
     }
 }
@@ -241,6 +174,6 @@ impl<M: RedisMap<Value = i64>> Map<'_, M> {
         let key = self.handle.key()?;
         let mut cmd = key_cmd("HINCRBY", &key);
         cmd.arg(Self::field(field)?).arg(by);
-        self.write("incr", &key, cmd).await
+        self.handle.write_creating("incr", &key, cmd).await
     }
 }

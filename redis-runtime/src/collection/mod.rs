@@ -410,6 +410,86 @@ impl<'a, F: Family> Handle<'a, F> {
         }
     }
 
+    /// Sends a write that may create the key: alone, or, when the family
+    /// declares a TTL, in one transaction with [`Handle::arm_ttl`]. Never
+    /// re-sent (its reply says what changed).
+    pub(crate) async fn write_creating<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        key: &[u8],
+        cmd: redis::Cmd,
+    ) -> Result<T> {
+        if F::META.ttl.is_none() {
+            return self.send(operation, Retry::Never, &cmd).await;
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(cmd);
+        self.arm_ttl(&mut pipe, key);
+        let (reply,): (T,) = self.send(operation, Retry::Never, &pipe).await?;
+        Ok(reply)
+    }
+
+    /// Streams a key's elements with a cursor command (`SSCAN`, `HSCAN`), a
+    /// page at a time; `next` takes one element off a page (one reply entry,
+    /// or a field and its value). An element that does not decode is an
+    /// error item and the scan goes on; a failed page ends it.
+    pub(crate) fn scan<T: Send + 'static>(
+        &self,
+        verb: &'static str,
+        next: fn(&mut std::vec::IntoIter<Vec<u8>>) -> Option<Result<T>>,
+    ) -> impl futures_util::Stream<Item = Result<T>> + Send + 'static {
+        let store = self.store.clone();
+        let (key, error) = match self.key() {
+            Ok(key) => (key, None),
+            Err(err) => (Vec::new(), Some(err)),
+        };
+        struct State {
+            key: Vec<u8>,
+            error: Option<Error>,
+            cursor: Option<u64>,
+            page: std::vec::IntoIter<Vec<u8>>,
+        }
+        let state = State {
+            key,
+            error,
+            cursor: Some(0),
+            page: Vec::new().into_iter(),
+        };
+        futures_util::stream::unfold(state, move |mut state| {
+            let store = store.clone();
+            async move {
+                if let Some(err) = state.error.take() {
+                    state.cursor = None;
+                    return Some((Err(err), state));
+                }
+                loop {
+                    if let Some(item) = next(&mut state.page) {
+                        return Some((item, state));
+                    }
+                    let cursor = state.cursor?;
+                    let mut cmd = crate::store::key_cmd(verb, &state.key);
+                    cmd.arg(cursor).arg("COUNT").arg(500);
+                    let page: Result<(u64, Vec<Vec<u8>>)> = store
+                        .query::<F, _, _, _>("scan", Retry::Once, |mut con| {
+                            let cmd = &cmd;
+                            async move { cmd.query_async(&mut con).await }
+                        })
+                        .await;
+                    match page {
+                        Ok((next_cursor, raw)) => {
+                            state.cursor = (next_cursor != 0).then_some(next_cursor);
+                            state.page = raw.into_iter();
+                        }
+                        Err(err) => {
+                            state.cursor = None;
+                            return Some((Err(err), state));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
     /// Refuses keys in different slots (see the module docs).
     pub(crate) fn same_slot(&self, operation: &'static str, keys: &[&[u8]]) -> Result<()> {
         let mut slots = keys.iter().map(|k| crate::key::hash_slot(k));

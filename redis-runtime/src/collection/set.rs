@@ -52,14 +52,7 @@ impl<S: RedisSet> Set<'_, S> {
         for member in members {
             sadd.arg(Self::member(member)?);
         }
-        if S::META.ttl.is_none() {
-            return self.handle.send("add", Retry::Never, &sadd).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(sadd);
-        self.handle.arm_ttl(&mut pipe, &key);
-        let (added,): (u64,) = self.handle.send("add", Retry::Never, &pipe).await?;
-        Ok(added)
+        self.handle.write_creating("add", &key, sadd).await
     }
 
     /// Removes `member`; `true` when it was there.
@@ -248,56 +241,9 @@ impl<S: RedisSet> Set<'_, S> {
         S::Id: 'static,
         S::Member: 'static,
     {
-        let store = self.handle.store.clone();
-        let (key, error) = match self.handle.key() {
-            Ok(key) => (key, None),
-            Err(err) => (Vec::new(), Some(err)),
-        };
-        struct State {
-            key: Vec<u8>,
-            error: Option<crate::Error>,
-            cursor: Option<u64>,
-            page: std::vec::IntoIter<Vec<u8>>,
-        }
-        let state = State {
-            key,
-            error,
-            cursor: Some(0),
-            page: Vec::new().into_iter(),
-        };
-        futures_util::stream::unfold(state, move |mut state| {
-            let store = store.clone();
-            async move {
-                if let Some(err) = state.error.take() {
-                    state.cursor = None;
-                    return Some((Err(err), state));
-                }
-                loop {
-                    if let Some(raw) = state.page.next() {
-                        let member = decode::<S, S::Member, S::MemberCodec>("member", raw);
-                        return Some((member, state));
-                    }
-                    let cursor = state.cursor?;
-                    let mut cmd = key_cmd("SSCAN", &state.key);
-                    cmd.arg(cursor).arg("COUNT").arg(500);
-                    let page: Result<(u64, Vec<Vec<u8>>)> = store
-                        .query::<S, _, _, _>("scan", Retry::Once, |mut con| {
-                            let cmd = &cmd;
-                            async move { cmd.query_async(&mut con).await }
-                        })
-                        .await;
-                    match page {
-                        Ok((next, raw)) => {
-                            state.cursor = (next != 0).then_some(next);
-                            state.page = raw.into_iter();
-                        }
-                        Err(err) => {
-                            state.cursor = None;
-                            return Some((Err(err), state));
-                        }
-                    }
-                }
-            }
+        self.handle.scan("SSCAN", |page| {
+            page.next()
+                .map(|raw| decode::<S, S::Member, S::MemberCodec>("member", raw))
         })
     }
 }

@@ -159,7 +159,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             zadd.arg(score_arg::<Z, _>(*score)?)
                 .arg(Self::member(member)?);
         }
-        self.write("add", &key, zadd).await
+        self.handle.write_creating("add", &key, zadd).await
     }
 
     /// Adds or updates `member` under the conditions of `when`; `true` when
@@ -180,26 +180,8 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         zadd.arg("CH")
             .arg(score_arg::<Z, _>(score)?)
             .arg(Self::member(member)?);
-        let changed: u64 = self.write("add_with", &key, zadd).await?;
+        let changed: u64 = self.handle.write_creating("add_with", &key, zadd).await?;
         Ok(changed == 1)
-    }
-
-    /// A write that may create the key: with `PEXPIRE NX` when the family
-    /// declares a TTL.
-    async fn write<T: redis::FromRedisValue>(
-        &self,
-        operation: &'static str,
-        key: &[u8],
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        if Z::META.ttl.is_none() {
-            return self.handle.send(operation, Retry::Never, &cmd).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(cmd);
-        self.handle.arm_ttl(&mut pipe, key);
-        let (reply,): (T,) = self.handle.send(operation, Retry::Never, &pipe).await?;
-        Ok(reply)
     }
 
     /// Adds `by` to `member`'s score (a new member starts at 0) and returns
@@ -210,7 +192,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         let key = self.handle.key()?;
         let mut cmd = key_cmd("ZINCRBY", &key);
         cmd.arg(score_arg::<Z, _>(by)?).arg(Self::member(member)?);
-        let reply: Value = self.write("incr", &key, cmd).await?;
+        let reply: Value = self.handle.write_creating("incr", &key, cmd).await?;
         Self::score_of(&reply)
     }
 
