@@ -18,6 +18,9 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default limit on waiting for a reply.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default threshold above which an operation is logged at WARN as slow
+/// (see [`ConfigBuilder::slow_threshold`]).
+pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// How to reach Redis and how keys are laid out. Validated when built.
 ///
@@ -44,6 +47,7 @@ pub struct Config {
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
+    slow_threshold: Option<Duration>,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
     /// | `REDIS_NAMESPACE` | prefix of every key, e.g. `app:staging` | none |
     /// | `REDIS_CONNECT_TIMEOUT_MS` | connection limit in milliseconds | 5000 |
     /// | `REDIS_RESPONSE_TIMEOUT_MS` | reply limit in milliseconds | 5000 |
+    /// | `REDIS_SLOW_OPERATION_MS` | log operations slower than this at WARN; `off` to never | 100 |
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -90,6 +95,18 @@ impl Config {
         builder.tls.key = lookup("REDIS_TLS_KEY_FILE").map(Into::into);
         if let Some(ns) = lookup("REDIS_NAMESPACE") {
             builder = builder.namespace(ns);
+        }
+        if let Some(raw) = lookup("REDIS_SLOW_OPERATION_MS") {
+            match raw.trim() {
+                "off" => builder.slow_threshold = None,
+                ms => match ms.parse::<u64>() {
+                    Ok(ms) => builder.slow_threshold = Some(Duration::from_millis(ms)),
+                    Err(_) => builder.problems.push(format!(
+                        "REDIS_SLOW_OPERATION_MS must be a whole number of milliseconds or `off`, got `{}`",
+                        raw.escape_debug()
+                    )),
+                },
+            }
         }
         for (var, slot) in [
             ("REDIS_CONNECT_TIMEOUT_MS", &mut builder.connect_timeout),
@@ -161,6 +178,12 @@ impl Config {
         self.response_timeout
     }
 
+    /// The threshold above which an operation is logged at WARN as slow;
+    /// `None` when slow operations are not logged.
+    pub fn slow_threshold(&self) -> Option<Duration> {
+        self.slow_threshold
+    }
+
     /// The server URL with any password replaced by `***`; for a cluster,
     /// every seed URL so redacted, joined by `,`.
     pub fn redacted_url(&self) -> String {
@@ -206,6 +229,7 @@ pub struct ConfigBuilder {
     namespace: String,
     connect_timeout: Duration,
     response_timeout: Duration,
+    slow_threshold: Option<Duration>,
     /// Problems found before `build` (in environment variables).
     problems: Vec<String>,
 }
@@ -219,6 +243,7 @@ impl Default for ConfigBuilder {
             namespace: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            slow_threshold: Some(DEFAULT_SLOW_THRESHOLD),
             problems: Vec::new(),
         }
     }
@@ -316,6 +341,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// The threshold above which an operation is logged at WARN (target
+    /// `redis_runtime::slow`) with its model, key template, operation,
+    /// duration and outcome, never its values, and counted in
+    /// `redis_runtime_slow_operations_total`; `None` turns this off
+    /// (default [`DEFAULT_SLOW_THRESHOLD`]). A blocking read's own wait
+    /// does not count towards it.
+    pub fn slow_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.slow_threshold = threshold;
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config> {
         let mut problems = Vec::new();
@@ -375,6 +411,7 @@ impl ConfigBuilder {
                 },
                 connect_timeout: self.connect_timeout,
                 response_timeout: self.response_timeout,
+                slow_threshold: self.slow_threshold,
             }),
             false => Err(Error::Config(problems.join("; "))),
         }

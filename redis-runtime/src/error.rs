@@ -22,6 +22,17 @@ pub enum Outcome {
     Unknown,
 }
 
+impl Outcome {
+    /// A short, stable name: `not_applied` or `unknown` (the `applied` label
+    /// of the error metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::NotApplied => "not_applied",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -338,6 +349,28 @@ impl Error {
         self
     }
 
+    /// A short, stable name of the variant, in snake case (`connection`,
+    /// `timeout`, `unavailable`, `decode`, `encode`, `invalid_ttl`,
+    /// `wrong_type`, `invalid_key_part`, `cross_slot`, `permission_denied`,
+    /// `server`, `config`): the `outcome` and `error` labels of the
+    /// metrics, and a low-cardinality value for an application's own.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Connection { .. } => "connection",
+            Error::Timeout { .. } => "timeout",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Decode(_) => "decode",
+            Error::Encode { .. } => "encode",
+            Error::InvalidTtl { .. } => "invalid_ttl",
+            Error::WrongType { .. } => "wrong_type",
+            Error::InvalidKeyPart { .. } => "invalid_key_part",
+            Error::CrossSlot { .. } => "cross_slot",
+            Error::PermissionDenied { .. } => "permission_denied",
+            Error::Server { .. } => "server",
+        }
+    }
+
     /// Whether this error came from a lost or unreachable connection or a timeout.
     pub fn is_connection(&self) -> bool {
         matches!(self, Error::Connection { .. } | Error::Timeout { .. })
@@ -345,6 +378,7 @@ impl Error {
 
     /// The error for a model, or one of its fields, that fails to encode.
     pub(crate) fn encode<M: Family>(field: Option<&'static str>, message: String) -> Error {
+        crate::observe::refused(M::META.name, M::META.kind.as_str(), "encode");
         Error::Encode {
             model: M::META.name,
             key_template: M::META.key.source,
@@ -554,6 +588,7 @@ pub struct DecodeError {
 impl DecodeError {
     /// The error for model `M`, naming the field when one failed.
     pub(crate) fn of<M: Family>(field: Option<&'static str>, kind: DecodeErrorKind) -> Self {
+        crate::observe::decode_failure(M::META.name, M::META.kind.as_str(), kind.class());
         DecodeError {
             model: M::META.name,
             key_template: M::META.key.source,
@@ -606,6 +641,24 @@ pub enum DecodeErrorKind {
         /// Why.
         reason: KeyPartError,
     },
+}
+
+impl DecodeErrorKind {
+    /// A short, stable name of the variant, in snake case (the `reason`
+    /// label of `redis_runtime_decode_failures_total`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            DecodeErrorKind::MissingField => "missing_field",
+            DecodeErrorKind::UnknownField(_) => "unknown_field",
+            DecodeErrorKind::InvalidUtf8 => "invalid_utf8",
+            DecodeErrorKind::InvalidValue { .. } => "invalid_value",
+            DecodeErrorKind::Json(_) => "json",
+            DecodeErrorKind::Msgpack(_) => "msgpack",
+            DecodeErrorKind::UnexpectedReply(_) => "unexpected_reply",
+            DecodeErrorKind::IdMismatch => "id_mismatch",
+            DecodeErrorKind::KeyPart { .. } => "key_part",
+        }
+    }
 }
 
 #[cfg(test)]

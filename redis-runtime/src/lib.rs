@@ -54,6 +54,7 @@ pub mod key;
 pub mod keyspace;
 pub mod model;
 mod nesting;
+pub mod observe;
 pub mod raw;
 mod script;
 mod store;
@@ -63,13 +64,14 @@ mod value;
 
 pub use collection::{RedisCounter, RedisList, RedisMap, RedisQueue, RedisSet, RedisSortedSet};
 pub use config::{
-    Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_URL,
+    Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT,
+    DEFAULT_SLOW_THRESHOLD, DEFAULT_URL,
 };
 pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerState, Waiting};
 pub use key::{KeyPart, KeyPartError};
 pub use keyspace::Keyspace;
 pub use model::{Family, RedisModel};
-pub use store::{Expiry, FieldSet, InsertOrGet, Store, Update, Updated};
+pub use store::{Expiry, FieldSet, Health, InsertOrGet, NodeHealth, Role, Store, Update, Updated};
 
 /// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the

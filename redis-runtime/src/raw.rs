@@ -165,6 +165,7 @@ impl KeyBuilder {
 }
 
 fn invalid(reason: KeyPartError) -> Error {
+    crate::observe::refused(Target::RAW.model, Target::RAW.kind, "invalid_key_part");
     Error::InvalidKeyPart {
         model: Target::RAW.model,
         key_template: Target::RAW.key_template,

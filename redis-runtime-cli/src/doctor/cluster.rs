@@ -203,6 +203,7 @@ pub(super) async fn diagnose(
     let sample = found.merged_sample(options, sampled_every_primary);
     Ok(DoctorReport {
         version: DoctorReport::VERSION,
+        health: None,
         server: first_server,
         nodes,
         warnings: found.warnings(),

@@ -104,12 +104,18 @@ pub async fn diagnose(
     options: &DoctorOptions,
 ) -> Result<DoctorReport, DoctorError> {
     let (mut con, address) = connect_any(config).await?;
+    let health = match redis_runtime::Store::connect(config).await {
+        Ok(store) => Some(store.health().await),
+        Err(_) => None,
+    };
     let server = server_report(&mut con)
         .await
         .map_err(failed("PING", &address))?;
     // (An application user may not read `INFO`: a configured cluster is one too.)
     if server.mode == "cluster" || config.is_cluster() {
-        return cluster::diagnose(config, con, &address, server, manifest, options).await;
+        return cluster::diagnose(config, con, &address, server, manifest, options)
+            .await
+            .map(|report| DoctorReport { health, ..report });
     }
     let warnings = warnings(&server, manifest);
     let access = access_report(&mut con, manifest, server.user.as_deref()).await;
@@ -118,6 +124,7 @@ pub async fn diagnose(
         .map_err(failed("SCAN", &address))?;
     Ok(DoctorReport {
         version: DoctorReport::VERSION,
+        health,
         server,
         nodes: Vec::new(),
         warnings,

@@ -3,6 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
+use redis_runtime::Health;
 use serde::{Deserialize, Serialize};
 
 /// What doctor found.
@@ -10,6 +11,12 @@ use serde::{Deserialize, Serialize};
 pub struct DoctorReport {
     /// The schema version of the JSON form.
     pub version: u32,
+    /// Whether the store can serve operations: the same report a running
+    /// service gets from `Store::health` (so the CLI and the service agree
+    /// on what "healthy" means). `None` when doctor's store could not
+    /// connect.
+    #[serde(default)]
+    pub health: Option<Health>,
     /// The server (on a cluster: the node doctor reached first).
     pub server: ServerReport,
     /// Every node of a cluster, each with its own configuration (empty for
@@ -255,8 +262,9 @@ impl DoctorReport {
     ///
     /// Version 2 added [`SampleReport::refused`]; version 3 made verdicts,
     /// methods, refused checks and stop reasons typed values; version 4
-    /// added [`DoctorReport::nodes`] for clusters.
-    pub const VERSION: u32 = 4;
+    /// added [`DoctorReport::nodes`] for clusters; version 5 added
+    /// [`DoctorReport::health`].
+    pub const VERSION: u32 = 5;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -269,7 +277,8 @@ impl DoctorReport {
     /// read or write, unknown keys, TTL leaks or wrong types, or a TTL or type
     /// check the server refused (a clean report vouches for what it checked).
     pub fn has_findings(&self) -> bool {
-        !self.warnings.is_empty()
+        self.health.as_ref().is_some_and(Health::degraded)
+            || !self.warnings.is_empty()
             || self.access.iter().any(|a| a.verdict.is_finding())
             || self.sample.refused.iter().any(|c| c.refusal_is_finding())
             || self.sample.unknown_keys > 0
@@ -319,6 +328,13 @@ impl DoctorReport {
             opt(&s.maxmemory_policy)
         );
         let _ = writeln!(out, "user        {}", opt(&s.user));
+        if let Some(health) = &self.health {
+            let _ = writeln!(
+                out,
+                "health      {}",
+                health.to_string().replace('\n', "\n          ")
+            );
+        }
         if !self.nodes.is_empty() {
             let _ = writeln!(
                 out,

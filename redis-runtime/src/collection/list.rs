@@ -182,7 +182,10 @@ impl<L: RedisList> List<'_, L> {
 
     async fn pop_one(&self, operation: &'static str, end: End) -> Result<Option<L::Item>> {
         let cmd = key_cmd(end.pop(), &self.handle.key()?);
-        let raw: Option<Vec<u8>> = self.handle.send(operation, Retry::Never, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found(operation, Retry::Never, Option::is_some, &cmd)
+            .await?;
         raw.map(Self::decode_item).transpose()
     }
 
@@ -237,7 +240,7 @@ impl<L: RedisList> List<'_, L> {
         let reply: Option<(Vec<u8>, Vec<u8>)> = self
             .handle
             .store
-            .blocking::<L, _>(operation, &key, wait, &cmd)
+            .blocking::<L, _>(operation, &key, wait, &cmd, Option::is_some)
             .await?;
         reply.map(|(_key, raw)| Self::decode_item(raw)).transpose()
     }
@@ -285,7 +288,10 @@ impl<L: RedisList> List<'_, L> {
     pub async fn get(&self, index: i64) -> Result<Option<L::Item>> {
         let mut cmd = key_cmd("LINDEX", &self.handle.key()?);
         cmd.arg(index);
-        let raw: Option<Vec<u8>> = self.handle.send("get", Retry::Once, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found("get", Retry::Once, Option::is_some, &cmd)
+            .await?;
         raw.map(Self::decode_item).transpose()
     }
 
@@ -420,7 +426,10 @@ impl<L: RedisQueue> List<'_, L> {
         let (queue, flight) = self.keys("take", consumer)?;
         let mut cmd = key_cmd("LMOVE", &queue);
         cmd.arg(&flight).arg("LEFT").arg("RIGHT");
-        let raw: Option<Vec<u8>> = self.handle.send("take", Retry::Never, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found("take", Retry::Never, Option::is_some, &cmd)
+            .await?;
         raw.map(|raw| Self::delivery(raw, consumer)).transpose()
     }
 
@@ -440,7 +449,7 @@ impl<L: RedisQueue> List<'_, L> {
         let raw: Option<Vec<u8>> = self
             .handle
             .store
-            .blocking::<L, _>("take_blocking", &queue, wait, &cmd)
+            .blocking::<L, _>("take_blocking", &queue, wait, &cmd, Option::is_some)
             .await?;
         raw.map(|raw| Self::delivery(raw, consumer)).transpose()
     }
@@ -477,6 +486,9 @@ impl<L: RedisQueue> List<'_, L> {
                 }
             })
             .await?;
+        if moved == 1 {
+            crate::observe::queue_returned(L::META.name, "requeue", 1);
+        }
         Ok(moved == 1)
     }
 
@@ -516,5 +528,6 @@ impl<L: RedisQueue> List<'_, L> {
                 }
             })
             .await
+            .inspect(|&count| crate::observe::queue_returned(L::META.name, "recover", count))
     }
 }

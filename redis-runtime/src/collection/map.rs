@@ -74,7 +74,10 @@ impl<M: RedisMap> Map<'_, M> {
     pub async fn get(&self, field: &M::Field) -> Result<Option<M::Value>> {
         let mut cmd = key_cmd("HGET", &self.handle.key()?);
         cmd.arg(Self::field(field)?);
-        let raw: Option<Vec<u8>> = self.handle.send("get", Retry::Once, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found("get", Retry::Once, Option::is_some, &cmd)
+            .await?;
         raw.map(|r| decode::<M, M::Value, M::ValueCodec>("value", r))
             .transpose()
     }

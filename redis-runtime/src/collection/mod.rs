@@ -401,6 +401,22 @@ impl<'a, F: Family> Handle<'a, F> {
             .await
     }
 
+    /// [`Handle::send`] for a read whose reply may say "nothing there"
+    /// (`found` is false), labelled `not_found` in the metrics.
+    pub(crate) async fn send_found<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        found: fn(&T) -> bool,
+        cmd: &impl SendOnce,
+    ) -> Result<T> {
+        self.store
+            .query_found::<F, T, _, _>(operation, retry, found, |mut con| async move {
+                cmd.send(&mut con).await
+            })
+            .await
+    }
+
     /// `PEXPIRE key ttl NX`, for the write that may create the key, when the
     /// family declares a TTL.
     pub(crate) fn arm_ttl(&self, pipe: &mut redis::Pipeline, key: &[u8]) {
@@ -497,6 +513,7 @@ impl<'a, F: Family> Handle<'a, F> {
         if slots.all(|s| Some(s) == first) {
             Ok(())
         } else {
+            crate::observe::refused(F::META.name, F::META.kind.as_str(), "cross_slot");
             Err(Error::CrossSlot {
                 operation,
                 model: F::META.name,

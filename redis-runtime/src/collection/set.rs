@@ -113,7 +113,10 @@ impl<S: RedisSet> Set<'_, S> {
     /// A random member, left in the set (`SRANDMEMBER`); `None` when empty.
     pub async fn random(&self) -> Result<Option<S::Member>> {
         let cmd = key_cmd("SRANDMEMBER", &self.handle.key()?);
-        let raw: Option<Vec<u8>> = self.handle.send("random", Retry::Once, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found("random", Retry::Once, Option::is_some, &cmd)
+            .await?;
         raw.map(|r| decode::<S, S::Member, S::MemberCodec>("member", r))
             .transpose()
     }
@@ -121,7 +124,10 @@ impl<S: RedisSet> Set<'_, S> {
     /// Removes and returns a random member (`SPOP`); `None` when empty.
     pub async fn pop(&self) -> Result<Option<S::Member>> {
         let cmd = key_cmd("SPOP", &self.handle.key()?);
-        let raw: Option<Vec<u8>> = self.handle.send("pop", Retry::Never, &cmd).await?;
+        let raw: Option<Vec<u8>> = self
+            .handle
+            .send_found("pop", Retry::Never, Option::is_some, &cmd)
+            .await?;
         raw.map(|r| decode::<S, S::Member, S::MemberCodec>("member", r))
             .transpose()
     }

@@ -5,7 +5,7 @@ use redis::Value;
 
 use super::{Handle, RedisSortedSet, decode, encode, parse_score, score_arg};
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
-use crate::store::{Retry, Store, key_cmd};
+use crate::store::{Retry, Store, found_value, key_cmd};
 
 /// The sorted set of one id of a [`RedisSortedSet`] family; from
 /// [`Store::sorted_set`].
@@ -200,7 +200,10 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     pub async fn score(&self, member: &Z::Member) -> Result<Option<Z::Score>> {
         let mut cmd = key_cmd("ZSCORE", &self.handle.key()?);
         cmd.arg(Self::member(member)?);
-        let reply: Value = self.handle.send("score", Retry::Once, &cmd).await?;
+        let reply: Value = self
+            .handle
+            .send_found("score", Retry::Once, found_value, &cmd)
+            .await?;
         match reply {
             Value::Nil => Ok(None),
             score => Self::score_of(&score).map(Some),
@@ -244,7 +247,9 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     ) -> Result<Option<u64>> {
         let mut cmd = key_cmd(verb, &self.handle.key()?);
         cmd.arg(Self::member(member)?);
-        self.handle.send(operation, Retry::Once, &cmd).await
+        self.handle
+            .send_found(operation, Retry::Once, Option::is_some, &cmd)
+            .await
     }
 
     /// Members with scores by rank, `start` to `stop` inclusive (negative
@@ -406,7 +411,10 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         operation: &'static str,
     ) -> Result<Option<(Z::Member, Z::Score)>> {
         let cmd = key_cmd(verb, &self.handle.key()?);
-        let reply: Value = self.handle.send(operation, Retry::Never, &cmd).await?;
+        let reply: Value = self
+            .handle
+            .send_found(operation, Retry::Never, found_value, &cmd)
+            .await?;
         Ok(Self::pairs(reply)?.into_iter().next())
     }
 }

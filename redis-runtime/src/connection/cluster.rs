@@ -23,6 +23,7 @@
 //! drops after the command was sent is the caller's to judge (the store
 //! re-sends only idempotent operations).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ use tokio::time::Instant;
 
 use super::{Connection, FIRST_WAIT, Generation, Lease, MAX_WAIT, timed_out};
 use crate::config::Config;
+use crate::observe::{self, ConnectionEvent};
 
 mod direct;
 mod topology;
@@ -66,6 +68,8 @@ struct Inner {
     state: Mutex<State>,
     topology: Arc<Topology>,
     direct: Option<Arc<Direct>>,
+    /// Whether a connection was ever made (for the connection metrics).
+    connected_once: AtomicBool,
 }
 
 /// Once made, the cluster connection repairs itself (it reconnects to nodes
@@ -102,6 +106,7 @@ impl ClusterLink {
                 state: Mutex::new(State::Down),
                 topology: Arc::new(Topology::default()),
                 direct: Direct::new(config).map(Arc::new),
+                connected_once: AtomicBool::new(false),
             }),
         })
     }
@@ -212,6 +217,16 @@ impl Inner {
                     Ok(nodes) => State::Up(nodes.clone()),
                     Err(_) => State::Down,
                 };
+                observe::connection(
+                    observe::Topology::Cluster,
+                    match &result {
+                        Ok(_) if inner.connected_once.swap(true, Ordering::Relaxed) => {
+                            ConnectionEvent::Reconnected
+                        }
+                        Ok(_) => ConnectionEvent::Connected,
+                        Err(_) => ConnectionEvent::ConnectFailed,
+                    },
+                );
             }
             result
         }

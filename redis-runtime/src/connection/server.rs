@@ -19,7 +19,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
@@ -27,6 +27,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisError, RedisResult};
 
 use super::{Connection, Generation, Lease};
+use crate::observe::{self, ConnectionEvent, Topology};
 
 /// The first wait before a background attempt is repeated; it doubles up to
 /// [`MAX_BACKOFF`].
@@ -51,6 +52,10 @@ struct Inner {
     state: Mutex<State>,
     /// Whether a probe of a connection that timed out is under way.
     probing: AtomicBool,
+    /// Whether a connection was ever made, and since when the last one is
+    /// lost (for the connection metrics).
+    connected_once: AtomicBool,
+    lost_at: Mutex<Option<Instant>>,
 }
 
 /// Each connection gets a new generation, so that a failure reported by a
@@ -76,6 +81,8 @@ impl ServerLink {
                 connect_timeout,
                 state: Mutex::new(State::Down(0)),
                 probing: AtomicBool::new(false),
+                connected_once: AtomicBool::new(false),
+                lost_at: Mutex::new(None),
             }),
         }
     }
@@ -158,6 +165,32 @@ impl ServerLink {
 }
 
 impl Inner {
+    /// Records the end of one connection attempt: made (for the first time,
+    /// or again, closing an outage) or failed.
+    fn connection_event(&self, made: bool) {
+        let event = match made {
+            false => ConnectionEvent::ConnectFailed,
+            true if self.connected_once.swap(true, Ordering::Relaxed) => {
+                ConnectionEvent::Reconnected
+            }
+            true => ConnectionEvent::Connected,
+        };
+        observe::connection(Topology::Server, event);
+        if made && let Some(since) = self.set_lost_at(None) {
+            observe::disconnected(Topology::Server, since.elapsed());
+        }
+    }
+
+    /// Replaces when the connection was lost; returns the previous value.
+    fn set_lost_at(&self, at: Option<Instant>) -> Option<Instant> {
+        let mut lost_at = self.lost_at.lock().unwrap_or_else(|p| p.into_inner());
+        match at {
+            // An outage already under way keeps its start.
+            Some(_) if lost_at.is_some() => *lost_at,
+            _ => std::mem::replace(&mut *lost_at, at),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is replaced whole under the lock, so it is never torn.
         self.state
@@ -171,6 +204,8 @@ impl Inner {
         let mut state = inner.lock();
         if matches!(&*state, State::Up(_, g) if *g == generation) {
             tracing::debug!("connection lost; reconnecting in the background");
+            observe::connection(Topology::Server, ConnectionEvent::Lost);
+            inner.set_lost_at(Some(Instant::now()));
             let next = generation + 1;
             *state = State::Connecting(Inner::start(inner, next, FIRST_BACKOFF), next);
         }
@@ -231,6 +266,7 @@ impl Inner {
                 Err(err) => Err(err),
             };
             if let Some(inner) = weak.upgrade() {
+                inner.connection_event(result.is_ok());
                 let mut state = inner.lock();
                 if matches!(&*state, State::Connecting(_, g) if *g == generation) {
                     *state = match &result {

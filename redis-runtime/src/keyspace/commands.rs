@@ -439,8 +439,10 @@ pub const KEY_KINDS: &[KeyKind] = &[HASH, STRING, SET, SORTED_SET, COUNTER, MAP,
 /// (`DISCARD` only after a failed queueing), and the `SCAN` of
 /// `scan_ids`/`count`; on a Redis Cluster also
 /// `CLUSTER SLOTS` (the slot map, read on connecting, after a slot moves,
-/// and by scans to find the primaries) and `ASKING` (before a command sent
-/// to the node a migrating slot's key has moved to).
+/// and by scans to find the primaries), `ASKING` (before a command sent
+/// to the node a migrating slot's key has moved to) and `CLUSTER NODES`
+/// (every node, for [`Store::health`](crate::Store::health), which also
+/// sends `PING` and `HELLO`).
 pub const KEYLESS: &[&str] = &[
     "auth",
     "ping",
@@ -451,6 +453,7 @@ pub const KEYLESS: &[&str] = &[
     "discard",
     "scan",
     "cluster|slots",
+    "cluster|nodes",
     "asking",
 ];
 

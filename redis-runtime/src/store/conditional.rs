@@ -19,7 +19,7 @@ use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
 use super::{
-    Retry, Store, batch, decode_reply, empty_hash_error, incr_bounds, key_cmd, ttl_millis,
+    Retry, Store, Target, batch, decode_reply, empty_hash_error, incr_bounds, key_cmd, ttl_millis,
 };
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
 use crate::model::{Codec, Encoding, Field, FieldValue, HashFields, Optional, RedisModel};
@@ -609,7 +609,7 @@ impl Store {
             })
             .collect();
         let sends = pipes.iter().map(|pipe| {
-            self.query::<M, Vec<Value>, _, _>(
+            self.query_part::<M, Vec<Value>, _, _>(
                 "get_fields_many",
                 Retry::Once,
                 move |mut con| async move {
@@ -625,7 +625,10 @@ impl Store {
                 },
             )
         });
-        let replies = futures_util::future::try_join_all(sends).await?;
+        let all = futures_util::future::try_join_all(sends);
+        let replies = self
+            .observed(Target::of::<M>(), "get_fields_many", ids.len(), all)
+            .await?;
         let values = batch::reassemble(ids.len(), &groups, replies);
         values
             .into_iter()

@@ -15,11 +15,13 @@ use crate::script;
 
 mod batch;
 mod conditional;
+mod health;
 mod scan;
 mod send;
 
 use crate::value::Integer;
 pub use conditional::{FieldSet, InsertOrGet, Update, Updated};
+pub use health::{Health, NodeHealth, Role};
 pub(crate) use send::{Retry, Target};
 
 /// The remaining time to live of an entity.
@@ -76,6 +78,8 @@ pub struct Store {
     address: Arc<str>,
     connect_timeout: Duration,
     response_timeout: Duration,
+    /// Operations slower than this are logged at WARN.
+    slow_threshold: Option<Duration>,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +108,7 @@ impl Store {
             address: config.address().into(),
             connect_timeout: config.connect_timeout(),
             response_timeout: config.response_timeout(),
+            slow_threshold: config.slow_threshold(),
         };
         // The link bounds each attempt by the connect timeout itself.
         match store.link.get().await {
@@ -206,12 +211,14 @@ impl Store {
             pipes.push(pipe);
         }
         let sends = pipes.iter().map(|pipe| {
-            self.query::<M, (), _, _>("save_many", Retry::Once, move |mut con| async move {
+            self.query_part::<M, (), _, _>("save_many", Retry::Once, move |mut con| async move {
                 pipe.query_async(&mut con).await
             })
         });
         // Every transaction runs to its end, also when another fails.
-        batch::settle(futures_util::future::join_all(sends).await).map(drop)
+        let all = async { batch::settle(futures_util::future::join_all(sends).await).map(drop) };
+        self.observed(Target::of::<M>(), "save_many", models.len(), all)
+            .await
     }
 
     /// Loads an entity; `None` when it does not exist.
@@ -219,7 +226,7 @@ impl Store {
         let key = self.render_key::<M>(id)?;
         let cmd = read_cmd::<M>(&key);
         let value: Value = self
-            .query::<M, _, _, _>("get", Retry::Once, |mut con| {
+            .query_found::<M, _, _, _>("get", Retry::Once, found_value, |mut con| {
                 let cmd = &cmd;
                 async move { cmd.query_async(&mut con).await }
             })
@@ -249,11 +256,16 @@ impl Store {
             .map(|group| batch::Read::new::<M>(group.iter().map(|&i| keys[i].as_slice())))
             .collect();
         let sends = reads.iter().map(|read| {
-            self.query::<M, Vec<Value>, _, _>("get_many", Retry::Once, move |mut con| async move {
-                read.send(&mut con).await
-            })
+            self.query_part::<M, Vec<Value>, _, _>(
+                "get_many",
+                Retry::Once,
+                move |mut con| async move { read.send(&mut con).await },
+            )
         });
-        let replies = futures_util::future::try_join_all(sends).await?;
+        let all = futures_util::future::try_join_all(sends);
+        let replies = self
+            .observed(Target::of::<M>(), "get_many", ids.len(), all)
+            .await?;
         let values = batch::reassemble(ids.len(), &groups, replies);
         ids.iter()
             .zip(values)
@@ -307,11 +319,16 @@ impl Store {
             })
             .collect();
         let sends = deletes.iter().map(|cmd| {
-            self.query::<M, u64, _, _>("delete_many", Retry::Never, move |mut con| async move {
-                cmd.query_async(&mut con).await
-            })
+            self.query_part::<M, u64, _, _>(
+                "delete_many",
+                Retry::Never,
+                move |mut con| async move { cmd.query_async(&mut con).await },
+            )
         });
-        let deleted = batch::settle(futures_util::future::join_all(sends).await)?;
+        let all = async { batch::settle(futures_util::future::join_all(sends).await) };
+        let deleted = self
+            .observed(Target::of::<M>(), "delete_many", ids.len(), all)
+            .await?;
         Ok(deleted.into_iter().sum())
     }
 
@@ -328,7 +345,7 @@ impl Store {
         let mut cmd = key_cmd("HGET", &self.render_key::<M>(id)?);
         cmd.arg(field.name());
         let value: Option<Vec<u8>> = self
-            .query::<M, _, _, _>("get_field", Retry::Once, |mut con| {
+            .query_found::<M, _, _, _>("get_field", Retry::Once, Option::is_some, |mut con| {
                 let cmd = &cmd;
                 async move { cmd.query_async(&mut con).await }
             })
@@ -485,10 +502,15 @@ impl Store {
     pub async fn ttl<M: Family>(&self, id: &M::Id) -> Result<Expiry> {
         let cmd = key_cmd("PTTL", &self.render_key::<M>(id)?);
         let ms: i64 = self
-            .query::<M, _, _, _>("ttl", Retry::Once, |mut con| {
-                let cmd = &cmd;
-                async move { cmd.query_async(&mut con).await }
-            })
+            .query_found::<M, _, _, _>(
+                "ttl",
+                Retry::Once,
+                |ms| *ms != -2,
+                |mut con| {
+                    let cmd = &cmd;
+                    async move { cmd.query_async(&mut con).await }
+                },
+            )
             .await?;
         Ok(match ms {
             -2 => Expiry::Missing,
@@ -511,7 +533,18 @@ fn incr_bounds(min: i128, max: i128) -> (String, String) {
     (bound(min), bound(max))
 }
 
+/// Whether a reply holds something: not nil, not an empty hash.
+pub(crate) fn found_value(value: &Value) -> bool {
+    match value {
+        Value::Nil => false,
+        Value::Map(pairs) => !pairs.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        _ => true,
+    }
+}
+
 pub(crate) fn key_error<M: Family>(e: InvalidKeyPart) -> Error {
+    crate::observe::refused(M::META.name, M::META.kind.as_str(), "invalid_key_part");
     Error::InvalidKeyPart {
         model: M::META.name,
         key_template: M::META.key.source,
@@ -529,11 +562,14 @@ pub(crate) fn key_cmd(verb: &str, key: &[u8]) -> Cmd {
 /// A TTL in milliseconds (a sub-millisecond one rounds up to 1), or the typed
 /// error for zero and for TTLs the server would refuse.
 pub(crate) fn ttl_millis<M: Family>(operation: &'static str, ttl: Duration) -> Result<u64> {
-    let invalid = |reason| Error::InvalidTtl {
-        operation,
-        model: M::META.name,
-        ttl,
-        reason,
+    let invalid = |reason| {
+        crate::observe::refused(M::META.name, M::META.kind.as_str(), "invalid_ttl");
+        Error::InvalidTtl {
+            operation,
+            model: M::META.name,
+            ttl,
+            reason,
+        }
     };
     if ttl.is_zero() {
         return Err(invalid(

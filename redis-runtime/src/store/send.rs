@@ -3,7 +3,7 @@
 //! time bound, and the classification of what went wrong.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 use redis::FromRedisValue;
@@ -13,6 +13,7 @@ use super::Store;
 use crate::connection::{ExclusiveFailure, Lease};
 use crate::error::{Error, ErrorContext, Result};
 use crate::model::Family;
+use crate::observe;
 
 /// Whether an operation may be sent again after the connection dropped under it.
 ///
@@ -33,8 +34,14 @@ pub(crate) enum Retry {
 pub(crate) struct Target {
     pub(crate) model: &'static str,
     pub(crate) key_template: &'static str,
+    /// Its kind (`hash`, `set`...), for the metrics.
+    pub(crate) kind: &'static str,
     /// A raw pipeline of several commands, which the server runs one by one.
     pub(crate) several_commands: bool,
+    /// Whether this send is the whole operation, recorded when it ends; the
+    /// per-slot parts of an operation over several slots are not (the
+    /// operation records itself once, see [`Store::observed`]).
+    pub(crate) whole: bool,
 }
 
 impl Target {
@@ -42,7 +49,17 @@ impl Target {
         Target {
             model: M::META.name,
             key_template: M::META.key.source,
+            kind: M::META.kind.as_str(),
             several_commands: false,
+            whole: true,
+        }
+    }
+
+    /// One part of an operation over several hash slots.
+    pub(crate) fn part(self) -> Target {
+        Target {
+            whole: false,
+            ..self
         }
     }
 
@@ -50,7 +67,9 @@ impl Target {
     pub(crate) const RAW: Target = Target {
         model: "raw access",
         key_template: "-",
+        kind: "raw",
         several_commands: false,
+        whole: true,
     };
 }
 
@@ -80,6 +99,64 @@ impl Store {
         self.run(Target::of::<M>(), operation, retry, send).await
     }
 
+    /// [`Store::query`] for one part of an operation over several hash
+    /// slots, which [`Store::observed`] records as a whole.
+    pub(crate) async fn query_part<M: Family, T: FromRedisValue, F, Fut>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run(Target::of::<M>().part(), operation, retry, send)
+            .await
+    }
+
+    /// [`Store::query`] for a read whose reply may say "nothing there"
+    /// (`found` is false): its `outcome` label is then `not_found`.
+    pub(crate) async fn query_found<M: Family, T: FromRedisValue, F, Fut>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        found: fn(&T) -> bool,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run_found(Target::of::<M>(), operation, retry, found, send)
+            .await
+    }
+
+    /// The parts of an operation over several hash slots (`get_many` on a
+    /// cluster...), each sent with a [`Target::part`], recorded once as a
+    /// whole: its latency, outcome and `size` (its number of items).
+    pub(crate) async fn observed<T>(
+        &self,
+        target: Target,
+        operation: &'static str,
+        size: usize,
+        parts: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let result = parts.await;
+        observe::batch_size(&target, operation, size);
+        observe::finish(
+            &target,
+            operation,
+            observe::outcome(&result, |_| true),
+            result.as_ref().err(),
+            started.elapsed(),
+            Duration::ZERO,
+            self.slow_threshold,
+        );
+        result
+    }
+
     pub(super) fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
         ErrorContext {
             operation,
@@ -104,6 +181,24 @@ impl Store {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        self.run_found(target, operation, retry, |_| true, send)
+            .await
+    }
+
+    /// [`Store::run`], labelling a reply for which `found` is false as
+    /// `not_found` in the metrics.
+    pub(crate) async fn run_found<T, F, Fut>(
+        &self,
+        target: Target,
+        operation: &'static str,
+        retry: Retry,
+        found: fn(&T) -> bool,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         let span = tracing::debug_span!(
             "redis",
             operation,
@@ -113,7 +208,7 @@ impl Store {
         let started = Instant::now();
         let traced = !span.is_disabled();
         async {
-            let result = match self.attempt(retry, &send, started).await {
+            let result = match self.attempt(target, operation, retry, &send, started).await {
                 Ok(value) => Ok(value),
                 Err(Failure::Connect(err)) => Err(Error::connecting(
                     &self.context(target, operation),
@@ -130,12 +225,23 @@ impl Store {
             };
             // One event per operation, so that a plain `fmt` subscriber shows
             // each one with its outcome and duration (spans alone print nothing).
+            let elapsed = started.elapsed();
             if traced {
-                let elapsed = started.elapsed();
                 match &result {
                     Ok(_) => tracing::debug!(?elapsed, "ok"),
                     Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
                 }
+            }
+            if target.whole {
+                observe::finish(
+                    &target,
+                    operation,
+                    observe::outcome(&result, found),
+                    result.as_ref().err(),
+                    elapsed,
+                    Duration::ZERO,
+                    self.slow_threshold,
+                );
             }
             result
         }
@@ -155,8 +261,9 @@ impl Store {
         &self,
         operation: &'static str,
         key: &[u8],
-        wait: std::time::Duration,
+        wait: Duration,
         cmd: &redis::Cmd,
+        found: fn(&T) -> bool,
     ) -> Result<T> {
         let target = Target::of::<M>();
         let span = tracing::debug_span!(
@@ -188,6 +295,15 @@ impl Store {
                 Ok(_) => tracing::debug!(?elapsed, "ok"),
                 Err(err) => tracing::debug!(?elapsed, error = %err, "failed"),
             }
+            observe::finish(
+                &target,
+                operation,
+                observe::outcome(&result, found),
+                result.as_ref().err(),
+                elapsed,
+                wait,
+                self.slow_threshold,
+            );
             result
         }
         .instrument(span)
@@ -206,6 +322,8 @@ impl Store {
     /// operation may have been applied).
     async fn attempt<T, F, Fut>(
         &self,
+        target: Target,
+        operation: &'static str,
         retry: Retry,
         send: &F,
         started: Instant,
@@ -228,6 +346,7 @@ impl Store {
             return Err(Failure::Command(err));
         }
         tracing::debug!("connection lost; sending the idempotent operation once more");
+        observe::retried(&target, operation);
         let budget = self.connect_timeout + self.response_timeout;
         let rest = budget.saturating_sub(started.elapsed());
         let again = tokio::time::timeout(rest, async {

@@ -195,6 +195,8 @@ keyspace! {
     ];
 }
 
+pub mod every;
+pub mod proxy;
 mod server;
 mod topology;
 pub use server::*;

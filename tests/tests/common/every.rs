@@ -1,0 +1,288 @@
+//! Every operation of every kind, once: the command-table test counts what
+//! they send, the metrics test what they record.
+
+use std::time::Duration;
+
+use super::*;
+use futures_util::StreamExt;
+
+pub async fn every_operation(store: &redis_runtime::Store) {
+    let user = User::sample("acme", 1);
+    let id = user.key_id();
+    let f = User::fields();
+    store.save(&user).await.unwrap();
+    store
+        .save_with_ttl(&user, Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    store.save_many(&[User::sample("acme", 2)]).await.unwrap();
+    store.get::<User>(&id).await.unwrap();
+    store
+        .get_many::<User>(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    store.exists::<User>(&id).await.unwrap();
+    store.get_field(&id, f.email).await.unwrap();
+    store.set_field(&id, f.email, &"e".into()).await.unwrap();
+    store.clear_field(&id, f.name).await.unwrap();
+    store.incr(&id, f.logins, 1).await.unwrap();
+    store
+        .expire::<User>(&id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<User>(&id).await.unwrap();
+    store.refresh_ttl::<User>(&id).await.unwrap();
+    store.ttl::<User>(&id).await.unwrap();
+    // Conditional writes.
+    store.insert(&User::sample("acme", 3)).await.unwrap();
+    let _ = store.insert_or_get(&User::sample("acme", 4)).await.unwrap();
+    store.replace(&user).await.unwrap();
+    store.get_and_refresh::<User>(&id).await.unwrap();
+    store
+        .update(&id, |u| {
+            u.set(f.email, &"u".into()).clear(f.name).incr(f.logins, 1)
+        })
+        .await
+        .unwrap();
+    store.get_fields(&id, (f.email, f.logins)).await.unwrap();
+    store
+        .get_fields_many(std::slice::from_ref(&id), (f.email,))
+        .await
+        .unwrap();
+    store
+        .incr_or_insert(&id, f.logins, 1, || user.clone())
+        .await
+        .unwrap();
+    store
+        .take::<User>(&User::sample("acme", 3).key_id())
+        .await
+        .unwrap();
+    store.count::<User>().await.unwrap();
+    let ids: Vec<_> = store.scan_ids::<User>().collect().await;
+    assert!(!ids.is_empty());
+    store.delete::<User>(&id).await.unwrap();
+    store.delete_many::<User>(&[id]).await.unwrap();
+
+    let session = Session {
+        token: "t".into(),
+        user: 1,
+        scopes: vec![],
+    };
+    let event = Event {
+        stream: "s".into(),
+        seq: 1,
+        kind: "k".into(),
+        payload: vec![1],
+    };
+    let event_id = EventId {
+        stream: "s".into(),
+        seq: 1,
+    };
+    store.save(&session).await.unwrap();
+    store.save(&event).await.unwrap();
+    store
+        .save_many(std::slice::from_ref(&session))
+        .await
+        .unwrap();
+    store.save_many(std::slice::from_ref(&event)).await.unwrap();
+    store.get::<Session>(&"t".into()).await.unwrap();
+    store
+        .get_many::<Event>(std::slice::from_ref(&event_id))
+        .await
+        .unwrap();
+    store.exists::<Session>(&"t".into()).await.unwrap();
+    store
+        .expire::<Event>(&event_id.clone(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    store.persist::<Event>(&event_id.clone()).await.unwrap();
+    store.refresh_ttl::<Session>(&"t".into()).await.unwrap();
+    store.ttl::<Session>(&"t".into()).await.unwrap();
+    store.insert(&event).await.unwrap();
+    let _ = store.insert_or_get(&session).await.unwrap();
+    store.replace(&session).await.unwrap();
+    store.get_and_refresh::<Session>(&"t".into()).await.unwrap();
+    store.get_and_refresh::<Event>(&event_id).await.unwrap();
+    store.take::<Event>(&event_id).await.unwrap();
+    store.save(&event).await.unwrap();
+    store.count::<Event>().await.unwrap();
+    store.delete::<Session>(&"t".into()).await.unwrap();
+    store
+        .delete_many::<Event>(std::slice::from_ref(&event_id))
+        .await
+        .unwrap();
+    // Health's commands are in the table too.
+    let health = store.health().await;
+    assert!(health.up, "{health}");
+}
+
+/// Every operation of every collection kind, the TTL calls included.
+pub async fn every_collection_operation(store: &redis_runtime::Store) {
+    use redis_runtime::collection::{Bound, Order, ZAdd};
+    let (red, blue) = (
+        TeamMembers {
+            org: TenantId("o".into()),
+            team: "red".into(),
+        },
+        TeamMembers {
+            org: TenantId("o".into()),
+            team: "blue".into(),
+        },
+    );
+    let set = store.set::<TeamMembers>(&red);
+    set.add(&1).await.unwrap();
+    set.add_many(&[2, 3]).await.unwrap();
+    set.remove(&3).await.unwrap();
+    set.remove_many(&[9]).await.unwrap();
+    set.contains(&1).await.unwrap();
+    set.contains_many(&[1, 2]).await.unwrap();
+    set.members().await.unwrap();
+    let _: Vec<_> = set.scan().collect().await;
+    set.len().await.unwrap();
+    set.random().await.unwrap();
+    set.move_member(&blue, &2).await.unwrap();
+    set.union(&[&blue]).await.unwrap();
+    set.intersection(&[&blue]).await.unwrap();
+    set.difference(&[&blue]).await.unwrap();
+    set.store_union(&blue, &[&red]).await.unwrap();
+    set.store_intersection(&blue, &[&red]).await.unwrap();
+    set.store_difference(&blue, &[&red]).await.unwrap();
+    set.pop().await.unwrap();
+
+    let game = "g".to_owned();
+    let board = store.sorted_set::<Board>(&game);
+    let m = |x: &str| x.to_owned();
+    board.add(&m("a"), 1).await.unwrap();
+    board.add_many(&[(&m("b"), 2), (&m("c"), 3)]).await.unwrap();
+    board
+        .add_with(&m("a"), 5, ZAdd::new().if_greater())
+        .await
+        .unwrap();
+    board.incr(&m("a"), 1).await.unwrap();
+    board.score(&m("a")).await.unwrap();
+    board.scores(&[m("a")]).await.unwrap();
+    board.rank(&m("a")).await.unwrap();
+    board.rank_rev(&m("a")).await.unwrap();
+    board.range(0, -1, Order::Ascending).await.unwrap();
+    board.top(2).await.unwrap();
+    board
+        .range_by_score(
+            Bound::Unbounded,
+            Bound::Inclusive(3),
+            Order::Descending,
+            Some((0, 2)),
+        )
+        .await
+        .unwrap();
+    board
+        .range_by_lex(Bound::Unbounded, Bound::Unbounded, Order::Ascending, None)
+        .await
+        .unwrap();
+    board
+        .count(Bound::Unbounded, Bound::Unbounded)
+        .await
+        .unwrap();
+    board.len().await.unwrap();
+    board.remove(&m("c")).await.unwrap();
+    board.remove_by_rank(0, 0).await.unwrap();
+    board
+        .remove_by_score(Bound::Inclusive(100), Bound::Unbounded)
+        .await
+        .unwrap();
+    board.pop_min().await.unwrap();
+    board.pop_max().await.unwrap();
+
+    let hits = store.counter::<Hits>(&1);
+    hits.get().await.unwrap();
+    hits.incr(2).await.unwrap();
+    hits.decr(1).await.unwrap();
+    hits.hit(10).await.unwrap();
+    hits.set(0).await.unwrap();
+
+    let room = "r".to_owned();
+    let marks = store.map::<ReadMarks>(&room);
+    marks.set(&1, &1).await.unwrap();
+    marks.set_many(&[(&2, &2)]).await.unwrap();
+    marks.get(&1).await.unwrap();
+    marks.get_many(&[1, 2]).await.unwrap();
+    marks.all().await.unwrap();
+    marks.contains(&1).await.unwrap();
+    marks.incr(&1, 1).await.unwrap();
+    marks.len().await.unwrap();
+    let _: Vec<_> = marks.scan().collect().await;
+    marks.remove(&1).await.unwrap();
+    marks.remove_many(&[2]).await.unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<Hits>(&1).await.unwrap();
+    store.ttl::<Hits>(&1).await.unwrap();
+    store
+        .expire::<Hits>(&1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<Hits>(&1).await.unwrap();
+    store.refresh_ttl::<Hits>(&1).await.unwrap();
+    store.delete::<Hits>(&1).await.unwrap();
+}
+
+/// Every operation of lists and the reliable queue, the TTL calls included.
+pub async fn every_list_operation(store: &redis_runtime::Store) {
+    let line = |n: u64| Line {
+        from: n,
+        text: "t".into(),
+    };
+    let room = "r".to_owned();
+    let list = store.list::<History>(&room);
+    list.push_front(&line(1)).await.unwrap();
+    list.push_front_many(&[line(2), line(3)]).await.unwrap();
+    list.push_back(&line(4)).await.unwrap();
+    list.push_back_many(&[line(5), line(6)]).await.unwrap();
+    list.push_back_many(&[]).await.unwrap();
+    list.range(0, -1).await.unwrap();
+    list.len().await.unwrap();
+    list.get(0).await.unwrap();
+    list.set(0, &line(7)).await.unwrap();
+    list.remove(&line(7), 1).await.unwrap();
+    list.pop_front().await.unwrap();
+    list.pop_back().await.unwrap();
+    list.pop_front_many(1).await.unwrap();
+    list.pop_back_many(1).await.unwrap();
+    list.pop_front_blocking(Duration::from_millis(10))
+        .await
+        .unwrap();
+    list.pop_back_blocking(Duration::from_millis(10))
+        .await
+        .unwrap();
+    list.trim(0, 0).await.unwrap();
+
+    let queue = "q".to_owned();
+    let jobs = store.list::<Jobs>(&queue);
+    let job = |id: u64| Job {
+        id,
+        payload: "p".into(),
+    };
+    jobs.enqueue(&job(1)).await.unwrap();
+    jobs.enqueue_many(&[job(2), job(3), job(4)]).await.unwrap();
+    let taken = jobs.take("w").await.unwrap().unwrap();
+    let blocked = jobs
+        .take_blocking("w", Duration::from_millis(10))
+        .await
+        .unwrap()
+        .unwrap();
+    jobs.in_flight("w").await.unwrap();
+    jobs.ack(&taken).await.unwrap();
+    jobs.requeue(&blocked).await.unwrap();
+    let _held = jobs.take("dead").await.unwrap().unwrap();
+    jobs.recover("dead").await.unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<History>(&room).await.unwrap();
+    store.ttl::<History>(&room).await.unwrap();
+    store
+        .expire::<History>(&room, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<History>(&room).await.unwrap();
+    store.refresh_ttl::<History>(&room).await.unwrap();
+    store.delete::<History>(&room).await.unwrap();
+}
