@@ -67,6 +67,22 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         (report.server.mode.as_str(), report.server.role.as_str()),
         ("standalone", "master")
     );
+    // The service's own health report, the same one `Store::health` serves.
+    let health = report.health.as_ref().expect("doctor's store connected");
+    assert!(health.up && !health.cluster, "{health}");
+    assert_eq!(health.nodes.len(), 1);
+    assert_eq!(health.nodes[0].role, Some(redis_runtime::Role::Primary));
+    assert_eq!(
+        health.nodes[0].version.as_deref(),
+        Some(report.server.redis_version.as_str())
+    );
+    assert!(
+        report.to_table().contains("health      server up"),
+        "{}",
+        report.to_table()
+    );
+    assert!(report.to_json().contains("\"health\""));
+    assert_eq!(report.version, 5);
     assert_eq!(report.server.aof_enabled, Some(false));
     assert_eq!(report.server.rdb_save.as_deref(), Some(""));
     assert_eq!(
@@ -156,7 +172,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 4);
+    assert_eq!(json["version"], 5);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
