@@ -86,8 +86,9 @@ fn apply_from_env(args: &AclArgs, manifest: &Manifest) -> Result<Vec<String>, St
 
 /// Creates or resets `user` with `password` and the manifest's rule on the
 /// server `config` points at, or on every node of its cluster (every node
-/// `CLUSTER NODES` lists that is not failed: primaries and replicas). Returns the
-/// addresses of the nodes it was set on.
+/// `CLUSTER NODES` lists, primaries and replicas, failed ones too: a node
+/// that cannot be reached fails the whole command, since it would come back
+/// without the user). Returns the addresses of the nodes it was set on.
 pub async fn apply(
     config: &Config,
     manifest: &Manifest,
@@ -104,7 +105,7 @@ pub async fn apply(
         .arg(format!(">{password}"))
         .arg(manifest.acl_rule().setuser_args());
     // One server is no cluster node.
-    let Some(nodes) = discover(&mut first, &address).await else {
+    let Some(nodes) = discover(&mut first, &address, true).await else {
         let _: () = setuser
             .query_async(&mut first)
             .await

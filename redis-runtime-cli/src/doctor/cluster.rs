@@ -25,19 +25,22 @@ pub(crate) struct ClusterNode {
 }
 
 /// Every node of the cluster `con` is a node of: from `CLUSTER NODES`
-/// (every node that is not failed), or, where the user may not run it,
-/// from `CLUSTER SLOTS` (which omits replicas that have not replicated
-/// anything yet). Primaries first. `None` when `con` is no cluster node.
+/// (every node that is not failed, or with `with_failed` every node, for
+/// `acl --apply`: a failed node is still a member and comes back with the
+/// users it had), or, where the user may not run it, from `CLUSTER SLOTS`
+/// (which omits replicas that have not replicated anything yet). Primaries
+/// first. `None` when `con` is no cluster node.
 pub(crate) async fn discover(
     con: &mut MultiplexedConnection,
     reached: &str,
+    with_failed: bool,
 ) -> Option<Vec<ClusterNode>> {
     if let Ok(text) = redis::cmd("CLUSTER")
         .arg("NODES")
         .query_async::<String>(con)
         .await
     {
-        return Some(parse_nodes(&text, reached));
+        return Some(parse_nodes(&text, reached, with_failed));
     }
     let slots: Value = redis::cmd("CLUSTER")
         .arg("SLOTS")
@@ -47,7 +50,7 @@ pub(crate) async fn discover(
     Some(parse_slots(&slots, reached))
 }
 
-fn parse_nodes(text: &str, reached: &str) -> Vec<ClusterNode> {
+fn parse_nodes(text: &str, reached: &str, with_failed: bool) -> Vec<ClusterNode> {
     let mut nodes: Vec<ClusterNode> = text
         .lines()
         .filter_map(|line| {
@@ -55,7 +58,12 @@ fn parse_nodes(text: &str, reached: &str) -> Vec<ClusterNode> {
             let address = fields.get(1)?.split('@').next()?;
             let (host, port) = address.rsplit_once(':')?;
             let flags = fields.get(2)?;
-            if ["fail", "noaddr", "handshake"]
+            let skipped: &[&str] = if with_failed {
+                &["noaddr", "handshake"]
+            } else {
+                &["fail", "noaddr", "handshake"]
+            };
+            if skipped
                 .iter()
                 .any(|f| flags.split(',').any(|flag| flag == *f))
             {
@@ -147,7 +155,7 @@ pub(super) async fn diagnose(
     manifest: &Manifest,
     options: &DoctorOptions,
 ) -> Result<DoctorReport, DoctorError> {
-    let Some(cluster_nodes) = discover(&mut first, first_address).await else {
+    let Some(cluster_nodes) = discover(&mut first, first_address, false).await else {
         return Err(failed("CLUSTER SLOTS", first_address)(
             redis::RedisError::from((
                 redis::ErrorKind::Client,
