@@ -146,27 +146,27 @@ pub(crate) fn finish(
     }
     #[cfg(not(feature = "metrics"))]
     let _ = error;
-    if let Some(threshold) = slow {
-        if elapsed.saturating_sub(waited) > threshold {
-            #[cfg(feature = "metrics")]
-            metrics::counter!(
-                SLOW_OPERATIONS,
-                "operation" => operation,
-                "kind" => target.kind,
-                "model" => target.model,
-            )
-            .increment(1);
-            tracing::warn!(
-                target: "redis_runtime::slow",
-                model = target.model,
-                key_template = target.key_template,
-                operation,
-                elapsed_ms = elapsed.as_secs_f64() * 1e3,
-                threshold_ms = threshold.as_secs_f64() * 1e3,
-                outcome,
-                "slow Redis operation"
-            );
-        }
+    if let Some(threshold) = slow
+        && elapsed.saturating_sub(waited) > threshold
+    {
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            SLOW_OPERATIONS,
+            "operation" => operation,
+            "kind" => target.kind,
+            "model" => target.model,
+        )
+        .increment(1);
+        tracing::warn!(
+            target: "redis_runtime::slow",
+            model = target.model,
+            key_template = target.key_template,
+            operation,
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
+            threshold_ms = threshold.as_secs_f64() * 1e3,
+            outcome,
+            "slow Redis operation"
+        );
     }
 }
 
