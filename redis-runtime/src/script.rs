@@ -305,3 +305,31 @@ while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
 if n > 0 and ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[1], 'NX') end
 return n"
 );
+
+// A sorted set's increment for an integer score type (`SortedSet::incr`).
+// Scores are doubles: a result beyond ±2^53 would be stored rounded, and one
+// outside the Rust type would not read back, so such a result is refused and
+// nothing is written. ARGV[1] the increment (an integer within ±2^53), ARGV[2]
+// the member, ARGV[3]/ARGV[4] the type's bounds narrowed to ±2^53, ARGV[5] the
+// declared TTL (milliseconds, '' for none), armed as `PEXPIRE NX` after the
+// increment as the other creating writes do. The check is exact in doubles:
+// the bounds and the increment are integers within ±2^53, so `max - by` (by >=
+// 0) and `min - by` (by < 0) are exact, and a current score within the bounds
+// that passes it gives a sum within them, which ZINCRBY computes exactly. A
+// stored score that is not an integer within the bounds is returned as is, in
+// a one-element array, and nothing is written. ZSCORE fails on a key of
+// another type (WRONGTYPE) before anything is written.
+lua_script!(
+    ZINCR_INTEGER,
+    r"local old = redis.call('ZSCORE', KEYS[1], ARGV[2])
+local cur = 0
+if old then cur = tonumber(old) end
+local by, min, max = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if cur == nil or cur ~= math.floor(cur) or cur < min or cur > max then return {old} end
+if (by >= 0 and cur > max - by) or (by < 0 and cur < min - by) then
+  return redis.error_reply('ERR increment would take the score outside the range of its Rust type')
+end
+local v = redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[5], 'NX') end
+return v"
+);

@@ -535,3 +535,111 @@ async fn map_operations() {
     assert_eq!(store.ttl::<OrgPrefs>(&org).await.unwrap(), Expiry::Never);
 }
 }
+
+/// A sorted set with signed integer scores, for `incr` below zero.
+#[derive(redis_runtime::RedisSortedSet)]
+#[redis(key = "ledger:{book}", member = String, score = i64, ttl = "1h")]
+struct Ledger {
+    book: String,
+}
+
+/// A sorted set whose score type is narrower than a double's exact range.
+#[derive(redis_runtime::RedisSortedSet)]
+#[redis(key = "grades:{class}", member = String, score = u8)]
+struct Grades {
+    class: String,
+}
+
+on_both! {
+/// `incr` on an integer score never writes a value the type cannot read
+/// back exactly: a result beyond ±2^53, or outside the type, is refused and
+/// nothing changes; the exact bounds themselves are reached.
+async fn sorted_set_integer_incr_refuses_what_the_type_cannot_hold() {
+    let redis = TestRedis::start();
+    let store = redis.store().await;
+    let mut raw = redis.raw_connection().await.unwrap();
+    let s = |x: &str| x.to_owned();
+    let exact: i64 = 1 << 53;
+
+    let book = s("b");
+    let ledger = store.sorted_set::<Ledger>(&book);
+    // The creating increment arms the TTL (in the script, as `PEXPIRE NX`).
+    assert_eq!(ledger.incr(&s("up"), exact - 1).await.unwrap(), exact - 1);
+    assert!(ttl_ms(store.ttl::<Ledger>(&book).await.unwrap()) > 3_500_000);
+    assert_eq!(ledger.incr(&s("up"), 1).await.unwrap(), exact, "2^53 itself is exact");
+    let refused = ledger.incr(&s("up"), 1).await;
+    assert!(matches!(refused, Err(Error::Server { .. })), "{refused:?}");
+    assert_eq!(ledger.score(&s("up")).await.unwrap(), Some(exact), "nothing written");
+    // Downwards, and by the largest increment there is.
+    assert_eq!(ledger.incr(&s("down"), -exact).await.unwrap(), -exact);
+    assert!(matches!(ledger.incr(&s("down"), -1).await, Err(Error::Server { .. })));
+    assert!(matches!(ledger.incr(&s("new"), exact + 1).await, Err(Error::Encode { .. })));
+    assert_eq!(ledger.incr(&s("down"), exact).await.unwrap(), 0);
+    assert!(matches!(ledger.incr(&s("down"), exact).await, Ok(v) if v == exact));
+    assert!(matches!(ledger.incr(&s("down"), 1).await, Err(Error::Server { .. })));
+    assert_eq!(ledger.score(&s("new")).await.unwrap(), None);
+
+    // A stored score the type cannot read: Decode, and nothing written.
+    let key = store.key::<Ledger>(&book).unwrap();
+    let _: () = raw!(&mut raw, "ZADD", &key, "1.5", "half");
+    let _: () = raw!(&mut raw, "ZADD", &key, "9007199254740994", "far");
+    for member in ["half", "far"] {
+        let r = ledger.incr(&s(member), 1).await;
+        assert!(matches!(r, Err(Error::Decode(_))), "{member}: {r:?}");
+    }
+    let half: String = raw!(&mut raw, "ZSCORE", &key, "half");
+    let far: String = raw!(&mut raw, "ZSCORE", &key, "far");
+    assert_eq!((half.as_str(), far.as_str()), ("1.5", "9007199254740994"));
+
+    // The type's own bounds, narrower than 2^53.
+    let class = s("c");
+    let grades = store.sorted_set::<Grades>(&class);
+    assert_eq!(grades.incr(&s("ada"), 250).await.unwrap(), 250);
+    assert_eq!(grades.incr(&s("ada"), 5).await.unwrap(), u8::MAX);
+    assert!(matches!(grades.incr(&s("ada"), 1).await, Err(Error::Server { .. })));
+    assert_eq!(grades.score(&s("ada")).await.unwrap(), Some(u8::MAX));
+    assert_eq!(store.ttl::<Grades>(&class).await.unwrap(), Expiry::Never);
+
+    // A key of another type: WrongType, before anything is written.
+    let wrong = s("w");
+    let wkey = store.key::<Ledger>(&wrong).unwrap();
+    let _: () = raw!(&mut raw, "SET", &wkey, "x");
+    let r = store.sorted_set::<Ledger>(&wrong).incr(&s("a"), 1).await;
+    assert!(matches!(r, Err(Error::WrongType { .. })), "{r:?}");
+    assert_eq!(store.ttl::<Ledger>(&wrong).await.unwrap(), Expiry::Never);
+
+    // Float scores are not checked: plain ZINCRBY.
+    let pool = s("p");
+    let load = store.sorted_set::<Load>(&pool);
+    let big = 2f64.powi(53);
+    assert_eq!(load.incr(&TenantId(s("t")), big).await.unwrap(), big);
+    assert_eq!(load.incr(&TenantId(s("t")), 1.0).await.unwrap(), big, "doubles round");
+}
+}
+
+on_both! {
+/// Counts, offsets and waits beyond what the server takes are clamped to it:
+/// the queue's blocking take and `range_by_lex`'s offset, besides what the
+/// review's `huge_counts_and_waits_are_honoured` covers.
+async fn huge_waits_and_offsets_are_clamped() {
+    let redis = TestRedis::start();
+    let store = redis.store().await;
+    let (queue, room) = ("acme".to_owned(), "h".to_owned());
+    let q = store.list::<Jobs>(&queue);
+    q.enqueue(&Job { id: 1, payload: String::new() }).await.unwrap();
+    let d = q.take_blocking("w", Duration::MAX).await.unwrap().unwrap();
+    assert!(q.ack(&d).await.unwrap());
+    let list = store.list::<History>(&room);
+    list.push_back(&Line { from: 2, text: String::new() }).await.unwrap();
+    assert_eq!(list.pop_front_many(u64::MAX).await.unwrap().len(), 1);
+
+    let pool = "p".to_owned();
+    let load = store.sorted_set::<Load>(&pool);
+    load.add(&TenantId("a".into()), 0.0).await.unwrap();
+    let all = (Bound::Unbounded, Bound::Unbounded);
+    let r = load.range_by_lex(all.0, all.1, Order::Ascending, Some((u64::MAX, 1))).await;
+    assert!(matches!(&r, Ok(v) if v.is_empty()), "{r:?}");
+    let r = load.range_by_lex(all.0, all.1, Order::Descending, Some((0, u64::MAX))).await;
+    assert!(matches!(&r, Ok(v) if v.len() == 1), "{r:?}");
+}
+}

@@ -30,7 +30,11 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Hits counted in the current window, this one included (denied hits
-    /// count too).
+    /// count too). It is the counter's value after the hit: the counter
+    /// shares its key with [`Counter::set`], [`Counter::incr`] and
+    /// [`Counter::decr`], so what they wrote in the window counts as hits
+    /// (a `set(0)` resets the count, an `incr(10)` uses up 10 hits; a
+    /// value below 0 reads as 0).
     pub count: u64,
     /// The limit the hit was checked against.
     pub limit: u64,
@@ -76,7 +80,9 @@ impl<C: RedisCounter> Counter<'_, C> {
             })
     }
 
-    /// Adds `by` and returns the new value. The increment that creates the
+    /// Adds `by` and returns the new value. On a counter used as a rate
+    /// limit this changes the window's count ([`RateLimit::count`]). The
+    /// increment that creates the
     /// counter arms the declared TTL in the same transaction (`INCRBY` and
     /// `PEXPIRE NX`); later increments never extend it. A value that is not
     /// an integer, or a result beyond `i64`, is a server error and changes
@@ -85,7 +91,8 @@ impl<C: RedisCounter> Counter<'_, C> {
         self.add("incr", by).await
     }
 
-    /// Subtracts `by` and returns the new value (as [`Counter::incr`]).
+    /// Subtracts `by` and returns the new value (as [`Counter::incr`],
+    /// also for a rate limit's count).
     pub async fn decr(&self, by: i64) -> Result<i64> {
         let by = by.checked_neg().ok_or_else(|| {
             Error::encode::<C>(Some("value"), "cannot subtract i64::MIN".to_owned())
@@ -102,7 +109,9 @@ impl<C: RedisCounter> Counter<'_, C> {
 
     /// Sets the value, applying the declared TTL as the write that creates
     /// the counter (`SET ... PX`; without a declared TTL, the counter no
-    /// longer expires).
+    /// longer expires). On a counter used as a rate limit this sets the
+    /// window's count ([`RateLimit::count`]) and starts a new window of the
+    /// declared TTL.
     pub async fn set(&self, value: i64) -> Result<()> {
         let mut cmd = key_cmd("SET", &self.handle.key()?);
         cmd.arg(value);
@@ -119,6 +128,10 @@ impl<C: RedisCounter> Counter<'_, C> {
     /// next hit starts a new one. One round trip (`INCRBY`, `PEXPIRE NX` and
     /// `PTTL` in one transaction), exact under concurrency: of N concurrent
     /// hits on a fresh window, exactly `limit` are allowed.
+    ///
+    /// The window's count is the counter's value: [`Counter::set`],
+    /// [`Counter::incr`] and [`Counter::decr`] on the same id change it (see
+    /// [`RateLimit::count`]).
     ///
     /// The counter must declare a `ttl` (the window); calling this on one
     /// that does not is a compile error.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::FromRedisValue;
 
-use super::{Handle, RedisList, RedisQueue, decode, decode_all, encode};
+use super::{Handle, RedisList, RedisQueue, decode, decode_all, encode, ttl_arg};
 use crate::error::Result;
 use crate::script;
 use crate::store::{Retry, Store, key_cmd};
@@ -78,24 +78,25 @@ impl End {
     }
 }
 
+/// The longest wait a blocking command is sent with: 2^62 ms, about 146
+/// million years. Redis keeps a blocked client's deadline as a signed 64-bit
+/// count of milliseconds since the epoch (now plus the timeout), and refuses
+/// a timeout that would overflow it ("timeout is out of range", or, before
+/// Redis 7.2, "timeout is negative"); 2^62 ms is far below that bound for any
+/// clock this side of year 146,000,000, and exact as a double.
+const MAX_BLOCK_MS: u64 = 1 << 62;
+
 /// A blocking command's timeout argument, in seconds with millisecond
-/// precision, at least 1 ms (0 would block forever); and the wait it stands for.
+/// precision, at least 1 ms (0 would block forever) and at most
+/// [`MAX_BLOCK_MS`]; and the wait it stands for.
 fn block_arg(wait: Duration) -> (Duration, String) {
-    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    let ms = u64::try_from(wait.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_BLOCK_MS);
     (
         Duration::from_millis(ms),
         format!("{}.{:03}", ms / 1000, ms % 1000),
     )
-}
-
-/// The declared TTL as a script argument: milliseconds, or empty for none.
-fn ttl_arg<L: RedisList>() -> String {
-    L::META.ttl.map_or_else(String::new, |ttl| {
-        u64::try_from(ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1)
-            .to_string()
-    })
 }
 
 impl<L: RedisList> List<'_, L> {
@@ -199,7 +200,8 @@ impl<L: RedisList> List<'_, L> {
             return Ok(Vec::new());
         }
         let mut cmd = key_cmd(end.pop(), &self.handle.key()?);
-        cmd.arg(count);
+        // The server takes a positive signed count; no list holds more.
+        cmd.arg(i64::try_from(count).unwrap_or(i64::MAX));
         let raw: Option<Vec<Vec<u8>>> = self.handle.send(operation, Retry::Never, &cmd).await?;
         Self::items_of(raw.unwrap_or_default())
     }
@@ -215,8 +217,9 @@ impl<L: RedisList> List<'_, L> {
     }
 
     /// Removes and returns up to `count` items from the front, front first
-    /// (`LPOP key count`). If one of them does not decode, the error is
-    /// returned and all of them have been removed.
+    /// (`LPOP key count`; a `count` beyond `i64::MAX`, the most the server
+    /// takes, is sent as `i64::MAX`: every item). If one of them does not
+    /// decode, the error is returned and all of them have been removed.
     pub async fn pop_front_many(&self, count: u64) -> Result<Vec<L::Item>> {
         self.pop_many("pop_front", End::Front, count).await
     }
@@ -246,7 +249,9 @@ impl<L: RedisList> List<'_, L> {
     }
 
     /// Removes and returns the front item, waiting up to `wait` for one
-    /// (`BLPOP`, at least 1 ms); `None` when none came. Waits on a
+    /// (`BLPOP`, at least 1 ms; a wait longer than the server accepts, such
+    /// as `Duration::MAX`, becomes the longest it accepts in practice, 2^62 ms,
+    /// about 146 million years); `None` when none came. Waits on a
     /// connection of its own (see [`List`]). An item the server popped for a
     /// call that is dropped before the reply arrives is lost: for work that
     /// must not be lost, use a reliable queue.
@@ -433,7 +438,8 @@ impl<L: RedisQueue> List<'_, L> {
         raw.map(|raw| Self::delivery(raw, consumer)).transpose()
     }
 
-    /// As [`List::take`], waiting up to `wait` (at least 1 ms) for an item
+    /// As [`List::take`], waiting up to `wait` (at least 1 ms, at most
+    /// 2^62 ms as for [`List::pop_front_blocking`]) for an item
     /// (`BLMOVE`) on a connection of its own (see [`List`]); `None` when
     /// none came. A call dropped while it waits loses nothing: an item the
     /// server moved is in the consumer's in-flight list.
@@ -457,6 +463,13 @@ impl<L: RedisQueue> List<'_, L> {
     /// Acknowledges a delivery: removes one copy of its exact bytes from
     /// its consumer's in-flight list (`LREM in-flight 1 item`). `false` when
     /// it was no longer there (acknowledged already, or recovered).
+    ///
+    /// The in-flight list is matched by bytes, not by delivery: when one
+    /// consumer holds two equal items (the same bytes, taken twice),
+    /// acknowledging one delivery twice removes both copies, the second
+    /// time the other delivery's, which then acknowledges as `false` and is
+    /// no longer recovered if the consumer dies. Acknowledge each delivery
+    /// once ([`List::requeue`] matches the same way).
     pub async fn ack(&self, delivery: &Delivery<L::Item>) -> Result<bool> {
         let mut cmd = key_cmd("LREM", &self.in_flight_key(&delivery.consumer)?);
         cmd.arg(1).arg(&delivery.raw);
@@ -495,6 +508,21 @@ impl<L: RedisQueue> List<'_, L> {
     /// What `consumer` holds: its in-flight list, oldest taken first
     /// (`LRANGE`), as deliveries it (or whoever takes over its name) can
     /// acknowledge or requeue.
+    ///
+    /// **A poison item.** One item in the list that does not decode (written
+    /// by another client, or by an older item type) makes the whole call an
+    /// [`Error::Decode`](crate::Error::Decode): none of the consumer's
+    /// deliveries can be listed while it is there. There is no operation
+    /// that removes one undecodable item by itself; what the API allows
+    /// today is [`Store::delete`] of the consumer's in-flight list (the
+    /// `{Queue}InFlight` family, with the queue's id and this consumer's
+    /// name), which drops everything in it. So first acknowledge or requeue
+    /// the deliveries the consumer still holds, then delete the list. A
+    /// consumer that no longer holds its deliveries (it restarted) can
+    /// [`List::recover`] its name first: every item goes back to the queue,
+    /// and the [`List::take`] that meets the poison item fails with `Decode`
+    /// having moved it to the back of the in-flight list; requeue or
+    /// acknowledge the deliveries taken since, then delete the list.
     pub async fn in_flight(&self, consumer: &str) -> Result<Vec<Delivery<L::Item>>> {
         let cmd = key_cmd("LRANGE", &self.in_flight_key(consumer)?);
         let mut cmd = cmd;

@@ -265,7 +265,9 @@ impl redis::RedisWrite for Append<'_> {
 /// A sorted set's score type: a number Redis keeps as a double.
 ///
 /// Integers are exact up to 2^53; a larger one is refused when written
-/// ([`Error::Encode`]) and when read ([`Error::Decode`]), never rounded.
+/// ([`Error::Encode`]) and when read ([`Error::Decode`]), never rounded, and
+/// an increment whose result would leave the type (or ±2^53) is refused
+/// before anything is written ([`SortedSet::incr`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a sorted set score",
     label = "scores are numbers",
@@ -276,6 +278,13 @@ pub trait Score: Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static {
     fn to_score(self) -> std::result::Result<f64, &'static str>;
     /// A stored score.
     fn from_score(score: f64) -> std::result::Result<Self, DecodeErrorKind>;
+    /// For an integer type, the scores it holds exactly: its own bounds,
+    /// narrowed to ±2^53. `None` for a float type. [`SortedSet::incr`]
+    /// refuses a result outside them before writing anything.
+    #[doc(hidden)]
+    fn integer_bounds() -> Option<(i64, i64)> {
+        None
+    }
 }
 
 /// The largest integer a double holds exactly.
@@ -327,6 +336,15 @@ macro_rules! integer_score {
                 let n = score as i128;
                 <$t>::try_from(n).map_err(|_| invalid)
             }
+            fn integer_bounds() -> Option<(i64, i64)> {
+                const LIMIT: i128 = 1 << 53;
+                #[allow(clippy::cast_lossless, clippy::cast_possible_truncation)]
+                let bounds = (
+                    (<$t>::MIN as i128).max(-LIMIT) as i64,
+                    (<$t>::MAX as i128).min(LIMIT) as i64,
+                );
+                Some(bounds)
+            }
         }
     )*};
 }
@@ -364,6 +382,16 @@ pub(crate) fn score_arg<F: Family, S: Score>(score: S) -> Result<String> {
     } else {
         // `Display` of f64 round-trips exactly.
         value.to_string()
+    })
+}
+
+/// The declared TTL as a script argument: milliseconds, or empty for none.
+pub(crate) fn ttl_arg<F: Family>() -> String {
+    F::META.ttl.map_or_else(String::new, |ttl| {
+        u64::try_from(ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+            .to_string()
     })
 }
 

@@ -3,8 +3,9 @@
 
 use redis::Value;
 
-use super::{Handle, RedisSortedSet, decode, encode, parse_score, score_arg};
+use super::{Handle, RedisSortedSet, Score, decode, encode, parse_score, score_arg, ttl_arg};
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::script;
 use crate::store::{Retry, Store, found_value, key_cmd};
 
 /// The sorted set of one id of a [`RedisSortedSet`] family; from
@@ -86,8 +87,17 @@ impl ZAdd {
     }
 }
 
-/// `(offset, count)`: skip `offset` entries of the range, return at most `count`.
+/// `(offset, count)`: skip `offset` entries of the range, return at most
+/// `count`. The server takes both as signed 64-bit integers: a larger one
+/// is sent as `i64::MAX`, which no sorted set reaches (so an offset that
+/// large returns nothing, and a count that large returns every entry).
 pub type Limit = (u64, u64);
+
+/// `LIMIT offset count`, each clamped to `i64::MAX` (see [`Limit`]).
+fn limit_args(cmd: &mut redis::Cmd, (offset, count): Limit) {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    cmd.arg("LIMIT").arg(clamp(offset)).arg(clamp(count));
+}
 
 impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     fn member(member: &Z::Member) -> Result<Vec<u8>> {
@@ -185,15 +195,49 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     }
 
     /// Adds `by` to `member`'s score (a new member starts at 0) and returns
-    /// the new score (`ZINCRBY`); arms the TTL as [`SortedSet::add`] does.
-    /// A result an integer score type cannot hold is a decode error, and the
-    /// increment has been applied.
+    /// the new score; arms the TTL as [`SortedSet::add`] does.
+    ///
+    /// For a float score type this is `ZINCRBY` (in a transaction with
+    /// `PEXPIRE NX` when a TTL is declared). For an integer score type it is
+    /// one script that checks before it writes, since Redis keeps scores as
+    /// doubles and would round a result beyond 2^53: a result outside the
+    /// type (or beyond ±2^53) is refused with an
+    /// [`Error::Server`] and nothing changes, and a stored score the type
+    /// cannot read is an [`Error::Decode`] and nothing changes. An increment
+    /// the type cannot hold (beyond 2^53) is an [`Error::Encode`], sent
+    /// nowhere.
     pub async fn incr(&self, member: &Z::Member, by: Z::Score) -> Result<Z::Score> {
         let key = self.handle.key()?;
-        let mut cmd = key_cmd("ZINCRBY", &key);
-        cmd.arg(score_arg::<Z, _>(by)?).arg(Self::member(member)?);
-        let reply: Value = self.handle.write_creating("incr", &key, cmd).await?;
-        Self::score_of(&reply)
+        let by = score_arg::<Z, _>(by)?;
+        let member = Self::member(member)?;
+        let Some((min, max)) = Z::Score::integer_bounds() else {
+            let mut cmd = key_cmd("ZINCRBY", &key);
+            cmd.arg(by).arg(member);
+            let reply: Value = self.handle.write_creating("incr", &key, cmd).await?;
+            return Self::score_of(&reply);
+        };
+        let ttl = ttl_arg::<Z>();
+        let reply: Value = self
+            .handle
+            .store
+            .query::<Z, _, _, _>("incr", Retry::Never, |mut con| {
+                let (key, by, member, ttl) = (&key, &by, &member, &ttl);
+                async move {
+                    script::ZINCR_INTEGER
+                        .run(&mut con, &[key], |cmd| {
+                            cmd.arg(by).arg(member).arg(min).arg(max).arg(ttl);
+                        })
+                        .await
+                }
+            })
+            .await?;
+        match reply {
+            // The stored score, which the type cannot read: nothing written.
+            Value::Array(mut stored) => Err(Self::score_of(&stored.pop().unwrap_or(Value::Nil))
+                .err()
+                .unwrap_or_else(|| Self::unexpected("a stored score the type cannot read"))),
+            score => Self::score_of(&score),
+        }
     }
 
     /// `member`'s score; `None` when it is not there.
@@ -317,8 +361,8 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             Order::Ascending => cmd.arg(&min).arg(&max).arg("BYSCORE"),
             Order::Descending => cmd.arg(&max).arg(&min).arg("BYSCORE").arg("REV"),
         };
-        if let Some((offset, count)) = limit {
-            cmd.arg("LIMIT").arg(offset).arg(count);
+        if let Some(limit) = limit {
+            limit_args(&mut cmd, limit);
         }
         cmd.arg("WITHSCORES");
         let reply: Value = self
@@ -343,8 +387,8 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             Order::Ascending => cmd.arg(&min).arg(&max).arg("BYLEX"),
             Order::Descending => cmd.arg(&max).arg(&min).arg("BYLEX").arg("REV"),
         };
-        if let Some((offset, count)) = limit {
-            cmd.arg("LIMIT").arg(offset).arg(count);
+        if let Some(limit) = limit {
+            limit_args(&mut cmd, limit);
         }
         let raw: Vec<Vec<u8>> = self.handle.send("range_by_lex", Retry::Once, &cmd).await?;
         super::decode_all::<Z, Z::Member, Z::MemberCodec>("member", raw)

@@ -275,7 +275,7 @@ pub const SET: KeyKind = KeyKind {
     script_calls: &[],
 };
 
-const SORTED_SET_ROWS: [KeyCommand; 20] = with_ttl_rows(
+const SORTED_SET_ROWS: [KeyCommand; 22] = with_ttl_rows(
     [
         write("zadd", &["1", "m"], &["add", "add_many", "add_with"]),
         write(
@@ -283,6 +283,7 @@ const SORTED_SET_ROWS: [KeyCommand; 20] = with_ttl_rows(
             &["1000", "NX"],
             &["add", "add_many", "add_with", "incr"],
         ),
+        // `incr` of a float score; an integer score's runs a script.
         write("zincrby", &["1", "m"], &["incr"]),
         read("zscore", &["m"], &["score"]),
         read("zrank", &["m"], &["rank"]),
@@ -300,6 +301,15 @@ const SORTED_SET_ROWS: [KeyCommand; 20] = with_ttl_rows(
         write("zpopmin", &[], &["pop_min"]),
         write("zpopmax", &[], &["pop_max"]),
         read("zmscore", &["m"], &["scores"]),
+        // `incr` of an integer score: checks the result fits before writing.
+        KeyCommand {
+            before_key: &[NO_SCRIPT_SHA, "1"],
+            ..write("evalsha", &[], &["incr"])
+        },
+        KeyCommand {
+            before_key: &["return 1", "1"],
+            ..write("eval", &[], &["incr"])
+        },
     ],
     collection_ttl_rows!(),
 );
@@ -309,7 +319,11 @@ pub const SORTED_SET: KeyKind = KeyKind {
     redis_type: "zset",
     kinds: &["sorted_set"],
     commands: &SORTED_SET_ROWS,
-    script_calls: &[],
+    script_calls: &[
+        read("zscore", &["m"], &["incr"]),
+        write("zincrby", &["1", "m"], &["incr"]),
+        write("pexpire", &["1000", "NX"], &["incr"]),
+    ],
 };
 
 const COUNTER_ROWS: [KeyCommand; 9] = with_ttl_rows(
