@@ -298,7 +298,7 @@ pub const MEMBERS_TTL_MS: u64 = 3_600_000;
 pub const LIMIT_TTL_MS: u64 = 60_000;
 
 /// A set with a TTL: the user ids in a room. The add that creates the set
-/// arms the TTL, so an add is `MULTI SADD PEXPIRE NX EXEC`.
+/// arms the TTL, so an add is one script: `SADD`, then `PEXPIRE NX`.
 #[derive(RedisSet)]
 #[redis(key = "bench:room:{room}:members", member = u64, ttl = "1h")]
 pub struct Members {
@@ -313,7 +313,7 @@ pub struct Board {
 }
 
 /// A counter with a TTL: a fixed-window rate limit per user
-/// (`hit` is `MULTI INCRBY PEXPIRE NX PTTL EXEC`).
+/// (`hit` is one script: `INCRBY`, `PEXPIRE NX`, `GET`, `PTTL`).
 #[derive(RedisCounter)]
 #[redis(key = "bench:limit:{user}", ttl = "1m")]
 pub struct Limit {

@@ -3,8 +3,9 @@
 //! of string-encoded entities: each operation sends what hand-written redis-rs code with
 //! the same guarantee sends (the same commands, one round trip, the same
 //! bytes both ways, byte for byte). The hand-written side is what a careful
-//! service writes: `MULTI`/`EXEC` around a write and its `PEXPIRE ... NX`
-//! where the key has a TTL, so the TTL is armed once and never lost.
+//! service writes: one Lua script that runs a write and then its
+//! `PEXPIRE ... NX` where the key has a TTL, so the TTL is armed once, never
+//! lost, and never armed by a write the server refuses.
 //!
 //! The families are the benchmark's (`redis_bench::models`), and for the
 //! operations the runner's collections scenario times, the hand-written side
@@ -153,7 +154,7 @@ async fn collection_counters_equal_hand_written() {
     let board = hw::board_key;
     let marks = hw::marks_key;
 
-    // Sets: the creating add arms the TTL in the same transaction.
+    // Sets: the creating add arms the TTL in the same script.
     gate!(
         env,
         "set add",
@@ -316,18 +317,11 @@ async fn collection_counters_equal_hand_written() {
             assert_eq!(store.counter::<Limit>(&i).incr(1).await?, 1);
         },
         |raw, i| {
-            let key = hw::limit_key(i);
-            let (n,): (i64,) = redis::pipe()
-                .atomic()
-                .cmd("INCRBY")
-                .arg(&key)
-                .arg(1i64)
-                .cmd("PEXPIRE")
-                .arg(&key)
+            let n: i64 = hw::INCR_CREATING
+                .key(hw::limit_key(i))
                 .arg(60_000u64)
-                .arg("NX")
-                .ignore()
-                .query_async(&mut raw)
+                .arg(1i64)
+                .invoke_async(&mut raw)
                 .await?;
             assert_eq!(n, 1);
         }
@@ -359,7 +353,7 @@ async fn collection_counters_equal_hand_written() {
         }
     );
 
-    // Lists: a capped push with a TTL is one transaction.
+    // Lists: a capped push with a TTL is one script.
     let history = |i: u64| format!("room:{i}:history");
     gate!(
         env,
@@ -375,22 +369,14 @@ async fn collection_counters_equal_hand_written() {
             );
         },
         |raw, i| {
-            let (len,): (u64,) = redis::pipe()
-                .atomic()
-                .cmd("RPUSH")
-                .arg(history(i))
-                .arg(line_json())
-                .cmd("LTRIM")
-                .arg(history(i))
+            let len: u64 = hw::LIST_PUSH
+                .key(history(i))
+                .arg(3_600_000u64)
+                .arg("RPUSH")
                 .arg(-100i64)
                 .arg(-1i64)
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(history(i))
-                .arg(3_600_000u64)
-                .arg("NX")
-                .ignore()
-                .query_async(&mut raw)
+                .arg(line_json())
+                .invoke_async(&mut raw)
                 .await?;
             assert_eq!(len, 1);
         }

@@ -333,3 +333,88 @@ local v = redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[5], 'NX') end
 return v"
 );
+
+// The writes of a collection that may create its key, when the family
+// declares a TTL (`collection::Handle::write_creating`): the write, then
+// `PEXPIRE NX` on its key. In a `MULTI` a refused write (a key of another
+// Redis type, WRONGTYPE) would not stop the `PEXPIRE`, which would arm a TTL
+// on a key that had none; here `redis.call` raises on the refusal and nothing
+// after it runs.
+//
+// KEYS: the keys the command names, in order; the first gets the TTL (the key
+// written, or a store's destination). ARGV[1] the TTL (milliseconds); ARGV[2]
+// the command; ARGV[3] how many options follow; then the options (sent after
+// the keys), then the elements. Lua's `unpack` takes about 8000 values, so the
+// elements go in chunks of at most 4000 (an even number: score/member and
+// field/value pairs stay whole), each chunk after the keys and options, and
+// the chunks' replies are summed (SADD, ZADD and HSET count what they added;
+// a member written twice counts once, as in one command). A single chunk's
+// reply is returned as is (ZINCRBY's score, ZADD CH's count). A chunk after
+// the first cannot be refused once the first ran: the key's type is checked
+// by the first, the elements are well formed, and a script that has written
+// is not stopped for memory.
+lua_script!(
+    CREATING_WRITE,
+    r"local first = 4 + tonumber(ARGV[3])
+local reply = nil
+local i = first
+repeat
+  local last = math.min(i + 3999, #ARGV)
+  local args = {}
+  for j = 1, #KEYS do args[#args + 1] = KEYS[j] end
+  for j = 4, first - 1 do args[#args + 1] = ARGV[j] end
+  for j = i, last do args[#args + 1] = ARGV[j] end
+  local r = redis.call(ARGV[2], unpack(args))
+  if reply == nil then reply = r else reply = reply + r end
+  i = last + 1
+until i > #ARGV
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return reply"
+);
+
+// An increment that may create its key, when the family declares a TTL
+// (`Counter::incr`/`decr`, `Map::incr`): `INCRBY` (ARGV[2] the increment) or,
+// with a field in ARGV[3], `HINCRBY`; then `PEXPIRE NX` (ARGV[1], the TTL in
+// milliseconds), which a refused increment (not an integer, i64 overflow,
+// WRONGTYPE) never reaches, as in CREATING_WRITE. The new value is read back
+// as the stored string: Lua numbers are doubles and would round it beyond 2^53.
+lua_script!(
+    INCR_CREATING,
+    r"if ARGV[3] then
+  redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+  return redis.call('HGET', KEYS[1], ARGV[3])
+end
+redis.call('INCRBY', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])"
+);
+
+// A rate limit's hit (`Counter::hit`): `INCRBY 1`, `PEXPIRE NX` (ARGV[1], the
+// window in milliseconds; never reached when the increment is refused), and
+// the window's count and remaining time: `{count, PTTL}`, the count as the
+// stored string (exact beyond 2^53, see INCR_CREATING).
+lua_script!(
+    COUNTER_HIT,
+    r"redis.call('INCRBY', KEYS[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}"
+);
+
+// A list's push when the family declares a TTL (`List::push_*`, `enqueue`):
+// ARGV[1] the TTL (milliseconds), ARGV[2] `LPUSH` or `RPUSH`, ARGV[3]/ARGV[4]
+// the `LTRIM` range that keeps a capped list's newest items ('' and '' when
+// uncapped), ARGV[5..] the items, pushed in order in chunks of at most 4000
+// (Lua's `unpack` limit; pushing in turn is what one command does too). Then
+// the trim and `PEXPIRE NX`, which a refused push (WRONGTYPE) never reaches.
+// Returns the length after the push, before the trim.
+lua_script!(
+    LIST_PUSH,
+    r"local len = 0
+for i = 5, #ARGV, 4000 do
+  len = redis.call(ARGV[2], KEYS[1], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
+end
+if ARGV[3] ~= '' then redis.call('LTRIM', KEYS[1], ARGV[3], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return len"
+);

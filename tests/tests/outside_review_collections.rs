@@ -115,6 +115,20 @@ struct Hist {
     id: String,
 }
 
+/// An uncapped list with a TTL.
+#[derive(RedisList)]
+#[redis(key = "rv:log:{id}", item = Msg, ttl = "1h")]
+struct Log {
+    id: String,
+}
+
+/// A sorted set of float scores with a TTL.
+#[derive(RedisSortedSet)]
+#[redis(key = "rv:temps:{id}", member = String, score = f64, ttl = "1h")]
+struct Temps {
+    id: String,
+}
+
 /// A reliable queue.
 #[derive(RedisList)]
 #[redis(key = "rv:q:{q}", hash_tag = "q", item = Msg, queue)]
@@ -3187,7 +3201,6 @@ async fn conditional_writes_race_and_refuse() {
 /// "changes nothing", yet the `PEXPIRE ... NX` of its transaction still ran:
 /// a key that had no TTL now expires.
 #[tokio::test]
-#[ignore = "defect: a refused creating write (WRONGTYPE / not an integer) still arms the declared TTL on the foreign key"]
 async fn refused_creating_writes_arm_no_ttl() {
     let mut c = Checks::new("refused_creating_writes_arm_no_ttl");
     let (_server, store, mut con) = start().await;
@@ -3276,6 +3289,273 @@ async fn refused_creating_writes_arm_no_ttl() {
         Hits,
         vec!["HSET", "f", "v"],
         store.counter::<Hits>(&id).hit(5)
+    );
+    refused!(
+        "counter hit of a non-integer",
+        Hits,
+        vec!["SET", "abc"],
+        store.counter::<Hits>(&id).hit(5)
+    );
+    refused!(
+        "counter decr past i64::MIN",
+        Hits,
+        vec!["SET", "-9223372036854775808"],
+        store.counter::<Hits>(&id).decr(1)
+    );
+    refused!(
+        "sorted add_many on a string",
+        Board,
+        vec!["SET", "x"],
+        store
+            .sorted_set::<Board>(&id)
+            .add_many(&[(&s("a"), 1), (&s("b"), 2)])
+    );
+    refused!(
+        "sorted add_with on a string",
+        Board,
+        vec!["SET", "x"],
+        store
+            .sorted_set::<Board>(&id)
+            .add_with(&s("m"), 1, ZAdd::new())
+    );
+    refused!(
+        "float sorted incr on a string",
+        Temps,
+        vec!["SET", "x"],
+        store.sorted_set::<Temps>(&id).incr(&s("m"), 1.5)
+    );
+    refused!(
+        "map set_many on a string",
+        Marks,
+        vec!["SET", "x"],
+        store
+            .map::<Marks>(&id)
+            .set_many(&[(&s("f"), &1), (&s("g"), &2)])
+    );
+    refused!(
+        "map incr on a string",
+        Marks,
+        vec!["SET", "x"],
+        store.map::<Marks>(&id).incr(&s("f"), 1)
+    );
+    refused!(
+        "capped list push_front_many on a string",
+        Hist,
+        vec!["SET", "x"],
+        store.list::<Hist>(&id).push_front_many(&[msg(1), msg(2)])
+    );
+    refused!(
+        "list push_back on a set",
+        Log,
+        vec!["SADD", "x"],
+        store.list::<Log>(&id).push_back(&msg(1))
+    );
+    refused!(
+        "list push_front_many on a string",
+        Log,
+        vec!["SET", "x"],
+        store.list::<Log>(&id).push_front_many(&[msg(1)])
+    );
+    // A store form of set algebra whose source is of another type: the
+    // destination, an existing set without a TTL, gets none.
+    let team = |t: &str| Team {
+        org: s("o"),
+        team: s(t),
+    };
+    let (source_id, dest_id) = (team("foreign"), team("dest"));
+    let dest = store.key::<Team>(&dest_id).unwrap();
+    let source = store.key::<Team>(&source_id).unwrap();
+    let _: () = raw!(&mut con, "DEL", &dest, &source).unwrap();
+    let _: i64 = raw!(&mut con, "SADD", &dest, "kept").unwrap();
+    let _: () = raw!(&mut con, "SET", &source, "x").unwrap();
+    let r = store
+        .set::<Team>(&source_id)
+        .store_union(&dest_id, &[])
+        .await;
+    let t = pttl(&mut con, &dest).await;
+    c.check(
+        kind_of(&r) == "wrong_type" && t == -1,
+        format!(
+            "store_union from a string: refused ({}) and the destination keeps no TTL (PTTL {t})",
+            show(&r)
+        ),
+    );
+    c.finish();
+}
+
+/// The writes that may create a key keep their replies now that, with a
+/// declared TTL, they run as a script: counts, scores, lengths, values
+/// beyond 2^53 exact, and more elements than Lua's `unpack` takes at once
+/// (about 8000) in one call.
+#[tokio::test]
+async fn creating_writes_with_a_ttl_keep_their_replies() {
+    let mut c = Checks::new("creating_writes_with_a_ttl_keep_their_replies");
+    let (_server, store, mut con) = start().await;
+    let id = s("big");
+    const N: u64 = 10_001;
+
+    // Sets: 10,001 members, then as many again of which half are new.
+    let set = store.set::<Names>(&id);
+    let members: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
+    let r = set.add_many(&members).await;
+    let key = store.key::<Names>(&id).unwrap();
+    let t = pttl(&mut con, &key).await;
+    c.check(
+        matches!(r, Ok(N)) && t > 0,
+        format!("set add_many of {N} new: {} (PTTL {t})", show(&r)),
+    );
+    let _: i64 = raw!(&mut con, "PEXPIRE", &key, 50_000).unwrap();
+    let more: Vec<String> = (N / 2..N + N / 2).map(|i| format!("m{i}")).collect();
+    let r = set.add_many(&more).await;
+    let t = pttl(&mut con, &key).await;
+    c.check(
+        matches!(r, Ok(n) if n == N / 2) && t > 0 && t <= 50_000,
+        format!(
+            "set add_many of {N}, {} new: {} and the TTL kept (PTTL {t})",
+            N / 2,
+            show(&r)
+        ),
+    );
+    let r = set.add(&s("m0")).await;
+    c.check(
+        matches!(r, Ok(false)),
+        format!("set add of a member there: {}", show(&r)),
+    );
+    let r = set.add(&s("new")).await;
+    c.check(
+        matches!(r, Ok(true)),
+        format!("set add of a new member: {}", show(&r)),
+    );
+    let r = set.len().await;
+    c.check(
+        matches!(r, Ok(n) if n == N + N / 2 + 1),
+        format!("set len: {}", show(&r)),
+    );
+
+    // Sorted sets: pairs stay whole across chunks.
+    let board = store.sorted_set::<Board>(&id);
+    let names: Vec<String> = (0..N).map(|i| format!("p{i}")).collect();
+    let entries: Vec<(&String, u64)> = names.iter().zip(0..).collect();
+    let r = board.add_many(&entries).await;
+    c.check(
+        matches!(r, Ok(N)),
+        format!("sorted add_many of {N}: {}", show(&r)),
+    );
+    let r = board.score(&names[N as usize - 1]).await;
+    c.check(
+        matches!(r, Ok(Some(n)) if n == N - 1),
+        format!("the last pair kept its score: {}", show(&r)),
+    );
+    let r = board.add_with(&names[0], 7, ZAdd::new().if_greater()).await;
+    c.check(
+        matches!(r, Ok(true)),
+        format!("add_with GT raising a score: {}", show(&r)),
+    );
+    let r = board.add_with(&names[0], 3, ZAdd::new().if_greater()).await;
+    c.check(
+        matches!(r, Ok(false)),
+        format!("add_with GT lowering a score: {}", show(&r)),
+    );
+    let temps = store.sorted_set::<Temps>(&id);
+    let r = temps.incr(&s("t"), 1.25).await;
+    let r2 = temps.incr(&s("t"), 0.5).await;
+    let tkey = store.key::<Temps>(&id).unwrap();
+    let t = pttl(&mut con, &tkey).await;
+    c.check(
+        matches!(r, Ok(x) if x == 1.25) && matches!(r2, Ok(x) if x == 1.75) && t > 0,
+        format!("float incr: {} then {} (PTTL {t})", show(&r), show(&r2)),
+    );
+
+    // Maps.
+    let map = store.map::<Marks>(&id);
+    let fields: Vec<String> = (0..N).map(|i| format!("f{i}")).collect();
+    let values: Vec<i64> = (0..N as i64).collect();
+    let pairs: Vec<(&String, &i64)> = fields.iter().zip(values.iter()).collect();
+    let r = map.set_many(&pairs).await;
+    c.check(
+        matches!(r, Ok(N)),
+        format!("map set_many of {N}: {}", show(&r)),
+    );
+    let r = map.get(&fields[N as usize - 1]).await;
+    c.check(
+        matches!(r, Ok(Some(v)) if v == N as i64 - 1),
+        format!("the last field has its value: {}", show(&r)),
+    );
+    let r = map.set(&fields[0], &5).await;
+    c.check(
+        matches!(r, Ok(false)),
+        format!("map set of a field there: {}", show(&r)),
+    );
+    let big = (1i64 << 60) + 1;
+    let _ = map.set(&s("big"), &big).await;
+    let r = map.incr(&s("big"), 2).await;
+    c.check(
+        matches!(r, Ok(v) if v == big + 2),
+        format!("map incr beyond 2^53 is exact: {}", show(&r)),
+    );
+
+    // Counters: values beyond 2^53 exact, through incr, decr and hit.
+    let counter = store.counter::<Hits>(&id);
+    let r = counter.incr(3).await;
+    c.check(
+        matches!(r, Ok(3)),
+        format!("counter incr creates: {}", show(&r)),
+    );
+    let _ = counter.set(big).await;
+    let r = counter.incr(2).await;
+    let r2 = counter.decr(1).await;
+    c.check(
+        matches!(r, Ok(v) if v == big + 2) && matches!(r2, Ok(v) if v == big + 1),
+        format!(
+            "counter incr/decr beyond 2^53 are exact: {} {}",
+            show(&r),
+            show(&r2)
+        ),
+    );
+    let r = counter.hit(5).await;
+    c.check(
+        matches!(&r, Ok(l) if l.count == (big + 2) as u64 && !l.allowed() && l.resets_in.is_some()),
+        format!("hit beyond 2^53 is exact: {}", show(&r)),
+    );
+
+    // Lists: order kept across chunks; a capped list keeps its newest.
+    let log = store.list::<Log>(&id);
+    let items: Vec<Msg> = (0..N).map(msg).collect();
+    let r = log.push_back_many(&items).await;
+    c.check(
+        matches!(r, Ok(N)),
+        format!("push_back_many of {N}: {}", show(&r)),
+    );
+    let r = log.push_front_many(&items).await;
+    c.check(
+        matches!(r, Ok(n) if n == 2 * N),
+        format!("push_front_many of {N}: {}", show(&r)),
+    );
+    let r = log.range(0, -1).await;
+    let expected: Vec<Msg> = items.iter().rev().chain(items.iter()).cloned().collect();
+    c.check(
+        matches!(&r, Ok(all) if *all == expected),
+        "the list holds the front pushes reversed, then the back pushes in order",
+    );
+    let lkey = store.key::<Log>(&id).unwrap();
+    let t = pttl(&mut con, &lkey).await;
+    c.check(t > 0, format!("the list has its TTL (PTTL {t})"));
+    let hist = store.list::<Hist>(&id);
+    let r = hist.push_back_many(&items).await;
+    c.check(
+        matches!(r, Ok(5)),
+        format!("capped push_back_many: {}", show(&r)),
+    );
+    let r = hist.range(0, -1).await;
+    c.check(
+        matches!(&r, Ok(all) if *all == items[N as usize - 5..]),
+        format!("the capped list keeps the newest 5: {}", show(&r)),
+    );
+    let r = hist.push_front(&msg(99)).await;
+    let r2 = hist.range(0, 0).await;
+    c.check(
+        matches!(r, Ok(5)) && matches!(&r2, Ok(v) if v == &[msg(99)]),
+        format!("capped push_front: {} {}", show(&r), show(&r2)),
     );
     c.finish();
 }

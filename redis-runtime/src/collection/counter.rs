@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Handle, RedisCounter};
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::script;
 use crate::store::{Retry, Store, key_cmd};
 
 /// The counter of one id of a [`RedisCounter`] family (a Redis string
@@ -82,11 +83,11 @@ impl<C: RedisCounter> Counter<'_, C> {
 
     /// Adds `by` and returns the new value. On a counter used as a rate
     /// limit this changes the window's count ([`RateLimit::count`]). The
-    /// increment that creates the
-    /// counter arms the declared TTL in the same transaction (`INCRBY` and
-    /// `PEXPIRE NX`); later increments never extend it. A value that is not
-    /// an integer, or a result beyond `i64`, is a server error and changes
-    /// nothing.
+    /// increment that creates the counter arms the declared TTL in the same
+    /// script (`INCRBY`, then `PEXPIRE NX`, and `GET` for the new value);
+    /// later increments never extend it. A value that is not an integer, or
+    /// a result beyond `i64`, is a server error and changes nothing (nor the
+    /// TTL).
     pub async fn incr(&self, by: i64) -> Result<i64> {
         self.add("incr", by).await
     }
@@ -102,9 +103,22 @@ impl<C: RedisCounter> Counter<'_, C> {
 
     async fn add(&self, operation: &'static str, by: i64) -> Result<i64> {
         let key = self.handle.key()?;
-        let mut incr = key_cmd("INCRBY", &key);
-        incr.arg(by);
-        self.handle.write_creating(operation, &key, incr).await
+        let Some(ttl) = Handle::<C>::ttl_ms() else {
+            let mut incr = key_cmd("INCRBY", &key);
+            incr.arg(by);
+            return self.handle.send(operation, Retry::Never, &incr).await;
+        };
+        self.handle
+            .script(
+                operation,
+                Retry::Never,
+                &script::INCR_CREATING,
+                &[&key],
+                |cmd| {
+                    cmd.arg(ttl).arg(by);
+                },
+            )
+            .await
     }
 
     /// Sets the value, applying the declared TTL as the write that creates
@@ -125,9 +139,10 @@ impl<C: RedisCounter> Counter<'_, C> {
     /// Counts one hit against a fixed window of the declared TTL and `limit`
     /// hits: the first hit of a window creates the counter and starts the
     /// window (its TTL), later hits never extend it, and when it expires the
-    /// next hit starts a new one. One round trip (`INCRBY`, `PEXPIRE NX` and
-    /// `PTTL` in one transaction), exact under concurrency: of N concurrent
-    /// hits on a fresh window, exactly `limit` are allowed.
+    /// next hit starts a new one. One round trip (`INCRBY`, `PEXPIRE NX`,
+    /// `GET` and `PTTL` in one script, so a hit the server refuses arms no
+    /// TTL), exact under concurrency: of N concurrent hits on a fresh
+    /// window, exactly `limit` are allowed.
     ///
     /// The window's count is the counter's value: [`Counter::set`],
     /// [`Counter::incr`] and [`Counter::decr`] on the same id change it (see
@@ -143,11 +158,13 @@ impl<C: RedisCounter> Counter<'_, C> {
             )
         };
         let key = self.handle.key()?;
-        let mut pipe = redis::pipe();
-        pipe.atomic().cmd("INCRBY").arg(&key).arg(1);
-        self.handle.arm_ttl(&mut pipe, &key);
-        pipe.cmd("PTTL").arg(&key);
-        let (count, pttl): (i64, i64) = self.handle.send("hit", Retry::Never, &pipe).await?;
+        let ttl = Handle::<C>::ttl_ms().unwrap_or(1);
+        let (count, pttl): (i64, i64) = self
+            .handle
+            .script("hit", Retry::Never, &script::COUNTER_HIT, &[&key], |cmd| {
+                cmd.arg(ttl);
+            })
+            .await?;
         Ok(RateLimit {
             count: u64::try_from(count).unwrap_or(0),
             limit,

@@ -16,13 +16,14 @@ use crate::store::{Retry, Store, key_cmd};
 /// back is index -1 (`RPUSH`).
 ///
 /// **Cap.** With `cap = N`, every push keeps the newest N items in the same
-/// transaction (`LTRIM`): the items just pushed are the newest, so
+/// transaction or script (`LTRIM`): the items just pushed are the newest, so
 /// [`List::push_back`] drops the excess from the front and
 /// [`List::push_front`] from the back. Other writes ([`List::set`]...) never
 /// trim, and nothing trims a list written by another client.
 ///
-/// **TTL.** The push that creates the list arms the declared TTL
-/// (`PEXPIRE ... NX` in the same transaction); later pushes keep it.
+/// **TTL.** The push that creates the list arms the declared TTL (one
+/// script: the push, the trim, then `PEXPIRE ... NX`, so a push the server
+/// refuses arms nothing); later pushes keep it.
 ///
 /// Writes that report what changed (pushes, pops, `remove`, the queue's
 /// moves) are never sent twice: when the connection drops under one, the
@@ -113,30 +114,56 @@ impl<L: RedisList> List<'_, L> {
     }
 
     /// Pushes `items` (already encoded) at `end` in one round trip, trimming
-    /// to the cap and arming the TTL in the same transaction; returns the
-    /// length after the push.
+    /// to the cap and arming the TTL in the same transaction or script;
+    /// returns the length after the push.
     async fn push(&self, operation: &'static str, end: End, items: Vec<Vec<u8>>) -> Result<u64> {
         let key = self.handle.key()?;
-        let mut push = key_cmd(end.push(), &key);
-        for item in &items {
-            push.arg(item);
-        }
-        if L::META.ttl.is_none() && L::CAP.is_none() {
-            return self.handle.send(operation, Retry::Never, &push).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(push);
-        if let Some(cap) = L::CAP {
+        // The items just pushed are the newest: keep `cap` from their end.
+        let trim = L::CAP.map(|cap| {
             let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-            // The items just pushed are the newest: keep `cap` from their end.
             match end {
-                End::Front => pipe.cmd("LTRIM").arg(&key).arg(0).arg(cap - 1),
-                End::Back => pipe.cmd("LTRIM").arg(&key).arg(-cap).arg(-1),
+                End::Front => (0, cap - 1),
+                End::Back => (-cap, -1),
             }
-            .ignore();
-        }
-        self.handle.arm_ttl(&mut pipe, &key);
-        let (len,): (u64,) = self.handle.send(operation, Retry::Never, &pipe).await?;
+        });
+        let len: u64 = if let Some(ttl) = Handle::<L>::ttl_ms() {
+            // One script: a push the server refuses (a key of another
+            // type) stops it before the trim and the `PEXPIRE NX`.
+            let (start, stop) = trim.map_or((String::new(), String::new()), |(start, stop)| {
+                (start.to_string(), stop.to_string())
+            });
+            self.handle
+                .script(
+                    operation,
+                    Retry::Never,
+                    &script::LIST_PUSH,
+                    &[&key],
+                    |cmd| {
+                        cmd.arg(ttl)
+                            .arg(end.push())
+                            .arg(&start)
+                            .arg(&stop)
+                            .arg(&items);
+                    },
+                )
+                .await?
+        } else {
+            let mut push = key_cmd(end.push(), &key);
+            push.arg(&items);
+            let Some((start, stop)) = trim else {
+                return self.handle.send(operation, Retry::Never, &push).await;
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .add_command(push)
+                .cmd("LTRIM")
+                .arg(&key)
+                .arg(start)
+                .arg(stop)
+                .ignore();
+            let (len,): (u64,) = self.handle.send(operation, Retry::Never, &pipe).await?;
+            len
+        };
         Ok(L::CAP.map_or(len, |cap| len.min(cap)))
     }
 

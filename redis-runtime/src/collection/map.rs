@@ -5,6 +5,7 @@ use futures_util::Stream;
 
 use super::{Handle, RedisMap, decode, encode};
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
+use crate::script;
 use crate::store::{Retry, Store, key_cmd};
 
 /// The map of one id of a [`RedisMap`] family; from [`Store::map`].
@@ -46,28 +47,35 @@ impl<M: RedisMap> Map<'_, M> {
     }
 
     /// Sets `field` to `value`; `true` when the field is new. The write that
-    /// creates the map arms the declared TTL (`HSET` and `PEXPIRE NX` in one
-    /// transaction); later writes keep it.
+    /// creates the map arms the declared TTL (`HSET`, then `PEXPIRE NX`, in
+    /// one script: a write the server refuses arms nothing); later writes
+    /// keep it.
     pub async fn set(&self, field: &M::Field, value: &M::Value) -> Result<bool> {
         let key = self.handle.key()?;
-        let mut cmd = key_cmd("HSET", &key);
-        cmd.arg(Self::field(field)?).arg(Self::value(value)?);
-        let added: u64 = self.handle.write_creating("set", &key, cmd).await?;
+        let pair = [Self::field(field)?, Self::value(value)?];
+        let added: u64 = self
+            .handle
+            .write_creating("set", Retry::Never, &[&key], "HSET", &[], &pair)
+            .await?;
         Ok(added == 1)
     }
 
-    /// Sets every `(field, value)` in one command; returns how many fields
-    /// are new. An empty slice sends nothing.
+    /// Sets every `(field, value)` in one command (one script with a
+    /// declared TTL, as [`Map::set`]); returns how many fields are new. An
+    /// empty slice sends nothing.
     pub async fn set_many(&self, entries: &[(&M::Field, &M::Value)]) -> Result<u64> {
         if entries.is_empty() {
             return Ok(0);
         }
         let key = self.handle.key()?;
-        let mut cmd = key_cmd("HSET", &key);
+        let mut pairs = Vec::with_capacity(entries.len() * 2);
         for (field, value) in entries {
-            cmd.arg(Self::field(field)?).arg(Self::value(value)?);
+            pairs.push(Self::field(field)?);
+            pairs.push(Self::value(value)?);
         }
-        self.handle.write_creating("set_many", &key, cmd).await
+        self.handle
+            .write_creating("set_many", Retry::Never, &[&key], "HSET", &[], &pairs)
+            .await
     }
 
     /// The value of `field`; `None` when the field or the map is absent.
@@ -169,14 +177,29 @@ impl<M: RedisMap> Map<'_, M> {
 impl<M: RedisMap<Value = i64>> Map<'_, M> {
     /// Adds `by` to the integer value of `field` (an absent field starts at
     /// 0) and returns the new value (`HINCRBY`); arms the TTL as
-    /// [`Map::set`] does. For maps whose values are `i64`: the whole range
-    /// `HINCRBY` works in, so no result can be one the value type cannot
-    /// hold. A stored value that is not an integer, or a result beyond
-    /// `i64`, is a server error and changes nothing.
+    /// [`Map::set`] does (one script with a declared TTL, which reads the
+    /// new value back with `HGET`). For maps whose values are `i64`: the
+    /// whole range `HINCRBY` works in, so no result can be one the value
+    /// type cannot hold. A stored value that is not an integer, or a result
+    /// beyond `i64`, is a server error and changes nothing (nor the TTL).
     pub async fn incr(&self, field: &M::Field, by: i64) -> Result<i64> {
         let key = self.handle.key()?;
-        let mut cmd = key_cmd("HINCRBY", &key);
-        cmd.arg(Self::field(field)?).arg(by);
-        self.handle.write_creating("incr", &key, cmd).await
+        let field = Self::field(field)?;
+        let Some(ttl) = Handle::<M>::ttl_ms() else {
+            let mut cmd = key_cmd("HINCRBY", &key);
+            cmd.arg(&field).arg(by);
+            return self.handle.send("incr", Retry::Never, &cmd).await;
+        };
+        self.handle
+            .script(
+                "incr",
+                Retry::Never,
+                &script::INCR_CREATING,
+                &[&key],
+                |cmd| {
+                    cmd.arg(ttl).arg(by).arg(&field);
+                },
+            )
+            .await
     }
 }

@@ -64,7 +64,7 @@
 //!
 //! | write | what it does to the TTL |
 //! |---|---|
-//! | the write that creates the key (`add`, `incr`, `push`, `set`, `hit`...) | arms the declared TTL (`PEXPIRE ... NX`, in the same transaction) |
+//! | the write that creates the key (`add`, `incr`, `push`, `set`, `hit`...) | arms the declared TTL (`PEXPIRE ... NX`, in one script after the write, so a write the server refuses arms nothing) |
 //! | any later write | keeps the TTL: a rate-limit window is never extended by its hits |
 //! | a store form of set algebra (`store_union`...) | the destination is replaced, and gets the declared TTL |
 //! | `Store::expire`, `persist`, `refresh_ttl` | change it explicitly |
@@ -84,6 +84,7 @@ use std::marker::PhantomData;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
 use crate::key::KeyPart;
 use crate::model::{Family, HashValue};
+use crate::script::{self, LuaScript};
 use crate::store::{Retry, Store};
 
 mod counter;
@@ -445,32 +446,63 @@ impl<'a, F: Family> Handle<'a, F> {
             .await
     }
 
-    /// `PEXPIRE key ttl NX`, for the write that may create the key, when the
-    /// family declares a TTL.
-    pub(crate) fn arm_ttl(&self, pipe: &mut redis::Pipeline, key: &[u8]) {
-        if let Some(ttl) = F::META.ttl {
-            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            pipe.cmd("PEXPIRE").arg(key).arg(ms).arg("NX").ignore();
-        }
+    /// The declared TTL in milliseconds, if the family declares one.
+    pub(crate) fn ttl_ms() -> Option<u64> {
+        F::META
+            .ttl
+            .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
     }
 
-    /// Sends a write that may create the key: alone, or, when the family
-    /// declares a TTL, in one transaction with [`Handle::arm_ttl`]. Never
-    /// re-sent (its reply says what changed).
+    /// Runs one of the runtime's scripts on `keys` (the first is this
+    /// handle's family's, for routing and the metrics) and decodes its reply.
+    pub(crate) async fn script<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        script: &'static LuaScript,
+        keys: &[&[u8]],
+        args: impl Fn(&mut redis::Cmd) + Sync,
+    ) -> Result<T> {
+        self.store
+            .query::<F, T, _, _>(operation, retry, |mut con| {
+                let args = &args;
+                async move {
+                    let reply = script.run(&mut con, keys, args).await?;
+                    T::from_redis_value(reply).map_err(Into::into)
+                }
+            })
+            .await
+    }
+
+    /// Sends a write that may create `keys[0]`: `verb`, the keys, `options`,
+    /// then `elements`. Without a declared TTL it is that one command; with
+    /// one, it is [`script::CREATING_WRITE`], which runs the write and only
+    /// then arms the TTL (`PEXPIRE NX`, so a later write never extends it):
+    /// a write the server refuses (a key of another Redis type) arms
+    /// nothing. The reply is the command's (summed over the script's chunks
+    /// of elements, for the counting commands that send many).
     pub(crate) async fn write_creating<T: redis::FromRedisValue>(
         &self,
         operation: &'static str,
-        key: &[u8],
-        cmd: redis::Cmd,
+        retry: Retry,
+        keys: &[&[u8]],
+        verb: &'static str,
+        options: &[&str],
+        elements: &[Vec<u8>],
     ) -> Result<T> {
-        if F::META.ttl.is_none() {
-            return self.send(operation, Retry::Never, &cmd).await;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(cmd);
-        self.arm_ttl(&mut pipe, key);
-        let (reply,): (T,) = self.send(operation, Retry::Never, &pipe).await?;
-        Ok(reply)
+        let Some(ttl) = Self::ttl_ms() else {
+            let mut cmd = redis::cmd(verb);
+            cmd.arg(keys).arg(options).arg(elements);
+            return self.send(operation, retry, &cmd).await;
+        };
+        self.script(operation, retry, &script::CREATING_WRITE, keys, |cmd| {
+            cmd.arg(ttl)
+                .arg(verb)
+                .arg(options.len())
+                .arg(options)
+                .arg(elements);
+        })
+        .await
     }
 
     /// Streams a key's elements with a cursor command (`SSCAN`, `HSCAN`), a

@@ -35,24 +35,27 @@ impl<S: RedisSet> Set<'_, S> {
     }
 
     /// Adds `member`; `true` when it was not there. The first add to an
-    /// absent set arms the declared TTL (`SADD` and `PEXPIRE NX` in one
-    /// transaction); later adds keep it.
+    /// absent set arms the declared TTL (`SADD`, then `PEXPIRE NX`, in one
+    /// script: an add the server refuses arms nothing); later adds keep it.
     pub async fn add(&self, member: &S::Member) -> Result<bool> {
         Ok(self.add_many(std::slice::from_ref(member)).await? == 1)
     }
 
-    /// Adds every member in one command; returns how many were not there.
-    /// An empty slice sends nothing.
+    /// Adds every member in one command (one script with a declared TTL,
+    /// as [`Set::add`]); returns how many were not there. An empty slice
+    /// sends nothing.
     pub async fn add_many(&self, members: &[S::Member]) -> Result<u64> {
         if members.is_empty() {
             return Ok(0);
         }
         let key = self.handle.key()?;
-        let mut sadd = key_cmd("SADD", &key);
-        for member in members {
-            sadd.arg(Self::member(member)?);
-        }
-        self.handle.write_creating("add", &key, sadd).await
+        let members = members
+            .iter()
+            .map(Self::member)
+            .collect::<Result<Vec<_>>>()?;
+        self.handle
+            .write_creating("add", Retry::Never, &[&key], "SADD", &[], &members)
+            .await
     }
 
     /// Removes `member`; `true` when it was there.
@@ -200,26 +203,24 @@ impl<S: RedisSet> Set<'_, S> {
 
     async fn store_algebra(
         &self,
-        verb: &str,
+        verb: &'static str,
         operation: &'static str,
         dest: &S::Id,
         others: &[&S::Id],
     ) -> Result<u64> {
         let keys = self.keys(operation, Some(dest), others)?;
-        let mut cmd = redis::cmd(verb);
-        for key in &keys {
-            cmd.arg(key);
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic().add_command(cmd);
-        self.handle.arm_ttl(&mut pipe, &keys[0]);
-        let (len,): (u64,) = self.handle.send(operation, Retry::Once, &pipe).await?;
-        Ok(len)
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        // The destination, replaced, has no TTL: `PEXPIRE NX` arms the
+        // declared one, and never when the server refuses the command.
+        self.handle
+            .write_creating(operation, Retry::Once, &keys, verb, &[], &[])
+            .await
     }
 
     /// Replaces the set of `dest` with the union of this set and `others`
-    /// (`SUNIONSTORE`), applying the declared TTL to it in the same
-    /// transaction; returns its size.
+    /// (`SUNIONSTORE`), applying the declared TTL to it in the same script
+    /// (never when the server refuses the command: a key of another type);
+    /// returns its size.
     pub async fn store_union(&self, dest: &S::Id, others: &[&S::Id]) -> Result<u64> {
         self.store_algebra("SUNIONSTORE", "store_union", dest, others)
             .await

@@ -152,7 +152,8 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
 
     /// Adds `member` with `score`, or updates its score; `true` when it was
     /// not there. The add that creates the sorted set arms the declared TTL
-    /// (`ZADD` and `PEXPIRE NX` in one transaction); later writes keep it.
+    /// (`ZADD`, then `PEXPIRE NX`, in one script: an add the server refuses
+    /// arms nothing); later writes keep it.
     pub async fn add(&self, member: &Z::Member, score: Z::Score) -> Result<bool> {
         Ok(self.add_many(&[(member, score)]).await? == 1)
     }
@@ -164,19 +165,21 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             return Ok(0);
         }
         let key = self.handle.key()?;
-        let mut zadd = key_cmd("ZADD", &key);
+        let mut pairs = Vec::with_capacity(entries.len() * 2);
         for (member, score) in entries {
-            zadd.arg(score_arg::<Z, _>(*score)?)
-                .arg(Self::member(member)?);
+            pairs.push(score_arg::<Z, _>(*score)?.into_bytes());
+            pairs.push(Self::member(member)?);
         }
-        self.handle.write_creating("add", &key, zadd).await
+        self.handle
+            .write_creating("add", Retry::Never, &[&key], "ZADD", &[], &pairs)
+            .await
     }
 
     /// Adds or updates `member` under the conditions of `when`; `true` when
     /// the member was added or its score changed (`ZADD ... CH`).
     pub async fn add_with(&self, member: &Z::Member, score: Z::Score, when: ZAdd) -> Result<bool> {
         let key = self.handle.key()?;
-        let mut zadd = key_cmd("ZADD", &key);
+        let mut options = Vec::with_capacity(5);
         for (set, flag) in [
             (when.nx, "NX"),
             (when.xx, "XX"),
@@ -184,21 +187,26 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             (when.lt, "LT"),
         ] {
             if set {
-                zadd.arg(flag);
+                options.push(flag);
             }
         }
-        zadd.arg("CH")
-            .arg(score_arg::<Z, _>(score)?)
-            .arg(Self::member(member)?);
-        let changed: u64 = self.handle.write_creating("add_with", &key, zadd).await?;
+        options.push("CH");
+        let pair = [
+            score_arg::<Z, _>(score)?.into_bytes(),
+            Self::member(member)?,
+        ];
+        let changed: u64 = self
+            .handle
+            .write_creating("add_with", Retry::Never, &[&key], "ZADD", &options, &pair)
+            .await?;
         Ok(changed == 1)
     }
 
     /// Adds `by` to `member`'s score (a new member starts at 0) and returns
     /// the new score; arms the TTL as [`SortedSet::add`] does.
     ///
-    /// For a float score type this is `ZINCRBY` (in a transaction with
-    /// `PEXPIRE NX` when a TTL is declared). For an integer score type it is
+    /// For a float score type this is `ZINCRBY` (in one script with
+    /// `PEXPIRE NX` when a TTL is declared, as [`SortedSet::add`]). For an integer score type it is
     /// one script that checks before it writes, since Redis keeps scores as
     /// doubles and would round a result beyond 2^53: a result outside the
     /// type (or beyond ±2^53) is refused with an
@@ -211,9 +219,10 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         let by = score_arg::<Z, _>(by)?;
         let member = Self::member(member)?;
         let Some((min, max)) = Z::Score::integer_bounds() else {
-            let mut cmd = key_cmd("ZINCRBY", &key);
-            cmd.arg(by).arg(member);
-            let reply: Value = self.handle.write_creating("incr", &key, cmd).await?;
+            let reply: Value = self
+                .handle
+                .write_creating("incr", Retry::Never, &[&key], "ZINCRBY", &[&by], &[member])
+                .await?;
             return Self::score_of(&reply);
         };
         let ttl = ttl_arg::<Z>();

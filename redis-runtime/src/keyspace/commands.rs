@@ -107,6 +107,20 @@ const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyC
     }
 }
 
+/// The script runner's two rows for a collection kind's `operations`.
+const fn collection_scripts(operations: &'static [&'static str]) -> [KeyCommand; 2] {
+    [
+        KeyCommand {
+            before_key: &[NO_SCRIPT_SHA, "1"],
+            ..write("evalsha", &[], operations)
+        },
+        KeyCommand {
+            before_key: &["return 1", "1"],
+            ..write("eval", &[], operations)
+        },
+    ]
+}
+
 /// Entities stored as a hash (`encoding = "hash"`).
 pub const HASH: KeyKind = KeyKind {
     redis_type: "hash",
@@ -243,11 +257,16 @@ const fn with_ttl_rows<const N: usize, const M: usize>(
     all
 }
 
-const SET_ROWS: [KeyCommand; 22] = with_ttl_rows(
+/// A set's operations that may create a key: with a declared TTL, one
+/// script runs the write and then arms the TTL (`PEXPIRE NX`).
+const SET_CREATING: &[&str] = &["add", "add_many", "store_*"];
+
+const SET_ROWS: [KeyCommand; 23] = with_ttl_rows(
     [
+        // Without a declared TTL; with one, the script sends it.
         write("sadd", &["m"], &["add", "add_many"]),
-        // Arms the declared TTL on the write that creates the key.
-        write("pexpire", &["1000", "NX"], &["add", "add_many", "store_*"]),
+        collection_scripts(SET_CREATING)[0],
+        collection_scripts(SET_CREATING)[1],
         write("srem", &["m"], &["remove", "remove_many"]),
         read("sismember", &["m"], &["contains"]),
         read("smismember", &["m"], &["contains_many"]),
@@ -272,17 +291,25 @@ pub const SET: KeyKind = KeyKind {
     redis_type: "set",
     kinds: &["set"],
     commands: &SET_ROWS,
-    script_calls: &[],
+    script_calls: &[
+        write("sadd", &["m"], &["add", "add_many"]),
+        write("sunionstore", &["k"], &["store_union"]),
+        write("sinterstore", &["k"], &["store_intersection"]),
+        write("sdiffstore", &["k"], &["store_difference"]),
+        // Arms the declared TTL after the write that may create the key.
+        write("pexpire", &["1000", "NX"], SET_CREATING),
+    ],
 };
 
-const SORTED_SET_ROWS: [KeyCommand; 22] = with_ttl_rows(
+/// A sorted set's operations that may create a key and run a script: with
+/// a declared TTL all of them (the write, then `PEXPIRE NX`), and `incr` of
+/// an integer score always (it checks the result fits before writing).
+const SORTED_SET_SCRIPTS: &[&str] = &["add", "add_many", "add_with", "incr"];
+
+const SORTED_SET_ROWS: [KeyCommand; 21] = with_ttl_rows(
     [
+        // Without a declared TTL; with one, the script sends them.
         write("zadd", &["1", "m"], &["add", "add_many", "add_with"]),
-        write(
-            "pexpire",
-            &["1000", "NX"],
-            &["add", "add_many", "add_with", "incr"],
-        ),
         // `incr` of a float score; an integer score's runs a script.
         write("zincrby", &["1", "m"], &["incr"]),
         read("zscore", &["m"], &["score"]),
@@ -301,15 +328,8 @@ const SORTED_SET_ROWS: [KeyCommand; 22] = with_ttl_rows(
         write("zpopmin", &[], &["pop_min"]),
         write("zpopmax", &[], &["pop_max"]),
         read("zmscore", &["m"], &["scores"]),
-        // `incr` of an integer score: checks the result fits before writing.
-        KeyCommand {
-            before_key: &[NO_SCRIPT_SHA, "1"],
-            ..write("evalsha", &[], &["incr"])
-        },
-        KeyCommand {
-            before_key: &["return 1", "1"],
-            ..write("eval", &[], &["incr"])
-        },
+        collection_scripts(SORTED_SET_SCRIPTS)[0],
+        collection_scripts(SORTED_SET_SCRIPTS)[1],
     ],
     collection_ttl_rows!(),
 );
@@ -322,16 +342,24 @@ pub const SORTED_SET: KeyKind = KeyKind {
     script_calls: &[
         read("zscore", &["m"], &["incr"]),
         write("zincrby", &["1", "m"], &["incr"]),
-        write("pexpire", &["1000", "NX"], &["incr"]),
+        write("zadd", &["1", "m"], &["add", "add_many", "add_with"]),
+        write("pexpire", &["1000", "NX"], SORTED_SET_SCRIPTS),
     ],
 };
 
-const COUNTER_ROWS: [KeyCommand; 9] = with_ttl_rows(
+/// A counter's increments: with a declared TTL (always for `hit`), one
+/// script runs the increment, then arms the TTL (`PEXPIRE NX`) and reads
+/// the new value back.
+const COUNTER_SCRIPTS: &[&str] = &["incr", "decr", "hit"];
+
+const COUNTER_ROWS: [KeyCommand; 10] = with_ttl_rows(
     [
         read("get", &[], &["get"]),
-        write("incrby", &["1"], &["incr", "decr", "hit"]),
-        write("pexpire", &["1000", "NX"], &["incr", "decr", "hit"]),
+        // Without a declared TTL; with one, the script sends it.
+        write("incrby", &["1"], &["incr", "decr"]),
         write("set", &["1"], &["set"]),
+        collection_scripts(COUNTER_SCRIPTS)[0],
+        collection_scripts(COUNTER_SCRIPTS)[1],
     ],
     collection_ttl_rows!(),
 );
@@ -341,13 +369,22 @@ pub const COUNTER: KeyKind = KeyKind {
     redis_type: "string",
     kinds: &["counter"],
     commands: &COUNTER_ROWS,
-    script_calls: &[],
+    script_calls: &[
+        write("incrby", &["1"], COUNTER_SCRIPTS),
+        write("pexpire", &["1000", "NX"], COUNTER_SCRIPTS),
+        read("get", &[], COUNTER_SCRIPTS),
+        read("pttl", &[], &["hit"]),
+    ],
 };
 
-const MAP_ROWS: [KeyCommand; 15] = with_ttl_rows(
+/// A map's writes that may create a key: with a declared TTL, one script
+/// runs the write, then arms the TTL (`PEXPIRE NX`).
+const MAP_CREATING: &[&str] = &["set", "set_many", "incr"];
+
+const MAP_ROWS: [KeyCommand; 16] = with_ttl_rows(
     [
+        // Without a declared TTL; with one, the script sends it.
         write("hset", &["f", "v"], &["set", "set_many"]),
-        write("pexpire", &["1000", "NX"], &["set", "set_many", "incr"]),
         read("hget", &["f"], &["get"]),
         read("hmget", &["f"], &["get_many"]),
         read("hgetall", &[], &["all"]),
@@ -356,6 +393,8 @@ const MAP_ROWS: [KeyCommand; 15] = with_ttl_rows(
         read("hlen", &[], &["len"]),
         read("hscan", &["0"], &["scan"]),
         write("hincrby", &["f", "1"], &["incr"]),
+        collection_scripts(MAP_CREATING)[0],
+        collection_scripts(MAP_CREATING)[1],
     ],
     collection_ttl_rows!(),
 );
@@ -365,21 +404,39 @@ pub const MAP: KeyKind = KeyKind {
     redis_type: "hash",
     kinds: &["map"],
     commands: &MAP_ROWS,
-    script_calls: &[],
+    script_calls: &[
+        write("hset", &["f", "v"], &["set", "set_many"]),
+        write("hincrby", &["f", "1"], &["incr"]),
+        // `incr` reads the new value back.
+        read("hget", &["f"], &["incr"]),
+        write("pexpire", &["1000", "NX"], MAP_CREATING),
+    ],
 };
 
-/// The operations of a reliable queue that run a script.
-const QUEUE_SCRIPT_OPERATIONS: &[&str] = &["requeue", "recover"];
+/// The operations of a list that run a script: a queue's, and the pushes
+/// of a list with a declared TTL (the push, the trim, then `PEXPIRE NX`).
+const LIST_SCRIPT_OPERATIONS: &[&str] = &[
+    "requeue",
+    "recover",
+    "push_front",
+    "push_front_many",
+    "push_back",
+    "push_back_many",
+    "enqueue",
+    "enqueue_many",
+];
 
-const LIST_ROWS: [KeyCommand; 22] = with_ttl_rows(
+const LIST_ROWS: [KeyCommand; 21] = with_ttl_rows(
     [
+        // Pushes without a declared TTL; with one, the script sends them.
         write("lpush", &["i"], &["push_front", "push_front_many"]),
         write(
             "rpush",
             &["i"],
             &["push_back", "push_back_many", "enqueue", "enqueue_many"],
         ),
-        // A capped list keeps its newest items in the push's transaction.
+        // A capped list keeps its newest items in the push's transaction
+        // (without a declared TTL).
         write(
             "ltrim",
             &["0", "-1"],
@@ -389,18 +446,6 @@ const LIST_ROWS: [KeyCommand; 22] = with_ttl_rows(
                 "push_back",
                 "push_back_many",
                 "trim",
-            ],
-        ),
-        write(
-            "pexpire",
-            &["1000", "NX"],
-            &[
-                "push_front",
-                "push_front_many",
-                "push_back",
-                "push_back_many",
-                "enqueue",
-                "enqueue_many",
             ],
         ),
         write("lpop", &[], &["pop_front", "pop_front_many"]),
@@ -417,14 +462,8 @@ const LIST_ROWS: [KeyCommand; 22] = with_ttl_rows(
         // a key of the same slot.
         write("lmove", &["k", "LEFT", "RIGHT"], &["take"]),
         write("blmove", &["k", "LEFT", "RIGHT", "1"], &["take_blocking"]),
-        KeyCommand {
-            before_key: &[NO_SCRIPT_SHA, "1"],
-            ..write("evalsha", &[], QUEUE_SCRIPT_OPERATIONS)
-        },
-        KeyCommand {
-            before_key: &["return 1", "1"],
-            ..write("eval", &[], QUEUE_SCRIPT_OPERATIONS)
-        },
+        collection_scripts(LIST_SCRIPT_OPERATIONS)[0],
+        collection_scripts(LIST_SCRIPT_OPERATIONS)[1],
     ],
     collection_ttl_rows!(),
 );
@@ -436,8 +475,30 @@ pub const LIST: KeyKind = KeyKind {
     commands: &LIST_ROWS,
     script_calls: &[
         write("lrem", &["1", "i"], &["requeue"]),
-        write("rpush", &["i"], &["requeue"]),
-        write("pexpire", &["1000", "NX"], QUEUE_SCRIPT_OPERATIONS),
+        write(
+            "rpush",
+            &["i"],
+            &[
+                "requeue",
+                "push_back",
+                "push_back_many",
+                "enqueue",
+                "enqueue_many",
+            ],
+        ),
+        write("lpush", &["i"], &["push_front", "push_front_many"]),
+        // A capped list keeps its newest items.
+        write(
+            "ltrim",
+            &["0", "-1"],
+            &[
+                "push_front",
+                "push_front_many",
+                "push_back",
+                "push_back_many",
+            ],
+        ),
+        write("pexpire", &["1000", "NX"], LIST_SCRIPT_OPERATIONS),
         write("lmove", &["k", "RIGHT", "LEFT"], &["recover"]),
     ],
 };
