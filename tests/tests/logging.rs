@@ -4,25 +4,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
+use common::capture::Captured;
 use common::*;
 use redis_runtime::testing::RedisServer;
 use redis_runtime::{Config, Store};
-
-/// A `tracing` writer that keeps everything written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn spans_carry_model_and_template_but_no_secrets_or_key_values() {

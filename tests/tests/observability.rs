@@ -13,7 +13,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::every::*;
@@ -456,35 +455,13 @@ async fn a_dropped_connection_retry_is_counted() {
     assert_eq!(count(&recorded, DURATION, &ok), 2, "two saves, two samples");
 }
 
-/// A captured log, for the slow-operation line.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Above the threshold an operation is logged at WARN with its model,
-/// template, operation and outcome, never its id, and counted; with the
-/// threshold off, nothing is.
+/// Above the threshold an operation is counted (its WARN line is checked in
+/// `slow_log.rs`, alone in its binary for its scoped subscriber); with the
+/// threshold off, it is not.
 #[tokio::test]
-async fn slow_operations_are_logged_at_warn_without_values() {
+async fn slow_operations_are_counted() {
     let server = RedisServer::start().unwrap();
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _log = tracing::subscriber::set_default(subscriber);
-    let id = User::sample("SECRETTENANT", 5).key_id();
+    let id = User::sample("t", 5).key_id();
     let slow_config = server
         .config_builder()
         .slow_threshold(Some(Duration::ZERO))
@@ -502,24 +479,6 @@ async fn slow_operations_are_logged_at_warn_without_values() {
         quiet.get::<User>(&id).await.unwrap();
     })
     .await;
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("slow Redis operation"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one slow operation logged: {text}");
-    let line = lines[0];
-    for part in [
-        "WARN",
-        "redis_runtime::slow",
-        "model=\"User\"",
-        "operation=\"get\"",
-        "outcome=\"not_found\"",
-        "tenant:{tenant}:user:{id}",
-    ] {
-        assert!(line.contains(part), "`{part}` missing from: {line}");
-    }
-    assert!(!line.contains("SECRETTENANT"), "the id leaked: {line}");
     assert_eq!(
         count(
             &recorded,

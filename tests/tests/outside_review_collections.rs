@@ -260,21 +260,7 @@ fn s(v: &str) -> String {
 
 /// A short name of an error's variant.
 fn kind(e: &Error) -> &'static str {
-    match e {
-        Error::Config(_) => "config",
-        Error::Connection { .. } => "connection",
-        Error::Timeout { .. } => "timeout",
-        Error::Unavailable { .. } => "unavailable",
-        Error::Decode(_) => "decode",
-        Error::Encode { .. } => "encode",
-        Error::InvalidTtl { .. } => "invalid_ttl",
-        Error::WrongType { .. } => "wrong_type",
-        Error::InvalidKeyPart { .. } => "invalid_key_part",
-        Error::CrossSlot { .. } => "cross_slot",
-        Error::PermissionDenied { .. } => "permission_denied",
-        Error::Server { .. } => "server",
-        _ => "other",
-    }
+    e.class()
 }
 
 fn kind_of<T>(r: &Result<T, Error>) -> &'static str {

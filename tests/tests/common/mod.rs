@@ -195,6 +195,7 @@ keyspace! {
     ];
 }
 
+pub mod capture;
 pub mod every;
 pub mod proxy;
 mod server;
