@@ -71,7 +71,10 @@ pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerStat
 pub use key::{KeyPart, KeyPartError};
 pub use keyspace::Keyspace;
 pub use model::{Family, RedisModel};
-pub use store::{Expiry, FieldSet, Health, InsertOrGet, NodeHealth, Role, Store, Update, Updated};
+pub use store::{
+    Expiry, FieldSet, Health, InsertOrGet, MODIFY_ATTEMPTS, NodeHealth, Page, Role, Store, Update,
+    Updated,
+};
 
 /// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the
@@ -97,9 +100,11 @@ pub mod __private {
     };
     pub use crate::keyspace::ModelRegistration;
     pub use crate::model::{
-        Codec, Encoding, Family, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
-        Kind, ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
+        Codec, Constraint, ConstraintKind, Coordination, Encoding, Family, Field, FieldMeta,
+        FieldStorage, HashCodec, HashFields, JsonCodec, Kind, ModelMeta, MsgpackCodec, Optional,
+        RedisModel, Required,
     };
+    pub use crate::store::{Page, Store};
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
@@ -221,6 +226,7 @@ pub mod __private {
         kind: Kind::Entity(Encoding::Hash),
         ttl: None,
         fields: &[],
+        coordination: None,
     };
 
     /// Asserts at compile time that a placeholder field's type is a key part,

@@ -118,6 +118,7 @@ pub struct ManifestField {
 
 const COLLECTION_TTL_POLICY: &str = "the write that creates the key applies the declared TTL, in the same transaction; later writes never extend it; a store form of set algebra gives its destination the TTL; expire, persist and refresh_ttl change it explicitly";
 
+const CONSTRAINT_TTL_POLICY: &str = "no TTL: the model's write scripts add and remove members with the entity; a member whose entity expired is dropped by the query that meets it and by the model's repair, and a unique value whose holder expired is taken over by the next write that claims it";
 const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
 impl KeyFamily {
@@ -154,6 +155,7 @@ impl KeyFamily {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ttl_policy: match meta.kind {
                 Kind::Entity(_) => TTL_POLICY,
+                Kind::Index | Kind::Unique => CONSTRAINT_TTL_POLICY,
                 _ => COLLECTION_TTL_POLICY,
             }
             .to_owned(),
@@ -309,6 +311,16 @@ impl Manifest {
             let _ = writeln!(
                 out,
                 "\nTTL policy of collections and counters: {COLLECTION_TTL_POLICY}."
+            );
+        }
+        if self
+            .families
+            .iter()
+            .any(|f| f.ttl_policy == CONSTRAINT_TTL_POLICY)
+        {
+            let _ = writeln!(
+                out,
+                "\nTTL policy of indexes and unique constraints: {CONSTRAINT_TTL_POLICY}."
             );
         }
         for f in &self.families {

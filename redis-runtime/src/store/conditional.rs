@@ -18,6 +18,7 @@ use std::marker::PhantomData;
 use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
+use super::coordination::{self, Cond, Op, Written};
 use super::{
     Retry, Store, Target, batch, decode_reply, empty_hash_error, incr_bounds, key_cmd, ttl_millis,
 };
@@ -255,7 +256,7 @@ fn model_ttl<M: RedisModel>(operation: &'static str) -> Result<Option<u64>> {
 
 /// A hash model's `field value` pairs, refused when there are none (Redis
 /// cannot store an empty hash).
-fn hash_pairs<M: RedisModel>(model: &M) -> Result<Vec<Vec<u8>>> {
+pub(super) fn hash_pairs<M: RedisModel>(model: &M) -> Result<Vec<Vec<u8>>> {
     let mut pairs: Vec<Vec<u8>> = Vec::new();
     M::Codec::write_value(model, &mut pairs)?;
     if pairs.is_empty() {
@@ -297,6 +298,14 @@ impl Store {
     /// the error's [`Error::outcome`] says whether it may have been applied.
     pub async fn insert<M: RedisModel>(&self, model: &M) -> Result<bool> {
         const OP: &str = "insert";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                absent: true,
+                ..Cond::default()
+            };
+            let written = self.put_with(OP, Retry::Never, model, cond).await?;
+            return Ok(matches!(written, Written::Applied { .. }));
+        }
         let key = self.render_own_key(model)?;
         match encoding::<M>() {
             Encoding::Hash => {
@@ -333,6 +342,19 @@ impl Store {
     /// the first one's insert as an existing entity).
     pub async fn insert_or_get<M: RedisModel>(&self, model: &M) -> Result<InsertOrGet<M>> {
         const OP: &str = "insert_or_get";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                absent: true,
+                ..Cond::default()
+            };
+            return Ok(match self.put_with(OP, Retry::Never, model, cond).await? {
+                Written::Exists(stored) => match decode_reply::<M>(&model.id(), stored)? {
+                    Some(existing) => InsertOrGet::Existing(existing),
+                    None => InsertOrGet::Inserted,
+                },
+                _ => InsertOrGet::Inserted,
+            });
+        }
         let key = self.render_own_key(model)?;
         let reply: Value = match encoding::<M>() {
             Encoding::Hash => {
@@ -374,6 +396,15 @@ impl Store {
     /// effect and reply do not depend on whether the first attempt ran).
     pub async fn replace<M: RedisModel>(&self, model: &M) -> Result<bool> {
         const OP: &str = "replace";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                present: true,
+                version: model.stored_version(),
+                ..Cond::default()
+            };
+            let written = self.put_with(OP, Retry::Once, model, cond).await?;
+            return Ok(matches!(written, Written::Applied { .. }));
+        }
         let key = self.render_own_key(model)?;
         match encoding::<M>() {
             Encoding::Hash => {
@@ -410,6 +441,19 @@ impl Store {
     pub async fn take<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {
         const OP: &str = "take";
         let key = self.render_key::<M>(id)?;
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                get: true,
+                ..Cond::default()
+            };
+            return match self
+                .coordinated_write::<M>(OP, Retry::Never, &key, Op::Del, cond)
+                .await?
+            {
+                Written::Applied { deleted, .. } => decode_reply::<M>(id, deleted),
+                Written::Exists(_) | Written::Missing => Ok(None),
+            };
+        }
         let reply: Value = match encoding::<M>() {
             Encoding::Hash => {
                 self.run_script::<M, _, _>(OP, Retry::Never, &script::TAKE_HASH, &key, |_| {})
@@ -513,6 +557,18 @@ impl Store {
         } else {
             Retry::Never
         };
+        if coordination::of::<M>().is_some() {
+            let Some(values) = self
+                .patch_coordinated::<M>(OP, retry, &key, &update.args)
+                .await?
+            else {
+                return Ok(None);
+            };
+            return Ok(Some(Updated {
+                increments: update.increments.into_iter().zip(values).collect(),
+                _model: PhantomData,
+            }));
+        }
         let args = &update.args;
         let values: Option<Vec<i64>> = self
             .run_script::<M, _, _>(OP, retry, &script::UPDATE_FIELDS, &key, |cmd| {
@@ -711,9 +767,43 @@ impl Store {
                     .to_owned(),
             ));
         }
+        let (min, max) = incr_bounds(min, max);
+        if coordination::of::<M>().is_some() {
+            // The increment, or (the entity missing) the default entity
+            // inserted, then the increment: each step one script, so a
+            // concurrent creator's entity is incremented, never replaced.
+            let changes = [
+                b"i".to_vec(),
+                field.into(),
+                by.to_string().into_bytes(),
+                min.into_bytes(),
+                max.into_bytes(),
+            ];
+            for _ in 0..4 {
+                if let Some(values) = self
+                    .patch_coordinated::<M>(OP, Retry::Never, &key, &changes)
+                    .await?
+                {
+                    return values.first().copied().ok_or_else(|| {
+                        Error::Decode(DecodeError::of::<M>(
+                            Some(field),
+                            DecodeErrorKind::UnexpectedReply("the incremented value"),
+                        ))
+                    });
+                }
+                let cond = Cond {
+                    absent: true,
+                    ..Cond::default()
+                };
+                self.put_with(OP, Retry::Never, &default, cond).await?;
+            }
+            return Err(Error::Decode(DecodeError::of::<M>(
+                Some(field),
+                DecodeErrorKind::UnexpectedReply("an entity that stays until incremented"),
+            )));
+        }
         let ttl = model_ttl_arg::<M>(OP)?;
         let pairs = hash_pairs(&default)?;
-        let (min, max) = incr_bounds(min, max);
         self.run_script::<M, _, _>(OP, Retry::Never, &script::INCR_OR_INSERT, &key, |cmd| {
             cmd.arg(field).arg(by).arg(&min).arg(&max).arg(&ttl);
             for arg in &pairs {
