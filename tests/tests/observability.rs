@@ -159,6 +159,7 @@ async fn every_operation_is_recorded_as_documented() {
         every_operation(&store).await;
         every_collection_operation(&store).await;
         every_list_operation(&store).await;
+        every_coordinated_operation(&store).await;
     })
     .await;
     assert_documented(&recorded, &[]);
@@ -180,6 +181,9 @@ async fn every_operation_is_recorded_as_documented() {
         ("Hits", "hit"),
         ("ReadMarks", "get"),
         ("History", "push_back"),
+        ("Member", "modify"),
+        ("Member", "find"),
+        ("Member", "repair"),
     ] {
         assert!(
             operations.contains(&(model.to_owned(), operation.to_owned())),
