@@ -104,6 +104,7 @@ pub mod __private {
         FieldStorage, HashCodec, HashFields, JsonCodec, Kind, ModelMeta, MsgpackCodec, Optional,
         RedisModel, Required,
     };
+    pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
     pub use crate::store::{Page, Store};
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};

@@ -445,9 +445,8 @@ return len"
 // hex(value) .. ':' .. entity key (hex keeps any value byte-safe and makes
 // one value's members one lexical range); range members are the entity key,
 // scored by the value; a unique hash maps each value to its holder's key.
-lua_script!(
-    COORDINATED_WRITE,
-    concat!(
+/// The text of [`COORDINATED_WRITE`], for the benchmarks' hand-written side.
+pub const COORDINATED_WRITE_LUA: &str = concat!(
         r"local key = KEYS[1]
 local n = tonumber(ARGV[1])
 local cons = {}
@@ -595,8 +594,9 @@ local reply = {'ok', ''}
 if vfield ~= '' and op ~= 'del' then reply[2] = redis.call('HGET', key, vfield) end
 for _, v in ipairs(incremented) do reply[#reply + 1] = v end
 return reply"
-    )
 );
+
+lua_script!(COORDINATED_WRITE, COORDINATED_WRITE_LUA);
 
 // A query's second step (store/coordination.rs): the index members a first
 // step read, checked against their entities now, in one script. KEYS[1] the
@@ -608,9 +608,8 @@ return reply"
 // again without it) is removed; an entity whose value moved out of the
 // query since the first step is left out. Replies, per candidate in order,
 // its HGETALL, or 0 when it is left out.
-lua_script!(
-    INDEX_CHECK,
-    r"local field = ARGV[3]
+/// The text of [`INDEX_CHECK`], for the benchmarks' hand-written side.
+pub const INDEX_CHECK_LUA: &str = r"local field = ARGV[3]
 local lo, hi
 if ARGV[1] == 'r' then
   local sp = string.find(ARGV[2], ' ', 1, true)
@@ -646,8 +645,9 @@ for i = 2, #KEYS do
   end
   if keep then out[#out + 1] = redis.call('HGETALL', KEYS[i]) else out[#out + 1] = 0 end
 end
-return out"
-);
+return out";
+
+lua_script!(INDEX_CHECK, INDEX_CHECK_LUA);
 
 // A unique lookup's second step: KEYS[1] the unique hash, KEYS[2] the holder
 // its first step read for value ARGV[2] of field ARGV[1]. Replies the
