@@ -58,6 +58,22 @@ impl Binding {
                 path.push(segment.to_owned());
                 Binding::Redis(path)
             }
+            // A module of the crate the audit did not read (a partial
+            // scan): a type-like name in it (`super::Cache`) is still the
+            // crate's own item, not the redis crate's nor another crate's;
+            // anything else stays unknown.
+            Binding::Module(key) if table.module(key).is_none() => {
+                if segment.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    Binding::Local(segment.to_owned())
+                } else {
+                    let mut path = key.path.clone();
+                    path.push(segment.to_owned());
+                    Binding::Module(ModKey {
+                        krate: key.krate.clone(),
+                        path,
+                    })
+                }
+            }
             Binding::Module(key) => table
                 .lookup_in_module(key, segment, &mut HashSet::new())
                 .unwrap_or(Binding::Unknown),
