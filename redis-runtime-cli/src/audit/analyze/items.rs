@@ -9,7 +9,8 @@ use syn::{Item, Type};
 use crate::audit::layout::{CrateKey, SourceFile};
 use crate::audit::resolve::ModKey;
 
-/// A struct of a scanned crate: where it is declared, and its fields.
+/// A struct (or enum) of a scanned crate: where it is declared, and its
+/// fields (an enum's as `Variant.field`).
 pub(super) struct StructDef<'a> {
     pub(super) module: ModKey,
     pub(super) fields: Vec<(String, &'a Type)>,
@@ -63,6 +64,32 @@ impl<'a> CrateItems<'a> {
                         .collect();
                     self.structs
                         .entry((module.krate.clone(), s.ident.to_string()))
+                        .or_default()
+                        .push(StructDef {
+                            module: module.clone(),
+                            fields,
+                        });
+                }
+                // An enum's variants' fields, so that an enum holding a
+                // connection (`enum Conn { Single(ConnectionManager), Pool(Pool) }`)
+                // is known to hold Redis. They are named `Variant.field`, which
+                // no field access can name.
+                Item::Enum(e) => {
+                    let fields = e
+                        .variants
+                        .iter()
+                        .flat_map(|v| {
+                            v.fields.iter().enumerate().map(move |(i, f)| {
+                                let name = f
+                                    .ident
+                                    .as_ref()
+                                    .map_or_else(|| i.to_string(), ToString::to_string);
+                                (format!("{}.{name}", v.ident), &f.ty)
+                            })
+                        })
+                        .collect();
+                    self.structs
+                        .entry((module.krate.clone(), e.ident.to_string()))
                         .or_default()
                         .push(StructDef {
                             module: module.clone(),

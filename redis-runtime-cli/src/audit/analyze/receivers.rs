@@ -30,8 +30,13 @@ pub(super) enum Class {
 pub(super) enum Raw {
     /// Not a raw construct (or not known to be one).
     No,
-    /// Built in this function, where it was counted.
+    /// Built in this expression (or handed to a transaction's closure),
+    /// where it was counted: sending it is part of that one violation.
     Built,
+    /// Built in this function and bound to a variable: it was counted where
+    /// it was built, and sending it (in another statement) is a site of its
+    /// own.
+    Bound,
     /// Received from elsewhere (a parameter or a typed binding), so it was
     /// counted where it was built and sending it is a connection call.
     Received,
@@ -79,7 +84,23 @@ impl<'a> Analyzer<'a> {
     /// constructor, or a variable bound to one.
     pub(super) fn raw_chain(&mut self, expr: &Expr) -> Raw {
         match expr {
+            // What an executor returns is a reply, not the construct.
+            Expr::MethodCall(m) if commands::EXECUTORS.contains(&m.method.to_string().as_str()) => {
+                Raw::No
+            }
             Expr::MethodCall(m) => self.raw_chain(&m.receiver),
+            // A field declared as a construct (`cmd: Cmd`, `script:
+            // Option<Script>`): it was counted where it was built.
+            Expr::Field(_) => match self.type_of_expr(expr) {
+                Some((module, ty)) => {
+                    let raw = self.class_in(&module, |a| {
+                        a.is_raw_typed(ty)
+                            || first_type_arg(ty).is_some_and(|inner| a.is_raw_typed(inner))
+                    });
+                    if raw { Raw::Received } else { Raw::No }
+                }
+                None => Raw::No,
+            },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => match named_path(p).map(|path| {
                     self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
@@ -331,6 +352,39 @@ impl<'a> Analyzer<'a> {
             Expr::Paren(e) => self.may_hold_redis(&e.expr, depth),
             Expr::Group(e) => self.may_hold_redis(&e.expr, depth),
             Expr::Unary(e) => self.may_hold_redis(&e.expr, depth),
+            // `Manager::new(..)`, `Manager { .. }`: a type of the crate, by
+            // its declaration (an enum whose variants hold pools, say).
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => match named_path(p) {
+                    // A free function of the crate, by its declared return
+                    // type (`fn pool() -> Manager`).
+                    Some(path) if path.segments.len() == 1 => {
+                        match self.resolve_segments(
+                            path.leading_colon,
+                            &path.segments,
+                            Namespace::Value,
+                        ) {
+                            Binding::Local(name) if !name.is_empty() => {
+                                self.local_fn_holds_redis(&name, depth)
+                            }
+                            _ => false,
+                        }
+                    }
+                    Some(path) if path.segments.len() >= 2 => {
+                        let owner = &path.segments[..path.segments.len() - 1];
+                        match self.resolve_segments(path.leading_colon, owner, Namespace::Type) {
+                            Binding::Local(name) => self.struct_holds_redis(&name, depth),
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                },
+                _ => false,
+            },
+            Expr::Struct(s) => match self.resolve(&s.path, Namespace::Type) {
+                Binding::Local(name) => self.struct_holds_redis(&name, depth),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -387,6 +441,18 @@ impl<'a> Analyzer<'a> {
             }
             _ => false,
         }
+    }
+
+    /// Whether a free function of the crate named `name` returns (a
+    /// `Result` or `Option` of) something that is or holds Redis.
+    fn local_fn_holds_redis(&mut self, name: &str, depth: usize) -> bool {
+        let items = self.items;
+        let defs: Vec<&FnDef<'_>> =
+            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        defs.into_iter().any(|def| match def.output {
+            syn::ReturnType::Default => false,
+            syn::ReturnType::Type(_, ty) => self.holds_in(&def.module, ty, depth + 1),
+        })
     }
 
     /// Whether a struct of the crate has a field that is or holds Redis.
@@ -563,6 +629,56 @@ impl<'a> Analyzer<'a> {
             Type::ImplTrait(t) => self.bound_families(t.bounds.iter()),
             Type::TraitObject(t) => self.bound_families(t.bounds.iter()),
             _ => 0,
+        }
+    }
+
+    /// Whether a type is a redis pub/sub connection (`redis::PubSub`,
+    /// `redis::aio::PubSub`, or one in a `Box`, a `Mutex`, ...).
+    pub(super) fn is_pubsub_type(&mut self, ty: &Type) -> bool {
+        match ty {
+            Type::Reference(r) => self.is_pubsub_type(&r.elem),
+            Type::Paren(p) => self.is_pubsub_type(&p.elem),
+            Type::Path(p) if p.qself.is_none() => match self.resolve(&p.path, Namespace::Type) {
+                Binding::Redis(path) => path.last().is_some_and(|n| n == "PubSub"),
+                Binding::External(path)
+                    if path.last().is_some_and(|n| PASSTHROUGH.contains(&n.as_str())) =>
+                {
+                    first_type_arg(ty).is_some_and(|inner| self.is_pubsub_type(inner))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether an expression is a redis pub/sub connection: a variable or
+    /// field of that type, or what `as_pubsub()`, `into_pubsub()` or
+    /// `get_async_pubsub()` hand out.
+    pub(super) fn is_pubsub_expr(&mut self, expr: &Expr) -> bool {
+        if let Some(inner) = see_through(expr) {
+            return self.is_pubsub_expr(inner);
+        }
+        match expr {
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                if commands::PUBSUB_OPENERS.contains(&name.as_str()) {
+                    true
+                } else if TRANSPARENT.contains(&name.as_str()) {
+                    self.is_pubsub_expr(&m.receiver)
+                } else {
+                    false
+                }
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.var(&i.to_string()))
+                .is_some_and(|v| v.pubsub),
+            Expr::Field(_) => match self.type_of_expr(expr) {
+                Some((module, ty)) => self.class_in(&module, |a| a.is_pubsub_type(ty)),
+                None => false,
+            },
+            _ => false,
         }
     }
 

@@ -33,6 +33,10 @@ pub(super) struct Var {
     /// connections, a struct with a client field): then what is taken out
     /// of it (`for c in &conns`, `conns.iter().map(|c| ..)`) is not known.
     pub(super) holds_redis: bool,
+    /// Whether it is a redis pub/sub connection (`redis::PubSub`,
+    /// `redis::aio::PubSub`), whose inherent `subscribe`-like methods send
+    /// commands.
+    pub(super) pubsub: bool,
 }
 
 impl Var {
@@ -44,6 +48,7 @@ impl Var {
             key: None,
             struct_name: None,
             holds_redis: false,
+            pubsub: false,
         }
     }
 }
@@ -144,6 +149,7 @@ impl<'a> Analyzer<'a> {
             key: None,
             struct_name: type_name(ty),
             holds_redis: self.type_holds_redis(ty, 0),
+            pubsub: self.is_pubsub_type(ty),
         };
         if let Some(scope) = self.scopes.last_mut() {
             bind_pattern(pat, scope, var);

@@ -158,10 +158,16 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         };
         let mut var = Var::of(Class::Unknown);
         if let Some(init) = &local.init {
-            var.raw = self.raw_chain(&init.expr);
+            // A construct bound to a variable is sent, if at all, in another
+            // statement: that send is a site of its own.
+            var.raw = match self.raw_chain(&init.expr) {
+                Raw::Built => Raw::Bound,
+                raw => raw,
+            };
             var.class = self.class_of_expr(&init.expr);
             var.holds_redis = self.may_hold_redis(&init.expr, 0);
             var.key = literal_key(&init.expr);
+            var.pubsub = self.is_pubsub_expr(&init.expr);
             var.struct_name = match &*init.expr {
                 Expr::Struct(s) => s.path.segments.last().map(|s| s.ident.to_string()),
                 _ => None,
@@ -170,6 +176,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         if let Some(ty) = typed {
             var.struct_name = type_name(ty);
             var.holds_redis = self.type_holds_redis(ty, 0);
+            var.pubsub |= self.is_pubsub_type(ty);
             if var.raw == Raw::No && self.is_raw_typed(ty) {
                 var.raw = Raw::Received;
             }
@@ -343,6 +350,16 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             );
             let keys = self.chain_keys(&call.receiver);
             self.findings.extend(keys);
+        } else if raw == Raw::Bound && commands::EXECUTORS.contains(&name.as_str()) {
+            // Built in another statement (counted there); the traffic is
+            // sent here. Its keys were checked where they were added.
+            self.report(
+                call.method.span(),
+                Kind::RawConnectionCall,
+                format!(
+                    "`.{name}(..)` sends a raw command, pipeline or script built in another statement"
+                ),
+            );
         } else if raw != Raw::No {
             // Part of a raw construct already counted where it was built.
             if (name == "arg" || name == "cursor_arg") && nargs == 1 {
@@ -388,6 +405,17 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 let keys = self.chain_keys(&call.receiver);
                 self.deferred.extend(keys);
             }
+        } else if nargs == 1
+            && commands::PUBSUB_METHODS.contains(&name.as_str())
+            && self.is_pubsub_expr(&call.receiver)
+        {
+            // Inherent methods of `PubSub`/`aio::PubSub`: no trait needed.
+            self.report(
+                call.method.span(),
+                Kind::CommandTraitCall,
+                format!("calls redis pub/sub method `{name}` (PubSub), which sends a command"),
+            );
+            self.check_keys(call.args.iter(), "a redis pub/sub call");
         } else {
             let class = self.class_of_expr(&call.receiver);
             let in_scope = self.families();
