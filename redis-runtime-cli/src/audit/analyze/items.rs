@@ -23,6 +23,20 @@ pub(super) struct FnDef<'a> {
     pub(super) output: &'a syn::ReturnType,
 }
 
+/// A trait of a scanned crate: where it is declared, and its methods by
+/// name and number of arguments after the receiver.
+pub(super) struct TraitDef {
+    pub(super) methods: Vec<(String, usize)>,
+}
+
+/// An impl of a scanned crate's trait (by the trait's last path segment)
+/// for a type: what the trait's methods are called on.
+pub(super) struct TraitImpl<'a> {
+    pub(super) module: ModKey,
+    pub(super) trait_name: String,
+    pub(super) self_ty: &'a Type,
+}
+
 /// The structs and free functions of every scanned crate, by crate and
 /// name, so that a field access or a call in one file is classified by a
 /// declaration in another (`state.sessions` with `AppState` declared in
@@ -31,6 +45,8 @@ pub(super) struct FnDef<'a> {
 pub(crate) struct CrateItems<'a> {
     pub(super) structs: HashMap<(CrateKey, String), Vec<StructDef<'a>>>,
     pub(super) fns: HashMap<(CrateKey, String), Vec<FnDef<'a>>>,
+    pub(super) traits: HashMap<(CrateKey, String), Vec<TraitDef>>,
+    pub(super) trait_impls: HashMap<CrateKey, Vec<TraitImpl<'a>>>,
 }
 
 impl<'a> CrateItems<'a> {
@@ -104,6 +120,34 @@ impl<'a> CrateItems<'a> {
                         module: module.clone(),
                         output: &f.sig.output,
                     }),
+                Item::Trait(t) => {
+                    let methods = t
+                        .items
+                        .iter()
+                        .filter_map(|i| match i {
+                            syn::TraitItem::Fn(f) => Some(method_arity(&f.sig)),
+                            _ => None,
+                        })
+                        .collect();
+                    self.traits
+                        .entry((module.krate.clone(), t.ident.to_string()))
+                        .or_default()
+                        .push(TraitDef { methods });
+                }
+                Item::Impl(imp) => {
+                    if let Some((path, _)) = imp.trait_.as_ref()
+                        && let Some(last) = path.segments.last()
+                    {
+                        self.trait_impls
+                            .entry(module.krate.clone())
+                            .or_default()
+                            .push(TraitImpl {
+                                module: module.clone(),
+                                trait_name: last.ident.to_string(),
+                                self_ty: &imp.self_ty,
+                            });
+                    }
+                }
                 Item::Mod(m) => {
                     if let Some((_, inner)) = &m.content {
                         let mut path = module.path.clone();
@@ -133,4 +177,10 @@ impl<'a> CrateItems<'a> {
             .and_then(|shared| map.get(&(shared, name.to_owned())));
         own.into_iter().chain(shared).flatten()
     }
+}
+
+/// A method's name and the number of its arguments after the receiver.
+fn method_arity(sig: &syn::Signature) -> (String, usize) {
+    let receiver = usize::from(sig.receiver().is_some());
+    (sig.ident.to_string(), sig.inputs.len() - receiver)
 }

@@ -61,6 +61,8 @@ pub(crate) struct Finding {
 /// The impl or trait the walk is in.
 struct ImplCtx {
     self_name: Option<String>,
+    /// The core name of the self type (`Client` for `Rc<redis::Client>`).
+    self_core: Option<String>,
     /// The impl (or trait) is of a redis trait, so `self` is a connection.
     redis_self: bool,
     families: Families,

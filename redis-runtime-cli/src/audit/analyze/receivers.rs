@@ -158,7 +158,7 @@ impl<'a> Analyzer<'a> {
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
-                if !hands_out_connection(&name, m.args.len()) {
+                if !hands_out_connection(&name, m.args.len()) || self.is_reply(expr) {
                     Class::NonRedis
                 } else if !names_connection(&name)
                     && self.element_class(&m.receiver) == Class::NonRedis
@@ -183,9 +183,11 @@ impl<'a> Analyzer<'a> {
                 }
                 Class::Unknown
             }
-            Expr::Field(_) => match self.type_of_expr(expr) {
+            Expr::Field(f) => match self.type_of_expr(expr) {
                 Some((module, ty)) => self.class_in(&module, |a| a.class_of_type(ty)),
-                None => Class::Unknown,
+                // A field of a value that neither is nor holds Redis (a
+                // reply's `keys`, a `StreamKey`'s `ids`): not Redis either.
+                None => self.element_class(&f.base),
             },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => match named_path(p) {
@@ -327,6 +329,9 @@ impl<'a> Analyzer<'a> {
     /// Whether a value (not itself Redis) may hold Redis values: a
     /// collection of connections, a struct with a connection field.
     pub(super) fn may_hold_redis(&mut self, expr: &Expr, depth: usize) -> bool {
+        if self.is_reply(expr) {
+            return false;
+        }
         let root = chain_root(expr);
         match root {
             Expr::Path(p) => {
@@ -345,9 +350,10 @@ impl<'a> Analyzer<'a> {
                     None => false,
                 }
             }
-            Expr::Field(_) => match self.type_of_expr(root) {
+            Expr::Field(f) => match self.type_of_expr(root) {
                 Some((module, ty)) => self.holds_in(&module, ty, depth),
-                None => true,
+                // Of a value known to be plain, the field is plain too.
+                None => self.element_class(&f.base) != Class::NonRedis,
             },
             Expr::Paren(e) => self.may_hold_redis(&e.expr, depth),
             Expr::Group(e) => self.may_hold_redis(&e.expr, depth),
@@ -399,6 +405,33 @@ impl<'a> Analyzer<'a> {
         }) == Class::Redis
     }
 
+    /// Whether `expr` is a decoded reply: what an executor (`query_async`)
+    /// or a command method called on something that may be a connection
+    /// (`con.hgetall(k).await?`, `con.get(k)`) returns. It holds no
+    /// connection, and what is taken out of it is plain data.
+    pub(super) fn is_reply(&mut self, expr: &Expr) -> bool {
+        if let Some(inner) = see_through(expr) {
+            return self.is_reply(inner);
+        }
+        let Expr::MethodCall(m) = expr else {
+            return false;
+        };
+        let name = m.method.to_string();
+        if commands::EXECUTORS.contains(&name.as_str()) {
+            return true;
+        }
+        if TRANSPARENT.contains(&name.as_str()) {
+            return self.is_reply(&m.receiver);
+        }
+        commands::command_method(
+            commands::F_ALL & !commands::F_CONNECTION_LIKE,
+            &name,
+            m.args.len(),
+        )
+        .is_some()
+            && self.class_of_expr(&m.receiver) != Class::NonRedis
+    }
+
     /// Whether a type is or holds a Redis type: `Vec<Connection>`,
     /// `HashMap<String, Client>`, a struct of the crate with such a field.
     pub(super) fn type_holds_redis(&mut self, ty: &Type, depth: usize) -> bool {
@@ -433,8 +466,10 @@ impl<'a> Analyzer<'a> {
                     return true;
                 }
                 match self.resolve(&p.path, Namespace::Type) {
-                    // Any redis type: `&[Cmd]` holds commands to send.
-                    Binding::Redis(_) => true,
+                    // A construct: `&[Cmd]` holds commands to send. Other
+                    // redis value types (`StreamReadReply`, `Value`) hold
+                    // decoded data only.
+                    Binding::Redis(path) => is_raw_type(&path),
                     Binding::Local(name) => self.struct_holds_redis(&name, depth + 1),
                     _ => false,
                 }
@@ -632,6 +667,75 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// The core type name (see [`core_type_name`]) of what `expr` is, when a
+    /// declaration says: a variable's or a field's declared type, `self`.
+    fn core_name_of_expr(&self, expr: &Expr) -> Option<String> {
+        if let Some(inner) = see_through(expr) {
+            return self.core_name_of_expr(inner);
+        }
+        match expr {
+            Expr::MethodCall(m) if TRANSPARENT.contains(&m.method.to_string().as_str()) => {
+                self.core_name_of_expr(&m.receiver)
+            }
+            Expr::Path(p) => {
+                let name = p.path.get_ident()?.to_string();
+                if name == "self" {
+                    return self.impls.last()?.self_core.clone();
+                }
+                self.var(&name)?.core_name.clone()
+            }
+            Expr::Field(_) => core_type_name(self.type_of_expr(expr)?.1),
+            _ => None,
+        }
+    }
+
+    /// Whether `receiver.name(..)` (with `nargs` arguments) calls a method of
+    /// a trait of the scanned crate rather than a redis command: the trait
+    /// is in scope here, declares the method, and is implemented for a
+    /// redis type (`impl OrderRepo for Rc<redis::Client>`) that the
+    /// receiver may be. The raw access is inside that impl, where it is
+    /// counted; its callers are not.
+    pub(super) fn own_trait_applies(&mut self, receiver: &Expr, name: &str, nargs: usize) -> bool {
+        let items = self.items;
+        let krate = self.module.krate.clone();
+        let receiver_core = self.core_name_of_expr(receiver);
+        let traits: Vec<String> = items
+            .traits
+            .iter()
+            .filter(|((k, _), defs)| {
+                *k == krate
+                    && defs
+                        .iter()
+                        .any(|d| d.methods.iter().any(|(m, n)| m == name && *n == nargs))
+            })
+            .map(|((_, t), _)| t.clone())
+            .collect();
+        for trait_name in traits {
+            let in_scope = matches!(
+                self.resolve_segments(false, std::slice::from_ref(&trait_name), Namespace::Type),
+                Binding::Local(ref n) if *n == trait_name
+            );
+            if !in_scope {
+                continue;
+            }
+            for imp in items.trait_impls.get(&krate).into_iter().flatten() {
+                if imp.trait_name != trait_name {
+                    continue;
+                }
+                let redis = self.class_in(&imp.module, |a| a.class_of_type(imp.self_ty))
+                    == Class::Redis;
+                let same = match (&receiver_core, core_type_name(imp.self_ty)) {
+                    (Some(a), Some(b)) => *a == b,
+                    _ => true,
+                };
+                if redis && same {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Whether a type is a redis pub/sub connection (`redis::PubSub`,
     /// `redis::aio::PubSub`, or one in a `Box`, a `Mutex`, ...).
     pub(super) fn is_pubsub_type(&mut self, ty: &Type) -> bool {
@@ -704,6 +808,24 @@ pub(super) fn chain_root(expr: &Expr) -> &Expr {
         Expr::Paren(e) => chain_root(&e.expr),
         Expr::Reference(e) => chain_root(&e.expr),
         other => other,
+    }
+}
+
+/// The name of the type a value of type `ty` is, under references and the
+/// generic wrappers (`Client` for `&Rc<redis::Client>`).
+pub(super) fn core_type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Reference(r) => core_type_name(&r.elem),
+        Type::Paren(p) => core_type_name(&p.elem),
+        Type::Group(g) => core_type_name(&g.elem),
+        Type::Path(p) => {
+            let name = p.path.segments.last()?.ident.to_string();
+            match first_type_arg(ty) {
+                Some(inner) if PASSTHROUGH.contains(&name.as_str()) => core_type_name(inner),
+                _ => Some(name),
+            }
+        }
+        _ => None,
     }
 }
 

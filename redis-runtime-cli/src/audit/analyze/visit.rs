@@ -15,7 +15,7 @@ use crate::audit::resolve::{Binding, ModKey, Namespace, type_name, use_leaves};
 
 use super::keys::{literal_key, raw_arg_is_key};
 use super::paths::named_path;
-use super::receivers::{Class, Raw, chain_root};
+use super::receivers::{Class, Raw, chain_root, core_type_name};
 use super::scopes::{Scope, Var, bind_derived, bind_pattern};
 use super::tables::{ESCAPE_HATCH, names_connection};
 use super::{Analyzer, ImplCtx};
@@ -105,6 +105,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         let self_name = type_name(&imp.self_ty);
         self.impls.push(ImplCtx {
             self_name: self_name.clone(),
+            self_core: core_type_name(&imp.self_ty),
             redis_self: trait_family.is_some(),
             families: scope.families | trait_family.unwrap_or(0),
             redis_generics: scope.redis_generics,
@@ -124,6 +125,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             families != 0 || self.class_of_bounds(t.supertraits.iter()) == Class::Redis;
         self.impls.push(ImplCtx {
             self_name: None,
+            self_core: None,
             redis_self,
             families,
             redis_generics: HashSet::new(),
@@ -177,6 +179,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             var.struct_name = type_name(ty);
             var.holds_redis = self.type_holds_redis(ty, 0);
             var.pubsub |= self.is_pubsub_type(ty);
+            var.core_name = core_type_name(ty);
             if var.raw == Raw::No && self.is_raw_typed(ty) {
                 var.raw = Raw::Received;
             }
@@ -185,8 +188,20 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 var.class = class;
             }
         }
-        if let Some(scope) = self.scopes.last_mut() {
-            bind_pattern(pat, scope, var);
+        match (pat, typed, &local.init) {
+            // `let (a, b): (Vec<HashMap<..>>, i64) = ..`: each part by its
+            // own declared type.
+            (Pat::Tuple(_), Some(ty @ Type::Tuple(_)), _) => self.bind_typed(pat, ty),
+            // `let (a, b) = (client.get_connection()?, 1)`, `let (a, b) =
+            // pipe.query(..)?`: each part by what it is matched against.
+            (Pat::Tuple(_) | Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Slice(_), None, Some(init)) => {
+                self.bind_matched(pat, &init.expr);
+            }
+            _ => {
+                if let Some(scope) = self.scopes.last_mut() {
+                    bind_pattern(pat, scope, var);
+                }
+            }
         }
     }
 
@@ -256,19 +271,14 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
 
     fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
         self.visit_expr(&e.expr);
-        let class = self.element_class(&e.expr);
-        if let Some(scope) = self.scopes.last_mut() {
-            bind_derived(&e.pat, scope, class);
-        }
+        self.bind_matched(&e.pat, &e.expr);
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
         self.visit_expr(&m.expr);
-        let class = self.element_class(&m.expr);
         for arm in &m.arms {
-            let mut scope = Scope::default();
-            bind_derived(&arm.pat, &mut scope, class);
-            self.scopes.push(scope);
+            self.scopes.push(Scope::default());
+            self.bind_matched(&arm.pat, &m.expr);
             if let Pat::Guard(g) = &arm.pat {
                 self.visit_expr(&g.guard);
             }
@@ -427,6 +437,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             if class != Class::NonRedis
                 && let Some((method, family)) = commands::command_method(families, &name, nargs)
                 && Self::turbofish_fits(call, method, in_scope)
+                && !(class == Class::Redis && self.own_trait_applies(&call.receiver, &name, nargs))
             {
                 let traits = match family {
                     commands::F_JSON => "JsonCommands/JsonAsyncCommands",
