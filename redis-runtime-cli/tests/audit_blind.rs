@@ -35,7 +35,8 @@ fn trees() -> Vec<String> {
         .unwrap()
         .filter_map(|e| {
             let path = e.unwrap().path();
-            (path.extension()? == "labels").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+            (path.extension()? == "labels")
+                .then(|| path.file_stem()?.to_str().map(str::to_owned))?
         })
         .collect();
     out.sort();

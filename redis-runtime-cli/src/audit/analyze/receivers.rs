@@ -722,8 +722,8 @@ impl<'a> Analyzer<'a> {
                 if imp.trait_name != trait_name {
                     continue;
                 }
-                let redis = self.class_in(&imp.module, |a| a.class_of_type(imp.self_ty))
-                    == Class::Redis;
+                let redis =
+                    self.class_in(&imp.module, |a| a.class_of_type(imp.self_ty)) == Class::Redis;
                 let same = match (&receiver_core, core_type_name(imp.self_ty)) {
                     (Some(a), Some(b)) => *a == b,
                     _ => true,
@@ -745,7 +745,9 @@ impl<'a> Analyzer<'a> {
             Type::Path(p) if p.qself.is_none() => match self.resolve(&p.path, Namespace::Type) {
                 Binding::Redis(path) => path.last().is_some_and(|n| n == "PubSub"),
                 Binding::External(path)
-                    if path.last().is_some_and(|n| PASSTHROUGH.contains(&n.as_str())) =>
+                    if path
+                        .last()
+                        .is_some_and(|n| PASSTHROUGH.contains(&n.as_str())) =>
                 {
                     first_type_arg(ty).is_some_and(|inner| self.is_pubsub_type(inner))
                 }

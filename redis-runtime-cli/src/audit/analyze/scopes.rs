@@ -149,7 +149,12 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    fn matched_parts<'p>(&mut self, pat: &'p Pat, expr: &syn::Expr, out: &mut Vec<(&'p Pat, Class)>) {
+    fn matched_parts<'p>(
+        &mut self,
+        pat: &'p Pat,
+        expr: &syn::Expr,
+        out: &mut Vec<(&'p Pat, Class)>,
+    ) {
         let expr = match expr {
             syn::Expr::Paren(e) => &*e.expr,
             syn::Expr::Group(e) => &*e.expr,

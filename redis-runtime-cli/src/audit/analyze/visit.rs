@@ -194,7 +194,11 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             (Pat::Tuple(_), Some(ty @ Type::Tuple(_)), _) => self.bind_typed(pat, ty),
             // `let (a, b) = (client.get_connection()?, 1)`, `let (a, b) =
             // pipe.query(..)?`: each part by what it is matched against.
-            (Pat::Tuple(_) | Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Slice(_), None, Some(init)) => {
+            (
+                Pat::Tuple(_) | Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Slice(_),
+                None,
+                Some(init),
+            ) => {
                 self.bind_matched(pat, &init.expr);
             }
             _ => {
