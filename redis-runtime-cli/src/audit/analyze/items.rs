@@ -47,6 +47,8 @@ pub(crate) struct CrateItems<'a> {
     pub(super) fns: HashMap<(CrateKey, String), Vec<FnDef<'a>>>,
     pub(super) traits: HashMap<(CrateKey, String), Vec<TraitDef>>,
     pub(super) trait_impls: HashMap<CrateKey, Vec<TraitImpl<'a>>>,
+    /// The crates of each package (library, binaries, tests, examples).
+    pub(super) packages: HashMap<std::path::PathBuf, Vec<CrateKey>>,
 }
 
 impl<'a> CrateItems<'a> {
@@ -58,8 +60,38 @@ impl<'a> CrateItems<'a> {
                 path: file.module.clone(),
             };
             out.collect(&module, &ast.items);
+            let crates = out
+                .packages
+                .entry(file.krate.package_root.clone())
+                .or_default();
+            if !crates.contains(&file.krate) {
+                crates.push(file.krate.clone());
+            }
         }
         out
+    }
+
+    /// The declarations named `name` in `krate` (see [`CrateItems::lookup`]),
+    /// or, when it has none, in the other crates of its package: an
+    /// integration test or a binary naming the library's `RedisManager`.
+    pub(super) fn lookup_related<'m, T>(
+        &self,
+        map: &'m HashMap<(CrateKey, String), Vec<T>>,
+        krate: &CrateKey,
+        name: &str,
+    ) -> Vec<&'m T> {
+        let own: Vec<&T> = Self::lookup(map, krate, name).collect();
+        if !own.is_empty() {
+            return own;
+        }
+        self.packages
+            .get(&krate.package_root)
+            .into_iter()
+            .flatten()
+            .filter(|k| *k != krate)
+            .filter_map(|k| map.get(&(k.clone(), name.to_owned())))
+            .flatten()
+            .collect()
     }
 
     fn collect(&mut self, module: &ModKey, items: &'a [Item]) {

@@ -10,7 +10,7 @@ use crate::audit::commands::{self, Families, is_connection_type, is_raw_type};
 use crate::audit::resolve::{Binding, ModKey, Namespace, type_name};
 
 use super::Analyzer;
-use super::items::{CrateItems, FnDef};
+use super::items::FnDef;
 use super::paths::{NamedPath, named_path};
 use super::tables::{PASSTHROUGH, TRANSPARENT, hands_out_connection, names_connection};
 
@@ -248,8 +248,7 @@ impl<'a> Analyzer<'a> {
     /// `None` when the crate declares no such function.
     fn local_fn_class(&mut self, name: &str) -> Option<Class> {
         let items = self.items;
-        let defs: Vec<&FnDef<'_>> =
-            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
         if defs.is_empty() {
             return None;
         }
@@ -305,8 +304,7 @@ impl<'a> Analyzer<'a> {
     /// counted where it was built, and sending it is a connection call.
     fn local_fn_returns_raw(&mut self, name: &str) -> bool {
         let items = self.items;
-        let defs: Vec<&FnDef<'_>> =
-            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
         defs.into_iter().any(|def| match def.output {
             syn::ReturnType::Default => false,
             syn::ReturnType::Type(_, ty) => self.class_in(&def.module, |a| {
@@ -482,8 +480,7 @@ impl<'a> Analyzer<'a> {
     /// `Result` or `Option` of) something that is or holds Redis.
     fn local_fn_holds_redis(&mut self, name: &str, depth: usize) -> bool {
         let items = self.items;
-        let defs: Vec<&FnDef<'_>> =
-            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
         defs.into_iter().any(|def| match def.output {
             syn::ReturnType::Default => false,
             syn::ReturnType::Type(_, ty) => self.holds_in(&def.module, ty, depth + 1),
@@ -496,10 +493,11 @@ impl<'a> Analyzer<'a> {
             return true;
         }
         let items = self.items;
-        let fields: Vec<(ModKey, &Type)> =
-            CrateItems::lookup(&items.structs, &self.module.krate, name)
-                .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
-                .collect();
+        let fields: Vec<(ModKey, &Type)> = items
+            .lookup_related(&items.structs, &self.module.krate, name)
+            .into_iter()
+            .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
+            .collect();
         fields
             .into_iter()
             .any(|(module, ty)| self.holds_in(&module, ty, depth + 1))
@@ -538,15 +536,16 @@ impl<'a> Analyzer<'a> {
             syn::Member::Unnamed(i) => i.index.to_string(),
         };
         let items = self.items;
-        let candidates: Vec<(&ModKey, &'a Type)> =
-            CrateItems::lookup(&items.structs, &self.module.krate, &owner)
-                .filter_map(|def| {
-                    def.fields
-                        .iter()
-                        .find(|(n, _)| *n == member)
-                        .map(|(_, ty)| (&def.module, *ty))
-                })
-                .collect();
+        let candidates: Vec<(&ModKey, &'a Type)> = items
+            .lookup_related(&items.structs, &self.module.krate, &owner)
+            .into_iter()
+            .filter_map(|def| {
+                def.fields
+                    .iter()
+                    .find(|(n, _)| *n == member)
+                    .map(|(_, ty)| (&def.module, *ty))
+            })
+            .collect();
         let found = candidates
             .iter()
             .find(|(module, _)| **module == self.module)

@@ -698,17 +698,22 @@ impl ModuleTable {
 
     /// Whether `name` is a type of `krate` known to implement a redis trait.
     pub(crate) fn is_redis_type(&self, krate: &CrateKey, name: &str) -> bool {
-        self.redis_types
-            .get(krate)
-            .is_some_and(|names| names.contains(name))
+        Self::in_package(&self.redis_types, krate, name)
+    }
+
+    /// Whether `name` is in the set of `krate` or of another crate of its
+    /// package: an integration test or a binary naming the library's
+    /// connection type.
+    fn in_package(sets: &HashMap<CrateKey, HashSet<String>>, krate: &CrateKey, name: &str) -> bool {
+        sets.iter().any(|(k, names)| {
+            (k == krate || k.package_root == krate.package_root) && names.contains(name)
+        })
     }
 
     /// Whether `name` is a type of `krate` that implements `Deref`, or an
     /// alias of a type that is not known.
     pub(crate) fn is_deref_type(&self, krate: &CrateKey, name: &str) -> bool {
-        self.deref_types
-            .get(krate)
-            .is_some_and(|names| names.contains(name))
+        Self::in_package(&self.deref_types, krate, name)
     }
 }
 
