@@ -25,13 +25,19 @@ const ENV: &str = "REDIS_AUDIT_BLIND_CORPUS";
 /// (file relative to the tree, line, kind) → how many.
 type Sites = BTreeMap<(String, usize, Kind), usize>;
 
-fn labels_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blind")
+/// The labelled sets: the blind corpus, and the holdout labelled after the
+/// fixes the first set steered.
+const SETS: [&str; 2] = ["", "holdout"];
+
+fn labels_dir(set: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/blind")
+        .join(set)
 }
 
-/// The trees that have labels, by name.
-fn trees() -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(labels_dir())
+/// The trees of a set that have labels, by name.
+fn trees(set: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(labels_dir(set))
         .unwrap()
         .filter_map(|e| {
             let path = e.unwrap().path();
@@ -47,8 +53,8 @@ fn is_access(kind: Kind) -> bool {
     !matches!(kind, Kind::CommandTraitImport | Kind::HandBuiltKey)
 }
 
-fn labelled(tree: &str) -> Sites {
-    let text = std::fs::read_to_string(labels_dir().join(format!("{tree}.labels"))).unwrap();
+fn labelled(set: &str, tree: &str) -> Sites {
+    let text = std::fs::read_to_string(labels_dir(set).join(format!("{tree}.labels"))).unwrap();
     let mut out = Sites::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap().trim();
@@ -144,27 +150,40 @@ fn blind_corpus_precision_and_recall() {
     };
     let mut access = Score::default();
     let mut imports = Score::default();
-    for tree in trees() {
-        assert!(
-            root.join(&tree).is_dir(),
-            "{} is missing from {}",
-            tree,
-            root.display()
-        );
-        let want = labelled(&tree);
-        let got = found(&root, &tree);
-        let a = compare(&tree, &want, &got, is_access);
-        let i = compare(&tree, &want, &got, |k| k == Kind::CommandTraitImport);
+    for set in SETS {
+        let mut in_set = Score::default();
+        for tree in trees(set) {
+            assert!(
+                root.join(&tree).is_dir(),
+                "{} is missing from {}",
+                tree,
+                root.display()
+            );
+            let want = labelled(set, &tree);
+            let got = found(&root, &tree);
+            let a = compare(&tree, &want, &got, is_access);
+            let i = compare(&tree, &want, &got, |k| k == Kind::CommandTraitImport);
+            println!(
+                "{tree:<24} access sites: TP {:>3} FP {:>2} FN {:>2}  precision {:.3} recall {:.3}",
+                a.tp,
+                a.fp,
+                a.fn_,
+                a.precision(),
+                a.recall()
+            );
+            in_set.add(a);
+            imports.add(i);
+        }
+        let name = if set.is_empty() { "blind" } else { set };
         println!(
-            "{tree:<24} access sites: TP {:>3} FP {:>2} FN {:>2}  precision {:.3} recall {:.3}",
-            a.tp,
-            a.fp,
-            a.fn_,
-            a.precision(),
-            a.recall()
+            "{name} set, access sites: TP {} FP {} FN {}  precision {:.3} recall {:.3}",
+            in_set.tp,
+            in_set.fp,
+            in_set.fn_,
+            in_set.precision(),
+            in_set.recall()
         );
-        access.add(a);
-        imports.add(i);
+        access.add(in_set);
     }
     println!(
         "TOTAL access sites: TP {} FP {} FN {}  precision {:.3} recall {:.3}",
