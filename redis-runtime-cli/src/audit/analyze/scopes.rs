@@ -231,7 +231,9 @@ impl<'a> Analyzer<'a> {
         });
         let names = self.table.block_names(&self.module, &self.lexical(), items);
         Scope {
-            families: self.table.families_of(&names, &mut HashSet::new()),
+            families: self
+                .table
+                .families_of(&self.module, &names, &mut HashSet::new()),
             names,
             ..Scope::default()
         }

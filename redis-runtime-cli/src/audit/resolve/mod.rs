@@ -423,11 +423,20 @@ impl ModuleTable {
         for leaf in &names.uses {
             let target = self.resolve_use(module, scopes, leaf);
             match (&leaf.kind, leaf.bound_name()) {
-                (LeafKind::Glob, _) => imports.globs.push(target),
+                (LeafKind::Glob, _) => {
+                    imports.globs.push(target);
+                    imports.public_globs.push(leaf.public);
+                }
                 (_, Some(name)) => {
+                    if leaf.public {
+                        imports.public_named.insert(name.clone());
+                    }
                     imports.named.insert(name, target);
                 }
-                (_, None) => imports.anonymous.push(target),
+                (_, None) => {
+                    imports.anonymous.push(target);
+                    imports.public_anonymous.push(leaf.public);
+                }
             }
         }
         imports
@@ -664,36 +673,69 @@ impl ModuleTable {
     /// The command-trait families a module brings into scope, through its
     /// imports and glob imports.
     pub(crate) fn module_families(&self, key: &ModKey, seen: &mut HashSet<ModKey>) -> Families {
+        self.module_families_for(key, key, seen)
+    }
+
+    /// What of `key`'s imports `viewer` sees through a glob import of `key`:
+    /// all of them from inside `key` (`use super::*` in a child module),
+    /// only its `pub use`s from elsewhere (`use crate::repo::*` does not
+    /// bring `repo`'s private `use redis::Commands` into scope).
+    fn module_families_for(
+        &self,
+        viewer: &ModKey,
+        key: &ModKey,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
         if !seen.insert(key.clone()) {
             return 0;
         }
+        let inside = viewer.krate == key.krate && viewer.path.starts_with(&key.path);
         match self.module(key) {
-            Some(names) => self.families_of(names, seen),
+            Some(names) => self.families_seen(viewer, names, inside, seen),
             None => 0,
         }
     }
 
-    /// The command-trait families the imports of a module or block bring
+    /// The command-trait families the imports of a block in `viewer` bring
     /// into scope.
-    pub(crate) fn families_of(&self, names: &Names, seen: &mut HashSet<ModKey>) -> Families {
-        let imports = &names.imports;
-        let mut families = 0;
-        for binding in imports.named.values().chain(&imports.anonymous) {
-            families |= binding.trait_family().unwrap_or(0);
-        }
-        for glob in &imports.globs {
-            families |= self.glob_families(glob, seen);
-        }
-        families
+    pub(crate) fn families_of(
+        &self,
+        viewer: &ModKey,
+        names: &Names,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
+        self.families_seen(viewer, names, true, seen)
     }
 
-    /// The families a glob import of `source` brings into scope.
-    pub(crate) fn glob_families(&self, source: &Binding, seen: &mut HashSet<ModKey>) -> Families {
-        match source {
-            Binding::Redis(path) => commands::glob_families(path),
-            Binding::Module(key) => self.module_families(key, seen),
-            _ => 0,
+    fn families_seen(
+        &self,
+        viewer: &ModKey,
+        names: &Names,
+        inside: bool,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
+        let imports = &names.imports;
+        let mut families = 0;
+        for (name, binding) in &imports.named {
+            if inside || imports.public_named.contains(name) {
+                families |= binding.trait_family().unwrap_or(0);
+            }
         }
+        for (i, binding) in imports.anonymous.iter().enumerate() {
+            if inside || imports.public_anonymous.get(i).copied().unwrap_or(false) {
+                families |= binding.trait_family().unwrap_or(0);
+            }
+        }
+        for (i, glob) in imports.globs.iter().enumerate() {
+            if inside || imports.public_globs.get(i).copied().unwrap_or(false) {
+                families |= match glob {
+                    Binding::Redis(path) => commands::glob_families(path),
+                    Binding::Module(key) => self.module_families_for(viewer, key, seen),
+                    _ => 0,
+                };
+            }
+        }
+        families
     }
 
     /// Whether `name` is a type of `krate` known to implement a redis trait.
