@@ -85,6 +85,9 @@ struct Analyzer<'a> {
     plain_closures: HashSet<usize>,
     findings: Vec<Finding>,
     deferred: Vec<Finding>,
+    /// The crate types whose fields are being searched for connections
+    /// (to stop at a type met again inside itself).
+    holding: Vec<String>,
     touches_redis: bool,
 }
 
@@ -111,6 +114,7 @@ pub(crate) fn analyze<'a>(
         plain_closures: HashSet::new(),
         findings: Vec::new(),
         deferred: Vec::new(),
+        holding: Vec::new(),
         touches_redis: false,
     };
     for item in &ast.items {

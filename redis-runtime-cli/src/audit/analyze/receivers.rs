@@ -56,6 +56,11 @@ fn see_through(expr: &Expr) -> Option<&Expr> {
     }
 }
 
+/// How deep the audit follows types into their fields and arguments before
+/// it assumes the value may hold a connection (an enum of structs of
+/// generic wrappers is already 5 deep).
+const MAX_DEPTH: usize = 12;
+
 /// The class of a type of the redis crate: a connection or client is
 /// Redis, a value type (`Value`, `Cmd`, `ConnectionInfo`) is not.
 fn redis_type_class(name: &str) -> Class {
@@ -433,7 +438,7 @@ impl<'a> Analyzer<'a> {
     /// Whether a type is or holds a Redis type: `Vec<Connection>`,
     /// `HashMap<String, Client>`, a struct of the crate with such a field.
     pub(super) fn type_holds_redis(&mut self, ty: &Type, depth: usize) -> bool {
-        if depth > 4 {
+        if depth > MAX_DEPTH {
             return true;
         }
         match ty {
@@ -451,12 +456,23 @@ impl<'a> Analyzer<'a> {
                     syn::PathArguments::AngleBracketed(a) => a.args.iter().collect(),
                     _ => Vec::new(),
                 });
-                let arg_types: Vec<&Type> = args
+                let mut arg_types: Vec<&Type> = args
                     .filter_map(|a| match a {
                         syn::GenericArgument::Type(t) => Some(t),
                         _ => None,
                     })
                     .collect();
+                // A map's keys and a set's elements are `Hash`/`Ord`
+                // values, which no connection is: only a map's values may
+                // hold one.
+                let last = p.path.segments.last().map(|s| s.ident.to_string());
+                match last.as_deref() {
+                    Some("HashSet" | "BTreeSet" | "IndexSet") => arg_types.clear(),
+                    Some("HashMap" | "BTreeMap" | "IndexMap") if !arg_types.is_empty() => {
+                        arg_types.remove(0);
+                    }
+                    _ => {}
+                }
                 if arg_types
                     .into_iter()
                     .any(|t| self.type_holds_redis(t, depth + 1))
@@ -489,8 +505,13 @@ impl<'a> Analyzer<'a> {
 
     /// Whether a struct of the crate has a field that is or holds Redis.
     fn struct_holds_redis(&mut self, name: &str, depth: usize) -> bool {
-        if depth > 4 {
+        if depth > MAX_DEPTH {
             return true;
+        }
+        // A type met again inside itself (`struct Node { next:
+        // Option<Box<Node>> }`) adds nothing its other fields do not say.
+        if self.holding.iter().any(|n| n == name) {
+            return false;
         }
         let items = self.items;
         let fields: Vec<(ModKey, &Type)> = items
@@ -498,9 +519,12 @@ impl<'a> Analyzer<'a> {
             .into_iter()
             .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
             .collect();
-        fields
+        self.holding.push(name.to_owned());
+        let holds = fields
             .into_iter()
-            .any(|(module, ty)| self.holds_in(&module, ty, depth + 1))
+            .any(|(module, ty)| self.holds_in(&module, ty, depth + 1));
+        self.holding.pop();
+        holds
     }
 
     /// The name of the struct (declared in this file) an expression is an
