@@ -310,25 +310,34 @@ impl ModuleTable {
     /// Once imports are resolved: which type aliases name a redis type
     /// (`type Conn = redis::aio::MultiplexedConnection;`).
     fn resolve_aliases(&mut self) {
-        let mut found: Vec<(bool, CrateKey, String)> = Vec::new();
+        let mut found: Vec<(Option<bool>, CrateKey, String)> = Vec::new();
         for (key, names) in &self.modules {
             for alias in &names.aliases {
                 let binding = alias.target.as_ref().map(|(leading_colon, path)| {
                     self.resolve_path(key, &[], *leading_colon, path, Namespace::Type)
                 });
+                // Some(true): a redis type; Some(false): may be one (not
+                // known, or a wrapper whose argument says); None: known
+                // not to be (a plain alias of another crate's type, such
+                // as `type JobData = serde_json::Value`).
                 let redis = match &binding {
-                    Some(Binding::Redis(_)) => true,
-                    Some(Binding::External(p)) => commands::WRAPPER_CRATES.contains(&p[0].as_str()),
-                    _ => false,
+                    Some(Binding::Redis(_)) => Some(true),
+                    Some(Binding::External(p))
+                        if commands::WRAPPER_CRATES.contains(&p[0].as_str()) =>
+                    {
+                        Some(true)
+                    }
+                    Some(Binding::External(_)) if alias.plain => None,
+                    _ => Some(false),
                 };
                 found.push((redis, key.krate.clone(), alias.name.clone()));
             }
         }
         for (redis, krate, name) in found {
-            let set = if redis {
-                &mut self.redis_types
-            } else {
-                &mut self.deref_types
+            let set = match redis {
+                Some(true) => &mut self.redis_types,
+                Some(false) => &mut self.deref_types,
+                None => continue,
             };
             set.entry(krate).or_default().insert(name);
         }

@@ -153,6 +153,9 @@ pub(crate) struct Alias {
     /// The path it aliases (with whether it starts with `::`), when the
     /// aliased type is a path.
     pub(crate) target: Option<(bool, Vec<String>)>,
+    /// Whether that path has no generic arguments (`serde_json::Value`, not
+    /// `Arc<Connection>`): then the alias is exactly the type it names.
+    pub(crate) plain: bool,
 }
 
 impl Names {
@@ -179,6 +182,7 @@ impl Names {
                 self.aliases.push(Alias {
                     name,
                     target: type_path(&alias.ty),
+                    plain: matches!(&*alias.ty, syn::Type::Path(p) if p.path.segments.iter().all(|s| s.arguments.is_none())),
                 });
             }
             other => {
