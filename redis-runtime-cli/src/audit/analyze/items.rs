@@ -25,8 +25,10 @@ pub(super) struct FnDef<'a> {
 
 /// A trait of a scanned crate: where it is declared, and its methods by
 /// name and number of arguments after the receiver.
-pub(super) struct TraitDef {
+pub(super) struct TraitDef<'a> {
+    pub(super) module: ModKey,
     pub(super) methods: Vec<(String, usize)>,
+    pub(super) supertraits: Vec<&'a syn::TypeParamBound>,
 }
 
 /// An impl of a scanned crate's trait (by the trait's last path segment)
@@ -45,7 +47,7 @@ pub(super) struct TraitImpl<'a> {
 pub(crate) struct CrateItems<'a> {
     pub(super) structs: HashMap<(CrateKey, String), Vec<StructDef<'a>>>,
     pub(super) fns: HashMap<(CrateKey, String), Vec<FnDef<'a>>>,
-    pub(super) traits: HashMap<(CrateKey, String), Vec<TraitDef>>,
+    pub(super) traits: HashMap<(CrateKey, String), Vec<TraitDef<'a>>>,
     pub(super) trait_impls: HashMap<CrateKey, Vec<TraitImpl<'a>>>,
     /// The crates of each package (library, binaries, tests, examples).
     pub(super) packages: HashMap<std::path::PathBuf, Vec<CrateKey>>,
@@ -164,7 +166,11 @@ impl<'a> CrateItems<'a> {
                     self.traits
                         .entry((module.krate.clone(), t.ident.to_string()))
                         .or_default()
-                        .push(TraitDef { methods });
+                        .push(TraitDef {
+                            module: module.clone(),
+                            methods,
+                            supertraits: t.supertraits.iter().collect(),
+                        });
                 }
                 Item::Impl(imp) => {
                     if let Some((path, _)) = imp.trait_.as_ref()

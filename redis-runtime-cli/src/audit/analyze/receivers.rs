@@ -652,13 +652,52 @@ impl<'a> Analyzer<'a> {
             if let TypeParamBound::Trait(t) = bound {
                 match self.resolve(&t.path, Namespace::Type) {
                     Binding::Redis(_) => return Class::Redis,
-                    Binding::Local(_) | Binding::Module(_) | Binding::Unknown => {
-                        class = Class::Unknown;
-                    }
+                    // A trait of the crate: only what its supertraits say
+                    // (`dyn CacheDriver` has CacheDriver's methods, none of
+                    // them a command, unless it extends a redis trait).
+                    Binding::Local(name) => match self.own_trait_class(&name) {
+                        Class::Redis => return Class::Redis,
+                        Class::NonRedis => {}
+                        Class::Unknown => class = Class::Unknown,
+                    },
+                    Binding::Module(_) | Binding::Unknown => class = Class::Unknown,
                     Binding::External(_) => {}
                 }
             }
         }
+        class
+    }
+
+    /// The class of a value known only by a trait of the scanned crate
+    /// (`dyn Trait`, `impl Trait`): by the trait's supertraits. A trait of
+    /// the crate that was not scanned is, like the crate's other own items,
+    /// not Redis.
+    fn own_trait_class(&mut self, name: &str) -> Class {
+        let key = format!("trait {name}");
+        if self.holding.contains(&key) {
+            return Class::NonRedis;
+        }
+        let items = self.items;
+        let defs = items.lookup_related(&items.traits, &self.module.krate, name);
+        if defs.is_empty() {
+            return Class::NonRedis;
+        }
+        self.holding.push(key);
+        let mut class = Class::NonRedis;
+        for def in defs {
+            let c = self.class_in(&def.module, |a| {
+                a.class_of_bounds(def.supertraits.iter().copied())
+            });
+            match c {
+                Class::Redis => {
+                    class = Class::Redis;
+                    break;
+                }
+                Class::Unknown => class = Class::Unknown,
+                Class::NonRedis => {}
+            }
+        }
+        self.holding.pop();
         class
     }
 
