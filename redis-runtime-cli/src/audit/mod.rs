@@ -58,7 +58,13 @@
 //! returns is a decoded reply, and the fields of a plain value are plain. A
 //! tuple pattern matched against a tuple expression binds element by
 //! element. Enums count with their variants' fields, so an enum of pools
-//! holds Redis. Redis are redis-rs
+//! holds Redis; a map's keys and a set's elements never hold a connection.
+//! A value known only by a trait of the crate (`Box<dyn CacheDriver>`) has
+//! that trait's methods, and a method of the crate's own trait implemented
+//! for a redis type (`impl OrderRepo for Rc<redis::Client>`) is that
+//! trait's, not a command. A glob import sees another module's private
+//! imports only from inside that module, as in Rust. An integration test
+//! or a binary is judged by its library's declarations too. Redis are redis-rs
 //! connections and clients, the wrapper crates' types, generics bounded by a
 //! redis trait, and types of the scanned crate that implement a redis trait
 //! or alias a redis type. Not Redis are other crates' types (`std`, the
