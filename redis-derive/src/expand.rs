@@ -657,7 +657,7 @@ fn expand_coordination(
             ConstraintKind::Index => (quote!(#rr::ConstraintKind::Index), quote!(#rr::Kind::Index)),
             ConstraintKind::Range => (
                 quote!(#rr::ConstraintKind::RangeIndex),
-                quote!(#rr::Kind::Index),
+                quote!(#rr::Kind::RangeIndex),
             ),
         };
         constraints.push(quote! {
@@ -683,6 +683,7 @@ fn expand_coordination(
         let find = format_ident!("find_by_{}", fname);
         let find_page = format_ident!("find_by_{}_page", fname);
         let count = format_ident!("count_by_{}", fname);
+        let stream = format_ident!("stream_by_{}", fname);
         match kind {
             ConstraintKind::Unique => {
                 let doc = format!(
@@ -705,6 +706,9 @@ fn expand_coordination(
                 let count_doc = format!(
                     "How many `{model}`s of the `{tag_name}` `scope` have `{fname}` equal to `value`, every member checked as [`{model}::{find}`] checks it."
                 );
+                let stream_doc = format!(
+                    "Streams every `{model}` of the `{tag_name}` `scope` whose `{fname}` is `value`, reading the index 100 members at a time after the last one read (each page checked as [`{model}::{find}`] checks it), for more matches than fit in memory at once."
+                );
                 finders.push(quote! {
                     #[doc = #doc]
                     #vis async fn #find(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> #rr::Result<#rr::Vec<Self>, #rr::Error> {
@@ -718,6 +722,10 @@ fn expand_coordination(
                     #vis async fn #count(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> #rr::Result<u64, #rr::Error> {
                         store.count_indexed::<Self, #tag_ty, #value_ty>(#n, scope, value).await
                     }
+                    #[doc = #stream_doc]
+                    #vis fn #stream(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> impl #rr::Stream<Item = #rr::Result<Self, #rr::Error>> + ::core::marker::Send + 'static + use<> {
+                        store.stream_indexed::<Self, #tag_ty, #value_ty>(#n, scope, #rr::IndexQuery::Equal(value), 100)
+                    }
                 });
             }
             ConstraintKind::Range => {
@@ -727,6 +735,9 @@ fn expand_coordination(
                 let count_doc = format!(
                     "How many `{model}`s of the `{tag_name}` `scope` have `{fname}` in `range`, every member checked as [`{model}::{find}`] checks it."
                 );
+                let stream_doc = format!(
+                    "Streams every `{model}` of the `{tag_name}` `scope` whose `{fname}` lies in `range`, in ascending order, reading the index 100 members at a time after the last score read (the members of one score always in one page), each page checked as [`{model}::{find}`] checks it."
+                );
                 finders.push(quote! {
                     #[doc = #doc]
                     #vis async fn #find(store: &#rr::Store, scope: &#tag_ty, range: impl ::core::ops::RangeBounds<#value_ty>, page: #rr::Page) -> #rr::Result<#rr::Vec<Self>, #rr::Error> {
@@ -735,6 +746,10 @@ fn expand_coordination(
                     #[doc = #count_doc]
                     #vis async fn #count(store: &#rr::Store, scope: &#tag_ty, range: impl ::core::ops::RangeBounds<#value_ty>) -> #rr::Result<u64, #rr::Error> {
                         store.count_in_range::<Self, #tag_ty, #value_ty>(#n, scope, range).await
+                    }
+                    #[doc = #stream_doc]
+                    #vis fn #stream<R: ::core::ops::RangeBounds<#value_ty>>(store: &#rr::Store, scope: &#tag_ty, range: R) -> impl #rr::Stream<Item = #rr::Result<Self, #rr::Error>> + ::core::marker::Send + 'static + use<R> where R: 'static {
+                        store.stream_indexed::<Self, #tag_ty, #value_ty>(#n, scope, #rr::IndexQuery::Range(range.start_bound(), range.end_bound()), 100)
                     }
                 });
             }

@@ -105,11 +105,12 @@ pub mod __private {
         RedisModel, Required,
     };
     pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
-    pub use crate::store::{Page, Store};
+    pub use crate::store::{IndexQuery, Page, Store};
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use core::time::Duration;
+    pub use futures_util::Stream;
     pub use inventory;
     pub use redis::{FromRedisValue, ParsingError, RedisWrite, Value};
     pub use std::string::String;

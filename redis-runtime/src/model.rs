@@ -94,10 +94,13 @@ pub enum Kind {
     Map,
     /// An integer counter per key (`#[derive(RedisCounter)]`).
     Counter,
-    /// A secondary index of a model's field (`#[redis(index)]` or
-    /// `#[redis(index(range))]`): one sorted set per hash-tag value,
-    /// maintained by the model's writes ([`Coordination`]).
+    /// A secondary index of a model's field (`#[redis(index)]`): one sorted
+    /// set per hash-tag value of `hex(value):key` members, maintained by the
+    /// model's writes ([`Coordination`]).
     Index,
+    /// A range index of a model's numeric field (`#[redis(index(range))]`):
+    /// one sorted set per hash-tag value of entity keys scored by the value.
+    RangeIndex,
     /// A unique constraint of a model's field (`#[redis(unique)]`): one hash
     /// per hash-tag value from each claimed value to the entity's key.
     Unique,
@@ -113,13 +116,14 @@ impl Kind {
             Kind::List => "list",
             Kind::Map => "hash",
             Kind::Counter => "string",
-            Kind::Index => "zset",
+            Kind::Index | Kind::RangeIndex => "zset",
             Kind::Unique => "hash",
         }
     }
 
     /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
-    /// or `set`, `sorted_set`, `list`, `map`, `counter`, `index`, `unique`.
+    /// or `set`, `sorted_set`, `list`, `map`, `counter`, `index`,
+    /// `range_index`, `unique`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Entity(encoding) => encoding.as_str(),
@@ -129,6 +133,7 @@ impl Kind {
             Kind::Map => "map",
             Kind::Counter => "counter",
             Kind::Index => "index",
+            Kind::RangeIndex => "range_index",
             Kind::Unique => "unique",
         }
     }

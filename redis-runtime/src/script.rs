@@ -447,7 +447,7 @@ return len"
 // scored by the value; a unique hash maps each value to its holder's key.
 /// The text of [`COORDINATED_WRITE`], for the benchmarks' hand-written side.
 pub const COORDINATED_WRITE_LUA: &str = concat!(
-        r"local key = KEYS[1]
+    r"local key = KEYS[1]
 local n = tonumber(ARGV[1])
 local cons = {}
 local a = 2
@@ -545,12 +545,12 @@ elseif op == 'patch' then
       end
       local min, max = ARGV[i + 3], ARGV[i + 4]
       if ",
-        out_of_range!("min", "max"),
-        r" then
+    out_of_range!("min", "max"),
+    r" then
         rollback()
         return ",
-        out_of_range_error!(),
-        r"
+    out_of_range_error!(),
+    r"
       end
       incremented[#incremented + 1] = redis.call('HGET', key, field)
       i = i + 5

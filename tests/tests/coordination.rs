@@ -102,7 +102,7 @@ async fn writes_keep_indexes_and_uniques() {
     // Delete and take remove every constraint entry in the same step.
     for id in 1..=5 {
         let id = Member::sample("acme", id).key_id();
-        if id.id % 2 == 0 {
+        if id.id.is_multiple_of(2) {
             assert!(store.take::<Member>(&id).await.unwrap().is_some());
         } else {
             assert!(store.delete::<Member>(&id).await.unwrap());
@@ -150,10 +150,32 @@ async fn stale_versions_are_refused() {
     // A new entity (version 0) is created at version 1.
     assert!(store.insert(&m).await.unwrap());
     assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, 1);
-    // Partial writes cannot write the version.
+    // A partial write at a version: compare-and-set of just its fields.
     let f = Member::fields();
+    let err = store
+        .update(&m.key_id(), |u| u.set(f.role, &"admin".to_owned()).if_version(7))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { expected: 7, found: Some(1), .. }), "{err:?}");
+    store
+        .update(&m.key_id(), |u| u.set(f.role, &"admin".to_owned()).if_version(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let now = store.get::<Member>(&m.key_id()).await.unwrap().unwrap();
+    assert_eq!((now.role.as_str(), now.version), ("admin", 2));
+    // On a model without a version field, `if_version` is refused.
+    let u = User::sample("acme", 1);
+    store.save(&u).await.unwrap();
+    let uf = User::fields();
+    let err = store
+        .update(&u.key_id(), |x| x.incr(uf.logins, 1).if_version(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    // Partial writes cannot write the version.
     assert!(store.set_field(&m.key_id(), f.version, &99).await.is_err());
-    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, 1);
+    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, 2);
 }
 }
 
@@ -395,5 +417,46 @@ async fn a_write_refused_for_memory_changes_nothing() {
     assert_eq!(ids(&Member::find_by_role(&store, &org(), &"member".into()).await.unwrap()), vec![1]);
     let claims: BTreeSet<String> = raw!(&mut raw, "HKEYS", EMAIL_UNIQUE);
     assert_eq!(claims, BTreeSet::from(["m1@acme.example".to_owned()]));
+}
+}
+
+on_both! {
+async fn streams_read_every_match_once_in_pages() {
+    use futures_util::StreamExt;
+    let (_server, store) = start("app:").await;
+    // 250 members, joined in ties of three (0, 0, 0, 1, 1, 1, ...), roles
+    // alternating: more than two pages of 100 of each query.
+    let all: Vec<Member> = (0..250)
+        .map(|id| {
+            let mut m = Member::sample("acme", id);
+            m.joined = (id / 3) as i64;
+            m.role = if id.is_multiple_of(2) { "even".into() } else { "odd".into() };
+            m
+        })
+        .collect();
+    store.save_many(&all).await.unwrap();
+
+    let even: Vec<u64> = Member::stream_by_role(&store, &org(), &"even".into())
+        .map(|m| m.unwrap().id)
+        .collect()
+        .await;
+    let mut sorted = even.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, (0..250).filter(|id| id % 2 == 0).collect::<Vec<u64>>());
+    assert_eq!(even.len(), 125, "each once");
+
+    let joined: Vec<Member> = Member::stream_by_joined(&store, &org(), 10..=70)
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let mut ids: Vec<u64> = joined.iter().map(|m| m.id).collect();
+    assert!(joined.windows(2).all(|w| w[0].joined <= w[1].joined), "in order");
+    ids.sort_unstable();
+    assert_eq!(ids, (30..213).collect::<Vec<u64>>(), "every match once, ties included");
+    let everything = Member::stream_by_joined(&store, &org(), ..).count().await;
+    assert_eq!(everything, 250);
+    // Nothing stored under a value: an empty stream.
+    assert_eq!(Member::stream_by_role(&store, &org(), &"none".into()).count().await, 0);
 }
 }

@@ -296,7 +296,7 @@ fn the_manifest_describes_every_family() {
                 "Member.range.joined",
                 "org:{org}:Member.range.joined",
                 "zset",
-                "index"
+                "range_index"
             ),
             (
                 "Member.index.team",

@@ -61,7 +61,13 @@ pub async fn save_staff3<C: ConnectionLike>(con: &mut C, s: &Staff3) -> Result<(
         .key(constraint_key(s.org, "Staff3.unique.email"))
         .key(constraint_key(s.org, "Staff3.index.role"))
         .key(constraint_key(s.org, "Staff3.range.joined"));
-    inv.arg("3").arg("u").arg("email").arg("e").arg("role").arg("r").arg("joined");
+    inv.arg("3")
+        .arg("u")
+        .arg("email")
+        .arg("e")
+        .arg("role")
+        .arg("r")
+        .arg("joined");
     inv.arg("").arg("put").arg("").arg("").arg(STAFF_TTL_MS);
     inv.arg("org").arg(s.org).arg("id").arg(s.id);
     inv.arg("email").arg(&s.email).arg("role").arg(&s.role);

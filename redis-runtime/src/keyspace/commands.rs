@@ -174,7 +174,7 @@ const INDEX_ROWS: [KeyCommand; 3] = [
 /// one sorted set per hash-tag value, written only by the model's scripts.
 pub const INDEX: KeyKind = KeyKind {
     redis_type: "zset",
-    kinds: &["index"],
+    kinds: &["index", "range_index"],
     commands: &INDEX_ROWS,
     script_calls: &[
         write("zadd", &["0", "m"], CONSTRAINT_SCRIPT_OPERATIONS),

@@ -155,7 +155,7 @@ impl KeyFamily {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ttl_policy: match meta.kind {
                 Kind::Entity(_) => TTL_POLICY,
-                Kind::Index | Kind::Unique => CONSTRAINT_TTL_POLICY,
+                Kind::Index | Kind::RangeIndex | Kind::Unique => CONSTRAINT_TTL_POLICY,
                 _ => COLLECTION_TTL_POLICY,
             }
             .to_owned(),

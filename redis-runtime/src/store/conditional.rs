@@ -70,6 +70,8 @@ pub struct Update<M> {
     increments: Vec<&'static str>,
     /// The first value that failed to encode.
     error: Option<Error>,
+    /// Apply only at this stored version (`#[redis(version)]` models).
+    expected_version: Option<u64>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -96,8 +98,20 @@ impl<M: HashFields> Update<M> {
             changes: Vec::new(),
             increments: Vec::new(),
             error: None,
+            expected_version: None,
             _model: PhantomData,
         }
+    }
+
+    /// Applies the changes only if the entity's `#[redis(version)]` field
+    /// still holds `version` (the version it was read at): a compare-and-set
+    /// of just these fields. Otherwise nothing is written and the update
+    /// fails with [`Error::VersionConflict`]. The version is incremented
+    /// either way an update applies. On a model without a version field the
+    /// update is refused ([`Error::Config`]).
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
     }
 
     /// Sets a field. A value that encodes as absent (a field type that
@@ -557,9 +571,20 @@ impl Store {
         } else {
             Retry::Never
         };
+        let versioned = coordination::of::<M>().is_some_and(|c| c.version.is_some());
+        if update.expected_version.is_some() && !versioned {
+            return Err(Error::Config(format!(
+                "`update(..).if_version(..)` needs a `#[redis(version)]` field, and {} has none",
+                M::META.name
+            )));
+        }
         if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                version: update.expected_version,
+                ..Cond::default()
+            };
             let Some(values) = self
-                .patch_coordinated::<M>(OP, retry, &key, &update.args)
+                .patch_coordinated_if::<M>(OP, retry, &key, &update.args, cond)
                 .await?
             else {
                 return Ok(None);

@@ -66,6 +66,16 @@ impl Page {
     }
 }
 
+/// What a streamed query asks of an index.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum IndexQuery<'a, V> {
+    /// Entities whose field equals the value.
+    Equal(&'a V),
+    /// Entities whose field lies between the bounds.
+    Range(Bound<&'a V>, Bound<&'a V>),
+}
+
 /// What a coordinated write does to the entity.
 pub(crate) enum Op<'a> {
     /// A full save: the field/value pairs, and the TTL in milliseconds.
@@ -468,8 +478,21 @@ impl Store {
         key: &[u8],
         changes: &[Vec<u8>],
     ) -> Result<Option<Vec<i64>>> {
+        self.patch_coordinated_if::<M>(operation, retry, key, changes, Cond::default())
+            .await
+    }
+
+    /// [`Store::patch_coordinated`] under `cond` (a version to compare).
+    pub(crate) async fn patch_coordinated_if<M: Family>(
+        &self,
+        operation: &'static str,
+        retry: Retry,
+        key: &[u8],
+        changes: &[Vec<u8>],
+        cond: Cond,
+    ) -> Result<Option<Vec<i64>>> {
         let written = self
-            .coordinated_write::<M>(operation, retry, key, Op::Patch(changes), Cond::default())
+            .coordinated_write::<M>(operation, retry, key, Op::Patch(changes), cond)
             .await?;
         Ok(match written {
             Written::Applied { incremented, .. } => Some(incremented),
@@ -527,6 +550,204 @@ impl Store {
             // Only with conditions this call does not set.
             Written::Exists(_) | Written::Missing => Err(unexpected::<M>("an applied save")),
         }
+    }
+
+    /// Streams the entities of `M` in `scope` whose indexed field equals
+    /// `value` (an equality index) or lies in `range` (a range index), a page
+    /// of `page` members at a time, resuming after the last member read (so
+    /// members removed or added meanwhile never make it skip one that stays).
+    /// Each page is checked as [`Store::find_indexed`] checks one.
+    #[doc(hidden)]
+    pub fn stream_indexed<M, S, V>(
+        &self,
+        constraint: usize,
+        scope: &S,
+        query: IndexQuery<'_, V>,
+        page: usize,
+    ) -> impl futures_util::Stream<Item = Result<M>> + Send + 'static + use<M, S, V>
+    where
+        M: RedisModel,
+        S: KeyPart,
+        V: HashValue,
+    {
+        use futures_util::StreamExt;
+        struct State {
+            store: Store,
+            c: &'static Constraint,
+            index_key: Vec<u8>,
+            /// Equality: the stored value; range: `min max`.
+            value: Vec<u8>,
+            /// The next `ZRANGE` start (`[hex:`, then `(last member`; for a
+            /// range: the last score) and stop.
+            start: Vec<u8>,
+            stop: Vec<u8>,
+            /// Range: members already read at the score `start` names.
+            skip: usize,
+            done: bool,
+        }
+        let page = page.max(1);
+        let setup = (|| -> Result<State> {
+            let (c, index_key) = self.constraint_key::<M, S>(constraint, scope)?;
+            let state = match query {
+                IndexQuery::Equal(value) => {
+                    let stored = index_value(value).unwrap_or_default();
+                    let mut lo = hex(&stored);
+                    lo.push(b':');
+                    let mut hi = lo.clone();
+                    *hi.last_mut().expect("not empty") = b';';
+                    State {
+                        store: self.clone(),
+                        c,
+                        index_key,
+                        start: [b"[".as_slice(), &lo].concat(),
+                        stop: [b"(".as_slice(), &hi].concat(),
+                        value: stored,
+                        skip: 0,
+                        done: index_value(value).is_none(),
+                    }
+                }
+                IndexQuery::Range(lo, hi) => {
+                    let bad = || {
+                        Error::encode::<M>(
+                            Some(c.field),
+                            "a range bound must be a present number".to_owned(),
+                        )
+                    };
+                    let lo = score_bound(lo, "-inf").map_err(|()| bad())?;
+                    let hi = score_bound(hi, "+inf").map_err(|()| bad())?;
+                    State {
+                        store: self.clone(),
+                        c,
+                        index_key,
+                        value: format!("{lo} {hi}").into_bytes(),
+                        start: lo.into_bytes(),
+                        stop: hi.into_bytes(),
+                        skip: 0,
+                        done: false,
+                    }
+                }
+            };
+            Ok(state)
+        })();
+        let first = match setup {
+            Ok(state) => Ok(state),
+            Err(err) => Err(Some(err)),
+        };
+        futures_util::stream::unfold(first, move |state| async move {
+            let mut state = match state {
+                Ok(state) if !state.done => state,
+                Ok(_) | Err(None) => return None,
+                Err(Some(err)) => return Some((vec![Err(err)], Err(None))),
+            };
+            let range = state.c.kind == ConstraintKind::RangeIndex;
+            let by = if range { "BYSCORE" } else { "BYLEX" };
+            let window = Page {
+                offset: state.skip,
+                limit: Some(page),
+                order: Order::Ascending,
+            };
+            let store = state.store.clone();
+            let members = match store
+                .index_members::<M>(
+                    "find",
+                    &state.index_key,
+                    &state.start,
+                    &state.stop,
+                    by,
+                    window,
+                )
+                .await
+            {
+                Ok(members) => members,
+                Err(err) => return Some((vec![Err(err)], Err(None))),
+            };
+            if members.len() < page {
+                state.done = true;
+            }
+            let last = members.last().cloned()?;
+            let (keys, letter): (Vec<Vec<u8>>, &[u8]) = if range {
+                (members.clone(), b"r")
+            } else {
+                // `hex(value):` before each member's entity key.
+                let prefix = state.value.len() * 2 + 1;
+                (
+                    members
+                        .iter()
+                        .map(|m| m[prefix.min(m.len())..].to_vec())
+                        .collect(),
+                    b"e",
+                )
+            };
+            let mut members = members;
+            let mut keys = keys;
+            if range && !state.done {
+                // Resume after the last member's score; every member of
+                // that score joins this page, so ties are never split.
+                let tied: Result<(Option<f64>, Vec<Vec<u8>>)> = async {
+                    let score: Option<f64> = store
+                        .query_part::<M, _, _, _>("find", Retry::Once, |mut con| {
+                            let mut cmd = redis::cmd("ZSCORE");
+                            cmd.arg(&state.index_key).arg(&last);
+                            async move { cmd.query_async(&mut con).await }
+                        })
+                        .await?;
+                    let Some(score) = score else {
+                        return Ok((None, Vec::new()));
+                    };
+                    let text = format!("{score}");
+                    let tied = store
+                        .index_members::<M>(
+                            "find",
+                            &state.index_key,
+                            text.as_bytes(),
+                            text.as_bytes(),
+                            "BYSCORE",
+                            Page::ALL,
+                        )
+                        .await?;
+                    Ok((Some(score), tied))
+                }
+                .await;
+                match tied {
+                    Ok((Some(score), tied)) => {
+                        for member in tied {
+                            if !members.contains(&member) {
+                                keys.push(member.clone());
+                                members.push(member);
+                            }
+                        }
+                        state.start = format!("({score}").into_bytes();
+                        state.skip = 0;
+                    }
+                    // The last member went meanwhile: resume after the
+                    // members read (the check drops what no longer holds).
+                    Ok((None, _)) => state.skip += members.len(),
+                    Err(err) => return Some((vec![Err(err)], Err(None))),
+                }
+            } else if !range {
+                state.start = [b"(".as_slice(), &last].concat();
+            }
+            let found = store
+                .index_check::<M>(
+                    "find",
+                    &state.index_key,
+                    letter,
+                    &state.value,
+                    state.c,
+                    &members,
+                    &keys,
+                )
+                .await;
+            let items: Vec<Result<M>> = match found {
+                Ok(found) => found.into_iter().map(Ok).collect(),
+                Err(err) => {
+                    state.done = true;
+                    vec![Err(err)]
+                }
+            };
+            Some((items, Ok(state)))
+        })
+        .flat_map(futures_util::stream::iter)
     }
 
     /// The entities of `M` in the scope `scope` (the hash tag's value) whose
@@ -827,7 +1048,9 @@ impl Store {
     ) -> Result<usize> {
         let mut kept = 0;
         // Equality members carry their value: check per value.
-        let mut groups: Vec<(Vec<u8>, Vec<Vec<u8>>, Vec<Vec<u8>>)> = Vec::new();
+        // Per value: the members and their entity keys.
+        type Group = (Vec<u8>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+        let mut groups: Vec<Group> = Vec::new();
         for member in members {
             let (value, key) = match c.kind {
                 ConstraintKind::Index => {
@@ -987,7 +1210,7 @@ fn constraint_keys_prefix(key: &[u8]) -> Option<&[u8]> {
 }
 
 fn unhex(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| match c {

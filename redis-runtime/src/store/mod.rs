@@ -22,7 +22,7 @@ mod send;
 
 use crate::value::Integer;
 pub use conditional::{FieldSet, InsertOrGet, Update, Updated};
-pub use coordination::{MODIFY_ATTEMPTS, Page};
+pub use coordination::{IndexQuery, MODIFY_ATTEMPTS, Page};
 pub use health::{Health, NodeHealth, Role};
 pub(crate) use send::{Retry, Target};
 

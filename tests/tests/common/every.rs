@@ -301,10 +301,13 @@ pub async fn every_coordinated_operation(store: &redis_runtime::Store) {
         .await
         .unwrap();
     store.insert(&Member::sample("acme", 4)).await.unwrap();
-    store
-        .insert_or_get(&Member::sample("acme", 4))
-        .await
-        .unwrap();
+    assert!(
+        !store
+            .insert_or_get(&Member::sample("acme", 4))
+            .await
+            .unwrap()
+            .is_inserted()
+    );
     let current = store.get::<Member>(&id).await.unwrap().unwrap();
     store.replace(&current).await.unwrap();
     store.set_field(&id, f.role, &"admin".into()).await.unwrap();
@@ -325,20 +328,20 @@ pub async fn every_coordinated_operation(store: &redis_runtime::Store) {
         .modify(&id, |m: &mut Member| m.score += 1)
         .await
         .unwrap();
-    Member::find_by_role(&store, &org, &"admin".into())
+    Member::find_by_role(store, &org, &"admin".into())
         .await
         .unwrap();
-    Member::find_by_role_page(&store, &org, &"member".into(), Page::first(2))
+    Member::find_by_role_page(store, &org, &"member".into(), Page::first(2))
         .await
         .unwrap();
-    Member::count_by_role(&store, &org, &"member".into())
+    Member::count_by_role(store, &org, &"member".into())
         .await
         .unwrap();
-    Member::find_by_joined(&store, &org, 0..100, Page::ALL)
+    Member::find_by_joined(store, &org, 0..100, Page::ALL)
         .await
         .unwrap();
-    Member::count_by_joined(&store, &org, ..).await.unwrap();
-    Member::find_by_email(&store, &org, &"m2@acme.example".to_owned())
+    Member::count_by_joined(store, &org, ..).await.unwrap();
+    Member::find_by_email(store, &org, &"m2@acme.example".to_owned())
         .await
         .unwrap();
     store

@@ -560,6 +560,13 @@ pub(in crate::runner) async fn collections(b: &mut Bench) -> Result<(), BenchErr
          commands, one round trip, byte-identical requests. Set add and counter hit are a Lua \
          script (`EVALSHA`), which redis-benchmark is not given here: no companion for them."
             .into(),
+        "Entity rows: `Staff0`, `Staff1` and `Staff3` (org `i % 10`, role `i % 4`), saved \
+         new each run (flushed before it) and checked after the clock by the number of keys \
+         (entities plus one per org and index); a find reads the 75 staff of one org and role \
+         of 3,000 stored and checks their number. The hand-written side is \
+         `bench/src/handwritten/coordination.rs`, which `bench/tests/coordination_counters.rs` \
+         proves byte-identical (one round trip per save, two per find)."
+            .into(),
     ];
     b.report.sections.push(Section {
         title: "Collections — sequential operations on a set, a sorted set, a counter and a map"

@@ -26,17 +26,41 @@ pub(super) async fn save(b: &mut Bench, indexes: u8) -> Result<Paired, BenchErro
         flush(&mut admin).await?;
         let (per_sec, _) = match (v, indexes) {
             (Variant::Framework, 0) => {
-                timed(n, 0..n, async |i| Ok(store.save(&Staff0::sample(i)).await?)).await?
+                timed(n, 0..n, async |i| {
+                    Ok(store.save(&Staff0::sample(i)).await?)
+                })
+                .await?
             }
             (Variant::Framework, 1) => {
-                timed(n, 0..n, async |i| Ok(store.save(&Staff1::sample(i)).await?)).await?
+                timed(n, 0..n, async |i| {
+                    Ok(store.save(&Staff1::sample(i)).await?)
+                })
+                .await?
             }
             (Variant::Framework, _) => {
-                timed(n, 0..n, async |i| Ok(store.save(&Staff3::sample(i)).await?)).await?
+                timed(n, 0..n, async |i| {
+                    Ok(store.save(&Staff3::sample(i)).await?)
+                })
+                .await?
             }
-            (_, 0) => timed(n, 0..n, async |i| hw::save_staff0(&mut raw, &Staff0::sample(i)).await).await?,
-            (_, 1) => timed(n, 0..n, async |i| hw::save_staff1(&mut raw, &Staff1::sample(i)).await).await?,
-            (_, _) => timed(n, 0..n, async |i| hw::save_staff3(&mut raw, &Staff3::sample(i)).await).await?,
+            (_, 0) => {
+                timed(n, 0..n, async |i| {
+                    hw::save_staff0(&mut raw, &Staff0::sample(i)).await
+                })
+                .await?
+            }
+            (_, 1) => {
+                timed(n, 0..n, async |i| {
+                    hw::save_staff1(&mut raw, &Staff1::sample(i)).await
+                })
+                .await?
+            }
+            (_, _) => {
+                timed(n, 0..n, async |i| {
+                    hw::save_staff3(&mut raw, &Staff3::sample(i)).await
+                })
+                .await?
+            }
         };
         let size: u64 = redis::cmd("DBSIZE").query_async(&mut admin).await?;
         // Entities, plus per org one key per index.
@@ -60,18 +84,26 @@ pub(super) async fn find(b: &mut Bench) -> Result<Paired, BenchError> {
     for i in 0..n {
         store.save(&Staff1::sample(i)).await?;
     }
-    let expected = |i: u64| (0..n).filter(|k| k % ORGS == i % ORGS && k % 4 == i % 4).count();
+    let expected = |i: u64| {
+        (0..n)
+            .filter(|k| k % ORGS == i % ORGS && k % 4 == i % 4)
+            .count()
+    };
     rounds_of(b, None, async |v, _| {
         let (per_sec, got) = if v == Variant::Framework {
             timed(n, 0..n, async |i| {
                 let role = format!("role{}", i % 4);
-                Ok(Staff1::find_by_role(&store, &(i % ORGS), &role).await?.len())
+                Ok(Staff1::find_by_role(&store, &(i % ORGS), &role)
+                    .await?
+                    .len())
             })
             .await?
         } else {
             timed(n, 0..n, async |i| {
                 let role = format!("role{}", i % 4);
-                Ok(hw::find_staff1_by_role(&mut raw, i % ORGS, &role).await?.len())
+                Ok(hw::find_staff1_by_role(&mut raw, i % ORGS, &role)
+                    .await?
+                    .len())
             })
             .await?
         };
