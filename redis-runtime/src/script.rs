@@ -445,7 +445,7 @@ return len"
 // hex(value) .. ':' .. entity key (hex keeps any value byte-safe and makes
 // one value's members one lexical range); range members are the entity key,
 // scored by the value; a unique hash maps each value to its holder's key.
-/// The text of [`COORDINATED_WRITE`], for the benchmarks' hand-written side.
+/// The text of the coordinated write script, for the benchmarks' hand-written side.
 pub const COORDINATED_WRITE_LUA: &str = concat!(
     r"local key = KEYS[1]
 local n = tonumber(ARGV[1])
@@ -608,7 +608,7 @@ lua_script!(COORDINATED_WRITE, COORDINATED_WRITE_LUA);
 // again without it) is removed; an entity whose value moved out of the
 // query since the first step is left out. Replies, per candidate in order,
 // its HGETALL, or 0 when it is left out.
-/// The text of [`INDEX_CHECK`], for the benchmarks' hand-written side.
+/// The text of the index check script, for the benchmarks' hand-written side.
 pub const INDEX_CHECK_LUA: &str = r"local field = ARGV[3]
 local lo, hi
 if ARGV[1] == 'r' then

@@ -1,5 +1,5 @@
 //! The hand-written redis-rs baseline for models with indexes and unique
-//! fields ([`Staff1`](crate::models::Staff1), [`Staff3`](crate::models::Staff3)):
+//! fields ([`Staff1`], [`Staff3`]):
 //! the same atomicity means one Lua script per save that writes the entity
 //! and moves its index members and unique claims, and a find that reads the
 //! index, then checks the candidates in one script (so an expired entity is
