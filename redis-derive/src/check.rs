@@ -466,12 +466,10 @@ fn check_coordination(
                     ok = false;
                     continue;
                 }
-                if field.option_inner.is_some()
-                    || !prim.as_deref().is_some_and(|p| INTEGERS.contains(&p))
-                {
+                if field.option_inner.is_some() || prim.as_deref() != Some("u64") {
                     cx.error_spanned_by(
                         field.ty,
-                        format!("a `#[redis(version)]` field must be an integer such as `u64`, found `{ty_name}`"),
+                        format!("a `#[redis(version)]` field must be a `u64` (a new entity's version is the server's clock in microseconds, and every write adds one), found `{ty_name}`"),
                     );
                     ok = false;
                     continue;

@@ -440,7 +440,9 @@ return len"
 // {'conflict', version} (version '' when the entity does not exist),
 // {'unique', field}, {'check', holder} (a unique value is claimed by another
 // entity's key not yet declared: declare it and run again), {'range', field}
-// (a range-indexed value that is not a number).
+// (a range-indexed value that is not a number a score holds exactly: NaN, or
+// an integer beyond 2^53). A new entity's version is the server's TIME in
+// microseconds; every later write adds one.
 // Every reply but 'ok' leaves everything as it was. Index members are
 // hex(value) .. ':' .. entity key (hex keeps any value byte-safe and makes
 // one value's members one lexical range); range members are the entity key,
@@ -495,8 +497,13 @@ local function refused()
         end
       end
     elseif v and c.kind == 'r' then
+      -- A number a score holds exactly: an integer within 2^53, or a float.
       local num = tonumber(v)
       if num == nil or num ~= num then return {'range', c.field} end
+      local digits = string.match(v, '^-?(%d+)$')
+      if digits and (#digits > 16 or (#digits == 16 and digits > '9007199254740992')) then
+        return {'range', c.field}
+      end
     end
   end
   return nil
@@ -510,9 +517,16 @@ if op == 'put' then
   if no then return no end
   if exists then redis.call('DEL', key) end
   redis.call('HSET', key, unpack(ARGV, a))
-  if vfield ~= '' then
+  if vfield ~= '' and exists then
     redis.call('HSET', key, vfield, version)
     redis.call('HINCRBY', key, vfield, 1)
+  elseif vfield ~= '' then
+    -- A new entity starts at the server's clock in microseconds: above
+    -- every version an earlier entity of this key reached (each write takes
+    -- the server more than a microsecond), so a copy read before a delete
+    -- never matches the entity created after it.
+    local t = redis.call('TIME')
+    redis.call('HSET', key, vfield, t[1] .. string.format('%06d', tonumber(t[2])))
   end
   if ttl ~= '' then redis.call('PEXPIRE', key, ttl) end
 elseif op == 'patch' then

@@ -38,9 +38,10 @@ async fn writes_keep_indexes_and_uniques() {
         }
         store.save(&m).await.unwrap();
     }
-    // The version starts at 1.
+    // A new entity's version is the server's clock in microseconds.
     let one = store.get::<Member>(&Member::sample("acme", 1).key_id()).await.unwrap().unwrap();
-    assert_eq!(one.version, 1);
+    assert!(one.version > 1_600_000_000_000_000, "{}", one.version);
+    let v1 = one.version;
 
     assert_eq!(ids(&Member::find_by_role(&store, &org(), &"admin".into()).await.unwrap()), vec![2, 4]);
     assert_eq!(ids(&Member::find_by_role(&store, &org(), &"member".into()).await.unwrap()), vec![1, 3, 5]);
@@ -71,7 +72,7 @@ async fn writes_keep_indexes_and_uniques() {
     assert!(store.set_field(&id1, f.role, &"admin".to_owned()).await.unwrap());
     assert_eq!(ids(&Member::find_by_role(&store, &org(), &"admin".into()).await.unwrap()), vec![1, 2, 4]);
     assert_eq!(ids(&Member::find_by_role(&store, &org(), &"member".into()).await.unwrap()), vec![3, 5]);
-    assert_eq!(store.get::<Member>(&id1).await.unwrap().unwrap().version, 2);
+    assert_eq!(store.get::<Member>(&id1).await.unwrap().unwrap().version, v1 + 1);
     // An increment of a range-indexed field reorders it.
     assert_eq!(store.incr(&id1, f.joined, 100).await.unwrap(), Some(110));
     let last = Member::find_by_joined(&store, &org(), .., Page::first(1).order(Order::Descending)).await.unwrap();
@@ -123,18 +124,19 @@ async fn stale_versions_are_refused() {
     let m = Member::sample("acme", 1);
     store.save(&m).await.unwrap();
     let first = store.get::<Member>(&m.key_id()).await.unwrap().unwrap();
-    assert_eq!(first.version, 1);
+    let v1 = first.version;
     let second = store
         .modify(&m.key_id(), |m: &mut Member| m.score += 1)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((second.version, second.score), (2, 1));
+    assert_eq!((second.version, second.score), (v1 + 1, 1));
 
     // A save from the first read is stale.
     let err = store.save(&first).await.unwrap_err();
     match err {
-        Error::VersionConflict { expected: 1, found: Some(2), .. } => {}
+        Error::VersionConflict { expected, found: Some(found), .. }
+            if expected == v1 && found == v1 + 1 => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
     let err = store.replace(&first).await.unwrap_err();
@@ -147,23 +149,27 @@ async fn stale_versions_are_refused() {
     assert!(matches!(err, Error::VersionConflict { found: None, .. }), "{err:?}");
     assert!(!store.exists::<Member>(&m.key_id()).await.unwrap());
     assert!(store.modify(&m.key_id(), |m: &mut Member| m.score += 1).await.unwrap().is_none());
-    // A new entity (version 0) is created at version 1.
+    // A new entity (version 0) is created at the server's clock: above every
+    // version the deleted one reached, so its stale copies stay stale.
     assert!(store.insert(&m).await.unwrap());
-    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, 1);
+    let v2 = store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version;
+    assert!(v2 > v1 + 1, "{v2} after {v1}");
+    let err = store.save(&second).await.unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { .. }), "{err:?}");
     // A partial write at a version: compare-and-set of just its fields.
     let f = Member::fields();
     let err = store
         .update(&m.key_id(), |u| u.set(f.role, &"admin".to_owned()).if_version(7))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::VersionConflict { expected: 7, found: Some(1), .. }), "{err:?}");
+    assert!(matches!(err, Error::VersionConflict { expected: 7, found: Some(v), .. } if v == v2), "{err:?}");
     store
-        .update(&m.key_id(), |u| u.set(f.role, &"admin".to_owned()).if_version(1))
+        .update(&m.key_id(), |u| u.set(f.role, &"admin".to_owned()).if_version(v2))
         .await
         .unwrap()
         .unwrap();
     let now = store.get::<Member>(&m.key_id()).await.unwrap().unwrap();
-    assert_eq!((now.role.as_str(), now.version), ("admin", 2));
+    assert_eq!((now.role.as_str(), now.version), ("admin", v2 + 1));
     // On a model without a version field, `if_version` is refused.
     let u = User::sample("acme", 1);
     store.save(&u).await.unwrap();
@@ -175,7 +181,7 @@ async fn stale_versions_are_refused() {
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     // Partial writes cannot write the version.
     assert!(store.set_field(&m.key_id(), f.version, &99).await.is_err());
-    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, 2);
+    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version, v2 + 1);
 }
 }
 
@@ -187,6 +193,7 @@ async fn concurrent_versioned_increments_lose_nothing() {
     let (_server, store) = start("app:").await;
     let m = Member::sample("acme", 1);
     store.save(&m).await.unwrap();
+    let v0 = store.get::<Member>(&m.key_id()).await.unwrap().unwrap().version;
     let tasks: Vec<_> = (0..WRITERS)
         .map(|_| {
             let store = store.clone();
@@ -207,7 +214,7 @@ async fn concurrent_versioned_increments_lose_nothing() {
     }
     let after = store.get::<Member>(&m.key_id()).await.unwrap().unwrap();
     assert_eq!(after.score as u64, WRITERS * EACH, "no update lost");
-    assert_eq!(after.version, WRITERS * EACH + 1);
+    assert_eq!(after.version, v0 + WRITERS * EACH);
 
     // The control: the same read-modify-write of a model without a version
     // field (plain `User`, same shape of work) loses updates, so this test
@@ -458,5 +465,28 @@ async fn streams_read_every_match_once_in_pages() {
     assert_eq!(everything, 250);
     // Nothing stored under a value: an empty stream.
     assert_eq!(Member::stream_by_role(&store, &org(), &"none".into()).count().await, 0);
+}
+}
+
+on_both! {
+async fn range_values_beyond_2_pow_53_are_refused() {
+    let (_server, store) = start("app:").await;
+    let p53: i64 = 1 << 53;
+    let mut m = Member::sample("acme", 1);
+    m.joined = p53;
+    store.save(&m).await.unwrap();
+    let found = Member::find_by_joined(&store, &org(), p53.., Page::ALL).await.unwrap();
+    assert_eq!(ids(&found), vec![1], "2^53 itself is exact");
+    let mut beyond = Member::sample("acme", 2);
+    beyond.joined = p53 + 1;
+    let err = store.save(&beyond).await.unwrap_err();
+    assert!(matches!(err, Error::Encode { field: Some("joined"), .. }), "{err:?}");
+    assert!(!store.exists::<Member>(&beyond.key_id()).await.unwrap());
+    let f = Member::fields();
+    let err = store.incr(&m.key_id(), f.joined, 1).await.unwrap_err();
+    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
+    assert_eq!(store.get::<Member>(&m.key_id()).await.unwrap().unwrap().joined, p53);
+    let err = Member::find_by_joined(&store, &org(), ..=(p53 + 1), Page::ALL).await.unwrap_err();
+    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
 }
 }

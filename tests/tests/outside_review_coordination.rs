@@ -13,21 +13,27 @@
 //! keyspace (`REVIEW_MODELS`), except the namespace test, which needs two
 //! namespaces and uses admin stores.
 //!
-//! Defects found (each an `#[ignore]`d test below):
+//! Defects found, and what became of them (the tests now check the fix,
+//! except the first, still `#[ignore]`d):
 //! - `save_many` of a coordinated model is not all or nothing: a batch in
 //!   which one entity's unique value is taken (inside or outside the batch)
-//!   fails with `UniqueViolation` after storing the other entities.
+//!   fails with `UniqueViolation` after storing the other entities. Open:
+//!   documented as entity by entity for models with constraints.
 //! - `index(range)` on `i64`/`u64` is wrong beyond 2^53 (the score is a
 //!   double): neighbours are returned, matches are missed, `i64::MAX` sorts
 //!   before `i64::MAX - 1`; the candidate check does not re-check the range.
+//!   Fixed: integers beyond ±2^53 are refused (`Error::Encode`) when written
+//!   and as query bounds.
 //! - A version narrower than `u64` (`u8`) is incremented past its maximum
-//!   and the entity no longer decodes.
-//! - `repair` ignores its budget (budget 0 removes stale members).
+//!   and the entity no longer decodes. Fixed: a version field must be `u64`.
+//! - `repair` ignores its budget (budget 0 removes stale members). Fixed.
 //! - The version restarts at 1 after a delete and an insert, so a stale copy
-//!   read before the delete overwrites the new entity (ABA).
+//!   read before the delete overwrites the new entity (ABA). Fixed: a new
+//!   entity's version is the server's clock in microseconds.
 //! - `incr_or_insert` creating an entity stores version 2 (insert stores 1).
+//!   Fixed: the creation is one write.
 //! - (minor) a NaN range value is refused as `Error::Decode`, not an encode
-//!   error.
+//!   error. Fixed.
 //!
 //! Compile-time cases the reviewer thinks should be rejected (notes only):
 //! `#[redis(version)]` on an integer narrower than `u64` (or at least
@@ -109,14 +115,16 @@ fn aid(org: &str, id: u64) -> AcctId {
     }
 }
 
-/// A narrow version field.
+/// A version field and an integer unique field. (It was a `u8` version
+/// until the review: narrower versions no longer compile, see
+/// tests/ui/coordination/version_narrower_than_u64.rs.)
 #[derive(Debug, Clone, PartialEq, RedisModel)]
 #[redis(key = "rvt:{org}:tiny:{id}", hash_tag = "org")]
 struct Tiny {
     org: String,
     id: u64,
     #[redis(version)]
-    v: u8,
+    v: u64,
     #[redis(unique)]
     code: i64,
     x: i64,
@@ -244,22 +252,22 @@ on_both! {
 
         c.check(store.insert(&a).await.unwrap(), "insert of a new entity returns true");
         let v1 = version_of(&store, &id).await.unwrap();
-        c.check(v1 == 1, format!("insert: version 1 (README: `version 1`), got {v1}"));
+        c.check(v1 > 1_600_000_000_000_000, format!("insert: the server clock in µs (README), got {v1}"));
 
         // save with the version read: stored becomes one more.
         let mut read = store.get::<Acct>(&id).await.unwrap().unwrap();
         read.n = 5;
         store.save(&read).await.unwrap();
-        c.check(version_of(&store, &id).await == Some(2), "save at the read version: version + 1");
+        c.check(version_of(&store, &id).await == Some(v1 + 1), "save at the read version: version + 1");
 
         // stale save (version 1 again)
         match store.save(&read).await {
-            Err(Error::VersionConflict { expected: 1, found: Some(2), .. }) => {}
-            other => c.check(false, format!("stale save: VersionConflict expected 1 found 2, got {other:?}")),
+            Err(Error::VersionConflict { expected, found: Some(found), .. }) if expected == v1 && found == v1 + 1 => {}
+            other => c.check(false, format!("stale save: VersionConflict expected v1 found v1 + 1, got {other:?}")),
         }
         // save of a version from the future
         let mut future = read.clone();
-        future.version = 99;
+        future.version = v1 + 99;
         c.check(
             matches!(store.save(&future).await, Err(Error::VersionConflict { .. })),
             "save carrying a version above the stored one is a conflict",
@@ -271,13 +279,13 @@ on_both! {
             matches!(store.save(&zero).await, Err(Error::VersionConflict { .. })),
             "save carrying version 0 over an existing entity is a conflict",
         );
-        c.check(version_of(&store, &id).await == Some(2), "refused saves change nothing");
+        c.check(version_of(&store, &id).await == Some(v1 + 1), "refused saves change nothing");
 
         // replace
         let mut cur = store.get::<Acct>(&id).await.unwrap().unwrap();
         cur.role = "admin".into();
         c.check(store.replace(&cur).await.unwrap(), "replace at the right version applies");
-        c.check(version_of(&store, &id).await == Some(3), "replace: version + 1");
+        c.check(version_of(&store, &id).await == Some(v1 + 2), "replace: version + 1");
         c.check(
             matches!(store.replace(&cur).await, Err(Error::VersionConflict { .. })),
             "stale replace is a conflict",
@@ -285,22 +293,22 @@ on_both! {
 
         // partial writes bump it
         store.set_field(&id, f.n, &7).await.unwrap();
-        c.check(version_of(&store, &id).await == Some(4), "set_field bumps the version");
+        c.check(version_of(&store, &id).await == Some(v1 + 3), "set_field bumps the version");
         store.incr(&id, f.n, 1).await.unwrap();
-        c.check(version_of(&store, &id).await == Some(5), "incr bumps the version");
+        c.check(version_of(&store, &id).await == Some(v1 + 4), "incr bumps the version");
         store.set_field(&id, f.team, &"t".to_owned()).await.unwrap();
         store.clear_field(&id, f.team).await.unwrap();
-        c.check(version_of(&store, &id).await == Some(7), "set_field + clear_field: + 2");
+        c.check(version_of(&store, &id).await == Some(v1 + 6), "set_field + clear_field: + 2");
         store.update(&id, |u| u.incr(f.n, 1).set(f.role, &"x".to_owned())).await.unwrap();
-        c.check(version_of(&store, &id).await == Some(8), "update (two changes): + 1");
-        let stale = store.update(&id, |u| u.incr(f.n, 1).if_version(7)).await;
+        c.check(version_of(&store, &id).await == Some(v1 + 7), "update (two changes): + 1");
+        let stale = store.update(&id, |u| u.incr(f.n, 1).if_version(v1 + 6)).await;
         c.check(
-            matches!(stale, Err(Error::VersionConflict { expected: 7, found: Some(8), .. })),
+            matches!(stale, Err(Error::VersionConflict { expected, found: Some(found), .. }) if expected == v1 + 6 && found == v1 + 7),
             format!("update.if_version(stale): conflict, got {stale:?}"),
         );
-        let ok = store.update(&id, |u| u.incr(f.n, 1).if_version(8)).await.unwrap();
+        let ok = store.update(&id, |u| u.incr(f.n, 1).if_version(v1 + 7)).await.unwrap();
         c.check(ok.is_some(), "update.if_version(current) applies");
-        c.check(version_of(&store, &id).await == Some(9), "update.if_version: + 1");
+        c.check(version_of(&store, &id).await == Some(v1 + 8), "update.if_version: + 1");
         let n = store.get::<Acct>(&id).await.unwrap().unwrap().n;
         c.check(n == 10, format!("n after 7, +1, +1, (refused), +1: 10, got {n}"));
 
@@ -311,7 +319,7 @@ on_both! {
         eprintln!("REVIEW set_field(version, 1000) -> {forced:?}, stored version {after}");
         let forced = store.incr(&id, f.version, 500).await;
         let after2 = version_of(&store, &id).await.unwrap();
-        c.check(after2 < 500, format!("incr on the version field must not write it (got {forced:?}, stored {after2})"));
+        c.check(after2 == after, format!("incr on the version field must not write it (got {forced:?}, stored {after2})"));
         eprintln!("REVIEW incr(version, 500) -> {forced:?}, stored version {after2}");
 
         // delete, then the stale copy never brings it back
@@ -332,10 +340,11 @@ on_both! {
         c.check(store.incr(&id, f.n, 1).await.is_err() || store.get::<Acct>(&id).await.unwrap().is_none(),
             "incr does not bring a deleted entity back");
 
-        // A new entity saved with version 0 is created at 1.
+        // A new entity saved with version 0 is created at the server's clock.
         let fresh = Acct::new("o", 2);
         store.save(&fresh).await.unwrap();
-        c.check(version_of(&store, &fresh.key()).await == Some(1), "save of a new entity at version 0: 1");
+        let vf = version_of(&store, &fresh.key()).await.unwrap();
+        c.check(vf > v1, "save of a new entity at version 0: the server clock, above older entities'");
         // save of a new entity carrying a non-zero version
         let mut ghost = Acct::new("o", 3);
         ghost.version = 4;
@@ -348,7 +357,7 @@ on_both! {
 
         // take
         let taken = store.take::<Acct>(&fresh.key()).await.unwrap();
-        c.check(taken.as_ref().map(|t| t.version) == Some(1), "take returns the stored version");
+        c.check(taken.as_ref().map(|t| t.version) == Some(vf), "take returns the stored version");
 
         // incr_or_insert: created, then bumped
         let id4 = aid("o", 4);
@@ -381,56 +390,6 @@ on_both! {
     }
 }
 
-/// A version field at its type's maximum: "every write increments it". It
-/// can not, so the write must be refused, never leave a hash that does not
-/// decode.
-#[tokio::test]
-#[ignore = "defect: a u8 version field is incremented past 255; the entity no longer decodes (Error::Decode on get)"]
-async fn narrow_version_at_its_maximum() {
-    let (_redis, store) = start("rv2").await;
-    let mut c = Checks::default();
-    let f = Tiny::fields();
-    let t = Tiny {
-        org: "o".into(),
-        id: 1,
-        v: 0,
-        code: -7,
-        x: 0,
-    };
-    let id = TinyId {
-        org: "o".into(),
-        id: 1,
-    };
-    store.insert(&t).await.unwrap();
-    let mut last: redis_runtime::Result<Option<i64>> = Ok(None);
-    for _ in 0..300 {
-        last = store.incr(&id, f.x, 1).await;
-        if last.is_err() {
-            break;
-        }
-    }
-    eprintln!("REVIEW incr past v = u8::MAX: {last:?}");
-    let read = store.get::<Tiny>(&id).await;
-    c.check(
-        read.is_ok(),
-        format!("after 300 writes a u8 version must still decode: {read:?}"),
-    );
-    c.check(
-        last.is_err(),
-        "the 256th write must be refused (it cannot increment a u8 version)",
-    );
-    if let Ok(Some(t)) = &read {
-        c.check(t.v == 255, format!("the version stops at 255, got {}", t.v));
-        let mut t2 = t.clone();
-        t2.x = 1;
-        let r = store.save(&t2).await;
-        c.check(r.is_err(), format!("save at v 255 is refused: {r:?}"));
-        let again = store.get::<Tiny>(&id).await;
-        c.check(again.is_ok(), format!("and still decodes: {again:?}"));
-    }
-    c.finish();
-}
-
 on_both! {
     /// Concurrent `modify` and `incr` on different fields lose nothing, and
     /// the version counts every write.
@@ -441,6 +400,7 @@ on_both! {
         let a = Acct::new("o", 1);
         store.insert(&a).await.unwrap();
         let id = a.key();
+        let v0 = store.get::<Acct>(&id).await.unwrap().unwrap().version;
         let mut tasks = Vec::new();
         for t in 0..4 {
             let store = store.clone();
@@ -473,7 +433,7 @@ on_both! {
         let got = store.get::<Acct>(&id).await.unwrap().unwrap();
         c.check(got.n == 160, format!("modify lost increments: n = {}", got.n));
         c.check(got.score == 1 + 160, format!("incr lost increments (or modify overwrote them): score = {}", got.score));
-        c.check(got.version == 1 + 320, format!("version counts every write: {} != 321", got.version));
+        c.check(got.version == v0 + 320, format!("version counts every write: {} != {}", got.version, v0 + 320));
         // indexes follow the last write
         let org = "o".to_owned();
         c.check(Acct::count_by_role(&store, &org, &got.role).await.unwrap() == 1, "role index holds the final role");
@@ -774,11 +734,12 @@ on_both! {
         let batch: Vec<Acct> = (0..20).map(|i| Acct::new("o", i)).collect();
         store.save_many(&batch).await.unwrap();
         c.check(Acct::count_by_role(&store, &org, &"member".to_owned()).await.unwrap() == 20, "20 indexed");
-        c.check(version_of(&store, &aid("o", 5)).await == Some(1), "save_many: version 1");
-        // the same batch again is stale (version 0 over 1)
+        let v5 = version_of(&store, &aid("o", 5)).await.unwrap();
+        c.check(v5 > 1_600_000_000_000_000, "save_many: a new entity's version is the server clock in µs");
+        // the same batch again is stale (version 0 over a stored one)
         let r = store.save_many(&batch).await;
         c.check(matches!(r, Err(Error::VersionConflict { .. })), format!("stale save_many: {r:?}"));
-        c.check(version_of(&store, &aid("o", 5)).await == Some(1), "stale save_many wrote nothing");
+        c.check(version_of(&store, &aid("o", 5)).await == Some(v5), "stale save_many wrote nothing");
         // a batch claiming a value held outside it
         let mut x = Acct::new("o", 100);
         x.email = "a3@x".into();
@@ -853,7 +814,6 @@ on_both! {
 
 /// Repair's budget: "reading at most `budget` members per index".
 #[tokio::test]
-#[ignore = "defect: store.repair ignores its budget (budget 0 and budget 2 remove every stale member)"]
 async fn repair_budget() {
     let (redis, store) = start("rv11").await;
     let mut c = Checks::default();
@@ -1059,53 +1019,59 @@ on_both! {
     }
 }
 
-/// `index(range)` accepts any integer type, and its queries promise the
-/// entities whose value lies in the range, ordered by it: at the ends of
-/// `i64` and beyond 2^53 neighbours are returned, others are missed, and
-/// `i64::MAX` sorts before `i64::MAX - 1`.
+/// Range indexes and 2^53: a score is a double, so an integer beyond ±2^53
+/// is refused when written and as a query bound (`Error::Encode`, nothing
+/// written), never stored rounded; values up to ±2^53 are exact. (The review
+/// found neighbours returned and order broken beyond 2^53 before this rule.)
 #[tokio::test]
-#[ignore = "defect: index(range) on i64/u64 is wrong beyond 2^53 (neighbours returned, matches missed, order broken)"]
 async fn range_bounds_beyond_2_pow_53() {
     let (_redis, store) = start("rv14b").await;
     let mut c = Checks::default();
     let p53: i64 = 1 << 53;
-    check_range_bounds(
-        &store,
-        &mut c,
-        &[
-            i64::MIN,
-            i64::MIN + 1,
-            0,
-            p53,
-            p53 + 1,
-            i64::MAX - 1,
-            i64::MAX,
-        ],
-    )
-    .await;
-    // u64 beyond i64
+    // (The helper also queries each score + 1, so the largest is 2^53 - 1.)
+    check_range_bounds(&store, &mut c, &[-p53, -p53 + 1, 0, p53 - 2, p53 - 1]).await;
     let org = "o".to_owned();
-    let bigs: Vec<u64> = vec![0, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 53) + 1, 1 << 53];
-    for (i, &b) in bigs.iter().enumerate() {
-        store
-            .update(&aid("o", i as u64), |u| u.set(Acct::fields().big, &b))
-            .await
-            .unwrap();
+    for (n, beyond) in [p53 + 1, -p53 - 1, i64::MAX, i64::MIN]
+        .into_iter()
+        .enumerate()
+    {
+        let mut a = Acct::new("o", 100 + n as u64);
+        a.score = beyond;
+        let r = store.save(&a).await;
+        c.check(
+            matches!(r, Err(Error::Encode { .. })),
+            format!("saving score {beyond} is refused as an encode error: {r:?}"),
+        );
+        c.check(
+            !store.exists::<Acct>(&a.key()).await.unwrap(),
+            format!("... and writes nothing ({beyond})"),
+        );
+        let q = Acct::find_by_score(&store, &org, beyond.., Page::ALL).await;
+        c.check(
+            matches!(q, Err(Error::Encode { .. })),
+            format!("a query bound of {beyond} is refused: {q:?}"),
+        );
     }
-    for &b in &bigs {
-        let found = Acct::find_by_big(&store, &org, b..=b, Page::ALL)
-            .await
-            .unwrap();
-        let got: Vec<u64> = found.iter().map(|a| a.big).collect();
-        c.check(got == vec![b], format!("big {b}..={b}: {got:?}"));
-    }
-    let found = Acct::find_by_big(&store, &org, (1u64 << 63).., Page::ALL)
-        .await
-        .unwrap();
-    let got: Vec<u64> = found.iter().map(|a| a.big).collect();
+    // An increment that would leave ±2^53 is refused too, and changes nothing.
+    let mut a = Acct::new("o", 200);
+    a.score = p53 - 1;
+    store.save(&a).await.unwrap();
+    let r = store.incr(&a.key(), Acct::fields().score, 2).await;
     c.check(
-        got == vec![1 << 63, u64::MAX - 1, u64::MAX],
-        format!("big 2^63..: {got:?}"),
+        matches!(r, Err(Error::Encode { .. })),
+        format!("incr past 2^53: {r:?}"),
+    );
+    let now = store.get::<Acct>(&a.key()).await.unwrap().unwrap();
+    c.check(now.score == p53 - 1, format!("unchanged: {}", now.score));
+    // u64 beyond 2^53 likewise.
+    let big = store
+        .update(&aid("o", 200), |u| {
+            u.set(Acct::fields().big, &((1u64 << 53) + 1))
+        })
+        .await;
+    c.check(
+        matches!(big, Err(Error::Encode { .. })),
+        format!("u64 past 2^53: {big:?}"),
     );
     c.finish();
 }
@@ -1300,10 +1266,10 @@ async fn errors_never_show_values() {
 // ---------------------------------------------------------------------------
 // more versions
 
-/// A copy read before a delete saves over the entity inserted after it:
-/// both are at version 1, so "another writer got there first" goes unseen.
+/// A copy read before a delete must not save over the entity inserted after
+/// it. (The review found both at version 1; a new entity's version is now the
+/// server's clock in microseconds.)
 #[tokio::test]
-#[ignore = "defect: the version restarts at 1 after delete + insert, so a stale copy from before the delete overwrites the new entity (ABA)"]
 async fn stale_copy_after_delete_and_reinsert() {
     let (_redis, store) = start("rv20").await;
     let mut c = Checks::default();
@@ -1334,10 +1300,9 @@ async fn stale_copy_after_delete_and_reinsert() {
     c.finish();
 }
 
-/// `incr_or_insert` that creates the entity is one write; "every write
-/// increments it", and an insert stores version 1.
+/// `incr_or_insert` that creates the entity is one write: its version is a
+/// new entity's, as an insert's. (The review found one write counted twice.)
 #[tokio::test]
-#[ignore = "defect: incr_or_insert creating an entity stores version 2 (one write, two increments); insert stores 1"]
 async fn incr_or_insert_creates_at_version_1() {
     let (_redis, store) = start("rv21").await;
     let f = Acct::fields();
@@ -1347,7 +1312,24 @@ async fn incr_or_insert_creates_at_version_1() {
         .await
         .unwrap();
     let v = version_of(&store, &id).await.unwrap();
-    assert_eq!(v, 1, "incr_or_insert creating: version");
+    store.delete::<Acct>(&id).await.unwrap();
+    store.insert(&Acct::new("o", 1)).await.unwrap();
+    let w = version_of(&store, &id).await.unwrap();
+    // Both a creation's version: the server clock in µs when it ran.
+    assert!(
+        w > v && w - v < 60_000_000,
+        "incr_or_insert created at {v}, insert at {w}"
+    );
+    assert_eq!(store.get::<Acct>(&id).await.unwrap().unwrap().n, 0);
+    store
+        .incr_or_insert(&id, f.n, 1, || Acct::new("o", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        version_of(&store, &id).await,
+        Some(w + 1),
+        "an increment adds one"
+    );
 }
 
 on_both! {
@@ -1359,6 +1341,7 @@ on_both! {
         let org = "o".to_owned();
         let a = Acct::new("o", 1);
         store.insert(&a).await.unwrap();
+        let v0 = version_of(&store, &a.key()).await.unwrap();
         // stale save_with_ttl
         let r = store.save_with_ttl(&a, Some(Duration::from_secs(60))).await;
         c.check(matches!(r, Err(Error::VersionConflict { .. })), format!("stale save_with_ttl: {r:?}"));
@@ -1366,7 +1349,7 @@ on_both! {
         cur.role = "admin".into();
         cur.email = "moved@x".into();
         store.save_with_ttl(&cur, None).await.unwrap();
-        c.check(version_of(&store, &a.key()).await == Some(2), "save_with_ttl: + 1");
+        c.check(version_of(&store, &a.key()).await == Some(v0 + 1), "save_with_ttl: + 1");
         c.check(Acct::count_by_role(&store, &org, &"admin".to_owned()).await.unwrap() == 1, "save_with_ttl indexes");
         c.check(Acct::find_by_email(&store, &org, &"a1@x".to_owned()).await.unwrap().is_none(), "save_with_ttl released the old email");
         // insert_or_get claiming a held value
@@ -1378,7 +1361,7 @@ on_both! {
         let b = Acct::new("o", 2);
         let r = store.insert_or_get(&b).await;
         c.check(matches!(r, Ok(ref x) if x.is_inserted()), format!("insert_or_get of a free value: {r:?}"));
-        c.check(version_of(&store, &b.key()).await == Some(1), "insert_or_get: version 1");
+        c.check(version_of(&store, &b.key()).await > Some(v0), "insert_or_get: the server clock, above older entities'");
         c.check(Acct::find_by_email(&store, &org, &"a2@x".to_owned()).await.unwrap().map(|x| x.id) == Some(2), "insert_or_get claims");
         // modify of an absent entity writes nothing
         let r = store.modify(&aid("o", 9), |u: &mut Acct| u.n += 1).await.unwrap();
@@ -1451,12 +1434,12 @@ on_both! {
             for t in tasks {
                 match t.await.unwrap() {
                     Ok(()) => oks += 1,
-                    Err(Error::VersionConflict { expected: 0, found: Some(1), .. }) => {}
+                    Err(Error::VersionConflict { expected: 0, found: Some(_), .. }) => {}
                     other => c.check(false, format!("first save race: {other:?}")),
                 }
             }
             c.check(oks == 1, format!("round {round}: {oks} first saves at version 0 succeeded"));
-            c.check(version_of(&store, &aid("o", round)).await == Some(1), "version 1 after the race");
+            c.check(version_of(&store, &aid("o", round)).await.is_some(), "one version after the race");
         }
         c.finish();
     }
@@ -1550,11 +1533,9 @@ on_both! {
 }
 
 /// A NaN in a range-indexed field cannot be indexed, and is refused with
-/// nothing written (that holds); but the error is `Error::Decode`, which
-/// the README reserves for stored data that does not decode, while the
-/// value was the caller's and never stored.
+/// nothing written, as an encode error: the value was the caller's. (The
+/// review found `Error::Decode`.)
 #[tokio::test]
-#[ignore = "defect (minor): a NaN range-indexed value is refused as Error::Decode, not as an encode error"]
 async fn nan_range_value_is_an_encode_error() {
     let (_redis, store) = start("rv27").await;
     let mut a = Acct::new("o", 1);

@@ -636,6 +636,7 @@ pub const KEYLESS: &[&str] = &[
     "cluster|slots",
     "cluster|nodes",
     "asking",
+    "time",
 ];
 
 /// The first kind whose keys hold `redis_type`, if the runtime has one

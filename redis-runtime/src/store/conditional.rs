@@ -794,16 +794,51 @@ impl Store {
         }
         let (min, max) = incr_bounds(min, max);
         if coordination::of::<M>().is_some() {
-            // The increment, or (the entity missing) the default entity
-            // inserted, then the increment: each step one script, so a
-            // concurrent creator's entity is incremented, never replaced.
+            // The increment; or, the entity missing, the default entity with
+            // the increment applied, inserted: one write either way, each
+            // one script, so a concurrent creator's entity is incremented,
+            // never replaced.
             let changes = [
                 b"i".to_vec(),
                 field.into(),
                 by.to_string().into_bytes(),
-                min.into_bytes(),
-                max.into_bytes(),
+                min.clone().into_bytes(),
+                max.clone().into_bytes(),
             ];
+            let mut created = hash_pairs(&default)?;
+            let start = match created
+                .chunks_exact(2)
+                .find(|pair| pair[0] == field.as_bytes())
+            {
+                Some(pair) => std::str::from_utf8(&pair[1])
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        Error::encode::<M>(
+                            Some(field),
+                            "the default entity's field is not an integer".to_owned(),
+                        )
+                    })?,
+                None => 0,
+            };
+            let value = i128::from(start) + i128::from(by);
+            let fits = (min.is_empty() || value >= min.parse::<i128>().unwrap_or(i128::MIN))
+                && (max.is_empty() || value <= max.parse::<i128>().unwrap_or(i128::MAX))
+                && i64::try_from(value).is_ok();
+            if !fits {
+                return Err(Error::encode::<M>(
+                    Some(field),
+                    "the increment would take the field outside the range of its Rust type"
+                        .to_owned(),
+                ));
+            }
+            match created
+                .iter()
+                .position(|arg| arg.as_slice() == field.as_bytes())
+            {
+                Some(i) if i % 2 == 0 => created[i + 1] = value.to_string().into_bytes(),
+                _ => created.extend([field.as_bytes().to_vec(), value.to_string().into_bytes()]),
+            }
             for _ in 0..4 {
                 if let Some(values) = self
                     .patch_coordinated::<M>(OP, Retry::Never, &key, &changes)
@@ -820,7 +855,18 @@ impl Store {
                     absent: true,
                     ..Cond::default()
                 };
-                self.put_with(OP, Retry::Never, &default, cond).await?;
+                let ttl = model_ttl::<M>(OP)?;
+                let op = Op::Put {
+                    pairs: &created,
+                    ttl,
+                };
+                if let Written::Applied { .. } = self
+                    .coordinated_write::<M>(OP, Retry::Never, &key, op, cond)
+                    .await?
+                {
+                    return i64::try_from(value)
+                        .map_err(|_| Error::encode::<M>(Some(field), "out of range".to_owned()));
+                }
             }
             return Err(Error::Decode(DecodeError::of::<M>(
                 Some(field),

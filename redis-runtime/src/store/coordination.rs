@@ -204,11 +204,24 @@ pub(crate) fn index_value<T: HashValue>(value: &T) -> Option<Vec<u8>> {
     out.pop()
 }
 
-/// One end of a range query as `ZRANGE BYSCORE` writes it.
+/// What a range-indexed value or bound must be.
+const RANGE_VALUE: &str = "a range-indexed value or bound must be a number a score holds \
+     exactly: not NaN, and an integer within ±2^53";
+
+/// One end of a range query as `ZRANGE BYSCORE` writes it; `Err` for a
+/// bound a score cannot hold exactly (NaN, an integer beyond ±2^53).
 fn score_bound<T: HashValue>(bound: Bound<&T>, infinity: &str) -> Result<String, ()> {
     let render = |v: &T| -> Result<String, ()> {
         let bytes = index_value(v).ok_or(())?;
-        String::from_utf8(bytes).map_err(|_| ())
+        let text = String::from_utf8(bytes).map_err(|_| ())?;
+        match text.parse::<i128>() {
+            Ok(n) if n.unsigned_abs() > 1 << 53 => Err(()),
+            Ok(_) => Ok(text),
+            Err(_) => match text.parse::<f64>() {
+                Ok(f) if !f.is_nan() => Ok(text),
+                _ => Err(()),
+            },
+        }
     };
     Ok(match bound {
         Bound::Unbounded => infinity.to_owned(),
@@ -385,10 +398,7 @@ impl Store {
                         .iter()
                         .find(|c| c.stored_as.as_bytes() == stored)
                         .map(|c| c.field);
-                    return Err(Error::Decode(DecodeError::of::<M>(
-                        field,
-                        DecodeErrorKind::UnexpectedReply("a range-indexed field holding a number"),
-                    )));
+                    return Err(Error::encode::<M>(field, RANGE_VALUE.to_owned()));
                 }
                 b"check" => {
                     let holder = second.unwrap_or_default().to_vec();
@@ -607,12 +617,7 @@ impl Store {
                     }
                 }
                 IndexQuery::Range(lo, hi) => {
-                    let bad = || {
-                        Error::encode::<M>(
-                            Some(c.field),
-                            "a range bound must be a present number".to_owned(),
-                        )
-                    };
+                    let bad = || Error::encode::<M>(Some(c.field), RANGE_VALUE.to_owned());
                     let lo = score_bound(lo, "-inf").map_err(|()| bad())?;
                     let hi = score_bound(hi, "+inf").map_err(|()| bad())?;
                     State {
@@ -806,12 +811,7 @@ impl Store {
     ) -> Result<Vec<M>> {
         const OP: &str = "find";
         let (c, index_key) = self.constraint_key::<M, S>(constraint, scope)?;
-        let bad = || {
-            Error::encode::<M>(
-                Some(c.field),
-                "a range bound must be a present number".to_owned(),
-            )
-        };
+        let bad = || Error::encode::<M>(Some(c.field), RANGE_VALUE.to_owned());
         let lo = score_bound(range.start_bound(), "-inf").map_err(|()| bad())?;
         let hi = score_bound(range.end_bound(), "+inf").map_err(|()| bad())?;
         let (start, stop) = match page.order {
@@ -946,18 +946,25 @@ impl Store {
             for (i, c) in coordination.constraints.iter().enumerate() {
                 let (_, ckey) = self.constraint_key::<M, S>(i, scope)?;
                 let mut seen = 0usize;
+                if budget == 0 {
+                    break;
+                }
                 match c.kind {
                     ConstraintKind::Unique => {
                         let mut cursor = 0u64;
                         loop {
                             let ckey = &ckey;
+                            let want = PAGE.min(budget - seen);
                             let (next, flat): (u64, Vec<Vec<u8>>) = self
                                 .query_part::<M, _, _, _>(OP, Retry::Once, |mut con| {
                                     let mut cmd = redis::cmd("HSCAN");
-                                    cmd.arg(ckey).arg(cursor).arg("COUNT").arg(PAGE);
+                                    cmd.arg(ckey).arg(cursor).arg("COUNT").arg(want);
                                     async move { cmd.query_async(&mut con).await }
                                 })
                                 .await?;
+                            // COUNT is a hint: a page may hold more than
+                            // asked; what is beyond the budget is not read.
+                            let flat = &flat[..flat.len().min(2 * want)];
                             let mut values = Vec::new();
                             let mut holders = Vec::new();
                             for pair in flat.chunks_exact(2) {
@@ -1009,7 +1016,7 @@ impl Store {
                         let mut rank = 0usize;
                         while seen < budget {
                             let ckey = &ckey;
-                            let stop = rank + PAGE - 1;
+                            let stop = rank + PAGE.min(budget - seen) - 1;
                             let members: Vec<Vec<u8>> = self
                                 .query_part::<M, _, _, _>(OP, Retry::Once, |mut con| {
                                     let mut cmd = redis::cmd("ZRANGE");
@@ -1025,7 +1032,7 @@ impl Store {
                             let kept = self.repair_members::<M>(OP, ckey, c, &members).await?;
                             removed += (before - kept) as u64;
                             rank += kept;
-                            if before < PAGE {
+                            if before < PAGE.min(budget - (seen - before)) {
                                 break;
                             }
                         }

@@ -197,6 +197,12 @@ impl Store {
     /// per family for models with a hash tag), sent concurrently; when one
     /// fails while others were applied, the error's outcome is
     /// [`Outcome::Unknown`](crate::Outcome::Unknown).
+    ///
+    /// A model with a version field, unique fields or indexes
+    /// ([`crate::model::Coordination`]) is saved entity by entity, each by
+    /// its own script (all or nothing for that entity and its constraint
+    /// keys), concurrently: every entity is tried, and the first error is
+    /// returned; the batch as a whole is not all or nothing.
     pub async fn save_many<M: RedisModel>(&self, models: &[M]) -> Result<()> {
         if models.is_empty() {
             return Ok(());
