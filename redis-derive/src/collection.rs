@@ -104,6 +104,9 @@ struct Attrs {
     queue: Option<syn::Path>,
     limit: Option<syn::LitInt>,
     limit_written: bool,
+    /// An attribute was not recognised: requirements it may have meant to
+    /// meet are not reported on top of it.
+    unknown: bool,
     per: Option<LitStr>,
     algorithm: Option<LitStr>,
     burst: Option<syn::LitInt>,
@@ -322,6 +325,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                     }
                 }
                 _ => {
+                    attrs.unknown = true;
                     let names: Vec<String> = ATTRS.iter().map(|s| (*s).to_owned()).collect();
                     let hint = match closest(&name, &names) {
                         Some(best) => format!("did you mean `{best}`?"),
@@ -460,7 +464,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     None
                 }
             });
-    if kind == CollectionKind::Lock && attrs.ttl.is_none() {
+    if kind == CollectionKind::Lock && attrs.ttl.is_none() && !attrs.unknown {
         cx.error_spanned_by(
             &input.ident,
             format!("a lease needs a `ttl`: how long a holder keeps it without extending it, so that a holder that crashed blocks the others for at most that long; add e.g. `ttl = \"30s\"`: `{example}`"),
@@ -896,7 +900,7 @@ fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str)
     let limit = match &attrs.limit {
         Some(lit) => lit.base10_parse::<u64>().ok(),
         None => {
-            if !attrs.limit_written {
+            if !attrs.limit_written && !attrs.unknown {
                 cx.error_spanned_by(
                     &input.ident,
                     format!("a rate limit needs its `limit`: how many requests pass per `per`, e.g. `{example}`"),
@@ -914,10 +918,12 @@ fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str)
             }
         },
         None => {
-            cx.error_spanned_by(
+            if !attrs.unknown {
+                cx.error_spanned_by(
                 &input.ident,
                 format!("a rate limit needs its window: add `per = \"1m\"` (units d, h, m, s, ms), the period `limit` requests are allowed in, e.g. `{example}`"),
             );
+            }
             None
         }
     };
@@ -928,7 +934,9 @@ fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str)
             match ALGORITHMS.iter().find(|a| **a == written) {
                 Some(a) => Some(*a),
                 None => {
-                    let hint = match closest(&written.to_ascii_lowercase(), &names) {
+                    let hint = match closest(&written.to_ascii_lowercase(), &names)
+                        .or_else(|| algorithm_meant(&written))
+                    {
                         Some(best) => format!("did you mean `{best}`?"),
                         None => format!("expected {}", one_of(&names)),
                     };
@@ -941,10 +949,12 @@ fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str)
             }
         }
         None => {
-            cx.error_spanned_by(
+            if !attrs.unknown {
+                cx.error_spanned_by(
                 &input.ident,
                 format!("a rate limit needs its `algorithm`: `\"fixed\"` (a fixed window), `\"sliding\"` (a sliding-window log) or `\"gcra\"` (the generic cell rate algorithm), e.g. `{example}`"),
             );
+            }
             None
         }
     };
@@ -976,6 +986,31 @@ fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str)
         algorithm,
         ttl_ms,
     })
+}
+
+/// The algorithm a misspelt or otherwise named `algorithm` means: the same
+/// letters in another order (`gcar`), or a common name of it
+/// (`token_bucket`, `sliding_window`, `fixed-window`...).
+pub(crate) fn algorithm_meant(written: &str) -> Option<&'static str> {
+    let lower = written.to_ascii_lowercase().replace(['-', ' '], "_");
+    let mut letters: Vec<char> = lower.chars().collect();
+    letters.sort_unstable();
+    for name in ALGORITHMS {
+        let mut theirs: Vec<char> = name.chars().collect();
+        theirs.sort_unstable();
+        if theirs == letters {
+            return Some(name);
+        }
+    }
+    if lower.contains("bucket") || lower.contains("cell") || lower.contains("gcr") {
+        Some("gcra")
+    } else if lower.contains("slid") || lower.contains("rolling") || lower.contains("log") {
+        Some("sliding")
+    } else if lower.contains("fix") || lower.contains("window") || lower.contains("counter") {
+        Some("fixed")
+    } else {
+        None
+    }
 }
 
 /// A lock's fence family: a public `{Lock}Fence` struct with the lock's

@@ -12,6 +12,8 @@ mod expand;
 mod fallback;
 mod key_part;
 mod key_template;
+#[cfg(test)]
+mod lease_tests;
 mod suggest;
 mod symbol;
 #[cfg(test)]
