@@ -168,12 +168,13 @@ fn acl_patterns_that_would_grant_other_applications_keys_are_flagged() {
 
 #[test]
 fn every_derived_model_registers_itself() {
-    // This test binary links the 16 shared families (the in-flight lists of
-    // `Jobs` register themselves as `JobsInFlight`), the 13 near misses and
-    // TenantDoc.
+    // This test binary links the 24 shared families (the in-flight lists of
+    // `Jobs` register themselves as `JobsInFlight`, the fence counters of
+    // the locks as `RoomLockFence` and `JobLockFence`), the 13 near misses
+    // and TenantDoc.
     let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
-    assert_eq!(names.len(), 30, "{names:?}");
+    assert_eq!(names.len(), 38, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
     assert_eq!(unlisted.len(), 14);
     assert!(unlisted.iter().all(|m| {
@@ -188,10 +189,15 @@ fn every_derived_model_registers_itself() {
         unlisted,
         [
             "Board",
+            "BurstLimit",
             "Counter",
             "Event",
+            "FixedLimit",
+            "GcraLimit",
             "History",
             "Hits",
+            "JobLock",
+            "JobLockFence",
             "Jobs",
             "JobsInFlight",
             "Load",
@@ -199,7 +205,10 @@ fn every_derived_model_registers_itself() {
             "PrefSets",
             "Profile",
             "ReadMarks",
+            "RoomLock",
+            "RoomLockFence",
             "Session",
+            "SlidingLimit",
             "TeamMembers",
             "User",
             "Views",
@@ -260,7 +269,7 @@ async fn families_told_apart_by_shape_stay_apart_at_run_time() {
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
     assert_eq!(manifest.version, Manifest::VERSION);
-    assert_eq!(manifest.families.len(), 16);
+    assert_eq!(manifest.families.len(), 24);
     // Collections carry their real Redis type and their kind's commands.
     let kinds: Vec<(&str, &str, &str)> = manifest
         .families
