@@ -366,7 +366,7 @@ impl<L: RedisLock> Lease<L> {
     /// One extend: whether this holder still held the lease.
     async fn renew(&self) -> Result<bool> {
         let sent = Instant::now();
-        let extended: i64 = self.script("extend", Retry::Once, &EXTEND).await?;
+        let extended: i64 = self.script("extend", Retry::Once, &EXTEND, true).await?;
         if extended == 1 {
             let mut confirmed = self
                 .confirmed
@@ -387,7 +387,9 @@ impl<L: RedisLock> Lease<L> {
     /// the error's outcome is [`Outcome::Unknown`](crate::Outcome::Unknown),
     /// and the lease ends at the latest when its TTL runs out.
     pub async fn release(self) -> Result<bool> {
-        let released: i64 = self.script("release", Retry::Never, &RELEASE).await?;
+        let released: i64 = self
+            .script("release", Retry::Never, &RELEASE, false)
+            .await?;
         Ok(released == 1)
     }
 
@@ -444,12 +446,14 @@ impl<L: RedisLock> Lease<L> {
         }
     }
 
-    /// Runs a script on the lease key with the owner token and the TTL.
+    /// Runs a script on the lease key with the owner token and, `with_ttl`,
+    /// the TTL.
     async fn script(
         &self,
         operation: &'static str,
         retry: Retry,
         script: &'static LuaScript,
+        with_ttl: bool,
     ) -> Result<i64> {
         let keys: [&[u8]; 1] = [&self.key];
         let ttl = ttl_ms::<L>();
@@ -459,7 +463,10 @@ impl<L: RedisLock> Lease<L> {
                 async move {
                     let reply = script
                         .run(&mut con, &keys, |cmd| {
-                            cmd.arg(token).arg(ttl);
+                            cmd.arg(token);
+                            if with_ttl {
+                                cmd.arg(ttl);
+                            }
                         })
                         .await?;
                     redis::FromRedisValue::from_redis_value(reply).map_err(Into::into)
