@@ -326,3 +326,69 @@ pub struct Limit {
 pub struct Marks {
     pub room: u64,
 }
+
+/// The TTL of the [`Staff0`], [`Staff1`] and [`Staff3`] families.
+pub const STAFF_TTL_MS: u64 = 3_600_000;
+
+/// Staff without indexes: a plain hash model, the 0-index save.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:org:{org}:staff0:{id}", hash_tag = "org", ttl = "1h")]
+pub struct Staff0 {
+    pub org: u64,
+    pub id: u64,
+    pub email: String,
+    pub role: String,
+    pub joined: i64,
+    pub name: String,
+}
+
+/// Staff with one index (`role`).
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:org:{org}:staff1:{id}", hash_tag = "org", ttl = "1h")]
+pub struct Staff1 {
+    pub org: u64,
+    pub id: u64,
+    pub email: String,
+    #[redis(index)]
+    pub role: String,
+    pub joined: i64,
+    pub name: String,
+}
+
+/// Staff with three: a unique `email`, an index on `role`, a range index on
+/// `joined`.
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "bench:org:{org}:staff3:{id}", hash_tag = "org", ttl = "1h")]
+pub struct Staff3 {
+    pub org: u64,
+    pub id: u64,
+    #[redis(unique)]
+    pub email: String,
+    #[redis(index)]
+    pub role: String,
+    #[redis(index(range))]
+    pub joined: i64,
+    pub name: String,
+}
+
+/// The staff fixture `n`: org `n % 10`, one of 4 roles.
+macro_rules! staff_sample {
+    ($name:ident) => {
+        impl $name {
+            /// The fixture with id `n`, in org `n % 10`.
+            pub fn sample(n: u64) -> $name {
+                $name {
+                    org: n % 10,
+                    id: n,
+                    email: format!("staff{n}@example.com"),
+                    role: format!("role{}", n % 4),
+                    joined: 1_700_000_000 + n as i64,
+                    name: format!("Staff {n}"),
+                }
+            }
+        }
+    };
+}
+staff_sample!(Staff0);
+staff_sample!(Staff1);
+staff_sample!(Staff3);

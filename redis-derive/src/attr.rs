@@ -186,6 +186,12 @@ pub(crate) struct Field {
     pub(crate) skip: Option<TokenStream>,
     pub(crate) json: Option<TokenStream>,
     pub(crate) default: Option<TokenStream>,
+    /// `unique`: one entity per value within the hash tag.
+    pub(crate) unique: Option<TokenStream>,
+    /// `index` (`false`) or `index(range)` (`true`).
+    pub(crate) index: Option<(TokenStream, bool)>,
+    /// `version`: the compare-and-set version of the entity.
+    pub(crate) version: Option<TokenStream>,
 }
 
 impl Field {
@@ -194,6 +200,9 @@ impl Field {
         let mut skip = Attr::none(cx, SKIP);
         let mut json = Attr::none(cx, JSON);
         let mut default = Attr::none(cx, DEFAULT);
+        let mut unique = Attr::none(cx, UNIQUE);
+        let mut index = Attr::none(cx, INDEX);
+        let mut version = Attr::none(cx, VERSION);
 
         for attr in &field.attrs {
             if attr.path() != &REDIS {
@@ -218,8 +227,34 @@ impl Field {
                     json.set(&meta.path, meta.path.to_token_stream());
                 } else if meta.path == DEFAULT {
                     default.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == UNIQUE {
+                    unique.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == VERSION {
+                    version.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == INDEX {
+                    let mut range = false;
+                    if meta.input.peek(syn::token::Paren) {
+                        meta.parse_nested_meta(|inner| {
+                            if inner.path == RANGE {
+                                range = true;
+                            } else {
+                                let path = inner.path.to_token_stream().to_string().replace(' ', "");
+                                cx.error_spanned_by(
+                                    &inner.path,
+                                    format!("unknown index kind `{path}`; expected `index` (equality) or `index(range)`"),
+                                );
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    index.set(&meta.path, (meta.path.to_token_stream(), range));
                 } else {
-                    unknown(cx, &meta, "field", &[RENAME, SKIP, JSON, DEFAULT])?;
+                    unknown(
+                        cx,
+                        &meta,
+                        "field",
+                        &[RENAME, SKIP, JSON, DEFAULT, UNIQUE, INDEX, VERSION],
+                    )?;
                 }
                 Ok(())
             }) {
@@ -232,6 +267,9 @@ impl Field {
             skip: skip.get(),
             json: json.get(),
             default: default.get(),
+            unique: unique.get(),
+            index: index.get(),
+            version: version.get(),
         }
     }
 }

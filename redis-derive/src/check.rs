@@ -2,6 +2,7 @@
 //! fields. Each rule is one function that reports to the [`Ctxt`]; all of them
 //! run, so every problem is reported in one compile.
 
+use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use crate::ast::Container;
@@ -19,6 +20,59 @@ pub(crate) struct Checked {
     pub(crate) placeholder_fields: Vec<usize>,
     pub(crate) hash_tag: Option<String>,
     pub(crate) ttl_millis: Option<u64>,
+    /// The version field, unique constraints and indexes, if any.
+    pub(crate) coordination: Option<Coordination>,
+}
+
+/// What `#[redis(version)]`, `#[redis(unique)]` and `#[redis(index)]` declared.
+pub(crate) struct Coordination {
+    /// The version field's index.
+    pub(crate) version: Option<usize>,
+    /// Each constrained field's index and kind, in declaration order.
+    pub(crate) constraints: Vec<(usize, ConstraintKind)>,
+    /// How many template segments the constraint keys share with the
+    /// entity's: those up to and including the hash tag.
+    pub(crate) scope_segments: usize,
+    /// The index of the hash tag's field.
+    pub(crate) tag_field: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConstraintKind {
+    Unique,
+    Index,
+    Range,
+}
+
+impl ConstraintKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::Index => "index",
+            ConstraintKind::Range => "range",
+        }
+    }
+}
+
+const INTEGERS: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+const FLOATS: &[&str] = &["f32", "f64"];
+
+/// The name of a primitive type as written (`u64`, `core::primitive::u64`).
+fn primitive(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if !last.arguments.is_none() {
+        return None;
+    }
+    let name = last.ident.to_string();
+    (INTEGERS.contains(&name.as_str()) || FLOATS.contains(&name.as_str())).then_some(name)
 }
 
 pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
@@ -29,12 +83,14 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
     let placeholder_fields = check_placeholders(cx, cont, &template);
     let hash_tag = check_hash_tag(cx, cont, &template);
     check_always_stored(cx, cont, &template);
+    let coordination = check_coordination(cx, cont, &template, hash_tag.as_deref());
     Some(Checked {
         key_source,
         template,
         placeholder_fields: placeholder_fields?,
         hash_tag,
         ttl_millis,
+        coordination,
     })
 }
 
@@ -328,4 +384,195 @@ fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
 /// Whether the template's segment at `index` is the hash-tagged placeholder.
 pub(crate) fn is_tagged(checked: &Checked, segment: &Segment) -> bool {
     matches!((segment, &checked.hash_tag), (Segment::Placeholder(p), Some(tag)) if p == tag)
+}
+
+/// `version`, `unique` and `index`: on stored value fields of a hash model
+/// with a hash tag that scopes them, each on a type it can work with.
+fn check_coordination(
+    cx: &Ctxt,
+    cont: &Container<'_>,
+    template: &Template,
+    hash_tag: Option<&str>,
+) -> Option<Coordination> {
+    let declared: Vec<(usize, TokenStream, &str)> = cont
+        .fields
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| {
+            let a = &f.attrs;
+            [
+                a.version.clone().map(|t| (i, t, "version")),
+                a.unique.clone().map(|t| (i, t, "unique")),
+                a.index
+                    .clone()
+                    .map(|(t, range)| (i, t, if range { "index(range)" } else { "index" })),
+            ]
+        })
+        .flatten()
+        .collect();
+    if declared.is_empty() {
+        return None;
+    }
+    let encoding = cont.attrs.encoding();
+    if encoding != Encoding::Hash {
+        for (_, tokens, name) in &declared {
+            cx.error_spanned_by(
+                tokens,
+                format!(
+                    "`#[redis({name})]` needs a hash model: the scripts that keep versions, unique values and indexes exact read and write single fields, which `encoding = \"{}\"` does not store; remove `encoding`",
+                    encoding.as_str()
+                ),
+            );
+        }
+        return None;
+    }
+    let mut ok = true;
+    let mut version = None;
+    let mut constraints = Vec::new();
+    for (i, tokens, name) in &declared {
+        let field = &cont.fields[*i];
+        let fname = field.name();
+        if template.placeholders().any(|p| p == fname) {
+            cx.error_spanned_by(
+                tokens,
+                format!("field `{fname}` is part of the key, so it cannot be `#[redis({name})]`: the key already identifies the entity"),
+            );
+            ok = false;
+            continue;
+        }
+        if field.attrs.skip.is_some() || field.attrs.json.is_some() {
+            let what = if field.attrs.skip.is_some() {
+                "skip"
+            } else {
+                "json"
+            };
+            cx.error_spanned_by(
+                tokens,
+                format!("`#[redis({name})]` does not apply to a `#[redis({what})]` field: it needs the field stored as its own hash value; remove one of them"),
+            );
+            ok = false;
+            continue;
+        }
+        let value_ty = field.option_inner.unwrap_or(field.ty);
+        let ty_name = crate::ast::type_name(field.ty);
+        let prim = primitive(value_ty);
+        match *name {
+            "version" => {
+                if version.is_some() {
+                    cx.error_spanned_by(
+                        tokens,
+                        "a model has at most one `#[redis(version)]` field; remove this one",
+                    );
+                    ok = false;
+                    continue;
+                }
+                if field.option_inner.is_some()
+                    || !prim.as_deref().is_some_and(|p| INTEGERS.contains(&p))
+                {
+                    cx.error_spanned_by(
+                        field.ty,
+                        format!("a `#[redis(version)]` field must be an integer such as `u64`, found `{ty_name}`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                if field.attrs.unique.is_some() || field.attrs.index.is_some() {
+                    cx.error_spanned_by(
+                        tokens,
+                        "the version field changes with every write, so it cannot also be `unique` or `index`",
+                    );
+                    ok = false;
+                    continue;
+                }
+                version = Some(*i);
+            }
+            _ => {
+                let kind = match *name {
+                    "unique" => ConstraintKind::Unique,
+                    "index" => ConstraintKind::Index,
+                    _ => ConstraintKind::Range,
+                };
+                if kind != ConstraintKind::Unique && field.attrs.unique.is_some() {
+                    cx.error_spanned_by(
+                        tokens,
+                        format!("field `{fname}` is `unique`, which already finds entities by it; remove `{name}`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                let is_float = prim.as_deref().is_some_and(|p| FLOATS.contains(&p));
+                if kind == ConstraintKind::Range && prim.is_none() {
+                    cx.error_spanned_by(
+                        field.ty,
+                        format!("`#[redis(index(range))]` orders entities by a number, and `{ty_name}` is not a numeric type (an integer or a float); use `#[redis(index)]` to find by equal values"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                if kind != ConstraintKind::Range && is_float {
+                    cx.error_spanned_by(
+                        field.ty,
+                        format!("`#[redis({name})]` compares stored values for equality, and floats (`{ty_name}`) cannot be index values: `0.0` and `-0.0`, or a value and its rounding, are equal numbers stored differently; use `#[redis(index(range))]`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                let stored = field.stored_as();
+                if !stored
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+                {
+                    cx.error_spanned_by(
+                        tokens,
+                        format!("the stored name `{stored}` of a `{name}` field names its key (letters, digits, `_`, `-` and `.` only); rename it"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                constraints.push((*i, kind));
+            }
+        }
+    }
+    let mut scope_segments = 0;
+    let mut tag_field = 0;
+    if let Some((_, tokens, name)) = declared.iter().find(|(_, _, n)| *n != "version") {
+        let Some(tag) = hash_tag else {
+            cx.error_spanned_by(
+                tokens,
+                format!("`#[redis({name})]` needs a `hash_tag`: unique values and indexes are kept per value of the tagged placeholder (an org, a tenant), in keys of its hash slot, so every write is one script on one slot; add e.g. `hash_tag = \"org\"` naming the placeholder that groups the entities"),
+            );
+            return None;
+        };
+        let position = template
+            .segments
+            .iter()
+            .position(|s| matches!(s, Segment::Placeholder(p) if p == tag))?;
+        if template.segments[..position]
+            .iter()
+            .any(|s| matches!(s, Segment::Placeholder(_)))
+        {
+            cx.error_spanned_by(
+                tokens,
+                format!("`#[redis({name})]` keeps its keys per value of the hash tag `{tag}`, so no placeholder may come before it in the key template; move `{{{tag}}}` first"),
+            );
+            return None;
+        }
+        if template.segments.len() == position + 2
+            && matches!(template.segments[position + 1], Segment::Placeholder(_))
+        {
+            cx.error_spanned_by(
+                tokens,
+                format!("the index keys of this model (the template up to `{{{tag}}}`, then one literal) would have the shape of its own keys; add a literal after `{{{tag}}}`, e.g. `...:{{{tag}}}:{}:{{...}}`", cont.ident.to_string().to_lowercase()),
+            );
+            return None;
+        }
+        scope_segments = position + 1;
+        tag_field = cont.fields.iter().position(|f| f.name() == tag)?;
+    }
+    ok.then_some(Coordination {
+        version,
+        constraints,
+        scope_segments,
+        tag_field,
+    })
 }

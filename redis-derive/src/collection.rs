@@ -846,6 +846,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     kind: #kind_tokens,
                     ttl: #ttl,
                     fields: &[#(#field_metas),*],
+                    coordination: #rr::None,
                 };
 
                 #methods
@@ -1103,6 +1104,7 @@ fn fence(
                     kind: #rr::Kind::LeaseFence,
                     ttl: #rr::None,
                     fields: &[#(#field_metas),*],
+                    coordination: #rr::None,
                 };
 
                 fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
@@ -1199,6 +1201,7 @@ fn in_flight(
                     kind: #rr::Kind::List,
                     ttl: #rr::None,
                     fields: &[#(#field_metas,)* #rr::FieldMeta { name: "consumer", stored_as: "consumer", rust_type: "String", storage: #rr::FieldStorage::KeyPart, optional: false }],
+                    coordination: #rr::None,
                 };
 
                 fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {

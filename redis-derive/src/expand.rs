@@ -20,7 +20,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Container, Field};
 use crate::attr::Encoding;
-use crate::check::{self, Checked};
+use crate::check::{self, Checked, ConstraintKind};
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::key_template::Segment;
@@ -167,7 +167,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         Some(ms) => quote!(#rr::Some(#rr::Duration::from_millis(#ms))),
         None => quote!(#rr::None),
     };
-    let field_metas = cont.fields.iter().map(|f| {
+    let field_metas: Vec<TokenStream> = cont.fields.iter().map(|f| {
         let fname = f.name();
         let stored = f.stored_as();
         let ty = f.ty;
@@ -185,7 +185,9 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         let optional =
             f.option_inner.is_some() || f.attrs.default.is_some() || f.attrs.skip.is_some();
         quote!(#rr::FieldMeta { name: #fname, stored_as: #stored, rust_type: #rust_type, storage: #storage, optional: #optional })
-    });
+    }).collect();
+    let (coordination, coordination_items) =
+        expand_coordination(cont, checked, &segments, &field_metas);
 
     // A serde-encoded model that lacks Serialize or Deserialize is reported at
     // its `encoding = "..."`, where the requirement comes from.
@@ -212,9 +214,11 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         (TokenStream::new(), TokenStream::new())
     };
 
+    let version_methods = expand_version(cont, checked);
     quote! {
         #id_item
         #fields_api
+        #coordination_items
 
         #[doc(hidden)]
         const _: () = {
@@ -235,6 +239,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                     kind: #rr::Kind::Entity(#encoding_tokens),
                     ttl: #ttl,
                     fields: &[#(#field_metas),*],
+                    coordination: #coordination,
                 };
 
                 #family_methods
@@ -245,6 +250,8 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                 #codec
 
                 #key_methods
+
+                #version_methods
             }
 
             #[automatically_derived]
@@ -577,4 +584,192 @@ pub(crate) fn fields_api(cont: &Container<'_>, placeholder_fields: &[usize]) -> 
             }
         }
     }
+}
+
+/// `stored_version` and `set_stored_version` of a model with a version field.
+fn expand_version(cont: &Container<'_>, checked: &Checked) -> TokenStream {
+    let rr = private(Some(cont));
+    let Some(i) = checked.coordination.as_ref().and_then(|c| c.version) else {
+        return TokenStream::new();
+    };
+    let fident = cont.fields[i].ident;
+    quote! {
+        fn stored_version(&self) -> #rr::Option<u64> {
+            #rr::Some(::core::convert::TryFrom::try_from(self.#fident).unwrap_or(0))
+        }
+        fn set_stored_version(&mut self, version: u64) {
+            if let #rr::Ok(v) = ::core::convert::TryFrom::try_from(version) {
+                self.#fident = v;
+            }
+        }
+    }
+}
+
+/// The model's `Coordination` (or `None`), and the finders of its unique
+/// and indexed fields: associated functions on the model.
+fn expand_coordination(
+    cont: &Container<'_>,
+    checked: &Checked,
+    segments: &[TokenStream],
+    field_metas: &[TokenStream],
+) -> (TokenStream, TokenStream) {
+    let rr = private(Some(cont));
+    let Some(coordination) = &checked.coordination else {
+        return (quote!(#rr::None), TokenStream::new());
+    };
+    let ident = cont.ident;
+    let vis = &cont.original.vis;
+    let model = ident.to_string();
+    let version = match coordination.version {
+        Some(i) => {
+            let stored = cont.fields[i].stored_as();
+            quote!(#rr::Some(#stored))
+        }
+        None => quote!(#rr::None),
+    };
+    let scope_source: Vec<String> = checked.template.segments[..coordination.scope_segments]
+        .iter()
+        .map(|s| match s {
+            Segment::Literal(l) => l.clone(),
+            Segment::Placeholder(p) => format!("{{{p}}}"),
+        })
+        .collect();
+    let scope_source = scope_source.join(":");
+    let scope_segments = &segments[..coordination.scope_segments.min(segments.len())];
+    let tag = &cont.fields[coordination.tag_field];
+    let tag_meta = &field_metas[coordination.tag_field];
+    let tag_ty = tag.ty;
+    let tag_name = tag.name();
+    let mut constraints = Vec::new();
+    let mut finders = Vec::new();
+    for (n, (i, kind)) in coordination.constraints.iter().enumerate() {
+        let field = &cont.fields[*i];
+        let fname = field.name();
+        let stored = field.stored_as();
+        let literal = format!("{model}.{}.{stored}", kind.as_str());
+        let family_name = literal.clone();
+        let source = format!("{scope_source}:{literal}");
+        let (kind_tokens, family_kind) = match kind {
+            ConstraintKind::Unique => (
+                quote!(#rr::ConstraintKind::Unique),
+                quote!(#rr::Kind::Unique),
+            ),
+            ConstraintKind::Index => (quote!(#rr::ConstraintKind::Index), quote!(#rr::Kind::Index)),
+            ConstraintKind::Range => (
+                quote!(#rr::ConstraintKind::RangeIndex),
+                quote!(#rr::Kind::RangeIndex),
+            ),
+        };
+        constraints.push(quote! {
+            #rr::Constraint {
+                field: #fname,
+                stored_as: #stored,
+                kind: #kind_tokens,
+                family: #rr::ModelMeta {
+                    name: #family_name,
+                    module_path: ::core::module_path!(),
+                    key: #rr::KeyTemplate {
+                        source: #source,
+                        segments: &[#(#scope_segments,)* #rr::Segment::Literal(#literal)],
+                    },
+                    kind: #family_kind,
+                    ttl: #rr::None,
+                    fields: &[#tag_meta],
+                    coordination: #rr::None,
+                },
+            }
+        });
+        let value_ty = field.option_inner.unwrap_or(field.ty);
+        let find = format_ident!("find_by_{}", fname);
+        let find_page = format_ident!("find_by_{}_page", fname);
+        let count = format_ident!("count_by_{}", fname);
+        let stream = format_ident!("stream_by_{}", fname);
+        match kind {
+            ConstraintKind::Unique => {
+                let doc = format!(
+                    "The `{model}` of the `{tag_name}` `scope` whose unique `{fname}` is `value`, if any: one lookup of the unique value, then one script that reads the entity and checks it still holds the value (a claim left by an entity that expired is removed)."
+                );
+                finders.push(quote! {
+                    #[doc = #doc]
+                    #vis async fn #find(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> #rr::Result<#rr::Option<Self>, #rr::Error> {
+                        store.find_unique::<Self, #tag_ty, #value_ty>(#n, scope, value).await
+                    }
+                });
+            }
+            ConstraintKind::Index => {
+                let doc = format!(
+                    "Every `{model}` of the `{tag_name}` `scope` whose `{fname}` is `value`, in key order: one `ZRANGE` of the index, then one script that reads the entities and removes members whose entity expired or moved on. See [`{model}::{find_page}`] for a page of them."
+                );
+                let page_doc = format!(
+                    "A page of the `{model}`s of the `{tag_name}` `scope` whose `{fname}` is `value` (`offset`, `limit` and order of the index's members, by key). A page may hold fewer than `limit` entities when members were stale (they are removed, so the next read does not meet them)."
+                );
+                let count_doc = format!(
+                    "How many `{model}`s of the `{tag_name}` `scope` have `{fname}` equal to `value`, every member checked as [`{model}::{find}`] checks it."
+                );
+                let stream_doc = format!(
+                    "Streams every `{model}` of the `{tag_name}` `scope` whose `{fname}` is `value`, reading the index 100 members at a time after the last one read (each page checked as [`{model}::{find}`] checks it), for more matches than fit in memory at once."
+                );
+                finders.push(quote! {
+                    #[doc = #doc]
+                    #vis async fn #find(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> #rr::Result<#rr::Vec<Self>, #rr::Error> {
+                        store.find_indexed::<Self, #tag_ty, #value_ty>(#n, scope, value, #rr::Page::ALL).await
+                    }
+                    #[doc = #page_doc]
+                    #vis async fn #find_page(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty, page: #rr::Page) -> #rr::Result<#rr::Vec<Self>, #rr::Error> {
+                        store.find_indexed::<Self, #tag_ty, #value_ty>(#n, scope, value, page).await
+                    }
+                    #[doc = #count_doc]
+                    #vis async fn #count(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> #rr::Result<u64, #rr::Error> {
+                        store.count_indexed::<Self, #tag_ty, #value_ty>(#n, scope, value).await
+                    }
+                    #[doc = #stream_doc]
+                    #vis fn #stream(store: &#rr::Store, scope: &#tag_ty, value: &#value_ty) -> impl #rr::Stream<Item = #rr::Result<Self, #rr::Error>> + ::core::marker::Send + 'static + use<> {
+                        store.stream_indexed::<Self, #tag_ty, #value_ty>(#n, scope, #rr::IndexQuery::Equal(value), 100)
+                    }
+                });
+            }
+            ConstraintKind::Range => {
+                let doc = format!(
+                    "The `{model}`s of the `{tag_name}` `scope` whose `{fname}` lies in `range`, ordered by it (`page` picks offset, limit and direction): one `ZRANGE ... BYSCORE` of the index, then one script that reads the entities and removes members whose entity expired. A page may hold fewer than `limit` entities when members were stale."
+                );
+                let count_doc = format!(
+                    "How many `{model}`s of the `{tag_name}` `scope` have `{fname}` in `range`, every member checked as [`{model}::{find}`] checks it."
+                );
+                let stream_doc = format!(
+                    "Streams every `{model}` of the `{tag_name}` `scope` whose `{fname}` lies in `range`, in ascending order, reading the index 100 members at a time after the last score read (the members of one score always in one page), each page checked as [`{model}::{find}`] checks it."
+                );
+                finders.push(quote! {
+                    #[doc = #doc]
+                    #vis async fn #find(store: &#rr::Store, scope: &#tag_ty, range: impl ::core::ops::RangeBounds<#value_ty>, page: #rr::Page) -> #rr::Result<#rr::Vec<Self>, #rr::Error> {
+                        store.find_in_range::<Self, #tag_ty, #value_ty>(#n, scope, range, page).await
+                    }
+                    #[doc = #count_doc]
+                    #vis async fn #count(store: &#rr::Store, scope: &#tag_ty, range: impl ::core::ops::RangeBounds<#value_ty>) -> #rr::Result<u64, #rr::Error> {
+                        store.count_in_range::<Self, #tag_ty, #value_ty>(#n, scope, range).await
+                    }
+                    #[doc = #stream_doc]
+                    #vis fn #stream<R: ::core::ops::RangeBounds<#value_ty>>(store: &#rr::Store, scope: &#tag_ty, range: R) -> impl #rr::Stream<Item = #rr::Result<Self, #rr::Error>> + ::core::marker::Send + 'static + use<R> where R: 'static {
+                        store.stream_indexed::<Self, #tag_ty, #value_ty>(#n, scope, #rr::IndexQuery::Range(range.start_bound(), range.end_bound()), 100)
+                    }
+                });
+            }
+        }
+    }
+    let coordination_tokens = quote! {
+        #rr::Some(&#rr::Coordination {
+            version: #version,
+            constraints: &[#(#constraints),*],
+        })
+    };
+    let items = if finders.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #ident {
+                #(#finders)*
+            }
+        }
+    };
+    (coordination_tokens, items)
 }

@@ -18,6 +18,10 @@ pub(crate) const RENAME: Symbol = Symbol("rename");
 pub(crate) const SKIP: Symbol = Symbol("skip");
 pub(crate) const JSON: Symbol = Symbol("json");
 pub(crate) const DEFAULT: Symbol = Symbol("default");
+pub(crate) const UNIQUE: Symbol = Symbol("unique");
+pub(crate) const INDEX: Symbol = Symbol("index");
+pub(crate) const RANGE: Symbol = Symbol("range");
+pub(crate) const VERSION: Symbol = Symbol("version");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

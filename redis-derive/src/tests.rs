@@ -137,3 +137,23 @@ fn fallback_impls_are_automatically_derived() {
         "{marked} of {impls} impls marked:\n{code}"
     );
 }
+
+#[test]
+fn coordinated_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "org:{org}:user:{id}", hash_tag = "org", ttl = "30d")]
+        pub struct User {
+            org: OrgId,
+            id: u64,
+            #[redis(unique)]
+            email: String,
+            #[redis(index)]
+            role: Role,
+            #[redis(index(range))]
+            created_at: i64,
+            #[redis(version)]
+            version: u64,
+            name: String,
+        }
+    }));
+}

@@ -74,8 +74,10 @@ fn exit_0_when_clean_and_1_when_not() {
     let out = run(dirty.path(), &["src"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    // import + raw_command + hand_built_key + command_trait_call + hand_built_key
-    assert!(text.contains("violations: 5"), "{text}");
+    // Access sites: raw_command + command_trait_call; signals: the import
+    // and two hand-built keys, reported but not counted.
+    assert!(text.contains("violations: 2 (access sites"), "{text}");
+    assert!(text.contains("signals: 3 ("), "{text}");
     assert!(
         text.contains("src/lib.rs:5:21: raw_command:"),
         "file:line:column of the raw command: {text}"
@@ -125,13 +127,14 @@ fn help_documents_exit_codes_and_kinds() {
 }
 
 #[test]
-fn json_schema_version_1() {
+fn json_schema_version_2() {
     let dir = tree(&[("src/lib.rs", RAW)]);
     let out = run(dir.path(), &["--format", "json", "src"]);
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
-    assert_eq!(doc["version"], 1);
-    assert_eq!(doc["total"], 5);
+    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["total"], 2, "access sites only");
+    assert_eq!(doc["signals"], 3, "the import and the two keys");
     let summary = doc["summary"].as_object().unwrap();
     let kinds: Vec<&str> = summary.keys().map(String::as_str).collect();
     assert_eq!(
@@ -246,7 +249,7 @@ pub async fn ping(store: &Store) -> redis_runtime::Result<String> {
     let out = run(dir.path(), &["--format", "json", "src"]);
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
-    assert_eq!(doc["version"], 1, "a new kind is not a new schema");
+    assert_eq!(doc["version"], 2, "a new kind is not a new schema");
     assert_eq!(doc["summary"]["escape_hatch"], 2);
     assert_eq!(doc["summary"]["raw_command"], 2);
     assert_eq!(doc["total"], 4);
@@ -458,7 +461,8 @@ fn several_paths_and_files() {
     let out = run(dir.path(), &["a", "b", "./c/z.rs", "--format", "json"]);
     let doc = json(&out);
     assert_eq!(doc["files"], 3);
-    assert_eq!(doc["total"], 10);
+    assert_eq!(doc["total"], 4, "two access sites in each RAW file");
+    assert_eq!(doc["signals"], 6);
     let files: Vec<&str> = doc["violations"]
         .as_array()
         .unwrap()

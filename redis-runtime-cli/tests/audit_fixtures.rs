@@ -15,7 +15,7 @@ type Key = (String, usize, Kind);
 /// The annotation that states an expectation at the end of a line.
 const EXPECT: &str = "// expect: ";
 
-const TREES: [&str; 8] = [
+const TREES: [&str; 9] = [
     "plain",
     "aliases",
     "decoys",
@@ -24,6 +24,7 @@ const TREES: [&str; 8] = [
     "service",
     "review",
     "escape_hatch",
+    "field",
 ];
 
 fn fixtures() -> PathBuf {
@@ -202,6 +203,17 @@ fn review_findings() {
 #[test]
 fn escape_hatch_uses() {
     check("escape_hatch");
+}
+
+/// The classes of error a measurement on real services found: sends of a
+/// construct built in another statement or held in a field or a static,
+/// closures over decoded replies, an application trait implemented on a
+/// redis type, decoding helpers of reply types, connections bound through
+/// tuple patterns, an application `ConnectionLike` type from the
+/// application's prelude, and `PubSub`'s inherent methods.
+#[test]
+fn field_findings() {
+    check("field");
 }
 
 #[test]

@@ -82,7 +82,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         report.to_table()
     );
     assert!(report.to_json().contains("\"health\""));
-    assert_eq!(report.version, 5);
+    assert_eq!(report.version, 6);
     assert_eq!(report.server.aof_enabled, Some(false));
     assert_eq!(report.server.rdb_save.as_deref(), Some(""));
     assert_eq!(
@@ -172,7 +172,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 5);
+    assert_eq!(json["version"], 6);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
@@ -525,4 +525,55 @@ async fn leases_fences_and_rate_limits_are_classified_and_checked() {
     // The fence counters are durable: eviction and restarts are warned about.
     let warnings = report.warnings.join("\n");
     assert!(warnings.contains("`RoomLockFence`"), "{warnings}");
+}
+
+#[tokio::test]
+async fn reports_index_members_whose_entity_is_gone() {
+    let (server, store) = start("app").await;
+    for id in 1..=6 {
+        store.save(&Member::sample("acme", id)).await.unwrap();
+    }
+    // Two entities vanish behind the store's back (as an expiry does): their
+    // role and range members and their unique claims stay.
+    let mut raw = server.raw_connection().await.unwrap();
+    for id in [2, 5] {
+        let key = store
+            .key::<Member>(&Member::sample("acme", id).key_id())
+            .unwrap();
+        let _: () = raw!(&mut raw, "DEL", key.to_string());
+    }
+    let manifest = TEST_MODELS.manifest("app:");
+    let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let stale = |model: &str| {
+        report
+            .sample
+            .families
+            .iter()
+            .find(|f| f.model == model)
+            .map(|f| (f.keys, f.stale_members))
+            .unwrap()
+    };
+    assert_eq!(stale("Member"), (4, 0));
+    assert_eq!(stale("Member.index.role"), (1, 2));
+    assert_eq!(stale("Member.range.joined"), (1, 2));
+    assert_eq!(stale("Member.unique.email"), (1, 2));
+    assert_eq!(stale("Member.index.team"), (0, 0), "no member has a team");
+    assert!(report.has_findings());
+    assert!(
+        report
+            .to_table()
+            .contains("stale: Member.index.role holds 2 members whose entity is gone"),
+        "{}",
+        report.to_table()
+    );
+
+    // After a repair, nothing is stale.
+    let org = TenantId("acme".into());
+    assert_eq!(store.repair::<Member, _>(&org, 1000).await.unwrap(), 6);
+    let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    assert!(report.sample.families.iter().all(|f| f.stale_members == 0));
 }

@@ -300,6 +300,47 @@ pub enum Error {
         max: u64,
     },
 
+    /// A write of a model with a version field (`#[redis(version)]`) was
+    /// refused because the stored version is not the one the write expected:
+    /// another writer got there first, or the entity was deleted. Nothing was
+    /// written; read the entity again and retry ([`crate::Store::modify`]
+    /// does).
+    #[error(
+        "`{operation}` on {model} (key `{key_template}`) expected version {expected}, \
+         but the stored entity {}",
+        match found { Some(v) => format!("is at version {v}"), None => "no longer exists".to_owned() }
+    )]
+    VersionConflict {
+        /// The operation, e.g. `save`.
+        operation: &'static str,
+        /// The model.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+        /// The version the write expected.
+        expected: u64,
+        /// The stored version; `None` when the entity does not exist.
+        found: Option<u64>,
+    },
+
+    /// A write would give a `#[redis(unique)]` field a value another live
+    /// entity of the same hash tag holds. Nothing was written. The message
+    /// names the field, never the value.
+    #[error(
+        "`{operation}` on {model} (key `{key_template}`): another entity already holds \
+         this value of unique field `{field}`"
+    )]
+    UniqueViolation {
+        /// The operation, e.g. `insert`.
+        operation: &'static str,
+        /// The model.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+        /// The unique field (its Rust name).
+        field: &'static str,
+    },
+
     /// The connected user is not allowed to run a command or touch a key (`NOPERM`).
     #[error("permission denied by the server's ACL during `{operation}`: {message}")]
     PermissionDenied {
@@ -399,7 +440,8 @@ impl Error {
     /// A short, stable name of the variant, in snake case (`connection`,
     /// `timeout`, `unavailable`, `decode`, `encode`, `invalid_ttl`,
     /// `wrong_type`, `invalid_key_part`, `cross_slot`, `lease_timeout`,
-    /// `lease_lost`, `invalid_cost`, `permission_denied`, `server`, `config`): the `outcome` and `error` labels of the
+    /// `lease_lost`, `invalid_cost`, `version_conflict`, `unique_violation`,
+    /// `permission_denied`, `server`, `config`): the `outcome` and `error` labels of the
     /// metrics, and a low-cardinality value for an application's own.
     pub fn class(&self) -> &'static str {
         match self {
@@ -416,6 +458,8 @@ impl Error {
             Error::LeaseTimeout { .. } => "lease_timeout",
             Error::LeaseLost { .. } => "lease_lost",
             Error::InvalidCost { .. } => "invalid_cost",
+            Error::VersionConflict { .. } => "version_conflict",
+            Error::UniqueViolation { .. } => "unique_violation",
             Error::PermissionDenied { .. } => "permission_denied",
             Error::Server { .. } => "server",
         }

@@ -78,7 +78,10 @@ pub use keyspace::Keyspace;
 pub use lease::RedisLock;
 pub use model::{Family, RedisModel};
 pub use rate_limit::RedisRateLimit;
-pub use store::{Expiry, FieldSet, Health, InsertOrGet, NodeHealth, Role, Store, Update, Updated};
+pub use store::{
+    Expiry, FieldSet, Health, InsertOrGet, MODIFY_ATTEMPTS, NodeHealth, Page, Role, Store, Update,
+    Updated,
+};
 
 /// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the
@@ -107,14 +110,18 @@ pub mod __private {
     pub use crate::keyspace::ModelRegistration;
     pub use crate::lease::{RedisLock, write_fence_tag};
     pub use crate::model::{
-        Codec, Encoding, Family, Field, FieldMeta, FieldStorage, HashCodec, HashFields, JsonCodec,
-        Kind, ModelMeta, MsgpackCodec, Optional, RedisModel, Required,
+        Codec, Constraint, ConstraintKind, Coordination, Encoding, Family, Field, FieldMeta,
+        FieldStorage, HashCodec, HashFields, JsonCodec, Kind, ModelMeta, MsgpackCodec, Optional,
+        RedisModel, Required,
     };
     pub use crate::rate_limit::{Algorithm as RateAlgorithm, RedisRateLimit};
+    pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
+    pub use crate::store::{IndexQuery, Page, Store};
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use core::time::Duration;
+    pub use futures_util::Stream;
     pub use inventory;
     pub use redis::{FromRedisValue, ParsingError, RedisWrite, Value};
     pub use std::string::String;
@@ -232,6 +239,7 @@ pub mod __private {
         kind: Kind::Entity(Encoding::Hash),
         ttl: None,
         fields: &[],
+        coordination: None,
     };
 
     /// Asserts at compile time that a placeholder field's type is a key part,

@@ -100,6 +100,16 @@ pub enum Kind {
     RateLimit(crate::rate_limit::Algorithm),
     /// An integer counter per key (`#[derive(RedisCounter)]`).
     Counter,
+    /// A secondary index of a model's field (`#[redis(index)]`): one sorted
+    /// set per hash-tag value of `hex(value):key` members, maintained by the
+    /// model's writes ([`Coordination`]).
+    Index,
+    /// A range index of a model's numeric field (`#[redis(index(range))]`):
+    /// one sorted set per hash-tag value of entity keys scored by the value.
+    RangeIndex,
+    /// A unique constraint of a model's field (`#[redis(unique)]`): one hash
+    /// per hash-tag value from each claimed value to the entity's key.
+    Unique,
 }
 
 impl Kind {
@@ -114,12 +124,15 @@ impl Kind {
             Kind::Lease | Kind::LeaseFence => "string",
             Kind::RateLimit(algorithm) => algorithm.redis_type(),
             Kind::Counter => "string",
+            Kind::Index | Kind::RangeIndex => "zset",
+            Kind::Unique => "hash",
         }
     }
 
     /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
     /// or `set`, `sorted_set`, `list`, `map`, `counter`, `lease`,
-    /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`, `rate_limit_gcra`.
+    /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`,
+    /// `rate_limit_gcra`, `index`, `range_index`, `unique`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Entity(encoding) => encoding.as_str(),
@@ -131,6 +144,9 @@ impl Kind {
             Kind::LeaseFence => "lease_fence",
             Kind::RateLimit(algorithm) => algorithm.kind_name(),
             Kind::Counter => "counter",
+            Kind::Index => "index",
+            Kind::RangeIndex => "range_index",
+            Kind::Unique => "unique",
         }
     }
 
@@ -160,6 +176,79 @@ pub struct ModelMeta {
     /// The fields, in declaration order (for a collection: its key's
     /// placeholder fields).
     pub fields: &'static [FieldMeta],
+    /// A model's version field, unique constraints and indexes, with the
+    /// key families that hold them; `None` for a model without any, and for
+    /// every other kind.
+    pub coordination: Option<&'static Coordination>,
+}
+
+impl ModelMeta {
+    /// This family and the families that exist because of it (a model's
+    /// index and unique-constraint keys), in that order.
+    pub fn families(&'static self) -> impl Iterator<Item = &'static ModelMeta> {
+        std::iter::once(self).chain(
+            self.coordination
+                .into_iter()
+                .flat_map(|c| c.constraints.iter().map(|constraint| &constraint.family)),
+        )
+    }
+}
+
+/// What a model keeps consistent beyond its own key: a version field for
+/// compare-and-set writes, unique constraints and secondary indexes.
+///
+/// Declared with field attributes (`#[redis(version)]`, `#[redis(unique)]`,
+/// `#[redis(index)]`, `#[redis(index(range))]`) on a hash model with a hash
+/// tag. Every write of such a model is one script that updates the entity,
+/// its version and every constraint key together; the constraint keys share
+/// the entity's hash tag, so each script touches one hash slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coordination {
+    /// The stored name of the version field, if the model has one.
+    pub version: Option<&'static str>,
+    /// The unique constraints and indexes, in field declaration order.
+    pub constraints: &'static [Constraint],
+}
+
+/// One unique constraint or index of a model's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Constraint {
+    /// The Rust name of the constrained field.
+    pub field: &'static str,
+    /// Its stored hash field name.
+    pub stored_as: &'static str,
+    /// What is kept for it.
+    pub kind: ConstraintKind,
+    /// The key family holding it: one key per hash-tag value, its template
+    /// the entity template up to the hash tag, then one literal naming the
+    /// model, the kind and the field (`org:{org}:User.index.role`).
+    pub family: ModelMeta,
+}
+
+/// What a [`Constraint`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// At most one entity per value within the hash tag (`#[redis(unique)]`):
+    /// a hash from each value to the key of the entity holding it.
+    Unique,
+    /// Every entity per value within the hash tag (`#[redis(index)]`): a
+    /// sorted set of `hex(value):key` members, queried by lexical range.
+    Index,
+    /// Every entity ordered by a numeric value (`#[redis(index(range))]`): a
+    /// sorted set of entity keys scored by the value.
+    RangeIndex,
+}
+
+impl ConstraintKind {
+    /// `unique`, `index` or `range`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::Index => "index",
+            ConstraintKind::RangeIndex => "range",
+        }
+    }
 }
 
 /// A family of keys rendered from one key template: the keys of a model's
@@ -213,6 +302,16 @@ pub trait RedisModel: Family {
     fn id_mismatch(&self, id: &Self::Id) -> Option<&'static str> {
         let _ = id;
         None
+    }
+    /// The value of the `#[redis(version)]` field; `None` without one.
+    #[doc(hidden)]
+    fn stored_version(&self) -> Option<u64> {
+        None
+    }
+    /// Sets the `#[redis(version)]` field (a no-op without one).
+    #[doc(hidden)]
+    fn set_stored_version(&mut self, version: u64) {
+        let _ = version;
     }
 }
 

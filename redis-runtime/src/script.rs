@@ -418,3 +418,262 @@ if ARGV[3] ~= '' then redis.call('LTRIM', KEYS[1], ARGV[3], ARGV[4]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return len"
 );
+
+// Writes of a model with a version field, unique constraints or indexes
+// (store/coordination.rs): the entity, its version and every constraint key
+// change together, in one script, or nothing changes.
+//
+// KEYS[1] the entity (a hash); KEYS[2..1+n] its constraint keys, in the
+// order of the schema in ARGV; KEYS[2+n..] entity keys of holders of unique
+// values the caller was told to check (reply 'check' below), so that every
+// key the script touches is declared.
+// ARGV: n; per constraint its kind ('u' unique, 'e' index, 'r' range index)
+// and stored field name; the version field ('' for none); the operation
+// ('put' a full save, 'patch' changes as UPDATE_FIELDS takes them, 'del');
+// the conditions (letters: 'n' only if absent, 'x' only if present, 'v' only
+// if the stored version is the expected one; 'g': a deletion replies what it
+// deleted, as HGETALL); the expected version; the TTL
+// of a put (milliseconds, '' for none); then the put's field/value pairs or
+// the patch's changes.
+// Replies: {'ok', version, incremented...} (a 'g' deletion: {'ok', '',
+// HGETALL}), {'exists', HGETALL}, {'missing'},
+// {'conflict', version} (version '' when the entity does not exist),
+// {'unique', field}, {'check', holder} (a unique value is claimed by another
+// entity's key not yet declared: declare it and run again), {'range', field}
+// (a range-indexed value that is not a number).
+// Every reply but 'ok' leaves everything as it was. Index members are
+// hex(value) .. ':' .. entity key (hex keeps any value byte-safe and makes
+// one value's members one lexical range); range members are the entity key,
+// scored by the value; a unique hash maps each value to its holder's key.
+/// The text of the coordinated write script, for the benchmarks' hand-written side.
+pub const COORDINATED_WRITE_LUA: &str = concat!(
+    r"local key = KEYS[1]
+local n = tonumber(ARGV[1])
+local cons = {}
+local a = 2
+for i = 1, n do
+  cons[i] = {kind = ARGV[a], field = ARGV[a + 1], key = KEYS[1 + i]}
+  a = a + 2
+end
+local declared = {}
+for i = 2 + n, #KEYS do declared[KEYS[i]] = true end
+local vfield, op, cond, expected, ttl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+a = a + 5
+local function has(flag) return string.find(cond, flag, 1, true) ~= nil end
+local exists = redis.call('EXISTS', key) == 1
+if has('n') and exists then return {'exists', redis.call('HGETALL', key)} end
+if (has('x') or op == 'patch') and not exists then return {'missing'} end
+local version = '0'
+if vfield ~= '' and exists then version = redis.call('HGET', key, vfield) or '0' end
+if has('v') then
+  if not exists then
+    if expected ~= '0' or op == 'del' then return {'conflict', ''} end
+  elseif version ~= expected then
+    return {'conflict', version}
+  end
+end
+if op == 'del' and not exists then return {'missing'} end
+local old, new = {}, {}
+for i, c in ipairs(cons) do
+  old[i] = false
+  if exists then old[i] = redis.call('HGET', key, c.field) end
+end
+local function hex(s)
+  return (string.gsub(s, '.', function(ch) return string.format('%02x', string.byte(ch)) end))
+end
+-- Whether the new values may be written: unique values free (or held by
+-- an entity that no longer holds them), range values numbers.
+local function refused()
+  for i, c in ipairs(cons) do
+    local v = new[i]
+    if v and c.kind == 'u' then
+      local holder = redis.call('HGET', c.key, v)
+      if holder and holder ~= key then
+        if not declared[holder] then return {'check', holder} end
+        if redis.call('EXISTS', holder) == 1 and redis.call('HGET', holder, c.field) == v then
+          return {'unique', c.field}
+        end
+      end
+    elseif v and c.kind == 'r' then
+      local num = tonumber(v)
+      if num == nil or num ~= num then return {'range', c.field} end
+    end
+  end
+  return nil
+end
+local incremented = {}
+if op == 'put' then
+  local given = {}
+  for j = a, #ARGV, 2 do given[ARGV[j]] = ARGV[j + 1] end
+  for i, c in ipairs(cons) do new[i] = given[c.field] or false end
+  local no = refused()
+  if no then return no end
+  if exists then redis.call('DEL', key) end
+  redis.call('HSET', key, unpack(ARGV, a))
+  if vfield ~= '' then
+    redis.call('HSET', key, vfield, version)
+    redis.call('HINCRBY', key, vfield, 1)
+  end
+  if ttl ~= '' then redis.call('PEXPIRE', key, ttl) end
+elseif op == 'patch' then
+  local undo = {}
+  local function rollback()
+    for j = #undo, 1, -1 do
+      local field, prev = undo[j][1], undo[j][2]
+      if prev then redis.call('HSET', key, field, prev) else redis.call('HDEL', key, field) end
+    end
+  end
+  local i = a
+  while i <= #ARGV do
+    local change, field = ARGV[i], ARGV[i + 1]
+    if field == vfield then
+      rollback()
+      return redis.error_reply('ERR the version field is written by the store only')
+    end
+    undo[#undo + 1] = {field, redis.call('HGET', key, field)}
+    if change == 's' then
+      redis.call('HSET', key, field, ARGV[i + 2])
+      i = i + 3
+    elseif change == 'c' then
+      redis.call('HDEL', key, field)
+      i = i + 2
+    elseif change == 'i' then
+      local v = redis.pcall('HINCRBY', key, field, ARGV[i + 2])
+      if type(v) == 'table' then
+        rollback()
+        return v
+      end
+      local min, max = ARGV[i + 3], ARGV[i + 4]
+      if ",
+    out_of_range!("min", "max"),
+    r" then
+        rollback()
+        return ",
+    out_of_range_error!(),
+    r"
+      end
+      incremented[#incremented + 1] = redis.call('HGET', key, field)
+      i = i + 5
+    else
+      rollback()
+      return redis.error_reply('ERR unknown change in an update')
+    end
+  end
+  for j, c in ipairs(cons) do new[j] = redis.call('HGET', key, c.field) end
+  local no = refused()
+  if no then
+    rollback()
+    return no
+  end
+  if vfield ~= '' then
+    if not redis.call('HGET', key, vfield) then redis.call('HSET', key, vfield, version) end
+    redis.call('HINCRBY', key, vfield, 1)
+  end
+else
+  for i = 1, n do new[i] = false end
+  if has('g') then incremented = {redis.call('HGETALL', key)} end
+  redis.call('DEL', key)
+end
+for i, c in ipairs(cons) do
+  local o, v = old[i], new[i]
+  if c.kind == 'u' then
+    if o and o ~= v and redis.call('HGET', c.key, o) == key then redis.call('HDEL', c.key, o) end
+    if v then redis.call('HSET', c.key, v, key) end
+  elseif o ~= v then
+    if c.kind == 'e' then
+      if o then redis.call('ZREM', c.key, hex(o) .. ':' .. key) end
+      if v then redis.call('ZADD', c.key, 0, hex(v) .. ':' .. key) end
+    elseif v then
+      redis.call('ZADD', c.key, v, key)
+    else
+      redis.call('ZREM', c.key, key)
+    end
+  end
+end
+local reply = {'ok', ''}
+if vfield ~= '' and op ~= 'del' then reply[2] = redis.call('HGET', key, vfield) end
+for _, v in ipairs(incremented) do reply[#reply + 1] = v end
+return reply"
+);
+
+lua_script!(COORDINATED_WRITE, COORDINATED_WRITE_LUA);
+
+// A query's second step (store/coordination.rs): the index members a first
+// step read, checked against their entities now, in one script. KEYS[1] the
+// index; KEYS[2..] the candidates' entity keys, in the order of ARGV[4..]
+// (their members). ARGV[1] 'e' (ARGV[2] the stored value the entity must
+// hold, ARGV[3] the field) or 'r' (ARGV[2] 'min max' as ZRANGE BYSCORE
+// bounds, ARGV[3] the field). A member whose entity no longer exists, or no
+// longer holds a value of the index (an entity that expired and was saved
+// again without it) is removed; an entity whose value moved out of the
+// query since the first step is left out. Replies, per candidate in order,
+// its HGETALL, or 0 when it is left out.
+/// The text of the index check script, for the benchmarks' hand-written side.
+pub const INDEX_CHECK_LUA: &str = r"local field = ARGV[3]
+local lo, hi
+if ARGV[1] == 'r' then
+  local sp = string.find(ARGV[2], ' ', 1, true)
+  lo, hi = string.sub(ARGV[2], 1, sp - 1), string.sub(ARGV[2], sp + 1)
+end
+local function above(x, b)
+  if b == '-inf' then return true end
+  if string.sub(b, 1, 1) == '(' then return x > tonumber(string.sub(b, 2)) end
+  return x >= tonumber(b)
+end
+local function below(x, b)
+  if b == '+inf' then return true end
+  if string.sub(b, 1, 1) == '(' then return x < tonumber(string.sub(b, 2)) end
+  return x <= tonumber(b)
+end
+local out = {}
+for i = 2, #KEYS do
+  local member = ARGV[i + 2]
+  local v = redis.call('HGET', KEYS[i], field)
+  local keep = false
+  if not v then
+    redis.call('ZREM', KEYS[1], member)
+  elseif ARGV[1] == 'e' then
+    if v == ARGV[2] then keep = true else redis.call('ZREM', KEYS[1], member) end
+  else
+    local x = tonumber(v)
+    if x == nil then
+      redis.call('ZREM', KEYS[1], member)
+    else
+      if tonumber(redis.call('ZSCORE', KEYS[1], member)) ~= x then redis.call('ZADD', KEYS[1], v, member) end
+      keep = above(x, lo) and below(x, hi)
+    end
+  end
+  if keep then out[#out + 1] = redis.call('HGETALL', KEYS[i]) else out[#out + 1] = 0 end
+end
+return out";
+
+lua_script!(INDEX_CHECK, INDEX_CHECK_LUA);
+
+// A unique lookup's second step: KEYS[1] the unique hash, KEYS[2] the holder
+// its first step read for value ARGV[2] of field ARGV[1]. Replies the
+// holder's HGETALL; {} when the claim is stale (its holder gone or holding
+// another value: the claim is removed); 0 when the claim changed since the
+// first step (read again).
+lua_script!(
+    UNIQUE_CHECK,
+    r"if redis.call('HGET', KEYS[1], ARGV[2]) ~= KEYS[2] then return 0 end
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return redis.call('HGETALL', KEYS[2]) end
+redis.call('HDEL', KEYS[1], ARGV[2])
+return {}"
+);
+
+// Repair of a unique hash: KEYS[1] the hash, KEYS[2..] the holders of the
+// values ARGV[2..] (in order) of field ARGV[1]; removes each claim whose
+// holder no longer holds the value. Replies how many were removed.
+lua_script!(
+    UNIQUE_REPAIR,
+    r"local removed = 0
+for i = 2, #KEYS do
+  local v = ARGV[i]
+  if redis.call('HGET', KEYS[1], v) == KEYS[i] and redis.call('HGET', KEYS[i], ARGV[1]) ~= v then
+    redis.call('HDEL', KEYS[1], v)
+    removed = removed + 1
+  end
+end
+return removed"
+);

@@ -273,6 +273,10 @@ impl RedisServerBuilder {
             dir.join("redis.pid").display().to_string(),
         ]);
         args.extend(["--maxmemory".into(), "512mb".into()]);
+        // `DEBUG SET-ACTIVE-EXPIRE 0` lets a test keep expired keys in memory
+        // until something reads them (Redis 7 refuses DEBUG by default);
+        // `local`: only from loopback and the unix socket.
+        args.extend(["--enable-debug-command".into(), "local".into()]);
         if let (Some(certificates), Some(port)) = (&self.tls, tls_port) {
             args.extend(["--tls-port".into(), port.to_string()]);
             args.extend(certificates.server_args());

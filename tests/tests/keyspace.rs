@@ -168,13 +168,14 @@ fn acl_patterns_that_would_grant_other_applications_keys_are_flagged() {
 
 #[test]
 fn every_derived_model_registers_itself() {
-    // This test binary links the 24 shared families (the in-flight lists of
+    // This test binary links the 25 shared families (the in-flight lists of
     // `Jobs` register themselves as `JobsInFlight`, the fence counters of
-    // the locks as `RoomLockFence` and `JobLockFence`), the 13 near misses
-    // and TenantDoc.
+    // the locks as `RoomLockFence` and `JobLockFence`; a model's index and
+    // unique-constraint families are not registered: they come with it), the
+    // 13 near misses and TenantDoc.
     let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
-    assert_eq!(names.len(), 38, "{names:?}");
+    assert_eq!(names.len(), 39, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
     assert_eq!(unlisted.len(), 14);
     assert!(unlisted.iter().all(|m| {
@@ -201,6 +202,7 @@ fn every_derived_model_registers_itself() {
             "Jobs",
             "JobsInFlight",
             "Load",
+            "Member",
             "OrgPrefs",
             "PrefSets",
             "Profile",
@@ -269,7 +271,50 @@ async fn families_told_apart_by_shape_stay_apart_at_run_time() {
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
     assert_eq!(manifest.version, Manifest::VERSION);
-    assert_eq!(manifest.families.len(), 24);
+    // 25 declared families, and the four constraint families of `Member`.
+    assert_eq!(manifest.families.len(), 29);
+    let constraints: Vec<(&str, &str, &str, &str)> = manifest
+        .families
+        .iter()
+        .filter(|f| f.model.starts_with("Member."))
+        .map(|f| {
+            (
+                f.model.as_str(),
+                f.template.as_str(),
+                f.redis_type.as_str(),
+                f.encoding.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        constraints,
+        vec![
+            (
+                "Member.unique.email",
+                "org:{org}:Member.unique.email",
+                "hash",
+                "unique"
+            ),
+            (
+                "Member.index.role",
+                "org:{org}:Member.index.role",
+                "zset",
+                "index"
+            ),
+            (
+                "Member.range.joined",
+                "org:{org}:Member.range.joined",
+                "zset",
+                "range_index"
+            ),
+            (
+                "Member.index.team",
+                "org:{org}:Member.index.team",
+                "zset",
+                "index"
+            ),
+        ]
+    );
     // Collections carry their real Redis type and their kind's commands.
     let kinds: Vec<(&str, &str, &str)> = manifest
         .families

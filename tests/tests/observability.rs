@@ -160,6 +160,7 @@ async fn every_operation_is_recorded_as_documented() {
         every_collection_operation(&store).await;
         every_list_operation(&store).await;
         every_lease_and_rate_limit_operation(&store).await;
+        every_coordinated_operation(&store).await;
     })
     .await;
     assert_documented(&recorded, &[]);
@@ -188,6 +189,9 @@ async fn every_operation_is_recorded_as_documented() {
         ("RoomLock", "current_fence"),
         ("SlidingLimit", "allow"),
         ("GcraLimit", "allow"),
+        ("Member", "modify"),
+        ("Member", "find"),
+        ("Member", "repair"),
     ] {
         assert!(
             operations.contains(&(model.to_owned(), operation.to_owned())),

@@ -356,6 +356,21 @@ pub(crate) const JSON_COMMANDS: &[CommandMethod] = &[
 pub(crate) const PUBSUB_COMMANDS: &[CommandMethod] =
     &[m("subscribe", 2, 3, &[0]), m("psubscribe", 2, 3, &[0])];
 
+/// Inherent methods of `redis::PubSub` and `redis::aio::PubSub` (and their
+/// sink halves) that send a command: each takes the channel or pattern.
+pub(crate) const PUBSUB_METHODS: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+];
+
+/// Methods that hand out a pub/sub connection (`conn.as_pubsub()`,
+/// `client.get_async_pubsub().await?`, `conn.into_pubsub()`).
+pub(crate) const PUBSUB_OPENERS: &[&str] = &["as_pubsub", "into_pubsub", "get_async_pubsub"];
+
 /// A set of command-trait families, as bit flags.
 pub(crate) type Families = u8;
 

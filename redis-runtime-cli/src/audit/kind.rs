@@ -29,7 +29,8 @@ pub enum Kind {
     /// ### Known limits
     ///
     /// `Default::default()` is not known to build a `Cmd`. A command built in
-    /// a helper is counted in the helper; where it is sent is a
+    /// a helper, or bound to a variable and sent in a later statement, is
+    /// counted where it is built; where it is sent is a
     /// [`RawConnectionCall`](Kind::RawConnectionCall).
     ///
     /// ### Example
@@ -71,7 +72,7 @@ pub enum Kind {
     /// for id in ids {
     ///     pipe.expire(format!("cache:{id}"), 60).ignore(); // expect: hand_built_key
     /// }
-    /// pipe.query_async(&mut self.con).await
+    /// pipe.query_async(&mut self.con).await // expect: raw_connection_call
     /// ```
     RawPipeline,
     /// `raw_script`: a raw Lua script is built.
@@ -87,14 +88,15 @@ pub enum Kind {
     ///
     /// ### Known limits
     ///
-    /// A script built in a `static` or a helper is counted there; invoking
-    /// it elsewhere is a [`RawConnectionCall`](Kind::RawConnectionCall).
+    /// A script built in a `static`, a helper or another statement is
+    /// counted there; invoking it is a
+    /// [`RawConnectionCall`](Kind::RawConnectionCall).
     ///
     /// ### Example
     ///
     /// ```text
     /// let script = redis::Script::new("return redis.call('GET', KEYS[1])"); // expect: raw_script
-    /// script.key(format!("job:{id}")).invoke_async(&mut con).await // expect: hand_built_key
+    /// script.key(format!("job:{id}")).invoke_async(&mut con).await // expect: hand_built_key, raw_connection_call
     /// ```
     RawScript,
     /// `command_trait_import`: a redis command trait is brought into scope.
@@ -110,9 +112,10 @@ pub enum Kind {
     ///
     /// ### Why it matters
     ///
-    /// The import is what turns `con.get(key)` into a raw command; counting
+    /// The import is what turns `con.get(key)` into a raw command; reporting
     /// it makes a file that starts talking to Redis show in the baseline
-    /// even before its first call.
+    /// even before its first call. It is a signal, not an access site: it
+    /// is not counted in "violations".
     ///
     /// ### Known limits
     ///
@@ -140,7 +143,17 @@ pub enum Kind {
     /// parameters, so `store.get::<User>(&id)` is never `Commands::get`.
     /// Also a command-trait method named by path, called or not:
     /// `redis::AsyncCommands::get(&mut con, k)`, `<C as
-    /// redis::AsyncCommands>::get`.
+    /// redis::AsyncCommands>::get`; and the inherent command methods of
+    /// `redis::PubSub` and `redis::aio::PubSub` (`subscribe`, `psubscribe`,
+    /// `ssubscribe` and their `un` twins), on a value declared as one or
+    /// handed out by `as_pubsub()`, `into_pubsub()` or `get_async_pubsub()`.
+    ///
+    /// Not counted: a method of a trait of the scanned crate, in scope at
+    /// the call, implemented for a redis type the receiver may be (`impl
+    /// OrderRepo for Rc<redis::Client>`; `repo.get(id)` is
+    /// `OrderRepo::get`, and the raw access is inside that impl); what is
+    /// taken out of a decoded reply (`users.iter().any(|h| h.get("role"))`,
+    /// a `StreamReadReply`'s `keys` and their `ids`, `StreamId::get`).
     ///
     /// ### Why it matters
     ///
@@ -174,19 +187,24 @@ pub enum Kind {
     /// `send_packed_command` or `send_packed_commands` (by method, or by path
     /// as a `ConnectionLike` method; also in `macro_rules!` bodies); and a
     /// call of `query`, `query_async`, `exec`, `exec_async`, `invoke`,
-    /// `invoke_async` or `iter_async` that is not on a raw construct built in
-    /// the same function: its receiver was built elsewhere (a parameter of
-    /// type `&Cmd`, a `static` script, a helper's return value) and its one
-    /// argument could be a connection (not a shared reference, not a
-    /// literal), in a file that names redis at all. Keys built by hand for
-    /// such a chain (`SCRIPT.key(format!(..))`) are
-    /// [hand-built keys](Kind::HandBuiltKey) too.
+    /// `invoke_async` or `iter_async` that sends a construct not built in
+    /// the same expression: one bound to a variable in another statement
+    /// (`let mut pipe = redis::pipe(); ...; pipe.query_async(..)`), a field
+    /// declared as a `Cmd`, `Pipeline` or `Script`, a parameter of type
+    /// `&Cmd`, a `static` script, a helper's return value. For receivers of
+    /// undeclared type, its one argument must be able to be a connection
+    /// (not a shared reference, not a literal) and the file must name redis
+    /// at all. Keys built by hand for such a chain (`SCRIPT.key(format!(..))`)
+    /// are [hand-built keys](Kind::HandBuiltKey) too. The closure of
+    /// `redis::transaction` sends its pipeline inside the transaction that
+    /// was counted: its `.query(con)` is not counted again.
     ///
     /// ### Why it matters
     ///
     /// The construct was counted where it was built, but this is where it
-    /// reaches Redis: a helper returning a `Cmd` must not hide the places
-    /// that send it, and packed commands skip even the `Cmd` builder.
+    /// reaches Redis: a helper returning a `Cmd`, or a command kept in a
+    /// field and sent by a worker loop, must not hide the places that send
+    /// it, and packed commands skip even the `Cmd` builder.
     ///
     /// ### Known limits
     ///
@@ -220,7 +238,8 @@ pub enum Kind {
     ///
     /// The key is what the framework replaces: a hand-built key is not
     /// escaped (an id can forge another key or widen a `SCAN` with `*`), not
-    /// namespaced, and not in the manifest.
+    /// namespaced, and not in the manifest. It is a signal next to the
+    /// access site it is passed to, not counted in "violations" itself.
     ///
     /// ### Known limits
     ///
@@ -329,6 +348,16 @@ impl Kind {
         Kind::EscapeHatch,
         Kind::UnparsableFile,
     ];
+
+    /// Whether this kind is an access site, counted in the "violations"
+    /// total: a place that builds or sends raw Redis traffic (or opens the
+    /// escape hatch), or a file that could not be audited. The other two,
+    /// [`CommandTraitImport`](Kind::CommandTraitImport) and
+    /// [`HandBuiltKey`](Kind::HandBuiltKey), are signals reported next to
+    /// the sites, never counted as sites themselves.
+    pub fn is_access_site(self) -> bool {
+        !matches!(self, Kind::CommandTraitImport | Kind::HandBuiltKey)
+    }
 
     /// The stable `snake_case` name.
     pub fn as_str(self) -> &'static str {

@@ -25,13 +25,24 @@
 //!
 //! # Counting rules
 //!
-//! A raw construct is counted once, where it is built. Everything chained
-//! onto it (`.arg(..)`, `.key(..)`, pipeline command methods, `.ignore()`,
-//! `.query_async(..)`, `.invoke_async(..)`), and everything later called on
-//! a variable or closure parameter bound to it, is part of that one
-//! violation: `redis::cmd("GET").arg(k).query_async(&mut c)` is one
-//! `raw_command`. A hand-built key inside it is counted in addition, since
-//! the key is what the framework replaces.
+//! The "violations" count is a count of **access sites**: places that build
+//! or send raw Redis traffic. A raw construct is a site where it is built.
+//! Everything chained onto it (`.arg(..)`, `.key(..)`, pipeline command
+//! methods, `.ignore()`, `.query_async(..)`, `.invoke_async(..)`) is part of
+//! that one site: `redis::cmd("GET").arg(k).query_async(&mut c)` is one
+//! `raw_command`. A construct bound to a variable, held in a field or a
+//! static, or received from a helper is sent somewhere else, and that send
+//! is a site of its own (`raw_connection_call`): `let mut pipe =
+//! redis::pipe(); ...; pipe.query_async(&mut c)` is a `raw_pipeline` and a
+//! `raw_connection_call`. Building it up in between (`pipe.set(..)`) is
+//! not. Every command-trait call, pub/sub command method and packed send
+//! is a site.
+//!
+//! Two kinds are **signals**, reported but not counted in "violations":
+//! `command_trait_import` (what makes a file able to talk to Redis, even
+//! before its first call) and `hand_built_key` (a key written by hand for a
+//! raw call, the thing the framework replaces; it is always next to a site).
+//! Baselines count every kind, signals included, per file.
 //!
 //! # What is known about a receiver
 //!
@@ -43,7 +54,17 @@
 //! newtype extractors (`State(state): State<AppState>`), and what is taken out
 //! of a value that neither is nor holds Redis (`for x in &list`, `if let
 //! Some(x) = list.first()`, `match`, the parameters of a closure passed to its
-//! methods: `list.iter().map(|x| ..)`). Redis are redis-rs
+//! methods: `list.iter().map(|x| ..)`). What a command method or an executor
+//! returns is a decoded reply, and the fields of a plain value are plain. A
+//! tuple pattern matched against a tuple expression binds element by
+//! element. Enums count with their variants' fields, so an enum of pools
+//! holds Redis; a map's keys and a set's elements never hold a connection.
+//! A value known only by a trait of the crate (`Box<dyn CacheDriver>`) has
+//! that trait's methods, and a method of the crate's own trait implemented
+//! for a redis type (`impl OrderRepo for Rc<redis::Client>`) is that
+//! trait's, not a command. A glob import sees another module's private
+//! imports only from inside that module, as in Rust. An integration test
+//! or a binary is judged by its library's declarations too. Redis are redis-rs
 //! connections and clients, the wrapper crates' types, generics bounded by a
 //! redis trait, and types of the scanned crate that implement a redis trait
 //! or alias a redis type. Not Redis are other crates' types (`std`, the
@@ -158,9 +179,22 @@ impl Report {
         summary
     }
 
-    /// The total number of violations: the "violations" count.
+    /// The "violations" count: access sites, the findings of the kinds
+    /// for which [`Kind::is_access_site`] holds (each place that builds or
+    /// sends raw Redis traffic once, plus escape-hatch uses and files that
+    /// could not be audited). Imports and hand-built keys are
+    /// [`signals`](Report::signals), not counted here.
     pub fn total(&self) -> usize {
-        self.violations.len()
+        self.violations
+            .iter()
+            .filter(|v| v.kind.is_access_site())
+            .count()
+    }
+
+    /// The signals reported next to the access sites and not counted in
+    /// [`total`](Report::total): command-trait imports and hand-built keys.
+    pub fn signals(&self) -> usize {
+        self.violations.len() - self.total()
     }
 }
 

@@ -8,21 +8,25 @@ use serde::{Deserialize, Serialize};
 use super::{Comparison, Kind, Report, Violation};
 
 /// The version of the JSON schema ([`JsonReport`]).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// The JSON output, schema version 1:
+/// The JSON output, schema version 2:
 ///
 /// ```json
-/// { "version": 1,
+/// { "version": 2,
 ///   "violations": [ { "file": "src/a.rs", "line": 3, "column": 5,
 ///                     "kind": "raw_command", "function": "Repo::load",
 ///                     "module": "crate", "message": "...", "snippet": "..." } ],
 ///   "summary": { "raw_command": 1, "raw_pipeline": 0, ... },
-///   "total": 1, "allowed": 0, "files": 12,
+///   "total": 1, "signals": 0, "allowed": 0, "files": 12,
 ///   "baseline": null }
 /// ```
 ///
-/// `summary` lists every kind. `baseline` is present when `--baseline` was
+/// `violations` lists every finding, signals included; `summary` counts
+/// every kind. `total` is the "violations" count: access sites only
+/// ([`Kind::is_access_site`]); `signals` counts the imports and hand-built
+/// keys, which are not in `total`. (Version 1 had no `signals`, and its
+/// `total` counted every finding.) `baseline` is present when `--baseline` was
 /// given: `{ "grew": [..], "shrank": [..], "baseline_total": n,
 /// "current_total": n }`, each delta `{ "file", "kind", "baseline", "current" }`.
 ///
@@ -38,8 +42,11 @@ pub struct JsonReport {
     pub violations: Vec<Violation>,
     /// Count per kind (every kind listed).
     pub summary: BTreeMap<Kind, usize>,
-    /// The total: the "violations" count.
+    /// The "violations" count: access sites.
     pub total: usize,
+    /// Signals not counted in `total`: command-trait imports and
+    /// hand-built keys.
+    pub signals: usize,
     /// Violations suppressed by the allowlist.
     pub allowed: usize,
     /// Files scanned.
@@ -55,6 +62,7 @@ pub fn render_json(report: &Report, comparison: Option<&Comparison>) -> String {
         violations: report.violations.clone(),
         summary: report.summary(),
         total: report.total(),
+        signals: report.signals(),
         allowed: report.allowed,
         files: report.files,
         baseline: comparison.cloned(),
@@ -82,17 +90,32 @@ pub fn render_text(report: &Report, comparison: Option<&Comparison>) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "summary ({} files scanned):", report.files);
-    for (kind, count) in report.summary() {
-        let _ = writeln!(out, "  {:<22} {count}", kind.as_str());
+    let summary = report.summary();
+    let _ = writeln!(out, "  access sites (counted in violations):");
+    for (kind, count) in summary.iter().filter(|(k, _)| k.is_access_site()) {
+        let _ = writeln!(out, "    {:<22} {count}", kind.as_str());
+    }
+    let _ = writeln!(out, "  signals (not counted in violations):");
+    for (kind, count) in summary.iter().filter(|(k, _)| !k.is_access_site()) {
+        let _ = writeln!(out, "    {:<22} {count}", kind.as_str());
     }
     if report.allowed > 0 {
         let _ = writeln!(out, "allowed (not counted): {}", report.allowed);
     }
-    let _ = writeln!(out, "violations: {}", report.total());
+    let _ = writeln!(
+        out,
+        "violations: {} (access sites: each place that builds or sends raw Redis traffic, opens the escape hatch, or cannot be audited)",
+        report.total()
+    );
+    let _ = writeln!(
+        out,
+        "signals: {} (command-trait imports and hand-built keys, reported next to the sites, not counted)",
+        report.signals()
+    );
     if let Some(c) = comparison {
         let _ = writeln!(
             out,
-            "baseline: {} → {} violations",
+            "baseline: {} → {} findings (signals included)",
             c.baseline_total, c.current_total
         );
         for d in &c.grew {

@@ -11,13 +11,16 @@ use crate::audit::{
 use crate::output::{Exit, Format, print};
 
 const AFTER_HELP: &str = "\
-Violation kinds: raw_command, raw_pipeline, raw_script, command_trait_import,
-command_trait_call, raw_connection_call, hand_built_key, escape_hatch,
-unparsable_file.
-A raw construct is counted once where it is built: redis::cmd(\"GET\").arg(k)
-.query_async(&mut c) is one raw_command, and so are later calls on a variable
-bound to it. A hand-built key (a literal or format!/concat! containing ':')
-passed to a raw call is counted in addition.
+\"violations\" counts access sites, each place that builds or sends raw Redis
+traffic once: raw_command, raw_pipeline, raw_script (where the construct is
+built), command_trait_call, raw_connection_call (a construct sent in another
+statement, a packed send), escape_hatch, and unparsable_file (a file that
+cannot be audited). redis::cmd(\"GET\").arg(k).query_async(&mut c) is one
+raw_command; let mut p = redis::pipe(); ... p.query_async(&mut c) is a
+raw_pipeline and a raw_connection_call.
+Signals, reported but not counted in violations: command_trait_import and
+hand_built_key (a literal or format!/concat! containing ':' passed to a raw
+call). Baselines count every kind.
 escape_hatch is every use of the framework's sanctioned escape hatch,
 store.raw_access() (any .raw_access() call without arguments) or the path
 Store::raw_access, counted once where it is obtained; a raw command sent
@@ -32,9 +35,10 @@ pattern a line, '#' comments). The framework's own packages (redis-runtime,
 redis-derive) are exempt unless --no-default-allow is given.
 
 Exit codes:
-  0  no violations; with --baseline: no (file, kind) count grew;
+  0  no violations and no signals; with --baseline: no (file, kind) count grew;
      with only --write-baseline: the baseline was written
-  1  violations found; with --baseline: some (file, kind) count grew or appeared
+  1  violations or signals found; with --baseline: some (file, kind) count
+     grew or appeared
   2  the tool could not run: bad arguments, unreadable path, bad pattern or baseline";
 
 /// Report every place that talks to Redis without going through redis-runtime.
@@ -65,8 +69,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 
-    /// `text`: one line per violation, a summary per kind and `violations:
-    /// N`; `json`: a versioned document.
+    /// `text`: one line per finding, a summary per kind, `violations: N`
+    /// (access sites) and `signals: N`; `json`: a versioned document.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -114,7 +118,7 @@ fn try_run(args: &AuditArgs) -> Result<Exit, AuditError> {
         && args.format == Format::Text
     {
         eprintln!(
-            "wrote baseline {} ({} violations)",
+            "wrote baseline {} ({} findings, signals included)",
             path.display(),
             current.total
         );
@@ -123,7 +127,7 @@ fn try_run(args: &AuditArgs) -> Result<Exit, AuditError> {
         (Some(c), _) if c.passed() => Exit::Clean,
         (Some(_), _) => Exit::Findings,
         (None, Some(_)) => Exit::Clean,
-        (None, None) if report.total() == 0 => Exit::Clean,
+        (None, None) if report.violations.is_empty() => Exit::Clean,
         (None, None) => Exit::Findings,
     })
 }

@@ -339,6 +339,7 @@ impl Findings {
                 into.ttl_leaks += family.ttl_leaks;
                 into.wrong_type += family.wrong_type;
                 into.memory_bytes += family.memory_bytes;
+                into.stale_members += family.stale_members;
             }
         }
         merged

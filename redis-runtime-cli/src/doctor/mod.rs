@@ -436,6 +436,7 @@ pub(crate) async fn sample(
             ttl_leaks: 0,
             wrong_type: 0,
             memory_bytes: 0,
+            stale_members: 0,
         })
         .collect();
     let mut report = SampleReport::empty(pattern.clone());
@@ -513,6 +514,10 @@ pub(crate) async fn sample(
                 }
             }
         }
+        for (i, key) in &classified {
+            let family = &manifest.families[*i];
+            families[*i].stale_members += stale_members(con, family, key).await?;
+        }
         cursor = next;
         if cursor == 0 && !truncated {
             report.complete = true;
@@ -532,6 +537,59 @@ pub(crate) async fn sample(
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.families = families;
     Ok(report)
+}
+
+/// Of the first 100 members of an index or unique-constraint key, how many
+/// name an entity that no longer exists (0 for any other family). Two round
+/// trips: the members, then `EXISTS` of each entity.
+async fn stale_members(
+    con: &mut MultiplexedConnection,
+    family: &KeyFamily,
+    key: &[u8],
+) -> redis::RedisResult<u64> {
+    const FIRST: usize = 100;
+    let entities: Vec<Vec<u8>> = match family.encoding.as_str() {
+        "index" | "range_index" => {
+            let members: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(FIRST - 1)
+                .query_async(con)
+                .await?;
+            if family.encoding == "range_index" {
+                members
+            } else {
+                // `hex(value):key`: hex has no `:`.
+                members
+                    .into_iter()
+                    .filter_map(|m| {
+                        let colon = m.iter().position(|b| *b == b':')?;
+                        Some(m[colon + 1..].to_vec())
+                    })
+                    .collect()
+            }
+        }
+        "unique" => {
+            let (_, pairs): (u64, Vec<Vec<u8>>) = redis::cmd("HSCAN")
+                .arg(key)
+                .arg(0)
+                .arg("COUNT")
+                .arg(FIRST)
+                .query_async(con)
+                .await?;
+            pairs.into_iter().skip(1).step_by(2).collect()
+        }
+        _ => return Ok(0),
+    };
+    if entities.is_empty() {
+        return Ok(0);
+    }
+    let mut pipe = redis::pipe();
+    for entity in &entities {
+        pipe.cmd("EXISTS").arg(entity);
+    }
+    let exists: Vec<u64> = pipe.query_async(con).await?;
+    Ok(exists.iter().filter(|n| **n == 0).count() as u64)
 }
 
 /// Counts a key whose `TYPE` is not the family's (`none`: it expired meanwhile).

@@ -238,6 +238,11 @@ pub struct FamilySample {
     pub wrong_type: u64,
     /// Sum of `MEMORY USAGE` over the sampled keys.
     pub memory_bytes: u64,
+    /// Index and unique-constraint families: members (of the first 100 of
+    /// each sampled key) whose entity no longer exists. Queries skip and
+    /// remove them; `Store::repair` cleans the rest.
+    #[serde(default)]
+    pub stale_members: u64,
 }
 
 impl SampleReport {
@@ -263,8 +268,9 @@ impl DoctorReport {
     /// Version 2 added [`SampleReport::refused`]; version 3 made verdicts,
     /// methods, refused checks and stop reasons typed values; version 4
     /// added [`DoctorReport::nodes`] for clusters; version 5 added
-    /// [`DoctorReport::health`].
-    pub const VERSION: u32 = 5;
+    /// [`DoctorReport::health`]; version 6 added
+    /// [`FamilySample::stale_members`].
+    pub const VERSION: u32 = 6;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -286,7 +292,7 @@ impl DoctorReport {
                 .sample
                 .families
                 .iter()
-                .any(|f| f.ttl_leaks > 0 || f.wrong_type > 0)
+                .any(|f| f.ttl_leaks > 0 || f.wrong_type > 0 || f.stale_members > 0)
     }
 
     /// The report as readable tables.
@@ -409,6 +415,13 @@ impl DoctorReport {
             );
         }
         let _ = writeln!(out, "  {:width$}  {:>8}", "unknown", sample.unknown_keys);
+        for f in sample.families.iter().filter(|f| f.stale_members > 0) {
+            let _ = writeln!(
+                out,
+                "  stale: {} holds {} members whose entity is gone (queries skip and remove them; `Store::repair` cleans the rest)",
+                f.model, f.stale_members
+            );
+        }
         if !sample.refused.is_empty() {
             let _ = writeln!(
                 out,

@@ -85,7 +85,9 @@ const fn write(
     row(name, Access::Write, after_key, operations)
 }
 
-/// The operations that run a script (on hash models).
+/// The operations that run a script (on hash models; on a model with a
+/// version field, unique constraints or indexes, every write, and its
+/// queries and repair).
 const SCRIPT_OPERATIONS: &[&str] = &[
     "set_field",
     "clear_field",
@@ -97,7 +99,109 @@ const SCRIPT_OPERATIONS: &[&str] = &[
     "get_and_refresh",
     "update",
     "incr_or_insert",
+    "save",
+    "save_many",
+    "delete",
+    "delete_many",
+    "modify",
+    "find",
+    "repair",
 ];
+
+/// The writes of a model with constraints: each runs the one script that
+/// keeps the entity, its version and its constraint keys together.
+const COORDINATED_WRITES: &[&str] = &[
+    "save",
+    "save_many",
+    "insert",
+    "insert_or_get",
+    "replace",
+    "take",
+    "delete",
+    "delete_many",
+    "set_field",
+    "clear_field",
+    "incr",
+    "update",
+    "incr_or_insert",
+    "modify",
+];
+
+/// The operations that read an index or a unique hash, or repair them.
+const CONSTRAINT_READS: &[&str] = &["find", "repair"];
+
+/// The script runner's two rows for the constraint kinds: every coordinated
+/// write, and the second step of the queries and of repair.
+const fn constraint_scripts() -> [KeyCommand; 2] {
+    [
+        KeyCommand {
+            before_key: &[NO_SCRIPT_SHA, "1"],
+            ..write("evalsha", &[], CONSTRAINT_SCRIPT_OPERATIONS)
+        },
+        KeyCommand {
+            before_key: &["return 1", "1"],
+            ..write("eval", &[], CONSTRAINT_SCRIPT_OPERATIONS)
+        },
+    ]
+}
+
+const CONSTRAINT_SCRIPT_OPERATIONS: &[&str] = &[
+    "save",
+    "save_many",
+    "insert",
+    "insert_or_get",
+    "replace",
+    "take",
+    "delete",
+    "delete_many",
+    "set_field",
+    "clear_field",
+    "incr",
+    "update",
+    "incr_or_insert",
+    "modify",
+    "find",
+    "repair",
+];
+
+const INDEX_ROWS: [KeyCommand; 3] = [
+    read("zrange", &["0", "-1"], CONSTRAINT_READS),
+    constraint_scripts()[0],
+    constraint_scripts()[1],
+];
+
+/// The indexes of models (`#[redis(index)]`, `#[redis(index(range))]`):
+/// one sorted set per hash-tag value, written only by the model's scripts.
+pub const INDEX: KeyKind = KeyKind {
+    redis_type: "zset",
+    kinds: &["index", "range_index"],
+    commands: &INDEX_ROWS,
+    script_calls: &[
+        write("zadd", &["0", "m"], CONSTRAINT_SCRIPT_OPERATIONS),
+        write("zrem", &["m"], CONSTRAINT_SCRIPT_OPERATIONS),
+        read("zscore", &["m"], CONSTRAINT_READS),
+    ],
+};
+
+const UNIQUE_ROWS: [KeyCommand; 4] = [
+    read("hget", &["f"], &["find"]),
+    read("hscan", &["0"], &["repair"]),
+    constraint_scripts()[0],
+    constraint_scripts()[1],
+];
+
+/// The unique constraints of models (`#[redis(unique)]`): one hash per
+/// hash-tag value, from each value to its holder's key.
+pub const UNIQUE: KeyKind = KeyKind {
+    redis_type: "hash",
+    kinds: &["unique"],
+    commands: &UNIQUE_ROWS,
+    script_calls: &[
+        read("hget", &["f"], CONSTRAINT_SCRIPT_OPERATIONS),
+        write("hset", &["f", "v"], COORDINATED_WRITES),
+        write("hdel", &["f"], CONSTRAINT_SCRIPT_OPERATIONS),
+    ],
+};
 
 /// The script runner: `EVALSHA`, and `EVAL` when the server lacks the script.
 const fn script(name: &'static str, before_key: &'static [&'static str]) -> KeyCommand {
@@ -615,6 +719,8 @@ pub const KEY_KINDS: &[KeyKind] = &[
     RATE_LIMIT_FIXED,
     RATE_LIMIT_SLIDING,
     RATE_LIMIT_GCRA,
+    INDEX,
+    UNIQUE,
 ];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with

@@ -126,6 +126,7 @@ const LEASE_FENCE_TTL_POLICY: &str =
 
 const RATE_LIMIT_TTL_POLICY: &str = "each counted request arms (fixed: the first of a window) or re-arms the TTL, so the key vanishes once it no longer limits anything";
 
+const CONSTRAINT_TTL_POLICY: &str = "no TTL: the model's write scripts add and remove members with the entity; a member whose entity expired is dropped by the query that meets it and by the model's repair, and a unique value whose holder expired is taken over by the next write that claims it";
 const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
 impl KeyFamily {
@@ -165,6 +166,7 @@ impl KeyFamily {
                 Kind::Lease => LEASE_TTL_POLICY,
                 Kind::LeaseFence => LEASE_FENCE_TTL_POLICY,
                 Kind::RateLimit(_) => RATE_LIMIT_TTL_POLICY,
+                Kind::Index | Kind::RangeIndex | Kind::Unique => CONSTRAINT_TTL_POLICY,
                 _ => COLLECTION_TTL_POLICY,
             }
             .to_owned(),
@@ -336,6 +338,16 @@ impl Manifest {
             if !families.is_empty() {
                 let _ = writeln!(out, "\nTTL policy of {}: {policy}.", families.join(", "));
             }
+        }
+        if self
+            .families
+            .iter()
+            .any(|f| f.ttl_policy == CONSTRAINT_TTL_POLICY)
+        {
+            let _ = writeln!(
+                out,
+                "\nTTL policy of indexes and unique constraints: {CONSTRAINT_TTL_POLICY}."
+            );
         }
         for f in &self.families {
             let _ = writeln!(out, "\n## {}\n", f.model);

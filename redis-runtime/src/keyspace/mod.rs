@@ -99,31 +99,35 @@ impl Keyspace {
     /// Panics (at compile time, when called in a `const`) if two models can
     /// render the same key or one model is listed twice. The message names both
     /// models and templates and shows a key they share.
+    ///
+    /// A model's index and unique-constraint families
+    /// ([`ModelMeta::families`]) take part like declared models.
     pub const fn assert_disjoint(&self) {
-        let models = self.models;
+        let count = family_count(self.models);
         let mut i = 0;
-        while i < models.len() {
+        while i < count {
             let mut j = i + 1;
-            while j < models.len() {
-                if collide(&models[i].key, &models[j].key) {
+            while j < count {
+                let (a, b) = (family_at(self.models, i), family_at(self.models, j));
+                if collide(&a.key, &b.key) {
                     let mut msg = Message::new();
-                    if crate::key::str_eq(models[i].name, models[j].name)
-                        && crate::key::str_eq(models[i].key.source, models[j].key.source)
+                    if crate::key::str_eq(a.name, b.name)
+                        && crate::key::str_eq(a.key.source, b.key.source)
                     {
                         msg.push("model `");
-                        msg.push(models[i].name);
+                        msg.push(a.name);
                         msg.push("` is listed twice in the keyspace");
                     } else {
                         msg.push("models `");
-                        msg.push(models[i].name);
+                        msg.push(a.name);
                         msg.push("` (key `");
-                        msg.push(models[i].key.source);
+                        msg.push(a.key.source);
                         msg.push("`) and `");
-                        msg.push(models[j].name);
+                        msg.push(b.name);
                         msg.push("` (key `");
-                        msg.push(models[j].key.source);
+                        msg.push(b.key.source);
                         msg.push("`) can render the same key, e.g. `");
-                        shared_key(&models[i].key, &models[j].key, &mut msg);
+                        shared_key(&a.key, &b.key, &mut msg);
                         msg.push("`; give one of them a literal segment the other cannot render");
                     }
                     msg.panic();
@@ -132,6 +136,12 @@ impl Keyspace {
             }
             i += 1;
         }
+    }
+
+    /// Every key family of the keyspace: each declared model followed by its
+    /// index and unique-constraint families ([`ModelMeta::families`]).
+    pub fn families(&self) -> impl Iterator<Item = &'static ModelMeta> + '_ {
+        self.models.iter().flat_map(|meta| meta.families())
     }
 
     /// The manifest of this keyspace under `namespace` (empty, or ending in `:`).
@@ -146,10 +156,42 @@ impl Keyspace {
             version: Manifest::VERSION,
             namespace: namespace.to_owned(),
             families: self
-                .models
-                .iter()
+                .families()
                 .map(|meta| KeyFamily::from_meta(meta, namespace))
                 .collect(),
         }
     }
+}
+
+/// How many key families `models` declare, constraint families included.
+const fn family_count(models: &[&'static ModelMeta]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < models.len() {
+        n += 1;
+        if let Some(c) = models[i].coordination {
+            n += c.constraints.len();
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The `n`th key family of `models`, in [`Keyspace::families`] order.
+const fn family_at(models: &[&'static ModelMeta], mut n: usize) -> &'static ModelMeta {
+    let mut i = 0;
+    while i < models.len() {
+        if n == 0 {
+            return models[i];
+        }
+        n -= 1;
+        if let Some(c) = models[i].coordination {
+            if n < c.constraints.len() {
+                return &c.constraints[n].family;
+            }
+            n -= c.constraints.len();
+        }
+        i += 1;
+    }
+    panic!("family index out of range")
 }

@@ -18,6 +18,7 @@ use std::marker::PhantomData;
 use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
+use super::coordination::{self, Cond, Op, Written};
 use super::{
     Retry, Store, Target, batch, decode_reply, empty_hash_error, incr_bounds, key_cmd, ttl_millis,
 };
@@ -69,6 +70,8 @@ pub struct Update<M> {
     increments: Vec<&'static str>,
     /// The first value that failed to encode.
     error: Option<Error>,
+    /// Apply only at this stored version (`#[redis(version)]` models).
+    expected_version: Option<u64>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -95,8 +98,20 @@ impl<M: HashFields> Update<M> {
             changes: Vec::new(),
             increments: Vec::new(),
             error: None,
+            expected_version: None,
             _model: PhantomData,
         }
+    }
+
+    /// Applies the changes only if the entity's `#[redis(version)]` field
+    /// still holds `version` (the version it was read at): a compare-and-set
+    /// of just these fields. Otherwise nothing is written and the update
+    /// fails with [`Error::VersionConflict`]. The version is incremented
+    /// either way an update applies. On a model without a version field the
+    /// update is refused ([`Error::Config`]).
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
     }
 
     /// Sets a field. A value that encodes as absent (a field type that
@@ -255,7 +270,7 @@ fn model_ttl<M: RedisModel>(operation: &'static str) -> Result<Option<u64>> {
 
 /// A hash model's `field value` pairs, refused when there are none (Redis
 /// cannot store an empty hash).
-fn hash_pairs<M: RedisModel>(model: &M) -> Result<Vec<Vec<u8>>> {
+pub(super) fn hash_pairs<M: RedisModel>(model: &M) -> Result<Vec<Vec<u8>>> {
     let mut pairs: Vec<Vec<u8>> = Vec::new();
     M::Codec::write_value(model, &mut pairs)?;
     if pairs.is_empty() {
@@ -297,6 +312,14 @@ impl Store {
     /// the error's [`Error::outcome`] says whether it may have been applied.
     pub async fn insert<M: RedisModel>(&self, model: &M) -> Result<bool> {
         const OP: &str = "insert";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                absent: true,
+                ..Cond::default()
+            };
+            let written = self.put_with(OP, Retry::Never, model, cond).await?;
+            return Ok(matches!(written, Written::Applied { .. }));
+        }
         let key = self.render_own_key(model)?;
         match encoding::<M>() {
             Encoding::Hash => {
@@ -333,6 +356,19 @@ impl Store {
     /// the first one's insert as an existing entity).
     pub async fn insert_or_get<M: RedisModel>(&self, model: &M) -> Result<InsertOrGet<M>> {
         const OP: &str = "insert_or_get";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                absent: true,
+                ..Cond::default()
+            };
+            return Ok(match self.put_with(OP, Retry::Never, model, cond).await? {
+                Written::Exists(stored) => match decode_reply::<M>(&model.id(), stored)? {
+                    Some(existing) => InsertOrGet::Existing(existing),
+                    None => InsertOrGet::Inserted,
+                },
+                _ => InsertOrGet::Inserted,
+            });
+        }
         let key = self.render_own_key(model)?;
         let reply: Value = match encoding::<M>() {
             Encoding::Hash => {
@@ -374,6 +410,15 @@ impl Store {
     /// effect and reply do not depend on whether the first attempt ran).
     pub async fn replace<M: RedisModel>(&self, model: &M) -> Result<bool> {
         const OP: &str = "replace";
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                present: true,
+                version: model.stored_version(),
+                ..Cond::default()
+            };
+            let written = self.put_with(OP, Retry::Once, model, cond).await?;
+            return Ok(matches!(written, Written::Applied { .. }));
+        }
         let key = self.render_own_key(model)?;
         match encoding::<M>() {
             Encoding::Hash => {
@@ -410,6 +455,19 @@ impl Store {
     pub async fn take<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {
         const OP: &str = "take";
         let key = self.render_key::<M>(id)?;
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                get: true,
+                ..Cond::default()
+            };
+            return match self
+                .coordinated_write::<M>(OP, Retry::Never, &key, Op::Del, cond)
+                .await?
+            {
+                Written::Applied { deleted, .. } => decode_reply::<M>(id, deleted),
+                Written::Exists(_) | Written::Missing => Ok(None),
+            };
+        }
         let reply: Value = match encoding::<M>() {
             Encoding::Hash => {
                 self.run_script::<M, _, _>(OP, Retry::Never, &script::TAKE_HASH, &key, |_| {})
@@ -513,6 +571,29 @@ impl Store {
         } else {
             Retry::Never
         };
+        let versioned = coordination::of::<M>().is_some_and(|c| c.version.is_some());
+        if update.expected_version.is_some() && !versioned {
+            return Err(Error::Config(format!(
+                "`update(..).if_version(..)` needs a `#[redis(version)]` field, and {} has none",
+                M::META.name
+            )));
+        }
+        if coordination::of::<M>().is_some() {
+            let cond = Cond {
+                version: update.expected_version,
+                ..Cond::default()
+            };
+            let Some(values) = self
+                .patch_coordinated_if::<M>(OP, retry, &key, &update.args, cond)
+                .await?
+            else {
+                return Ok(None);
+            };
+            return Ok(Some(Updated {
+                increments: update.increments.into_iter().zip(values).collect(),
+                _model: PhantomData,
+            }));
+        }
         let args = &update.args;
         let values: Option<Vec<i64>> = self
             .run_script::<M, _, _>(OP, retry, &script::UPDATE_FIELDS, &key, |cmd| {
@@ -711,9 +792,43 @@ impl Store {
                     .to_owned(),
             ));
         }
+        let (min, max) = incr_bounds(min, max);
+        if coordination::of::<M>().is_some() {
+            // The increment, or (the entity missing) the default entity
+            // inserted, then the increment: each step one script, so a
+            // concurrent creator's entity is incremented, never replaced.
+            let changes = [
+                b"i".to_vec(),
+                field.into(),
+                by.to_string().into_bytes(),
+                min.into_bytes(),
+                max.into_bytes(),
+            ];
+            for _ in 0..4 {
+                if let Some(values) = self
+                    .patch_coordinated::<M>(OP, Retry::Never, &key, &changes)
+                    .await?
+                {
+                    return values.first().copied().ok_or_else(|| {
+                        Error::Decode(DecodeError::of::<M>(
+                            Some(field),
+                            DecodeErrorKind::UnexpectedReply("the incremented value"),
+                        ))
+                    });
+                }
+                let cond = Cond {
+                    absent: true,
+                    ..Cond::default()
+                };
+                self.put_with(OP, Retry::Never, &default, cond).await?;
+            }
+            return Err(Error::Decode(DecodeError::of::<M>(
+                Some(field),
+                DecodeErrorKind::UnexpectedReply("an entity that stays until incremented"),
+            )));
+        }
         let ttl = model_ttl_arg::<M>(OP)?;
         let pairs = hash_pairs(&default)?;
-        let (min, max) = incr_bounds(min, max);
         self.run_script::<M, _, _>(OP, Retry::Never, &script::INCR_OR_INSERT, &key, |cmd| {
             cmd.arg(field).arg(by).arg(&min).arg(&max).arg(&ttl);
             for arg in &pairs {

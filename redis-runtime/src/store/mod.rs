@@ -15,12 +15,14 @@ use crate::script;
 
 mod batch;
 mod conditional;
+pub(crate) mod coordination;
 mod health;
 mod scan;
 mod send;
 
 use crate::value::Integer;
 pub use conditional::{FieldSet, InsertOrGet, Update, Updated};
+pub use coordination::{IndexQuery, MODIFY_ATTEMPTS, Page};
 pub use health::{Health, NodeHealth, Role};
 pub(crate) use send::{Retry, Target};
 
@@ -167,6 +169,12 @@ impl Store {
         model: &M,
         ttl: Option<Duration>,
     ) -> Result<()> {
+        if coordination::of::<M>().is_some() {
+            return self
+                .put_coordinated("save", model, ttl, model.stored_version())
+                .await
+                .map(drop);
+        }
         let ttl = ttl.map(|ttl| ttl_millis::<M>("save", ttl)).transpose()?;
         let key = self.render_own_key(model)?;
         let mut pipe = redis::pipe();
@@ -192,6 +200,16 @@ impl Store {
     pub async fn save_many<M: RedisModel>(&self, models: &[M]) -> Result<()> {
         if models.is_empty() {
             return Ok(());
+        }
+        if coordination::of::<M>().is_some() {
+            // One script per entity (each touches its own constraint keys),
+            // sent concurrently; every one runs, the first error is returned.
+            let saves = models.iter().map(|model| {
+                self.put_coordinated("save_many", model, M::META.ttl, model.stored_version())
+            });
+            let all =
+                async { batch::settle(futures_util::future::join_all(saves).await).map(drop) };
+            return all.await;
         }
         let model_ttl = M::META
             .ttl
@@ -289,6 +307,14 @@ impl Store {
     /// "did not exist" about what the first one deleted): the error's
     /// [`Error::outcome`] says whether it may have been applied.
     pub async fn delete<M: Family>(&self, id: &M::Id) -> Result<bool> {
+        if coordination::of::<M>().is_some() {
+            let key = self.render_key::<M>(id)?;
+            let cond = coordination::Cond::default();
+            let written = self
+                .coordinated_write::<M>("delete", Retry::Never, &key, coordination::Op::Del, cond)
+                .await?;
+            return Ok(matches!(written, coordination::Written::Applied { .. }));
+        }
         let cmd = key_cmd("DEL", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("delete", Retry::Never, |mut con| {
             let cmd = &cmd;
@@ -302,6 +328,11 @@ impl Store {
     pub async fn delete_many<M: Family>(&self, ids: &[M::Id]) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
+        }
+        if coordination::of::<M>().is_some() {
+            let deletes = ids.iter().map(|id| self.delete::<M>(id));
+            let all = batch::settle(futures_util::future::join_all(deletes).await)?;
+            return Ok(all.into_iter().filter(|deleted| *deleted).count() as u64);
         }
         let keys = ids
             .iter()
@@ -403,6 +434,17 @@ impl Store {
         field: &str,
         value: Option<&[u8]>,
     ) -> Result<bool> {
+        if coordination::of::<M>().is_some() {
+            let mut changes: Vec<Vec<u8>> = Vec::with_capacity(3);
+            match value {
+                Some(value) => changes.extend([b"s".to_vec(), field.into(), value.to_vec()]),
+                None => changes.extend([b"c".to_vec(), field.into()]),
+            }
+            let patched = self
+                .patch_coordinated::<M>(operation, Retry::Once, key, &changes)
+                .await?;
+            return Ok(patched.is_some());
+        }
         let applied: i64 = self
             .query::<M, _, _, _>(operation, Retry::Once, |mut con| async move {
                 let reply = script::SET_FIELD
@@ -451,6 +493,19 @@ impl Store {
     ) -> Result<Option<i64>> {
         let key = self.render_key::<M>(id)?;
         let (min, max) = incr_bounds(min, max);
+        if coordination::of::<M>().is_some() {
+            let changes = [
+                b"i".to_vec(),
+                field.into(),
+                by.to_string().into_bytes(),
+                min.into_bytes(),
+                max.into_bytes(),
+            ];
+            let patched = self
+                .patch_coordinated::<M>("incr", Retry::Never, &key, &changes)
+                .await?;
+            return Ok(patched.and_then(|values| values.first().copied()));
+        }
         self.query::<M, _, _, _>("incr", Retry::Never, |mut con| {
             let (key, min, max) = (&key, &min, &max);
             async move {

@@ -344,3 +344,79 @@ pub async fn every_lease_and_rate_limit_operation(store: &redis_runtime::Store) 
     store.exists::<RoomLockFence>(&fence).await.unwrap();
     store.delete::<RoomLockFence>(&fence).await.unwrap();
 }
+
+/// Every operation of a model with a version field, unique constraints and
+/// indexes (each write runs the coordinated script), its queries and repair.
+pub async fn every_coordinated_operation(store: &redis_runtime::Store) {
+    use redis_runtime::Page;
+    let org = TenantId("acme".into());
+    let m = Member::sample("acme", 1);
+    let id = m.key_id();
+    let f = Member::fields();
+    store.save(&m).await.unwrap();
+    store
+        .save_many(&[Member::sample("acme", 2), Member::sample("acme", 3)])
+        .await
+        .unwrap();
+    store.insert(&Member::sample("acme", 4)).await.unwrap();
+    assert!(
+        !store
+            .insert_or_get(&Member::sample("acme", 4))
+            .await
+            .unwrap()
+            .is_inserted()
+    );
+    let current = store.get::<Member>(&id).await.unwrap().unwrap();
+    store.replace(&current).await.unwrap();
+    store.set_field(&id, f.role, &"admin".into()).await.unwrap();
+    store.set_field(&id, f.team, &"red".into()).await.unwrap();
+    store.clear_field(&id, f.team).await.unwrap();
+    store.incr(&id, f.score, 1).await.unwrap();
+    store
+        .update(&id, |u| u.set(f.joined, &5).incr(f.score, 1))
+        .await
+        .unwrap();
+    store
+        .incr_or_insert(&Member::sample("acme", 5).key_id(), f.score, 1, || {
+            Member::sample("acme", 5)
+        })
+        .await
+        .unwrap();
+    store
+        .modify(&id, |m: &mut Member| m.score += 1)
+        .await
+        .unwrap();
+    Member::find_by_role(store, &org, &"admin".into())
+        .await
+        .unwrap();
+    Member::find_by_role_page(store, &org, &"member".into(), Page::first(2))
+        .await
+        .unwrap();
+    Member::count_by_role(store, &org, &"member".into())
+        .await
+        .unwrap();
+    Member::find_by_joined(store, &org, 0..100, Page::ALL)
+        .await
+        .unwrap();
+    Member::count_by_joined(store, &org, ..).await.unwrap();
+    Member::find_by_email(store, &org, &"m2@acme.example".to_owned())
+        .await
+        .unwrap();
+    store
+        .take::<Member>(&Member::sample("acme", 2).key_id())
+        .await
+        .unwrap();
+    store
+        .delete::<Member>(&Member::sample("acme", 3).key_id())
+        .await
+        .unwrap();
+    store
+        .delete_many::<Member>(&[Member::sample("acme", 4).key_id()])
+        .await
+        .unwrap();
+    store.repair::<Member, _>(&org, 100).await.unwrap();
+    store
+        .delete_many::<Member>(&[id, Member::sample("acme", 5).key_id()])
+        .await
+        .unwrap();
+}

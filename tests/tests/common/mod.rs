@@ -243,11 +243,53 @@ pub struct BurstLimit {
     pub client: String,
 }
 
+/// A model with a version field, a unique field, an index and a range
+/// index: every write keeps them together (`coordination.rs`).
+#[derive(Debug, Clone, PartialEq, RedisModel)]
+#[redis(key = "org:{org}:member:{id}", hash_tag = "org", ttl = "30d")]
+pub struct Member {
+    pub org: TenantId,
+    pub id: u64,
+    #[redis(unique)]
+    pub email: String,
+    #[redis(index)]
+    pub role: String,
+    #[redis(index(range))]
+    pub joined: i64,
+    #[redis(version)]
+    pub version: u64,
+    #[redis(index)]
+    pub team: Option<String>,
+    pub score: i64,
+}
+
+impl Member {
+    pub fn sample(org: &str, id: u64) -> Member {
+        Member {
+            org: TenantId(org.into()),
+            id,
+            email: format!("m{id}@{org}.example"),
+            role: "member".into(),
+            joined: id as i64 * 10,
+            version: 0,
+            team: None,
+            score: 0,
+        }
+    }
+
+    pub fn key_id(&self) -> MemberId {
+        MemberId {
+            org: self.org.clone(),
+            id: self.id,
+        }
+    }
+}
+
 keyspace! {
     /// Every model of the integration tests.
     pub TEST_MODELS = [
         User, Session, Event, Profile, Counter, TeamMembers, PrefSets, Board, Load, Hits, Views,
-        History, Jobs, JobsInFlight, ReadMarks, OrgPrefs,
+        History, Jobs, JobsInFlight, ReadMarks, OrgPrefs, Member,
         RoomLock, RoomLockFence, JobLock, JobLockFence,
         FixedLimit, SlidingLimit, GcraLimit, BurstLimit,
     ];

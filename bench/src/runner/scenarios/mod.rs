@@ -10,6 +10,7 @@
 mod cluster;
 mod collections;
 mod common;
+mod coordination;
 mod exact_counters;
 mod s1_codec;
 mod s2_sequential;

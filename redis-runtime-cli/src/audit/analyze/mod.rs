@@ -61,6 +61,8 @@ pub(crate) struct Finding {
 /// The impl or trait the walk is in.
 struct ImplCtx {
     self_name: Option<String>,
+    /// The core name of the self type (`Client` for `Rc<redis::Client>`).
+    self_core: Option<String>,
     /// The impl (or trait) is of a redis trait, so `self` is a connection.
     redis_self: bool,
     families: Families,
@@ -83,6 +85,9 @@ struct Analyzer<'a> {
     plain_closures: HashSet<usize>,
     findings: Vec<Finding>,
     deferred: Vec<Finding>,
+    /// The crate types whose fields are being searched for connections
+    /// (to stop at a type met again inside itself).
+    holding: Vec<String>,
     touches_redis: bool,
 }
 
@@ -109,6 +114,7 @@ pub(crate) fn analyze<'a>(
         plain_closures: HashSet::new(),
         findings: Vec::new(),
         deferred: Vec::new(),
+        holding: Vec::new(),
         touches_redis: false,
     };
     for item in &ast.items {

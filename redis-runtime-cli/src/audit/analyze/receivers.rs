@@ -10,7 +10,7 @@ use crate::audit::commands::{self, Families, is_connection_type, is_raw_type};
 use crate::audit::resolve::{Binding, ModKey, Namespace, type_name};
 
 use super::Analyzer;
-use super::items::{CrateItems, FnDef};
+use super::items::FnDef;
 use super::paths::{NamedPath, named_path};
 use super::tables::{PASSTHROUGH, TRANSPARENT, hands_out_connection, names_connection};
 
@@ -30,8 +30,13 @@ pub(super) enum Class {
 pub(super) enum Raw {
     /// Not a raw construct (or not known to be one).
     No,
-    /// Built in this function, where it was counted.
+    /// Built in this expression (or handed to a transaction's closure),
+    /// where it was counted: sending it is part of that one violation.
     Built,
+    /// Built in this function and bound to a variable: it was counted where
+    /// it was built, and sending it (in another statement) is a site of its
+    /// own.
+    Bound,
     /// Received from elsewhere (a parameter or a typed binding), so it was
     /// counted where it was built and sending it is a connection call.
     Received,
@@ -50,6 +55,11 @@ fn see_through(expr: &Expr) -> Option<&Expr> {
         _ => None,
     }
 }
+
+/// How deep the audit follows types into their fields and arguments before
+/// it assumes the value may hold a connection (an enum of structs of
+/// generic wrappers is already 5 deep).
+const MAX_DEPTH: usize = 12;
 
 /// The class of a type of the redis crate: a connection or client is
 /// Redis, a value type (`Value`, `Cmd`, `ConnectionInfo`) is not.
@@ -79,7 +89,23 @@ impl<'a> Analyzer<'a> {
     /// constructor, or a variable bound to one.
     pub(super) fn raw_chain(&mut self, expr: &Expr) -> Raw {
         match expr {
+            // What an executor returns is a reply, not the construct.
+            Expr::MethodCall(m) if commands::EXECUTORS.contains(&m.method.to_string().as_str()) => {
+                Raw::No
+            }
             Expr::MethodCall(m) => self.raw_chain(&m.receiver),
+            // A field declared as a construct (`cmd: Cmd`, `script:
+            // Option<Script>`): it was counted where it was built.
+            Expr::Field(_) => match self.type_of_expr(expr) {
+                Some((module, ty)) => {
+                    let raw = self.class_in(&module, |a| {
+                        a.is_raw_typed(ty)
+                            || first_type_arg(ty).is_some_and(|inner| a.is_raw_typed(inner))
+                    });
+                    if raw { Raw::Received } else { Raw::No }
+                }
+                None => Raw::No,
+            },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => match named_path(p).map(|path| {
                     self.resolve_segments(path.leading_colon, &path.segments, Namespace::Value)
@@ -137,7 +163,7 @@ impl<'a> Analyzer<'a> {
             }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
-                if !hands_out_connection(&name, m.args.len()) {
+                if !hands_out_connection(&name, m.args.len()) || self.is_reply(expr) {
                     Class::NonRedis
                 } else if !names_connection(&name)
                     && self.element_class(&m.receiver) == Class::NonRedis
@@ -162,9 +188,11 @@ impl<'a> Analyzer<'a> {
                 }
                 Class::Unknown
             }
-            Expr::Field(_) => match self.type_of_expr(expr) {
+            Expr::Field(f) => match self.type_of_expr(expr) {
                 Some((module, ty)) => self.class_in(&module, |a| a.class_of_type(ty)),
-                None => Class::Unknown,
+                // A field of a value that neither is nor holds Redis (a
+                // reply's `keys`, a `StreamKey`'s `ids`): not Redis either.
+                None => self.element_class(&f.base),
             },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => match named_path(p) {
@@ -225,8 +253,7 @@ impl<'a> Analyzer<'a> {
     /// `None` when the crate declares no such function.
     fn local_fn_class(&mut self, name: &str) -> Option<Class> {
         let items = self.items;
-        let defs: Vec<&FnDef<'_>> =
-            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
         if defs.is_empty() {
             return None;
         }
@@ -282,8 +309,7 @@ impl<'a> Analyzer<'a> {
     /// counted where it was built, and sending it is a connection call.
     fn local_fn_returns_raw(&mut self, name: &str) -> bool {
         let items = self.items;
-        let defs: Vec<&FnDef<'_>> =
-            CrateItems::lookup(&items.fns, &self.module.krate, name).collect();
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
         defs.into_iter().any(|def| match def.output {
             syn::ReturnType::Default => false,
             syn::ReturnType::Type(_, ty) => self.class_in(&def.module, |a| {
@@ -306,6 +332,9 @@ impl<'a> Analyzer<'a> {
     /// Whether a value (not itself Redis) may hold Redis values: a
     /// collection of connections, a struct with a connection field.
     pub(super) fn may_hold_redis(&mut self, expr: &Expr, depth: usize) -> bool {
+        if self.is_reply(expr) {
+            return false;
+        }
         let root = chain_root(expr);
         match root {
             Expr::Path(p) => {
@@ -324,13 +353,47 @@ impl<'a> Analyzer<'a> {
                     None => false,
                 }
             }
-            Expr::Field(_) => match self.type_of_expr(root) {
+            Expr::Field(f) => match self.type_of_expr(root) {
                 Some((module, ty)) => self.holds_in(&module, ty, depth),
-                None => true,
+                // Of a value known to be plain, the field is plain too.
+                None => self.element_class(&f.base) != Class::NonRedis,
             },
             Expr::Paren(e) => self.may_hold_redis(&e.expr, depth),
             Expr::Group(e) => self.may_hold_redis(&e.expr, depth),
             Expr::Unary(e) => self.may_hold_redis(&e.expr, depth),
+            // `Manager::new(..)`, `Manager { .. }`: a type of the crate, by
+            // its declaration (an enum whose variants hold pools, say).
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => match named_path(p) {
+                    // A free function of the crate, by its declared return
+                    // type (`fn pool() -> Manager`).
+                    Some(path) if path.segments.len() == 1 => {
+                        match self.resolve_segments(
+                            path.leading_colon,
+                            &path.segments,
+                            Namespace::Value,
+                        ) {
+                            Binding::Local(name) if !name.is_empty() => {
+                                self.local_fn_holds_redis(&name, depth)
+                            }
+                            _ => false,
+                        }
+                    }
+                    Some(path) if path.segments.len() >= 2 => {
+                        let owner = &path.segments[..path.segments.len() - 1];
+                        match self.resolve_segments(path.leading_colon, owner, Namespace::Type) {
+                            Binding::Local(name) => self.struct_holds_redis(&name, depth),
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                },
+                _ => false,
+            },
+            Expr::Struct(s) => match self.resolve(&s.path, Namespace::Type) {
+                Binding::Local(name) => self.struct_holds_redis(&name, depth),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -345,10 +408,37 @@ impl<'a> Analyzer<'a> {
         }) == Class::Redis
     }
 
+    /// Whether `expr` is a decoded reply: what an executor (`query_async`)
+    /// or a command method called on something that may be a connection
+    /// (`con.hgetall(k).await?`, `con.get(k)`) returns. It holds no
+    /// connection, and what is taken out of it is plain data.
+    pub(super) fn is_reply(&mut self, expr: &Expr) -> bool {
+        if let Some(inner) = see_through(expr) {
+            return self.is_reply(inner);
+        }
+        let Expr::MethodCall(m) = expr else {
+            return false;
+        };
+        let name = m.method.to_string();
+        if commands::EXECUTORS.contains(&name.as_str()) {
+            return true;
+        }
+        if TRANSPARENT.contains(&name.as_str()) {
+            return self.is_reply(&m.receiver);
+        }
+        commands::command_method(
+            commands::F_ALL & !commands::F_CONNECTION_LIKE,
+            &name,
+            m.args.len(),
+        )
+        .is_some()
+            && self.class_of_expr(&m.receiver) != Class::NonRedis
+    }
+
     /// Whether a type is or holds a Redis type: `Vec<Connection>`,
     /// `HashMap<String, Client>`, a struct of the crate with such a field.
     pub(super) fn type_holds_redis(&mut self, ty: &Type, depth: usize) -> bool {
-        if depth > 4 {
+        if depth > MAX_DEPTH {
             return true;
         }
         match ty {
@@ -366,12 +456,23 @@ impl<'a> Analyzer<'a> {
                     syn::PathArguments::AngleBracketed(a) => a.args.iter().collect(),
                     _ => Vec::new(),
                 });
-                let arg_types: Vec<&Type> = args
+                let mut arg_types: Vec<&Type> = args
                     .filter_map(|a| match a {
                         syn::GenericArgument::Type(t) => Some(t),
                         _ => None,
                     })
                     .collect();
+                // A map's keys and a set's elements are `Hash`/`Ord`
+                // values, which no connection is: only a map's values may
+                // hold one.
+                let last = p.path.segments.last().map(|s| s.ident.to_string());
+                match last.as_deref() {
+                    Some("HashSet" | "BTreeSet" | "IndexSet") => arg_types.clear(),
+                    Some("HashMap" | "BTreeMap" | "IndexMap") if !arg_types.is_empty() => {
+                        arg_types.remove(0);
+                    }
+                    _ => {}
+                }
                 if arg_types
                     .into_iter()
                     .any(|t| self.type_holds_redis(t, depth + 1))
@@ -379,8 +480,10 @@ impl<'a> Analyzer<'a> {
                     return true;
                 }
                 match self.resolve(&p.path, Namespace::Type) {
-                    // Any redis type: `&[Cmd]` holds commands to send.
-                    Binding::Redis(_) => true,
+                    // A construct: `&[Cmd]` holds commands to send. Other
+                    // redis value types (`StreamReadReply`, `Value`) hold
+                    // decoded data only.
+                    Binding::Redis(path) => is_raw_type(&path),
                     Binding::Local(name) => self.struct_holds_redis(&name, depth + 1),
                     _ => false,
                 }
@@ -389,19 +492,39 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// Whether a free function of the crate named `name` returns (a
+    /// `Result` or `Option` of) something that is or holds Redis.
+    fn local_fn_holds_redis(&mut self, name: &str, depth: usize) -> bool {
+        let items = self.items;
+        let defs: Vec<&FnDef<'_>> = items.lookup_related(&items.fns, &self.module.krate, name);
+        defs.into_iter().any(|def| match def.output {
+            syn::ReturnType::Default => false,
+            syn::ReturnType::Type(_, ty) => self.holds_in(&def.module, ty, depth + 1),
+        })
+    }
+
     /// Whether a struct of the crate has a field that is or holds Redis.
     fn struct_holds_redis(&mut self, name: &str, depth: usize) -> bool {
-        if depth > 4 {
+        if depth > MAX_DEPTH {
             return true;
         }
+        // A type met again inside itself (`struct Node { next:
+        // Option<Box<Node>> }`) adds nothing its other fields do not say.
+        if self.holding.iter().any(|n| n == name) {
+            return false;
+        }
         let items = self.items;
-        let fields: Vec<(ModKey, &Type)> =
-            CrateItems::lookup(&items.structs, &self.module.krate, name)
-                .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
-                .collect();
-        fields
+        let fields: Vec<(ModKey, &Type)> = items
+            .lookup_related(&items.structs, &self.module.krate, name)
             .into_iter()
-            .any(|(module, ty)| self.holds_in(&module, ty, depth + 1))
+            .flat_map(|def| def.fields.iter().map(|(_, ty)| (def.module.clone(), *ty)))
+            .collect();
+        self.holding.push(name.to_owned());
+        let holds = fields
+            .into_iter()
+            .any(|(module, ty)| self.holds_in(&module, ty, depth + 1));
+        self.holding.pop();
+        holds
     }
 
     /// The name of the struct (declared in this file) an expression is an
@@ -437,15 +560,16 @@ impl<'a> Analyzer<'a> {
             syn::Member::Unnamed(i) => i.index.to_string(),
         };
         let items = self.items;
-        let candidates: Vec<(&ModKey, &'a Type)> =
-            CrateItems::lookup(&items.structs, &self.module.krate, &owner)
-                .filter_map(|def| {
-                    def.fields
-                        .iter()
-                        .find(|(n, _)| *n == member)
-                        .map(|(_, ty)| (&def.module, *ty))
-                })
-                .collect();
+        let candidates: Vec<(&ModKey, &'a Type)> = items
+            .lookup_related(&items.structs, &self.module.krate, &owner)
+            .into_iter()
+            .filter_map(|def| {
+                def.fields
+                    .iter()
+                    .find(|(n, _)| *n == member)
+                    .map(|(_, ty)| (&def.module, *ty))
+            })
+            .collect();
         let found = candidates
             .iter()
             .find(|(module, _)| **module == self.module)
@@ -528,13 +652,52 @@ impl<'a> Analyzer<'a> {
             if let TypeParamBound::Trait(t) = bound {
                 match self.resolve(&t.path, Namespace::Type) {
                     Binding::Redis(_) => return Class::Redis,
-                    Binding::Local(_) | Binding::Module(_) | Binding::Unknown => {
-                        class = Class::Unknown;
-                    }
+                    // A trait of the crate: only what its supertraits say
+                    // (`dyn CacheDriver` has CacheDriver's methods, none of
+                    // them a command, unless it extends a redis trait).
+                    Binding::Local(name) => match self.own_trait_class(&name) {
+                        Class::Redis => return Class::Redis,
+                        Class::NonRedis => {}
+                        Class::Unknown => class = Class::Unknown,
+                    },
+                    Binding::Module(_) | Binding::Unknown => class = Class::Unknown,
                     Binding::External(_) => {}
                 }
             }
         }
+        class
+    }
+
+    /// The class of a value known only by a trait of the scanned crate
+    /// (`dyn Trait`, `impl Trait`): by the trait's supertraits. A trait of
+    /// the crate that was not scanned is, like the crate's other own items,
+    /// not Redis.
+    fn own_trait_class(&mut self, name: &str) -> Class {
+        let key = format!("trait {name}");
+        if self.holding.contains(&key) {
+            return Class::NonRedis;
+        }
+        let items = self.items;
+        let defs = items.lookup_related(&items.traits, &self.module.krate, name);
+        if defs.is_empty() {
+            return Class::NonRedis;
+        }
+        self.holding.push(key);
+        let mut class = Class::NonRedis;
+        for def in defs {
+            let c = self.class_in(&def.module, |a| {
+                a.class_of_bounds(def.supertraits.iter().copied())
+            });
+            match c {
+                Class::Redis => {
+                    class = Class::Redis;
+                    break;
+                }
+                Class::Unknown => class = Class::Unknown,
+                Class::NonRedis => {}
+            }
+        }
+        self.holding.pop();
         class
     }
 
@@ -566,6 +729,127 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// The core type name (see [`core_type_name`]) of what `expr` is, when a
+    /// declaration says: a variable's or a field's declared type, `self`.
+    fn core_name_of_expr(&self, expr: &Expr) -> Option<String> {
+        if let Some(inner) = see_through(expr) {
+            return self.core_name_of_expr(inner);
+        }
+        match expr {
+            Expr::MethodCall(m) if TRANSPARENT.contains(&m.method.to_string().as_str()) => {
+                self.core_name_of_expr(&m.receiver)
+            }
+            Expr::Path(p) => {
+                let name = p.path.get_ident()?.to_string();
+                if name == "self" {
+                    return self.impls.last()?.self_core.clone();
+                }
+                self.var(&name)?.core_name.clone()
+            }
+            Expr::Field(_) => core_type_name(self.type_of_expr(expr)?.1),
+            _ => None,
+        }
+    }
+
+    /// Whether `receiver.name(..)` (with `nargs` arguments) calls a method of
+    /// a trait of the scanned crate rather than a redis command: the trait
+    /// is in scope here, declares the method, and is implemented for a
+    /// redis type (`impl OrderRepo for Rc<redis::Client>`) that the
+    /// receiver may be. The raw access is inside that impl, where it is
+    /// counted; its callers are not.
+    pub(super) fn own_trait_applies(&mut self, receiver: &Expr, name: &str, nargs: usize) -> bool {
+        let items = self.items;
+        let krate = self.module.krate.clone();
+        let receiver_core = self.core_name_of_expr(receiver);
+        let traits: Vec<String> = items
+            .traits
+            .iter()
+            .filter(|((k, _), defs)| {
+                *k == krate
+                    && defs
+                        .iter()
+                        .any(|d| d.methods.iter().any(|(m, n)| m == name && *n == nargs))
+            })
+            .map(|((_, t), _)| t.clone())
+            .collect();
+        for trait_name in traits {
+            let in_scope = matches!(
+                self.resolve_segments(false, std::slice::from_ref(&trait_name), Namespace::Type),
+                Binding::Local(ref n) if *n == trait_name
+            );
+            if !in_scope {
+                continue;
+            }
+            for imp in items.trait_impls.get(&krate).into_iter().flatten() {
+                if imp.trait_name != trait_name {
+                    continue;
+                }
+                let redis =
+                    self.class_in(&imp.module, |a| a.class_of_type(imp.self_ty)) == Class::Redis;
+                let same = match (&receiver_core, core_type_name(imp.self_ty)) {
+                    (Some(a), Some(b)) => *a == b,
+                    _ => true,
+                };
+                if redis && same {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether a type is a redis pub/sub connection (`redis::PubSub`,
+    /// `redis::aio::PubSub`, or one in a `Box`, a `Mutex`, ...).
+    pub(super) fn is_pubsub_type(&mut self, ty: &Type) -> bool {
+        match ty {
+            Type::Reference(r) => self.is_pubsub_type(&r.elem),
+            Type::Paren(p) => self.is_pubsub_type(&p.elem),
+            Type::Path(p) if p.qself.is_none() => match self.resolve(&p.path, Namespace::Type) {
+                Binding::Redis(path) => path.last().is_some_and(|n| n == "PubSub"),
+                Binding::External(path)
+                    if path
+                        .last()
+                        .is_some_and(|n| PASSTHROUGH.contains(&n.as_str())) =>
+                {
+                    first_type_arg(ty).is_some_and(|inner| self.is_pubsub_type(inner))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether an expression is a redis pub/sub connection: a variable or
+    /// field of that type, or what `as_pubsub()`, `into_pubsub()` or
+    /// `get_async_pubsub()` hand out.
+    pub(super) fn is_pubsub_expr(&mut self, expr: &Expr) -> bool {
+        if let Some(inner) = see_through(expr) {
+            return self.is_pubsub_expr(inner);
+        }
+        match expr {
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                if commands::PUBSUB_OPENERS.contains(&name.as_str()) {
+                    true
+                } else if TRANSPARENT.contains(&name.as_str()) {
+                    self.is_pubsub_expr(&m.receiver)
+                } else {
+                    false
+                }
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.var(&i.to_string()))
+                .is_some_and(|v| v.pubsub),
+            Expr::Field(_) => match self.type_of_expr(expr) {
+                Some((module, ty)) => self.class_in(&module, |a| a.is_pubsub_type(ty)),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
     pub(super) fn is_raw_typed(&mut self, ty: &Type) -> bool {
         match ty {
             Type::Reference(r) => self.is_raw_typed(&r.elem),
@@ -588,6 +872,24 @@ pub(super) fn chain_root(expr: &Expr) -> &Expr {
         Expr::Paren(e) => chain_root(&e.expr),
         Expr::Reference(e) => chain_root(&e.expr),
         other => other,
+    }
+}
+
+/// The name of the type a value of type `ty` is, under references and the
+/// generic wrappers (`Client` for `&Rc<redis::Client>`).
+pub(super) fn core_type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Reference(r) => core_type_name(&r.elem),
+        Type::Paren(p) => core_type_name(&p.elem),
+        Type::Group(g) => core_type_name(&g.elem),
+        Type::Path(p) => {
+            let name = p.path.segments.last()?.ident.to_string();
+            match first_type_arg(ty) {
+                Some(inner) if PASSTHROUGH.contains(&name.as_str()) => core_type_name(inner),
+                _ => Some(name),
+            }
+        }
+        _ => None,
     }
 }
 

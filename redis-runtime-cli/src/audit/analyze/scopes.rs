@@ -12,7 +12,7 @@ use crate::audit::commands::Families;
 use crate::audit::resolve::{Lexical, Names, type_name};
 
 use super::Analyzer;
-use super::receivers::{Class, Raw, first_type_arg};
+use super::receivers::{Class, Raw, core_type_name, first_type_arg};
 
 /// A local variable.
 #[derive(Clone, Debug)]
@@ -33,6 +33,13 @@ pub(super) struct Var {
     /// connections, a struct with a client field): then what is taken out
     /// of it (`for c in &conns`, `conns.iter().map(|c| ..)`) is not known.
     pub(super) holds_redis: bool,
+    /// Whether it is a redis pub/sub connection (`redis::PubSub`,
+    /// `redis::aio::PubSub`), whose inherent `subscribe`-like methods send
+    /// commands.
+    pub(super) pubsub: bool,
+    /// The name of its declared type under references and generic wrappers
+    /// (`Client` for `&Rc<redis::Client>`), when declared.
+    pub(super) core_name: Option<String>,
 }
 
 impl Var {
@@ -44,6 +51,8 @@ impl Var {
             key: None,
             struct_name: None,
             holds_redis: false,
+            pubsub: false,
+            core_name: None,
         }
     }
 }
@@ -125,7 +134,63 @@ impl<'a> Analyzer<'a> {
     /// scope. A one-field tuple-struct pattern over a generic newtype, as in
     /// `State(state): State<AppState>` or `Json(body): Json<T>`, binds its
     /// field as the type argument.
+    /// Bind, in the innermost scope, what `pat` takes out of `expr` (`if
+    /// let`, `match`, destructuring `let`): a tuple pattern against a tuple
+    /// expression element by element (`if let (Ok(mut conn), Ok(text)) =
+    /// (client.get_connection(), ..)`), anything else by what is known of
+    /// the whole.
+    pub(super) fn bind_matched(&mut self, pat: &Pat, expr: &syn::Expr) {
+        let mut parts = Vec::new();
+        self.matched_parts(pat, expr, &mut parts);
+        if let Some(scope) = self.scopes.last_mut() {
+            for (pat, class) in parts {
+                bind_derived(pat, scope, class);
+            }
+        }
+    }
+
+    fn matched_parts<'p>(
+        &mut self,
+        pat: &'p Pat,
+        expr: &syn::Expr,
+        out: &mut Vec<(&'p Pat, Class)>,
+    ) {
+        let expr = match expr {
+            syn::Expr::Paren(e) => &*e.expr,
+            syn::Expr::Group(e) => &*e.expr,
+            other => other,
+        };
+        match (pat, expr) {
+            (Pat::Paren(p), _) => self.matched_parts(&p.pat, expr, out),
+            (Pat::Tuple(pt), syn::Expr::Tuple(et))
+                if pt.elems.len() == et.elems.len()
+                    && !pt.elems.iter().any(|p| matches!(p, Pat::Rest(_))) =>
+            {
+                for (p, e) in pt.elems.iter().zip(&et.elems) {
+                    self.matched_parts(p, e, out);
+                }
+            }
+            _ => {
+                let class = self.element_class(expr);
+                out.push((pat, class));
+            }
+        }
+    }
+
     pub(super) fn bind_typed(&mut self, pat: &Pat, ty: &Type) {
+        if let (Pat::Tuple(pt), Type::Tuple(tt)) = (pat, ty)
+            && pt.elems.len() == tt.elems.len()
+            && !pt.elems.iter().any(|p| matches!(p, Pat::Rest(_)))
+        {
+            for (p, t) in pt.elems.iter().zip(&tt.elems) {
+                self.bind_typed(p, t);
+            }
+            return;
+        }
+        if let Pat::Paren(p) = pat {
+            self.bind_typed(&p.pat, ty);
+            return;
+        }
         if let Pat::TupleStruct(ts) = pat
             && ts.elems.len() == 1
             && let Some(inner_ty) = first_type_arg(ty)
@@ -144,6 +209,8 @@ impl<'a> Analyzer<'a> {
             key: None,
             struct_name: type_name(ty),
             holds_redis: self.type_holds_redis(ty, 0),
+            pubsub: self.is_pubsub_type(ty),
+            core_name: core_type_name(ty),
         };
         if let Some(scope) = self.scopes.last_mut() {
             bind_pattern(pat, scope, var);
@@ -164,7 +231,9 @@ impl<'a> Analyzer<'a> {
         });
         let names = self.table.block_names(&self.module, &self.lexical(), items);
         Scope {
-            families: self.table.families_of(&names, &mut HashSet::new()),
+            families: self
+                .table
+                .families_of(&self.module, &names, &mut HashSet::new()),
             names,
             ..Scope::default()
         }

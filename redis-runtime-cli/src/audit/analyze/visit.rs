@@ -15,7 +15,7 @@ use crate::audit::resolve::{Binding, ModKey, Namespace, type_name, use_leaves};
 
 use super::keys::{literal_key, raw_arg_is_key};
 use super::paths::named_path;
-use super::receivers::{Class, Raw, chain_root};
+use super::receivers::{Class, Raw, chain_root, core_type_name};
 use super::scopes::{Scope, Var, bind_derived, bind_pattern};
 use super::tables::{ESCAPE_HATCH, names_connection};
 use super::{Analyzer, ImplCtx};
@@ -105,6 +105,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         let self_name = type_name(&imp.self_ty);
         self.impls.push(ImplCtx {
             self_name: self_name.clone(),
+            self_core: core_type_name(&imp.self_ty),
             redis_self: trait_family.is_some(),
             families: scope.families | trait_family.unwrap_or(0),
             redis_generics: scope.redis_generics,
@@ -124,6 +125,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             families != 0 || self.class_of_bounds(t.supertraits.iter()) == Class::Redis;
         self.impls.push(ImplCtx {
             self_name: None,
+            self_core: None,
             redis_self,
             families,
             redis_generics: HashSet::new(),
@@ -158,10 +160,16 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         };
         let mut var = Var::of(Class::Unknown);
         if let Some(init) = &local.init {
-            var.raw = self.raw_chain(&init.expr);
+            // A construct bound to a variable is sent, if at all, in another
+            // statement: that send is a site of its own.
+            var.raw = match self.raw_chain(&init.expr) {
+                Raw::Built => Raw::Bound,
+                raw => raw,
+            };
             var.class = self.class_of_expr(&init.expr);
             var.holds_redis = self.may_hold_redis(&init.expr, 0);
             var.key = literal_key(&init.expr);
+            var.pubsub = self.is_pubsub_expr(&init.expr);
             var.struct_name = match &*init.expr {
                 Expr::Struct(s) => s.path.segments.last().map(|s| s.ident.to_string()),
                 _ => None,
@@ -170,6 +178,8 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         if let Some(ty) = typed {
             var.struct_name = type_name(ty);
             var.holds_redis = self.type_holds_redis(ty, 0);
+            var.pubsub |= self.is_pubsub_type(ty);
+            var.core_name = core_type_name(ty);
             if var.raw == Raw::No && self.is_raw_typed(ty) {
                 var.raw = Raw::Received;
             }
@@ -178,8 +188,24 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 var.class = class;
             }
         }
-        if let Some(scope) = self.scopes.last_mut() {
-            bind_pattern(pat, scope, var);
+        match (pat, typed, &local.init) {
+            // `let (a, b): (Vec<HashMap<..>>, i64) = ..`: each part by its
+            // own declared type.
+            (Pat::Tuple(_), Some(ty @ Type::Tuple(_)), _) => self.bind_typed(pat, ty),
+            // `let (a, b) = (client.get_connection()?, 1)`, `let (a, b) =
+            // pipe.query(..)?`: each part by what it is matched against.
+            (
+                Pat::Tuple(_) | Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Slice(_),
+                None,
+                Some(init),
+            ) => {
+                self.bind_matched(pat, &init.expr);
+            }
+            _ => {
+                if let Some(scope) = self.scopes.last_mut() {
+                    bind_pattern(pat, scope, var);
+                }
+            }
         }
     }
 
@@ -249,19 +275,14 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
 
     fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
         self.visit_expr(&e.expr);
-        let class = self.element_class(&e.expr);
-        if let Some(scope) = self.scopes.last_mut() {
-            bind_derived(&e.pat, scope, class);
-        }
+        self.bind_matched(&e.pat, &e.expr);
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
         self.visit_expr(&m.expr);
-        let class = self.element_class(&m.expr);
         for arm in &m.arms {
-            let mut scope = Scope::default();
-            bind_derived(&arm.pat, &mut scope, class);
-            self.scopes.push(scope);
+            self.scopes.push(Scope::default());
+            self.bind_matched(&arm.pat, &m.expr);
             if let Pat::Guard(g) = &arm.pat {
                 self.visit_expr(&g.guard);
             }
@@ -343,6 +364,16 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             );
             let keys = self.chain_keys(&call.receiver);
             self.findings.extend(keys);
+        } else if raw == Raw::Bound && commands::EXECUTORS.contains(&name.as_str()) {
+            // Built in another statement (counted there); the traffic is
+            // sent here. Its keys were checked where they were added.
+            self.report(
+                call.method.span(),
+                Kind::RawConnectionCall,
+                format!(
+                    "`.{name}(..)` sends a raw command, pipeline or script built in another statement"
+                ),
+            );
         } else if raw != Raw::No {
             // Part of a raw construct already counted where it was built.
             if (name == "arg" || name == "cursor_arg") && nargs == 1 {
@@ -388,6 +419,17 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 let keys = self.chain_keys(&call.receiver);
                 self.deferred.extend(keys);
             }
+        } else if nargs == 1
+            && commands::PUBSUB_METHODS.contains(&name.as_str())
+            && self.is_pubsub_expr(&call.receiver)
+        {
+            // Inherent methods of `PubSub`/`aio::PubSub`: no trait needed.
+            self.report(
+                call.method.span(),
+                Kind::CommandTraitCall,
+                format!("calls redis pub/sub method `{name}` (PubSub), which sends a command"),
+            );
+            self.check_keys(call.args.iter(), "a redis pub/sub call");
         } else {
             let class = self.class_of_expr(&call.receiver);
             let in_scope = self.families();
@@ -399,6 +441,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
             if class != Class::NonRedis
                 && let Some((method, family)) = commands::command_method(families, &name, nargs)
                 && Self::turbofish_fits(call, method, in_scope)
+                && !(class == Class::Redis && self.own_trait_applies(&call.receiver, &name, nargs))
             {
                 let traits = match family {
                     commands::F_JSON => "JsonCommands/JsonAsyncCommands",

@@ -58,6 +58,22 @@ impl Binding {
                 path.push(segment.to_owned());
                 Binding::Redis(path)
             }
+            // A module of the crate the audit did not read (a partial
+            // scan): a type-like name in it (`super::Cache`) is still the
+            // crate's own item, not the redis crate's nor another crate's;
+            // anything else stays unknown.
+            Binding::Module(key) if table.module(key).is_none() => {
+                if segment.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    Binding::Local(segment.to_owned())
+                } else {
+                    let mut path = key.path.clone();
+                    path.push(segment.to_owned());
+                    Binding::Module(ModKey {
+                        krate: key.krate.clone(),
+                        path,
+                    })
+                }
+            }
             Binding::Module(key) => table
                 .lookup_in_module(key, segment, &mut HashSet::new())
                 .unwrap_or(Binding::Unknown),
@@ -294,25 +310,34 @@ impl ModuleTable {
     /// Once imports are resolved: which type aliases name a redis type
     /// (`type Conn = redis::aio::MultiplexedConnection;`).
     fn resolve_aliases(&mut self) {
-        let mut found: Vec<(bool, CrateKey, String)> = Vec::new();
+        let mut found: Vec<(Option<bool>, CrateKey, String)> = Vec::new();
         for (key, names) in &self.modules {
             for alias in &names.aliases {
                 let binding = alias.target.as_ref().map(|(leading_colon, path)| {
                     self.resolve_path(key, &[], *leading_colon, path, Namespace::Type)
                 });
+                // Some(true): a redis type; Some(false): may be one (not
+                // known, or a wrapper whose argument says); None: known
+                // not to be (a plain alias of another crate's type, such
+                // as `type JobData = serde_json::Value`).
                 let redis = match &binding {
-                    Some(Binding::Redis(_)) => true,
-                    Some(Binding::External(p)) => commands::WRAPPER_CRATES.contains(&p[0].as_str()),
-                    _ => false,
+                    Some(Binding::Redis(_)) => Some(true),
+                    Some(Binding::External(p))
+                        if commands::WRAPPER_CRATES.contains(&p[0].as_str()) =>
+                    {
+                        Some(true)
+                    }
+                    Some(Binding::External(_)) if alias.plain => None,
+                    _ => Some(false),
                 };
                 found.push((redis, key.krate.clone(), alias.name.clone()));
             }
         }
         for (redis, krate, name) in found {
-            let set = if redis {
-                &mut self.redis_types
-            } else {
-                &mut self.deref_types
+            let set = match redis {
+                Some(true) => &mut self.redis_types,
+                Some(false) => &mut self.deref_types,
+                None => continue,
             };
             set.entry(krate).or_default().insert(name);
         }
@@ -407,11 +432,20 @@ impl ModuleTable {
         for leaf in &names.uses {
             let target = self.resolve_use(module, scopes, leaf);
             match (&leaf.kind, leaf.bound_name()) {
-                (LeafKind::Glob, _) => imports.globs.push(target),
+                (LeafKind::Glob, _) => {
+                    imports.globs.push(target);
+                    imports.public_globs.push(leaf.public);
+                }
                 (_, Some(name)) => {
+                    if leaf.public {
+                        imports.public_named.insert(name.clone());
+                    }
                     imports.named.insert(name, target);
                 }
-                (_, None) => imports.anonymous.push(target),
+                (_, None) => {
+                    imports.anonymous.push(target);
+                    imports.public_anonymous.push(leaf.public);
+                }
             }
         }
         imports
@@ -648,51 +682,89 @@ impl ModuleTable {
     /// The command-trait families a module brings into scope, through its
     /// imports and glob imports.
     pub(crate) fn module_families(&self, key: &ModKey, seen: &mut HashSet<ModKey>) -> Families {
+        self.module_families_for(key, key, seen)
+    }
+
+    /// What of `key`'s imports `viewer` sees through a glob import of `key`:
+    /// all of them from inside `key` (`use super::*` in a child module),
+    /// only its `pub use`s from elsewhere (`use crate::repo::*` does not
+    /// bring `repo`'s private `use redis::Commands` into scope).
+    fn module_families_for(
+        &self,
+        viewer: &ModKey,
+        key: &ModKey,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
         if !seen.insert(key.clone()) {
             return 0;
         }
+        let inside = viewer.krate == key.krate && viewer.path.starts_with(&key.path);
         match self.module(key) {
-            Some(names) => self.families_of(names, seen),
+            Some(names) => self.families_seen(viewer, names, inside, seen),
             None => 0,
         }
     }
 
-    /// The command-trait families the imports of a module or block bring
+    /// The command-trait families the imports of a block in `viewer` bring
     /// into scope.
-    pub(crate) fn families_of(&self, names: &Names, seen: &mut HashSet<ModKey>) -> Families {
+    pub(crate) fn families_of(
+        &self,
+        viewer: &ModKey,
+        names: &Names,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
+        self.families_seen(viewer, names, true, seen)
+    }
+
+    fn families_seen(
+        &self,
+        viewer: &ModKey,
+        names: &Names,
+        inside: bool,
+        seen: &mut HashSet<ModKey>,
+    ) -> Families {
         let imports = &names.imports;
         let mut families = 0;
-        for binding in imports.named.values().chain(&imports.anonymous) {
-            families |= binding.trait_family().unwrap_or(0);
+        for (name, binding) in &imports.named {
+            if inside || imports.public_named.contains(name) {
+                families |= binding.trait_family().unwrap_or(0);
+            }
         }
-        for glob in &imports.globs {
-            families |= self.glob_families(glob, seen);
+        for (i, binding) in imports.anonymous.iter().enumerate() {
+            if inside || imports.public_anonymous.get(i).copied().unwrap_or(false) {
+                families |= binding.trait_family().unwrap_or(0);
+            }
+        }
+        for (i, glob) in imports.globs.iter().enumerate() {
+            if inside || imports.public_globs.get(i).copied().unwrap_or(false) {
+                families |= match glob {
+                    Binding::Redis(path) => commands::glob_families(path),
+                    Binding::Module(key) => self.module_families_for(viewer, key, seen),
+                    _ => 0,
+                };
+            }
         }
         families
     }
 
-    /// The families a glob import of `source` brings into scope.
-    pub(crate) fn glob_families(&self, source: &Binding, seen: &mut HashSet<ModKey>) -> Families {
-        match source {
-            Binding::Redis(path) => commands::glob_families(path),
-            Binding::Module(key) => self.module_families(key, seen),
-            _ => 0,
-        }
-    }
-
     /// Whether `name` is a type of `krate` known to implement a redis trait.
     pub(crate) fn is_redis_type(&self, krate: &CrateKey, name: &str) -> bool {
-        self.redis_types
-            .get(krate)
-            .is_some_and(|names| names.contains(name))
+        Self::in_package(&self.redis_types, krate, name)
+    }
+
+    /// Whether `name` is in the set of `krate` or of another crate of its
+    /// package: an integration test or a binary naming the library's
+    /// connection type.
+    fn in_package(sets: &HashMap<CrateKey, HashSet<String>>, krate: &CrateKey, name: &str) -> bool {
+        sets.iter().any(|(k, names)| {
+            (k == krate || k.package_root == krate.package_root) && names.contains(name)
+        })
     }
 
     /// Whether `name` is a type of `krate` that implements `Deref`, or an
     /// alias of a type that is not known.
     pub(crate) fn is_deref_type(&self, krate: &CrateKey, name: &str) -> bool {
-        self.deref_types
-            .get(krate)
-            .is_some_and(|names| names.contains(name))
+        Self::in_package(&self.deref_types, krate, name)
     }
 }
 

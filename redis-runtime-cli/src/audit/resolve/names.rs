@@ -21,6 +21,9 @@ pub(crate) struct UseLeaf {
     pub(crate) kind: LeafKind,
     /// Where the leaf is written (its name, or the `*`).
     pub(crate) span: Span,
+    /// Whether the `use` is `pub` (any `pub(..)`): what it imports is seen
+    /// by glob imports of its module from outside it.
+    pub(crate) public: bool,
 }
 
 /// The end of a `use` path.
@@ -74,6 +77,7 @@ pub(crate) fn use_leaves(leading_colon: bool, tree: &UseTree) -> Vec<UseLeaf> {
                     alias: None,
                 },
                 span: n.ident.span(),
+                public: false,
             }),
             UseTree::Rename(r) => out.push(UseLeaf {
                 leading_colon,
@@ -83,12 +87,14 @@ pub(crate) fn use_leaves(leading_colon: bool, tree: &UseTree) -> Vec<UseLeaf> {
                     alias: Some(r.rename.to_string()),
                 },
                 span: r.ident.span(),
+                public: false,
             }),
             UseTree::Glob(g) => out.push(UseLeaf {
                 leading_colon,
                 prefix: prefix.clone(),
                 kind: LeafKind::Glob,
                 span: g.star_token.span(),
+                public: false,
             }),
             UseTree::Group(g) => {
                 for item in &g.items {
@@ -131,6 +137,12 @@ pub(crate) struct Imports {
     pub(crate) anonymous: Vec<Binding>,
     /// Sources of glob imports.
     pub(crate) globs: Vec<Binding>,
+    /// The names bound by a `pub use` (seen from outside the module).
+    pub(crate) public_named: std::collections::HashSet<String>,
+    /// Whether each anonymous import is `pub`.
+    pub(crate) public_anonymous: Vec<bool>,
+    /// Whether each glob import is `pub`.
+    pub(crate) public_globs: Vec<bool>,
 }
 
 /// A type alias: `type C = redis::Cmd;`.
@@ -141,6 +153,9 @@ pub(crate) struct Alias {
     /// The path it aliases (with whether it starts with `::`), when the
     /// aliased type is a path.
     pub(crate) target: Option<(bool, Vec<String>)>,
+    /// Whether that path has no generic arguments (`serde_json::Value`, not
+    /// `Arc<Connection>`): then the alias is exactly the type it names.
+    pub(crate) plain: bool,
 }
 
 impl Names {
@@ -148,9 +163,14 @@ impl Names {
     /// `extern crate` binds, a type alias, or the item's own name.
     pub(crate) fn declare(&mut self, item: &Item) {
         match item {
-            Item::Use(u) => self
-                .uses
-                .extend(use_leaves(u.leading_colon.is_some(), &u.tree)),
+            Item::Use(u) => {
+                let public = !matches!(u.vis, syn::Visibility::Inherited);
+                self.uses.extend(
+                    use_leaves(u.leading_colon.is_some(), &u.tree)
+                        .into_iter()
+                        .map(|leaf| UseLeaf { public, ..leaf }),
+                );
+            }
             Item::ExternCrate(e) => {
                 let (name, krate) = extern_crate_binds(e);
                 self.extern_crates.insert(name, krate);
@@ -162,6 +182,7 @@ impl Names {
                 self.aliases.push(Alias {
                     name,
                     target: type_path(&alias.ty),
+                    plain: matches!(&*alias.ty, syn::Type::Path(p) if p.path.segments.iter().all(|s| s.arguments.is_none())),
                 });
             }
             other => {
