@@ -297,3 +297,76 @@ fn a_lease_debug_shows_neither_key_nor_token() {
         );
     });
 }
+
+/// The connection stalls while `guarded` runs: its renewals cannot be
+/// confirmed, so the work is dropped with `LeaseLost` at the latest when the
+/// holder's view of the lease ends (`valid_until`), and before any other
+/// holder can acquire it (the server's TTL started later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guarded_drops_the_work_when_renewals_cannot_be_confirmed() {
+    use common::proxy::Proxy;
+    let server = redis_runtime::testing::RedisServer::builder()
+        .tcp()
+        .start()
+        .unwrap();
+    let proxy = Proxy::start(server.port().unwrap()).await;
+    let stalled = redis_runtime::Store::connect(
+        &redis_runtime::Config::builder()
+            .url(proxy.url())
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let direct = server.store().await.unwrap();
+
+    let lease = stalled
+        .lease::<JobLock>(&3)
+        .try_acquire()
+        .await
+        .unwrap()
+        .unwrap();
+    let valid_until = lease.valid_until();
+    let dropped_at = Arc::new(std::sync::Mutex::new(None));
+    let work = {
+        struct Stamp(Arc<std::sync::Mutex<Option<Instant>>>);
+        impl Drop for Stamp {
+            fn drop(&mut self) {
+                *self.0.lock().unwrap() = Some(Instant::now());
+            }
+        }
+        let stamp = Stamp(dropped_at.clone());
+        async move {
+            let _stamp = stamp;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    };
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        proxy.stall();
+        // Another holder, on a healthy connection, waits for the lease.
+        let next = direct
+            .lease::<JobLock>(&3)
+            .acquire(Duration::from_secs(5))
+            .await
+            .unwrap();
+        (Instant::now(), next.fence())
+    };
+    let (result, (other_acquired_at, other_fence)) = tokio::join!(lease.guarded(work), other);
+    match result {
+        Err(Error::LeaseLost { operation, .. }) => assert_eq!(operation, "guarded"),
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    let dropped_at = dropped_at.lock().unwrap().expect("the work was dropped");
+    let late = dropped_at.saturating_duration_since(valid_until.into_std());
+    assert!(
+        late < Duration::from_millis(100),
+        "dropped {late:?} after valid_until"
+    );
+    assert!(
+        dropped_at <= other_acquired_at,
+        "the work outlived the lease"
+    );
+    assert_eq!(other_fence, 2);
+    proxy.resume();
+}
