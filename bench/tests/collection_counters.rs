@@ -535,3 +535,268 @@ async fn collection_counters_equal_hand_written() {
         }
     );
 }
+
+// Leases and rate limits: the hand-written side runs the same scripts
+// (text for text, so the same SHA1) with redis-rs's `Script`, with the
+// keys and arguments a careful service would send.
+
+#[derive(redis_runtime::RedisLock)]
+#[redis(key = "bench:lock:{job}", hash_tag = "job", ttl = "30s")]
+struct BenchLock {
+    job: u64,
+}
+
+#[derive(redis_runtime::RedisRateLimit)]
+#[redis(key = "bench:gcra:{user}", limit = 100, per = "1m", algorithm = "gcra")]
+struct GcraLimit {
+    user: u64,
+}
+
+#[derive(redis_runtime::RedisRateLimit)]
+#[redis(
+    key = "bench:sliding:{user}",
+    limit = 100,
+    per = "1m",
+    algorithm = "sliding"
+)]
+struct SlidingLimit {
+    user: u64,
+}
+
+#[derive(redis_runtime::RedisRateLimit)]
+#[redis(
+    key = "bench:fixed:{user}",
+    limit = 100,
+    per = "1m",
+    algorithm = "fixed"
+)]
+struct FixedLimit {
+    user: u64,
+}
+
+static ACQUIRE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('PTTL', KEYS[1])} end
+redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, redis.call('GET', KEYS[2])}",
+    )
+});
+
+static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0",
+    )
+});
+
+static FIXED: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if not used then return redis.error_reply('ERR the rate limit count is not an integer') end
+local limit, cost = tonumber(ARGV[1]), tonumber(ARGV[3])
+if used + cost > limit then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+  return {0, math.max(limit - used, 0), math.max(redis.call('PTTL', KEYS[1]), 1) * 1000}
+end
+if cost > 0 then
+  redis.call('INCRBY', KEYS[1], cost)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+end
+return {1, limit - used - cost, 0}",
+    )
+});
+
+static SLIDING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if newest[2] and tonumber(newest[2]) > now then now = tonumber(newest[2]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+local used = redis.call('ZCARD', KEYS[1])
+if used + cost > limit then
+  local leaving = redis.call('ZRANGE', KEYS[1], used + cost - limit - 1, used + cost - limit - 1, 'WITHSCORES')
+  return {0, math.max(limit - used, 0), math.max(tonumber(leaving[2]) + window - now, 1)}
+end
+if cost > 0 then
+  local at = string.format('%.0f', now)
+  for i = 1, cost do redis.call('ZADD', KEYS[1], at, at .. '-' .. (used + i)) end
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+end
+return {1, limit - used - cost, 0}",
+    )
+});
+
+static GCRA: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1]) / tonumber(ARGV[2])
+local burst, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then
+  tat = tonumber(stored)
+  if not tat then return redis.error_reply('ERR the rate limit state is not a time') end
+  if tat < now then tat = now end
+end
+local function room(at) return math.max(math.floor((now + burst * interval - at) / interval + 1e-9), 0) end
+local new_tat = tat + cost * interval
+local allow_at = new_tat - burst * interval
+if now < allow_at then
+  return {0, room(tat), math.max(math.ceil(allow_at - now), 1)}
+end
+if cost > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.max(math.ceil((new_tat - now) / 1000), 1))
+end
+return {1, room(new_tat), 0}",
+    )
+});
+
+/// The request bytes with every owner token (32 hexadecimal digits in a
+/// bulk string of 32) blanked: a lease's token is random, on both sides.
+fn without_tokens(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let marker = b"$32\r\n";
+    let mut i = 0;
+    while i + marker.len() + 32 <= out.len() {
+        if &out[i..i + marker.len()] == marker {
+            let token = i + marker.len()..i + marker.len() + 32;
+            if out[token.clone()].iter().all(u8::is_ascii_hexdigit) {
+                out[token].fill(b'x');
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A token of the framework's shape: 32 hexadecimal digits.
+fn token(i: u64) -> String {
+    format!(
+        "{:032x}",
+        u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn lease_and_rate_limit_counters_equal_hand_written() {
+    let server = RedisServer::builder().tcp().start().expect("redis-server");
+    let mut env = Env::start(server.port().expect("tcp")).await.unwrap();
+
+    // A lease taken and released: two scripts, two round trips, the same
+    // bytes but for the random owner tokens.
+    let (f, fb) = side(
+        &mut env.admin,
+        &env.fw_proxy,
+        &[],
+        async |i: u64| -> Result<(), BenchError> {
+            let lease = env
+                .store
+                .lease::<BenchLock>(&i)
+                .try_acquire()
+                .await?
+                .unwrap();
+            assert_eq!(lease.fence(), 1);
+            assert!(lease.release().await?);
+            Ok(())
+        },
+    )
+    .await;
+    let mut raw = env.raw.clone();
+    let (h, hb) = side(
+        &mut env.admin,
+        &env.hw_proxy,
+        &[],
+        async |i: u64| -> Result<(), BenchError> {
+            let (key, fence) = (
+                format!("bench:lock:{{{i}}}"),
+                format!("bench:lock:{{{i}}}:fence"),
+            );
+            let (taken, fence): (i64, u64) = ACQUIRE
+                .key(&key)
+                .key(&fence)
+                .arg(token(i))
+                .arg(30_000u64)
+                .invoke_async(&mut raw)
+                .await?;
+            assert_eq!((taken, fence), (1, 1));
+            let released: i64 = RELEASE
+                .key(&key)
+                .arg(token(i))
+                .invoke_async(&mut raw)
+                .await?;
+            assert_eq!(released, 1);
+            Ok(())
+        },
+    )
+    .await;
+    println!("lease try_acquire + release: {f:?}");
+    assert_eq!(f, h, "lease: counters differ from hand-written redis-rs");
+    let (fb, hb) = (without_tokens(&fb), without_tokens(&hb));
+    assert!(
+        fb == hb,
+        "lease: different request bytes: {}",
+        first_difference(&fb, &hb).unwrap_or_default()
+    );
+    assert_eq!(f.round_trips, 2.0, "{f:?}");
+
+    // Rate limits: one script each.
+    gate!(
+        env,
+        "rate limit allow (fixed)",
+        vec![],
+        |store, i| {
+            assert!(store.rate_limit::<FixedLimit>(&i).allow(1).await?.allowed);
+        },
+        |raw, i| {
+            let (allowed, remaining, _): (i64, i64, i64) = FIXED
+                .key(format!("bench:fixed:{i}"))
+                .arg(100u64)
+                .arg(60_000u64)
+                .arg(1u64)
+                .invoke_async(&mut raw)
+                .await?;
+            assert_eq!((allowed, remaining), (1, 99));
+        }
+    );
+    gate!(
+        env,
+        "rate limit allow (sliding)",
+        vec![],
+        |store, i| {
+            assert!(store.rate_limit::<SlidingLimit>(&i).allow(1).await?.allowed);
+        },
+        |raw, i| {
+            let (allowed, remaining, _): (i64, i64, i64) = SLIDING
+                .key(format!("bench:sliding:{i}"))
+                .arg(100u64)
+                .arg(60_000_000u64)
+                .arg(1u64)
+                .invoke_async(&mut raw)
+                .await?;
+            assert_eq!((allowed, remaining), (1, 99));
+        }
+    );
+    gate!(
+        env,
+        "rate limit allow (gcra)",
+        vec![],
+        |store, i| {
+            assert!(store.rate_limit::<GcraLimit>(&i).allow(1).await?.allowed);
+        },
+        |raw, i| {
+            let (allowed, remaining, _): (i64, i64, i64) = GCRA
+                .key(format!("bench:gcra:{i}"))
+                .arg(60_000_000u64)
+                .arg(100u64)
+                .arg(100u64)
+                .arg(1u64)
+                .invoke_async(&mut raw)
+                .await?;
+            assert_eq!((allowed, remaining), (1, 99));
+        }
+    );
+}

@@ -1,8 +1,10 @@
-//! `#[derive(RedisSet)]`, `#[derive(RedisSortedSet)]` and
-//! `#[derive(RedisCounter)]`: collection declarations. The struct's fields
-//! are the key template's placeholders; the element types are named in the
-//! container attribute (`member = T`, `score = S`), with `json` for serde
-//! elements.
+//! `#[derive(RedisSet)]`, `#[derive(RedisSortedSet)]`,
+//! `#[derive(RedisCounter)]`, `#[derive(RedisList)]`, `#[derive(RedisMap)]`,
+//! and the leases and rate limits (`#[derive(RedisLock)]`,
+//! `#[derive(RedisRateLimit)]`): declarations of one key per id. The
+//! struct's fields are the key template's placeholders; the element types
+//! are named in the container attribute (`member = T`, `score = S`), with
+//! `json` for serde elements.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -21,6 +23,8 @@ pub(crate) enum CollectionKind {
     Counter,
     List,
     Map,
+    Lock,
+    RateLimit,
 }
 
 impl CollectionKind {
@@ -31,6 +35,8 @@ impl CollectionKind {
             CollectionKind::Counter => "RedisCounter",
             CollectionKind::List => "RedisList",
             CollectionKind::Map => "RedisMap",
+            CollectionKind::Lock => "RedisLock",
+            CollectionKind::RateLimit => "RedisRateLimit",
         }
     }
 
@@ -41,6 +47,8 @@ impl CollectionKind {
             CollectionKind::Counter => "counter",
             CollectionKind::List => "list",
             CollectionKind::Map => "map",
+            CollectionKind::Lock => "lease",
+            CollectionKind::RateLimit => "rate limit",
         }
     }
 
@@ -49,7 +57,7 @@ impl CollectionKind {
         match self {
             CollectionKind::Set => &["member"],
             CollectionKind::SortedSet => &["member", "score"],
-            CollectionKind::Counter => &[],
+            CollectionKind::Counter | CollectionKind::Lock | CollectionKind::RateLimit => &[],
             CollectionKind::List => &["item"],
             CollectionKind::Map => &["field", "value"],
         }
@@ -67,6 +75,12 @@ impl CollectionKind {
             }
             CollectionKind::Map => {
                 "#[redis(key = \"room:{room}:read\", field = UserId, value = u64)]"
+            }
+            CollectionKind::Lock => {
+                "#[redis(key = \"room:{room}:lock\", hash_tag = \"room\", ttl = \"30s\")]"
+            }
+            CollectionKind::RateLimit => {
+                "#[redis(key = \"limit:login:{user}\", limit = 5, per = \"1m\", algorithm = \"gcra\")]"
             }
         }
     }
@@ -88,12 +102,37 @@ struct Attrs {
     json: Option<syn::Path>,
     cap: Option<syn::LitInt>,
     queue: Option<syn::Path>,
+    limit: Option<syn::LitInt>,
+    limit_written: bool,
+    /// An attribute was not recognised: requirements it may have meant to
+    /// meet are not reported on top of it.
+    unknown: bool,
+    per: Option<LitStr>,
+    algorithm: Option<LitStr>,
+    burst: Option<syn::LitInt>,
 }
 
 const ATTRS: &[&str] = &[
-    "key", "hash_tag", "ttl", "crate", "member", "score", "item", "field", "value", "json", "cap",
+    "key",
+    "hash_tag",
+    "ttl",
+    "crate",
+    "member",
+    "score",
+    "item",
+    "field",
+    "value",
+    "json",
+    "cap",
     "queue",
+    "limit",
+    "per",
+    "algorithm",
+    "burst",
 ];
+
+/// The rate-limit algorithms, as `algorithm = "..."` names them.
+const ALGORITHMS: &[&str] = &["fixed", "sliding", "gcra"];
 
 fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attrs {
     let mut attrs = Attrs::default();
@@ -155,6 +194,8 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                                 kind.noun(),
                                 match kind {
                                     CollectionKind::Counter => "a counter holds one integer".to_owned(),
+                                    CollectionKind::Lock => "a lease holds its holder's token".to_owned(),
+                                    CollectionKind::RateLimit => "a rate limit holds its own count".to_owned(),
                                     _ => format!("a {} takes {}", kind.noun(), one_of(&kind.elements().iter().map(|e| format!("{e} = T")).collect::<Vec<_>>())),
                                 }
                             ),
@@ -172,6 +213,61 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         duplicate(cx);
                     } else {
                         *slot = Some(ty);
+                    }
+                }
+                "limit" | "per" | "algorithm" | "burst" if kind != CollectionKind::RateLimit => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`{name}` applies to rate limits (`#[derive(RedisRateLimit)]`); remove it from this {}", kind.noun()),
+                    );
+                    if meta.input.peek(Token![=]) {
+                        meta.value()?.parse::<syn::Expr>()?;
+                    }
+                }
+                "limit" | "burst" => {
+                    attrs.limit_written |= name == "limit";
+                    let lit: syn::LitInt = meta.value()?.parse()?;
+                    let slot = if name == "limit" { &mut attrs.limit } else { &mut attrs.burst };
+                    match lit.base10_parse::<u64>() {
+                        Ok(n) if n > 0 => {
+                            if slot.is_some() {
+                                duplicate(cx);
+                            } else {
+                                *slot = Some(lit);
+                            }
+                        }
+                        Ok(_) if name == "limit" => cx.error_spanned_by(
+                            &lit,
+                            "`limit = 0` would refuse every request: `limit` is how many requests pass per `per`, a positive integer, e.g. `limit = 5`",
+                        ),
+                        Ok(_) => cx.error_spanned_by(
+                            &lit,
+                            "`burst = 0` would refuse every request: `burst` is how many requests may pass at once, a positive integer (omit it for `limit`)",
+                        ),
+                        Err(_) => cx.error_spanned_by(
+                            &lit,
+                            format!("`{name}` must be a positive integer that fits in u64, e.g. `{name} = 5`"),
+                        ),
+                    }
+                }
+                "per" | "algorithm" => {
+                    let value: syn::Expr = meta.value()?.parse()?;
+                    let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(lit),
+                        ..
+                    }) = &value
+                    else {
+                        cx.error_spanned_by(
+                            &value,
+                            format!("expected redis attribute `{name}` to be a string: `{name} = \"...\"`"),
+                        );
+                        return Ok(());
+                    };
+                    let slot = if name == "per" { &mut attrs.per } else { &mut attrs.algorithm };
+                    if slot.is_some() {
+                        duplicate(cx);
+                    } else {
+                        *slot = Some(lit.clone());
                     }
                 }
                 "cap" | "queue" if kind != CollectionKind::List => {
@@ -217,6 +313,11 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                             &meta.path,
                             "`json` does not apply to a counter, which holds one integer; remove it",
                         );
+                    } else if matches!(kind, CollectionKind::Lock | CollectionKind::RateLimit) {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!("`json` does not apply to a {}, which stores no values of yours; remove it", kind.noun()),
+                        );
                     } else if attrs.json.is_some() {
                         duplicate(cx);
                     } else {
@@ -224,6 +325,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                     }
                 }
                 _ => {
+                    attrs.unknown = true;
                     let names: Vec<String> = ATTRS.iter().map(|s| (*s).to_owned()).collect();
                     let hint = match closest(&name, &names) {
                         Some(best) => format!("did you mean `{best}`?"),
@@ -351,7 +453,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         );
     }
 
-    let ttl_millis =
+    let mut ttl_millis =
         attrs
             .ttl
             .as_ref()
@@ -362,6 +464,19 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     None
                 }
             });
+    if kind == CollectionKind::Lock && attrs.ttl.is_none() && !attrs.unknown {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a lease needs a `ttl`: how long a holder keeps it without extending it, so that a holder that crashed blocks the others for at most that long; add e.g. `ttl = \"30s\"`: `{example}`"),
+        );
+    }
+    let rate = if kind == CollectionKind::RateLimit {
+        let rate = rate_limit(cx, input, &attrs, example);
+        ttl_millis = rate.as_ref().map(|r| r.ttl_ms);
+        rate
+    } else {
+        None
+    };
 
     // The key template.
     let Some(lit) = &attrs.key else {
@@ -423,6 +538,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 CollectionKind::Counter => "",
                 CollectionKind::List => "; the item type goes in `item = T`",
                 CollectionKind::Map => "; the field and value types go in `field = K, value = V`",
+                CollectionKind::Lock | CollectionKind::RateLimit => "",
             };
             cx.error_spanned_by(
                 field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
@@ -453,6 +569,16 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             None
         }
     });
+    if kind == CollectionKind::Lock
+        && hash_tag.is_none()
+        && placeholders.iter().any(|p| p == "slot_tag")
+    {
+        cx.error_spanned_by(
+            lit,
+            "a lease without a `hash_tag` has a fence key ending in `:fence:{slot_tag}`; rename the placeholder `slot_tag`, or give the template a `hash_tag`",
+        );
+        ok = false;
+    }
     if !ok {
         return None;
     }
@@ -494,6 +620,11 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         CollectionKind::Counter => quote!(#rr::Kind::Counter),
         CollectionKind::List => quote!(#rr::Kind::List),
         CollectionKind::Map => quote!(#rr::Kind::Map),
+        CollectionKind::Lock => quote!(#rr::Kind::Lease),
+        CollectionKind::RateLimit => {
+            let algorithm = rate.as_ref()?.algorithm_tokens(&rr);
+            quote!(#rr::Kind::RateLimit(#algorithm))
+        }
     };
     let result = quote!(#rr::Result<(), #rr::InvalidKeyPart>);
     let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
@@ -633,9 +764,55 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 quote!(#field_assert #value_assert),
             )
         }
+        CollectionKind::Lock => {
+            let fence = quote::format_ident!("{}Fence", ident);
+            let from_id = match idents.as_slice() {
+                [] => quote!(#fence {}),
+                [single] => quote!(#fence { #single: ::core::clone::Clone::clone(id) }),
+                many => quote!(#fence { #(#many: ::core::clone::Clone::clone(&id.#many),)* }),
+            };
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisLock for #ident {
+                        type Fence = #fence;
+                        fn fence(id: &Self::Id) -> #fence {
+                            #from_id
+                        }
+                    }
+                },
+                TokenStream::new(),
+            )
+        }
+        CollectionKind::RateLimit => {
+            let rate = rate.as_ref()?;
+            let (limit, per, burst) = (rate.limit, rate.per_ms, rate.burst);
+            let algorithm = rate.algorithm_tokens(&rr);
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisRateLimit for #ident {
+                        const LIMIT: u64 = #limit;
+                        const PER: #rr::Duration = #rr::Duration::from_millis(#per);
+                        const ALGORITHM: #rr::RateAlgorithm = #algorithm;
+                        const BURST: u64 = #burst;
+                    }
+                },
+                TokenStream::new(),
+            )
+        }
     };
     let queue = match &attrs.queue {
         Some(_) => in_flight(
+            &rr,
+            input,
+            &source,
+            hash_tag.as_deref(),
+            &ordered,
+            &names,
+            &fields,
+        ),
+        None if kind == CollectionKind::Lock => fence(
             &rr,
             input,
             &source,
@@ -689,6 +866,260 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         };
         #queue
     })
+}
+
+/// A rate limit's parameters, checked.
+struct Rate {
+    limit: u64,
+    per_ms: u64,
+    burst: u64,
+    algorithm: &'static str,
+    /// The longest TTL its keys get, in milliseconds.
+    ttl_ms: u64,
+}
+
+impl Rate {
+    fn algorithm_tokens(&self, rr: &TokenStream) -> TokenStream {
+        match self.algorithm {
+            "fixed" => quote!(#rr::RateAlgorithm::Fixed),
+            "sliding" => quote!(#rr::RateAlgorithm::Sliding),
+            _ => quote!(#rr::RateAlgorithm::Gcra),
+        }
+    }
+}
+
+/// Checks a rate limit's attributes: `limit`, `per` and `algorithm` are
+/// required, `burst` applies to GCRA, `ttl` to nothing (the keys' TTL
+/// follows `per`).
+fn rate_limit(cx: &Ctxt, input: &syn::DeriveInput, attrs: &Attrs, example: &str) -> Option<Rate> {
+    if let Some(ttl) = &attrs.ttl {
+        cx.error_spanned_by(
+            ttl,
+            "a rate limit's keys expire by themselves (their TTL follows `per`); remove `ttl`",
+        );
+    }
+    let limit = match &attrs.limit {
+        Some(lit) => lit.base10_parse::<u64>().ok(),
+        None => {
+            if !attrs.limit_written && !attrs.unknown {
+                cx.error_spanned_by(
+                    &input.ident,
+                    format!("a rate limit needs its `limit`: how many requests pass per `per`, e.g. `{example}`"),
+                );
+            }
+            None
+        }
+    };
+    let per_ms = match &attrs.per {
+        Some(lit) => match crate::duration::parse_millis(&lit.value()) {
+            Ok(ms) => Some(ms),
+            Err(err) => {
+                cx.error_spanned_by(lit, format!("invalid `per`: {err}"));
+                None
+            }
+        },
+        None => {
+            if !attrs.unknown {
+                cx.error_spanned_by(
+                &input.ident,
+                format!("a rate limit needs its window: add `per = \"1m\"` (units d, h, m, s, ms), the period `limit` requests are allowed in, e.g. `{example}`"),
+            );
+            }
+            None
+        }
+    };
+    let names: Vec<String> = ALGORITHMS.iter().map(|a| (*a).to_owned()).collect();
+    let algorithm = match &attrs.algorithm {
+        Some(lit) => {
+            let written = lit.value();
+            match ALGORITHMS.iter().find(|a| **a == written) {
+                Some(a) => Some(*a),
+                None => {
+                    let hint = match closest(&written.to_ascii_lowercase(), &names)
+                        .or_else(|| algorithm_meant(&written))
+                    {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("expected {}", one_of(&names)),
+                    };
+                    cx.error_spanned_by(
+                        lit,
+                        format!("unknown rate-limit algorithm `{}`; {hint} (`fixed`: a fixed window, `sliding`: a sliding-window log, `gcra`: the generic cell rate algorithm, with `burst`)", written.escape_debug()),
+                    );
+                    None
+                }
+            }
+        }
+        None => {
+            if !attrs.unknown {
+                cx.error_spanned_by(
+                &input.ident,
+                format!("a rate limit needs its `algorithm`: `\"fixed\"` (a fixed window), `\"sliding\"` (a sliding-window log) or `\"gcra\"` (the generic cell rate algorithm), e.g. `{example}`"),
+            );
+            }
+            None
+        }
+    };
+    if let (Some(burst), Some(a)) = (&attrs.burst, algorithm)
+        && a != "gcra"
+    {
+        cx.error_spanned_by(
+            burst,
+            format!("`burst` applies to `algorithm = \"gcra\"`: a {a} window allows up to `limit` at once; remove `burst`"),
+        );
+    }
+    let burst = match &attrs.burst {
+        Some(lit) => lit.base10_parse::<u64>().ok()?,
+        None => limit?,
+    };
+    let (limit, per_ms, algorithm) = (limit?, per_ms?, algorithm?);
+    // GCRA's key lives until its arrival time, at most `burst` requests of
+    // `per / limit` ahead.
+    let ttl_ms = if algorithm == "gcra" {
+        let ms = (u128::from(per_ms) * u128::from(burst)).div_ceil(u128::from(limit));
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    } else {
+        per_ms
+    };
+    Some(Rate {
+        limit,
+        per_ms,
+        burst: if algorithm == "gcra" { burst } else { limit },
+        algorithm,
+        ttl_ms,
+    })
+}
+
+/// The algorithm a misspelt or otherwise named `algorithm` means: the same
+/// letters in another order (`gcar`), or a common name of it
+/// (`token_bucket`, `sliding_window`, `fixed-window`...).
+pub(crate) fn algorithm_meant(written: &str) -> Option<&'static str> {
+    let lower = written.to_ascii_lowercase().replace(['-', ' '], "_");
+    let mut letters: Vec<char> = lower.chars().collect();
+    letters.sort_unstable();
+    for name in ALGORITHMS {
+        let mut theirs: Vec<char> = name.chars().collect();
+        theirs.sort_unstable();
+        if theirs == letters {
+            return Some(name);
+        }
+    }
+    if lower.contains("bucket") || lower.contains("cell") || lower.contains("gcr") {
+        Some("gcra")
+    } else if lower.contains("slid") || lower.contains("rolling") || lower.contains("log") {
+        Some("sliding")
+    } else if lower.contains("fix") || lower.contains("window") || lower.contains("counter") {
+        Some("fixed")
+    } else {
+        None
+    }
+}
+
+/// A lock's fence family: a public `{Lock}Fence` struct with the lock's
+/// placeholder fields, whose template is the lock's with `:fence` appended
+/// when the lock has a hash tag (same tag, so one slot), or
+/// `:fence:{slot_tag}` without one, `slot_tag` a hash-tagged number whose
+/// digits hash to the lease key's slot (written by the runtime).
+fn fence(
+    rr: &TokenStream,
+    input: &syn::DeriveInput,
+    source: &str,
+    hash_tag: Option<&str>,
+    ordered: &[&syn::Field],
+    names: &[String],
+    fields: &[&syn::Field],
+) -> TokenStream {
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let fence = quote::format_ident!("{}Fence", ident);
+    let fence_name = fence.to_string();
+    let fence_source = match hash_tag {
+        Some(_) => format!("{source}:fence"),
+        None => format!("{source}:fence:{{slot_tag}}"),
+    };
+    let Ok(template) = key_template::parse(&fence_source) else {
+        return TokenStream::new();
+    };
+    let mut types = ordered.iter().map(|f| &f.ty);
+    let segments: Vec<TokenStream> = template
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
+            Segment::Placeholder(p) => match types.next() {
+                Some(ty) => {
+                    let tagged = hash_tag == Some(p.as_str());
+                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #rr::assert_key_part::<#ty>() })
+                }
+                None => {
+                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: true, shape: #rr::assert_key_part::<u32>() })
+                }
+            },
+        })
+        .collect();
+    let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
+    let mut field_metas: Vec<TokenStream> = fields
+        .iter()
+        .zip(names)
+        .map(|(f, fname)| {
+            let rust_type = crate::ast::type_name(&f.ty);
+            quote!(#rr::FieldMeta { name: #fname, stored_as: #fname, rust_type: #rust_type, storage: #rr::FieldStorage::KeyPart, optional: false })
+        })
+        .collect();
+    let (write_tag, parse_tag) = if hash_tag.is_some() {
+        (quote!(#rr::Ok(())), TokenStream::new())
+    } else {
+        field_metas.push(quote!(#rr::FieldMeta { name: "slot_tag", stored_as: "slot_tag", rust_type: "u32", storage: #rr::FieldStorage::KeyPart, optional: false }));
+        (
+            quote!(#rr::write_fence_tag(key)),
+            quote!(parts.part::<u32>()?;),
+        )
+    };
+    let doc = format!(
+        "The fencing-token counter of the lock [`{ident}`] (key `{fence_source}`, in the lease key's hash slot, without a TTL): every acquire of the lock increments it. List it in `keyspace!` next to `{ident}`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #vis struct #fence {
+            #(#[doc = "A part of the lock's key."] pub #idents: #tys,)*
+        }
+
+        #[doc(hidden)]
+        const _: () = {
+            #rr::inventory::submit! {
+                #rr::ModelRegistration(<#fence as #rr::Family>::META)
+            }
+
+            #[automatically_derived]
+            impl #rr::Family for #fence {
+                type Id = #fence;
+                const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
+                    name: #fence_name,
+                    module_path: ::core::module_path!(),
+                    key: #rr::KeyTemplate {
+                        source: #fence_source,
+                        segments: &[#(#segments),*],
+                    },
+                    kind: #rr::Kind::LeaseFence,
+                    ttl: #rr::None,
+                    fields: &[#(#field_metas),*],
+                    coordination: #rr::None,
+                };
+
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
+                    #(key.part::<#tys>(&id.#idents)?;)*
+                    #write_tag
+                }
+
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    let id = #fence { #(#idents: parts.part::<#tys>()?,)* };
+                    #parse_tag
+                    #rr::Ok(id)
+                }
+            }
+        };
+    }
 }
 
 /// A reliable queue's in-flight family: a public `{Queue}InFlight` struct

@@ -12,6 +12,8 @@ mod expand;
 mod fallback;
 mod key_part;
 mod key_template;
+#[cfg(test)]
+mod lease_tests;
 mod suggest;
 mod symbol;
 #[cfg(test)]
@@ -77,4 +79,22 @@ pub fn derive_redis_list(input: proc_macro::TokenStream) -> proc_macro::TokenStr
 pub fn derive_redis_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     collection::derive(&input, collection::CollectionKind::Map).into()
+}
+
+/// Derives `redis_runtime::RedisLock`: a lease per key, with a required
+/// `ttl`, and its generated fencing-token family `{Name}Fence`.
+/// Documented on the re-export.
+#[proc_macro_derive(RedisLock, attributes(redis))]
+pub fn derive_redis_lock(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Lock).into()
+}
+
+/// Derives `redis_runtime::RedisRateLimit`: a rate limiter per key, with
+/// `limit`, `per`, `algorithm` (`fixed`, `sliding` or `gcra`) and, for
+/// GCRA, an optional `burst`. Documented on the re-export.
+#[proc_macro_derive(RedisRateLimit, attributes(redis))]
+pub fn derive_redis_rate_limit(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::RateLimit).into()
 }

@@ -445,6 +445,88 @@ async fn over_tls_with_the_configured_ca() {
     assert_eq!(report.sample.families[0].keys, 1);
 }
 
+/// Leases, their fence counters and the rate limiters are families doctor
+/// knows: their keys are classified (a fence key with a slot tag too), with
+/// the Redis type each algorithm uses, a lease that lost its TTL is a leak,
+/// and every command the runtime sends to them is dry-run.
+#[tokio::test]
+async fn leases_fences_and_rate_limits_are_classified_and_checked() {
+    let (server, store) = start("app").await;
+    let mut raw = server.raw_connection().await.unwrap();
+    let room = "lobby".to_owned();
+    let _room = store
+        .lease::<RoomLock>(&room)
+        .try_acquire()
+        .await
+        .unwrap()
+        .unwrap();
+    let _job = store
+        .lease::<JobLock>(&7)
+        .try_acquire()
+        .await
+        .unwrap()
+        .unwrap();
+    // A lease that lost its TTL: a leak (its fence counter has none by design).
+    assert!(store.persist::<JobLock>(&7).await.unwrap());
+    let client = "c".to_owned();
+    store
+        .rate_limit::<FixedLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    store
+        .rate_limit::<SlidingLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    store
+        .rate_limit::<GcraLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    // A GCRA limiter's key holding a hash: the wrong type.
+    let _: () = raw!(&mut raw, "HSET", "app:rl:gcra:other", "f", "v");
+
+    let report = diagnose(
+        &admin_config(&server),
+        &TEST_MODELS.manifest("app:"),
+        &DoctorOptions::default(),
+    )
+    .await
+    .unwrap();
+    let sample = &report.sample;
+    assert_eq!(sample.unknown_keys, 0, "{:?}", sample.unknown_examples);
+    let family = |model: &str| {
+        let f = sample.families.iter().find(|f| f.model == model).unwrap();
+        (f.keys, f.ttl_leaks, f.wrong_type)
+    };
+    assert_eq!(family("RoomLock"), (1, 0, 0));
+    assert_eq!(family("RoomLockFence"), (1, 0, 0));
+    assert_eq!(family("JobLock"), (1, 1, 0));
+    assert_eq!(family("JobLockFence"), (1, 0, 0));
+    assert_eq!(family("FixedLimit"), (1, 0, 0));
+    assert_eq!(family("SlidingLimit"), (1, 0, 0));
+    // (The hash has no TTL either.)
+    assert_eq!(family("GcraLimit"), (2, 1, 1));
+    for model in [
+        "RoomLock",
+        "RoomLockFence",
+        "FixedLimit",
+        "SlidingLimit",
+        "GcraLimit",
+    ] {
+        let access = report.access.iter().find(|a| a.model == model).unwrap();
+        assert_eq!(access.verdict, AccessVerdict::Allowed, "{access:?}");
+        assert!(
+            matches!(access.method, AccessMethod::DryRun { .. }),
+            "{access:?}"
+        );
+    }
+    // The fence counters are durable: eviction and restarts are warned about.
+    let warnings = report.warnings.join("\n");
+    assert!(warnings.contains("`RoomLockFence`"), "{warnings}");
+}
+
 #[tokio::test]
 async fn reports_index_members_whose_entity_is_gone() {
     let (server, store) = start("app").await;

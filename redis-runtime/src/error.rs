@@ -253,6 +253,53 @@ pub enum Error {
         key_template: &'static str,
     },
 
+    /// [`Lock::acquire`](crate::lease::Lock::acquire) waited its whole
+    /// timeout and another holder still had the lease. Nothing is held.
+    #[error(
+        "lease {model} (key `{key_template}`) is held by another holder; gave up after {waited:?}"
+    )]
+    LeaseTimeout {
+        /// The lock declaration.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+        /// How long it waited.
+        waited: Duration,
+    },
+
+    /// This holder no longer holds the lease: it expired (and may be held
+    /// by another holder now), was released, or (for
+    /// [`Lease::guarded`](crate::lease::Lease::guarded)) could not be
+    /// renewed before its TTL ran out, so it must be presumed lost. Nothing
+    /// of another holder's lease was touched.
+    #[error(
+        "lease {model} (key `{key_template}`) was lost during `{operation}`: this holder no longer holds it"
+    )]
+    LeaseLost {
+        /// The operation, e.g. `extend`.
+        operation: &'static str,
+        /// The lock declaration.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+    },
+
+    /// A rate-limit request cost more than the limiter can ever allow at
+    /// once (its `limit`, or its `burst` for GCRA); nothing was sent.
+    #[error(
+        "a request costing {cost} can never pass rate limit {model} (key `{key_template}`), which allows at most {max} at once"
+    )]
+    InvalidCost {
+        /// The rate-limit declaration.
+        model: &'static str,
+        /// Its key template.
+        key_template: &'static str,
+        /// The cost asked for.
+        cost: u64,
+        /// The most one request may cost.
+        max: u64,
+    },
+
     /// A write of a model with a version field (`#[redis(version)]`) was
     /// refused because the stored version is not the one the write expected:
     /// another writer got there first, or the entity was deleted. Nothing was
@@ -392,9 +439,9 @@ impl Error {
 
     /// A short, stable name of the variant, in snake case (`connection`,
     /// `timeout`, `unavailable`, `decode`, `encode`, `invalid_ttl`,
-    /// `wrong_type`, `invalid_key_part`, `cross_slot`, `version_conflict`,
-    /// `unique_violation`, `permission_denied`,
-    /// `server`, `config`): the `outcome` and `error` labels of the
+    /// `wrong_type`, `invalid_key_part`, `cross_slot`, `lease_timeout`,
+    /// `lease_lost`, `invalid_cost`, `version_conflict`, `unique_violation`,
+    /// `permission_denied`, `server`, `config`): the `outcome` and `error` labels of the
     /// metrics, and a low-cardinality value for an application's own.
     pub fn class(&self) -> &'static str {
         match self {
@@ -408,6 +455,9 @@ impl Error {
             Error::WrongType { .. } => "wrong_type",
             Error::InvalidKeyPart { .. } => "invalid_key_part",
             Error::CrossSlot { .. } => "cross_slot",
+            Error::LeaseTimeout { .. } => "lease_timeout",
+            Error::LeaseLost { .. } => "lease_lost",
+            Error::InvalidCost { .. } => "invalid_cost",
             Error::VersionConflict { .. } => "version_conflict",
             Error::UniqueViolation { .. } => "unique_violation",
             Error::PermissionDenied { .. } => "permission_denied",

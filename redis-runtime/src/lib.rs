@@ -28,6 +28,9 @@
 //!   [`RedisCounter`](derive@RedisCounter) declare the other Redis data types
 //!   the same way; [`collection`] documents their handles, element encodings
 //!   and TTL policy.
+//! - [`RedisLock`](derive@RedisLock) declares leases (owner and fencing
+//!   tokens, [`lease`]) and [`RedisRateLimit`](derive@RedisRateLimit) rate
+//!   limiters (fixed, sliding or GCRA, [`rate_limit`]).
 //! - [`Store`] holds the connection and runs every typed operation.
 //! - [`Config`] is the one place Redis is configured.
 //! - [`Error`] is the one error type.
@@ -52,9 +55,11 @@ mod error;
 pub mod fuzzing;
 pub mod key;
 pub mod keyspace;
+pub mod lease;
 pub mod model;
 mod nesting;
 pub mod observe;
+pub mod rate_limit;
 pub mod raw;
 mod script;
 mod store;
@@ -70,7 +75,9 @@ pub use config::{
 pub use error::{DecodeError, DecodeErrorKind, Error, Outcome, Result, ServerState, Waiting};
 pub use key::{KeyPart, KeyPartError};
 pub use keyspace::Keyspace;
+pub use lease::RedisLock;
 pub use model::{Family, RedisModel};
+pub use rate_limit::RedisRateLimit;
 pub use store::{
     Expiry, FieldSet, Health, InsertOrGet, MODIFY_ATTEMPTS, NodeHealth, Page, Role, Store, Update,
     Updated,
@@ -85,6 +92,8 @@ pub use redis;
 pub use redis_derive::{
     KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
 };
+#[cfg(feature = "derive")]
+pub use redis_derive::{RedisLock, RedisRateLimit};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
@@ -99,11 +108,13 @@ pub mod __private {
         PartShape, Segment,
     };
     pub use crate::keyspace::ModelRegistration;
+    pub use crate::lease::{RedisLock, write_fence_tag};
     pub use crate::model::{
         Codec, Constraint, ConstraintKind, Coordination, Encoding, Family, Field, FieldMeta,
         FieldStorage, HashCodec, HashFields, JsonCodec, Kind, ModelMeta, MsgpackCodec, Optional,
         RedisModel, Required,
     };
+    pub use crate::rate_limit::{Algorithm as RateAlgorithm, RedisRateLimit};
     pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
     pub use crate::store::{IndexQuery, Page, Store};
     pub use crate::value::{HashValue, Json};

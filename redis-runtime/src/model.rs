@@ -92,6 +92,12 @@ pub enum Kind {
     List,
     /// A hash of typed fields and values per key (`#[derive(RedisMap)]`).
     Map,
+    /// A lease per key (`#[derive(RedisLock)]`): its holder's token, with a TTL.
+    Lease,
+    /// The fencing-token counter of a lease family (`{Lock}Fence`, generated).
+    LeaseFence,
+    /// A rate limiter per key (`#[derive(RedisRateLimit)]`), with its algorithm.
+    RateLimit(crate::rate_limit::Algorithm),
     /// An integer counter per key (`#[derive(RedisCounter)]`).
     Counter,
     /// A secondary index of a model's field (`#[redis(index)]`): one sorted
@@ -115,6 +121,8 @@ impl Kind {
             Kind::SortedSet => "zset",
             Kind::List => "list",
             Kind::Map => "hash",
+            Kind::Lease | Kind::LeaseFence => "string",
+            Kind::RateLimit(algorithm) => algorithm.redis_type(),
             Kind::Counter => "string",
             Kind::Index | Kind::RangeIndex => "zset",
             Kind::Unique => "hash",
@@ -122,8 +130,9 @@ impl Kind {
     }
 
     /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
-    /// or `set`, `sorted_set`, `list`, `map`, `counter`, `index`,
-    /// `range_index`, `unique`.
+    /// or `set`, `sorted_set`, `list`, `map`, `counter`, `lease`,
+    /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`,
+    /// `rate_limit_gcra`, `index`, `range_index`, `unique`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Entity(encoding) => encoding.as_str(),
@@ -131,6 +140,9 @@ impl Kind {
             Kind::SortedSet => "sorted_set",
             Kind::List => "list",
             Kind::Map => "map",
+            Kind::Lease => "lease",
+            Kind::LeaseFence => "lease_fence",
+            Kind::RateLimit(algorithm) => algorithm.kind_name(),
             Kind::Counter => "counter",
             Kind::Index => "index",
             Kind::RangeIndex => "range_index",

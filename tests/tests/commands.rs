@@ -29,6 +29,7 @@ async fn every_operation_sends_only_what_the_command_table_lists() {
     every_operation(&store).await;
     every_collection_operation(&store).await;
     every_list_operation(&store).await;
+    every_lease_and_rate_limit_operation(&store).await;
     every_coordinated_operation(&store).await;
 
     let sent: BTreeSet<String> = command_calls(&mut admin)

@@ -159,6 +159,7 @@ async fn every_operation_is_recorded_as_documented() {
         every_operation(&store).await;
         every_collection_operation(&store).await;
         every_list_operation(&store).await;
+        every_lease_and_rate_limit_operation(&store).await;
         every_coordinated_operation(&store).await;
     })
     .await;
@@ -181,6 +182,13 @@ async fn every_operation_is_recorded_as_documented() {
         ("Hits", "hit"),
         ("ReadMarks", "get"),
         ("History", "push_back"),
+        ("RoomLock", "try_acquire"),
+        ("RoomLock", "acquire"),
+        ("RoomLock", "extend"),
+        ("RoomLock", "release"),
+        ("RoomLock", "current_fence"),
+        ("SlidingLimit", "allow"),
+        ("GcraLimit", "allow"),
         ("Member", "modify"),
         ("Member", "find"),
         ("Member", "repair"),
@@ -199,6 +207,14 @@ async fn every_operation_is_recorded_as_documented() {
         assert!(r.samples.iter().all(|s| *s >= 0.0 && *s < 10.0), "{r:?}");
     }
     assert_eq!(count(&recorded, ERRORS, &[]), 0, "errors in a fault-free run");
+    // Every `kind` recorded is one docs/METRICS.md lists.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/METRICS.md"))
+        .unwrap();
+    let kinds = doc.lines().find(|l| l.starts_with("| `kind` |")).expect("the kind row");
+    for r in recorded.iter().filter(|r| r.name == DURATION) {
+        let kind = &r.labels["kind"];
+        assert!(kinds.contains(&format!("`{kind}`")), "kind `{kind}` is not in docs/METRICS.md");
+    }
     // Health sends only what the ACL rule allows the `app` user.
     let health = store.health().await;
     assert!(health.up && !health.degraded(), "{health}");

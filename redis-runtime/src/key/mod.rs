@@ -578,6 +578,11 @@ impl<'a> KeyWriter<'a> {
         }
     }
 
+    /// The key written so far (namespace, literals and parts).
+    pub(crate) fn written(&self) -> &[u8] {
+        self.out
+    }
+
     /// Writes the next placeholder's value.
     pub fn part<P: KeyPart>(&mut self, value: &P) -> Result<(), InvalidKeyPart> {
         let Some(Segment::Placeholder {

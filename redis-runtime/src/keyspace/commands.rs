@@ -607,9 +607,120 @@ pub const LIST: KeyKind = KeyKind {
     ],
 };
 
+/// A lease's operations that run a script (`try_acquire` and `acquire`
+/// also name the fence key, in the same slot).
+const LEASE_SCRIPTS: &[&str] = &["try_acquire", "acquire", "extend", "release"];
+
+const LEASE_ROWS: [KeyCommand; 7] = with_ttl_rows(
+    [
+        collection_scripts(LEASE_SCRIPTS)[0],
+        collection_scripts(LEASE_SCRIPTS)[1],
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Leases (`#[derive(RedisLock)]`): a string holding the holder's token.
+pub const LEASE: KeyKind = KeyKind {
+    redis_type: "string",
+    kinds: &["lease"],
+    commands: &LEASE_ROWS,
+    script_calls: &[
+        read("exists", &[], &["try_acquire", "acquire"]),
+        read("pttl", &[], &["try_acquire", "acquire"]),
+        write("set", &["v", "PX", "1000"], &["try_acquire", "acquire"]),
+        read("get", &[], &["extend", "release"]),
+        write("pexpire", &["1000"], &["extend"]),
+        write("del", &[], &["release"]),
+    ],
+};
+
+const LEASE_FENCE_ROWS: [KeyCommand; 8] = with_ttl_rows(
+    [
+        read("get", &[], &["current_fence"]),
+        collection_scripts(&["try_acquire", "acquire"])[0],
+        collection_scripts(&["try_acquire", "acquire"])[1],
+    ],
+    collection_ttl_rows!(),
+);
+
+/// The fencing-token counters of leases (`{Lock}Fence`): a string holding
+/// an integer, incremented by each acquire's script.
+pub const LEASE_FENCE: KeyKind = KeyKind {
+    redis_type: "string",
+    kinds: &["lease_fence"],
+    commands: &LEASE_FENCE_ROWS,
+    script_calls: &[
+        write("incr", &[], &["try_acquire", "acquire"]),
+        read("get", &[], &["try_acquire", "acquire"]),
+    ],
+};
+
+/// The rows of a rate limiter's key: its one script (`allow`) and the TTL
+/// calls every kind has.
+const RATE_LIMIT_ROWS: [KeyCommand; 7] = with_ttl_rows(
+    [
+        collection_scripts(&["allow"])[0],
+        collection_scripts(&["allow"])[1],
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Fixed-window rate limits (`algorithm = "fixed"`): a string counter.
+pub const RATE_LIMIT_FIXED: KeyKind = KeyKind {
+    redis_type: "string",
+    kinds: &["rate_limit_fixed"],
+    commands: &RATE_LIMIT_ROWS,
+    script_calls: &[
+        read("get", &[], &["allow"]),
+        write("incrby", &["1"], &["allow"]),
+        write("pexpire", &["1000", "NX"], &["allow"]),
+        read("pttl", &[], &["allow"]),
+    ],
+};
+
+/// Sliding-window rate limits (`algorithm = "sliding"`): a sorted set of
+/// request times. The script also calls `TIME` ([`KEYLESS`]).
+pub const RATE_LIMIT_SLIDING: KeyKind = KeyKind {
+    redis_type: "zset",
+    kinds: &["rate_limit_sliding"],
+    commands: &RATE_LIMIT_ROWS,
+    script_calls: &[
+        read("zrange", &["-1", "-1", "WITHSCORES"], &["allow"]),
+        write("zremrangebyscore", &["-inf", "1"], &["allow"]),
+        read("zcard", &[], &["allow"]),
+        write("zadd", &["1", "m"], &["allow"]),
+        write("pexpire", &["1000"], &["allow"]),
+    ],
+};
+
+/// GCRA rate limits (`algorithm = "gcra"`): a string holding one time. The
+/// script also calls `TIME` ([`KEYLESS`]).
+pub const RATE_LIMIT_GCRA: KeyKind = KeyKind {
+    redis_type: "string",
+    kinds: &["rate_limit_gcra"],
+    commands: &RATE_LIMIT_ROWS,
+    script_calls: &[
+        read("get", &[], &["allow"]),
+        write("set", &["1", "PX", "1000"], &["allow"]),
+    ],
+};
+
 /// Every key kind.
 pub const KEY_KINDS: &[KeyKind] = &[
-    HASH, STRING, SET, SORTED_SET, COUNTER, MAP, LIST, INDEX, UNIQUE,
+    HASH,
+    STRING,
+    SET,
+    SORTED_SET,
+    COUNTER,
+    MAP,
+    LIST,
+    LEASE,
+    LEASE_FENCE,
+    RATE_LIMIT_FIXED,
+    RATE_LIMIT_SLIDING,
+    RATE_LIMIT_GCRA,
+    INDEX,
+    UNIQUE,
 ];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with
@@ -623,7 +734,8 @@ pub const KEY_KINDS: &[KeyKind] = &[
 /// and by scans to find the primaries), `ASKING` (before a command sent
 /// to the node a migrating slot's key has moved to) and `CLUSTER NODES`
 /// (every node, for [`Store::health`](crate::Store::health), which also
-/// sends `PING` and `HELLO`).
+/// sends `PING` and `HELLO`). `TIME` is called by the sliding-window and
+/// GCRA rate limits' scripts, which the server checks against the ACL too.
 pub const KEYLESS: &[&str] = &[
     "auth",
     "ping",

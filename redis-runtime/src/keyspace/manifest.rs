@@ -118,6 +118,14 @@ pub struct ManifestField {
 
 const COLLECTION_TTL_POLICY: &str = "the write that creates the key applies the declared TTL, in the same transaction; later writes never extend it; a store form of set algebra gives its destination the TTL; expire, persist and refresh_ttl change it explicitly";
 
+const LEASE_TTL_POLICY: &str =
+    "an acquire sets the declared TTL; the holder's extend re-arms it; release deletes the key";
+
+const LEASE_FENCE_TTL_POLICY: &str =
+    "never expires: the fencing token must never go back, also after its lease expired";
+
+const RATE_LIMIT_TTL_POLICY: &str = "each counted request arms (fixed: the first of a window) or re-arms the TTL, so the key vanishes once it no longer limits anything";
+
 const CONSTRAINT_TTL_POLICY: &str = "no TTL: the model's write scripts add and remove members with the entity; a member whose entity expired is dropped by the query that meets it and by the model's repair, and a unique value whose holder expired is taken over by the next write that claims it";
 const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
@@ -155,6 +163,9 @@ impl KeyFamily {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ttl_policy: match meta.kind {
                 Kind::Entity(_) => TTL_POLICY,
+                Kind::Lease => LEASE_TTL_POLICY,
+                Kind::LeaseFence => LEASE_FENCE_TTL_POLICY,
+                Kind::RateLimit(_) => RATE_LIMIT_TTL_POLICY,
                 Kind::Index | Kind::RangeIndex | Kind::Unique => CONSTRAINT_TTL_POLICY,
                 _ => COLLECTION_TTL_POLICY,
             }
@@ -312,6 +323,21 @@ impl Manifest {
                 out,
                 "\nTTL policy of collections and counters: {COLLECTION_TTL_POLICY}."
             );
+        }
+        for policy in [
+            LEASE_TTL_POLICY,
+            LEASE_FENCE_TTL_POLICY,
+            RATE_LIMIT_TTL_POLICY,
+        ] {
+            let families: Vec<String> = self
+                .families
+                .iter()
+                .filter(|f| f.ttl_policy == policy)
+                .map(|f| format!("`{}`", f.model))
+                .collect();
+            if !families.is_empty() {
+                let _ = writeln!(out, "\nTTL policy of {}: {policy}.", families.join(", "));
+            }
         }
         if self
             .families

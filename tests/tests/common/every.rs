@@ -287,6 +287,64 @@ pub async fn every_list_operation(store: &redis_runtime::Store) {
     store.delete::<History>(&room).await.unwrap();
 }
 
+/// Every operation of leases and rate limits (every algorithm), the TTL
+/// calls included.
+pub async fn every_lease_and_rate_limit_operation(store: &redis_runtime::Store) {
+    let room = "r".to_owned();
+    let lock = store.lease::<RoomLock>(&room);
+    let lease = lock.try_acquire().await.unwrap().unwrap();
+    lease.extend().await.unwrap();
+    assert!(lease.guarded(async { 1 }).await.is_ok());
+    lock.current_fence().await.unwrap();
+    assert!(lease.release().await.unwrap());
+    let lease = lock.acquire(Duration::from_secs(5)).await.unwrap();
+    lease.release().await.unwrap();
+    let job = store
+        .lease::<JobLock>(&1)
+        .acquire(Duration::ZERO)
+        .await
+        .unwrap();
+    job.release().await.unwrap();
+
+    let client = "c".to_owned();
+    store
+        .rate_limit::<FixedLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    store
+        .rate_limit::<SlidingLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    store
+        .rate_limit::<GcraLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+    store
+        .rate_limit::<BurstLimit>(&client)
+        .allow(1)
+        .await
+        .unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<RoomLock>(&room).await.unwrap();
+    store.ttl::<RoomLock>(&room).await.unwrap();
+    store.exists::<GcraLimit>(&client).await.unwrap();
+    store.ttl::<SlidingLimit>(&client).await.unwrap();
+    store
+        .expire::<FixedLimit>(&client, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<FixedLimit>(&client).await.unwrap();
+    store.refresh_ttl::<FixedLimit>(&client).await.unwrap();
+    store.delete::<FixedLimit>(&client).await.unwrap();
+    let fence = RoomLockFence { room };
+    store.exists::<RoomLockFence>(&fence).await.unwrap();
+    store.delete::<RoomLockFence>(&fence).await.unwrap();
+}
+
 /// Every operation of a model with a version field, unique constraints and
 /// indexes (each write runs the coordinated script), its queries and repair.
 pub async fn every_coordinated_operation(store: &redis_runtime::Store) {

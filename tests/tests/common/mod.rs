@@ -4,6 +4,7 @@
 use redis_runtime::{
     KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, keyspace,
 };
+use redis_runtime::{RedisLock, RedisRateLimit};
 use serde::{Deserialize, Serialize};
 
 /// A tenant id newtype used as a key part.
@@ -187,6 +188,61 @@ pub struct OrgPrefs {
     pub org: String,
 }
 
+/// A lease per room, tagged by room: its fence key shares the tag.
+#[derive(RedisLock)]
+#[redis(key = "room:{room}:lock", hash_tag = "room", ttl = "2s")]
+pub struct RoomLock {
+    pub room: String,
+}
+
+/// A lease without a hash tag: its fence key carries a tag that hashes to
+/// the lease key's slot.
+#[derive(RedisLock)]
+#[redis(key = "job:{job}:lock", ttl = "1s")]
+pub struct JobLock {
+    pub job: u64,
+}
+
+/// A fixed-window rate limit: 5 per 2 s.
+#[derive(RedisRateLimit)]
+#[redis(key = "rl:fixed:{client}", limit = 5, per = "2s", algorithm = "fixed")]
+pub struct FixedLimit {
+    pub client: String,
+}
+
+/// A sliding-window rate limit: at most 5 in any 2 s.
+#[derive(RedisRateLimit)]
+#[redis(
+    key = "rl:sliding:{client}",
+    limit = 5,
+    per = "2s",
+    algorithm = "sliding"
+)]
+pub struct SlidingLimit {
+    pub client: String,
+}
+
+/// A GCRA rate limit: 5 per 2 s (one per 400 ms), bursts of 5.
+#[derive(RedisRateLimit)]
+#[redis(key = "rl:gcra:{client}", limit = 5, per = "2s", algorithm = "gcra")]
+pub struct GcraLimit {
+    pub client: String,
+}
+
+/// A GCRA rate limit with a burst below its limit: 10 per second (one per
+/// 100 ms), at most 3 at once.
+#[derive(RedisRateLimit)]
+#[redis(
+    key = "rl:burst:{client}",
+    limit = 10,
+    per = "1s",
+    algorithm = "gcra",
+    burst = 3
+)]
+pub struct BurstLimit {
+    pub client: String,
+}
+
 /// A model with a version field, a unique field, an index and a range
 /// index: every write keeps them together (`coordination.rs`).
 #[derive(Debug, Clone, PartialEq, RedisModel)]
@@ -234,6 +290,8 @@ keyspace! {
     pub TEST_MODELS = [
         User, Session, Event, Profile, Counter, TeamMembers, PrefSets, Board, Load, Hits, Views,
         History, Jobs, JobsInFlight, ReadMarks, OrgPrefs, Member,
+        RoomLock, RoomLockFence, JobLock, JobLockFence,
+        FixedLimit, SlidingLimit, GcraLimit, BurstLimit,
     ];
 }
 
