@@ -59,6 +59,11 @@ fn substrings(secret: &str) -> Vec<String> {
 /// The fixed text of the messages that show a configuration.
 const FIXED_TEXT: &[&str] = &[
     "is not a valid Redis URL (expected redis://host:port, rediss://host:port or redis+unix:///path)",
+    // The words of the `Debug` and `Display` forms around the URL: a
+    // password `uild` is found in `ConfigBuilder`, not leaked.
+    "ConfigBuilder { url: Some(\"***\"), cluster_nodes: None, namespace: \"\", .. }",
+    "Config { url: \"\", cluster_nodes: \"\", tls: None, namespace: \"\", connect_timeout: 5s, response_timeout: 5s }",
+    "cluster (namespace `app`)",
 ];
 
 proptest! {
