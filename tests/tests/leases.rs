@@ -370,3 +370,25 @@ async fn guarded_drops_the_work_when_renewals_cannot_be_confirmed() {
     assert_eq!(other_fence, 2);
     proxy.resume();
 }
+
+on_both! {
+/// Every lease keeps a TTL: `persist` of a lease key is refused before
+/// anything is sent, and the holder's lease keeps its TTL.
+async fn persist_of_a_lease_is_refused() {
+    let (_server, store) = start("app:").await;
+    let lock = store.lease::<JobLock>(&9);
+    let lease = lock.try_acquire().await.unwrap().expect("free");
+    match store.persist::<JobLock>(&9).await {
+        Err(Error::InvalidTtl { operation: "persist", model: "JobLock", .. }) => {}
+        other => panic!("expected InvalidTtl, got {other:?}"),
+    }
+    match store.ttl::<JobLock>(&9).await.unwrap() {
+        Expiry::In(ttl) => assert!(ttl > Duration::ZERO),
+        other => panic!("the lease lost its TTL: {other:?}"),
+    }
+    // Its fence counter, which never expires, is not a lease.
+    let fence = JobLockFence { job: 9 };
+    assert!(!store.persist::<JobLockFence>(&fence).await.unwrap(), "had no TTL");
+    assert!(lease.release().await.unwrap());
+}
+}

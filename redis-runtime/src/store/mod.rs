@@ -541,7 +541,22 @@ impl Store {
     }
 
     /// Removes the entity's TTL; `false` when it does not exist or had none.
+    ///
+    /// Refused for a lease ([`RedisLock`](trait@crate::RedisLock)), before anything is sent
+    /// ([`Error::InvalidTtl`]): every lease keeps a TTL, so a holder that
+    /// crashes cannot block it forever; its holder extends it with
+    /// [`crate::lease::Lease::extend`].
     pub async fn persist<M: Family>(&self, id: &M::Id) -> Result<bool> {
+        if M::META.kind == crate::model::Kind::Lease {
+            crate::observe::refused(M::META.name, M::META.kind.as_str(), "invalid_ttl");
+            return Err(Error::InvalidTtl {
+                operation: "persist",
+                model: M::META.name,
+                ttl: Duration::MAX,
+                reason: "a lease keeps a TTL, so a holder that crashes cannot block it forever; \
+                         its holder extends it with `Lease::extend`",
+            });
+        }
         let cmd = key_cmd("PERSIST", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("persist", Retry::Never, |mut con| {
             let cmd = &cmd;
