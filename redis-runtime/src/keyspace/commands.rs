@@ -130,21 +130,8 @@ const COORDINATED_WRITES: &[&str] = &[
 /// The operations that read an index or a unique hash, or repair them.
 const CONSTRAINT_READS: &[&str] = &["find", "repair"];
 
-/// The script runner's two rows for the constraint kinds: every coordinated
+/// The operations that run a script on a constraint key: every coordinated
 /// write, and the second step of the queries and of repair.
-const fn constraint_scripts() -> [KeyCommand; 2] {
-    [
-        KeyCommand {
-            before_key: &[NO_SCRIPT_SHA, "1"],
-            ..write("evalsha", &[], CONSTRAINT_SCRIPT_OPERATIONS)
-        },
-        KeyCommand {
-            before_key: &["return 1", "1"],
-            ..write("eval", &[], CONSTRAINT_SCRIPT_OPERATIONS)
-        },
-    ]
-}
-
 const CONSTRAINT_SCRIPT_OPERATIONS: &[&str] = &[
     "save",
     "save_many",
@@ -166,8 +153,8 @@ const CONSTRAINT_SCRIPT_OPERATIONS: &[&str] = &[
 
 const INDEX_ROWS: [KeyCommand; 3] = [
     read("zrange", &["0", "-1"], CONSTRAINT_READS),
-    constraint_scripts()[0],
-    constraint_scripts()[1],
+    collection_scripts(CONSTRAINT_SCRIPT_OPERATIONS)[0],
+    collection_scripts(CONSTRAINT_SCRIPT_OPERATIONS)[1],
 ];
 
 /// The indexes of models (`#[redis(index)]`, `#[redis(index(range))]`):
@@ -186,8 +173,8 @@ pub const INDEX: KeyKind = KeyKind {
 const UNIQUE_ROWS: [KeyCommand; 4] = [
     read("hget", &["f"], &["find"]),
     read("hscan", &["0"], &["repair"]),
-    constraint_scripts()[0],
-    constraint_scripts()[1],
+    collection_scripts(CONSTRAINT_SCRIPT_OPERATIONS)[0],
+    collection_scripts(CONSTRAINT_SCRIPT_OPERATIONS)[1],
 ];
 
 /// The unique constraints of models (`#[redis(unique)]`): one hash per

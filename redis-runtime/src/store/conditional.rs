@@ -792,6 +792,7 @@ impl Store {
                     .to_owned(),
             ));
         }
+        let (min_value, max_value) = (min, max);
         let (min, max) = incr_bounds(min, max);
         if coordination::of::<M>().is_some() {
             // The increment; or, the entity missing, the default entity with
@@ -822,9 +823,8 @@ impl Store {
                 None => 0,
             };
             let value = i128::from(start) + i128::from(by);
-            let fits = (min.is_empty() || value >= min.parse::<i128>().unwrap_or(i128::MIN))
-                && (max.is_empty() || value <= max.parse::<i128>().unwrap_or(i128::MAX))
-                && i64::try_from(value).is_ok();
+            // The field type's own bounds, as the script checks an increment.
+            let fits = (min_value..=max_value).contains(&value) && i64::try_from(value).is_ok();
             if !fits {
                 return Err(Error::encode::<M>(
                     Some(field),

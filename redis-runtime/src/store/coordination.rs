@@ -127,14 +127,14 @@ pub(crate) fn of<M: Family>() -> Option<&'static Coordination> {
 
 /// The constraint keys of the entity at `key`, in constraint order.
 fn constraint_keys(key: &[u8], coordination: &Coordination) -> Option<Vec<Vec<u8>>> {
-    let close = key.iter().position(|b| *b == b'}')?;
+    let prefix = constraint_keys_prefix(key)?;
     Some(
         coordination
             .constraints
             .iter()
             .map(|c| {
-                let mut k = Vec::with_capacity(close + 2 + 32);
-                k.extend_from_slice(&key[..=close]);
+                let mut k = Vec::with_capacity(prefix.len() + 1 + 32);
+                k.extend_from_slice(prefix);
                 k.push(b':');
                 k.extend_from_slice(literal(c).as_bytes());
                 k
@@ -404,11 +404,7 @@ impl Store {
                     let holder = second.unwrap_or_default().to_vec();
                     // Only an entity key of this model under the same tag
                     // is declared: it is in the same hash slot.
-                    let same_family = matches!(
-                        crate::key::parse_key::<M>(&self.namespace, &holder),
-                        Some(Ok(_))
-                    ) && constraint_keys_prefix(&holder)
-                        == constraint_keys_prefix(key);
+                    let same_family = self.entity_in_scope::<M>(&holder, key).is_some();
                     if !same_family || holders.contains(&holder) || holders.len() >= 8 {
                         return Err(unexpected::<M>(
                             "a unique constraint naming an entity key of the same hash tag",
@@ -899,16 +895,11 @@ impl Store {
                 let Some(holder) = holder else {
                     return Ok(None);
                 };
-                let Some(Ok(id)) = crate::key::parse_key::<M>(&self.namespace, &holder) else {
+                let Some(id) = self.entity_in_scope::<M>(&holder, &unique_key) else {
                     return Err(unexpected::<M>(
                         "a unique constraint naming an entity key of the same hash tag",
                     ));
                 };
-                if constraint_keys_prefix(&holder) != constraint_keys_prefix(&unique_key) {
-                    return Err(unexpected::<M>(
-                        "a unique constraint naming an entity key of the same hash tag",
-                    ));
-                }
                 let (unique_key, holder, stored) = (&unique_key, &holder, &stored);
                 let reply: Value = self
                     .query_part::<M, Value, _, _>(OP, Retry::Once, |mut con| async move {
@@ -968,12 +959,7 @@ impl Store {
                             let mut values = Vec::new();
                             let mut holders = Vec::new();
                             for pair in flat.chunks_exact(2) {
-                                let same = matches!(
-                                    crate::key::parse_key::<M>(&self.namespace, &pair[1]),
-                                    Some(Ok(_))
-                                ) && constraint_keys_prefix(&pair[1])
-                                    == constraint_keys_prefix(ckey);
-                                if same {
+                                if self.entity_in_scope::<M>(&pair[1], ckey).is_some() {
                                     values.push(pair[0].clone());
                                     holders.push(pair[1].clone());
                                 }
@@ -1071,11 +1057,7 @@ impl Store {
                 }
                 _ => (b"-inf +inf".to_vec(), member.clone()),
             };
-            let same = matches!(
-                crate::key::parse_key::<M>(&self.namespace, &key),
-                Some(Ok(_))
-            ) && constraint_keys_prefix(&key) == constraint_keys_prefix(index_key);
-            if !same {
+            if self.entity_in_scope::<M>(&key, index_key).is_none() {
                 // Not an entity of this scope: nothing a query would use.
                 kept += 1;
                 continue;
@@ -1099,6 +1081,15 @@ impl Store {
             kept += found.len();
         }
         Ok(kept)
+    }
+
+    /// The id of `key` when it is an entity key of `M` under the same hash
+    /// tag as `scope_key` (so in its slot): the only keys a script here may
+    /// declare besides the constraint keys.
+    fn entity_in_scope<M: Family>(&self, key: &[u8], scope_key: &[u8]) -> Option<M::Id> {
+        let id = crate::key::parse_key::<M>(&self.namespace, key)?.ok()?;
+        let prefix = constraint_keys_prefix(key)?;
+        (Some(prefix) == constraint_keys_prefix(scope_key)).then_some(id)
     }
 
     /// A constraint of `M` and its key in `scope`.
@@ -1170,12 +1161,9 @@ impl Store {
         let mut checked_keys: Vec<&[u8]> = vec![index_key];
         let mut checked_members: Vec<&[u8]> = Vec::new();
         for (member, key) in members.iter().zip(keys) {
-            let Some(Ok(id)) = crate::key::parse_key::<M>(&self.namespace, key) else {
+            let Some(id) = self.entity_in_scope::<M>(key, index_key) else {
                 continue;
             };
-            if constraint_keys_prefix(key) != constraint_keys_prefix(index_key) {
-                continue;
-            }
             ids.push(id);
             checked_keys.push(key);
             checked_members.push(member);
