@@ -351,7 +351,8 @@ pub(crate) async fn access_report(
                 let mut dry = redis::cmd("ACL");
                 dry.arg("DRYRUN")
                     .arg(user)
-                    .arg(probe.name)
+                    // A subcommand is written `xgroup|create`.
+                    .arg(probe.name.split('|').collect::<Vec<_>>())
                     .arg(probe.before_key)
                     .arg(&key);
                 // A second key of the same family (a move's destination,
