@@ -1,0 +1,185 @@
+//! The page in a real browser: headless Chromium (Debian's `chromium`),
+//! driven through `chromedriver` (Debian's `chromium-driver`) with
+//! fantoccini, a WebDriver client. Two windows, one on each instance: a
+//! message typed in one appears in the other. Screenshots of both are
+//! written under the target directory, and their paths printed.
+//!
+//! Without Chromium or chromedriver the test is skipped with a message,
+//! except in CI (`CI=true`), where it fails: `.ci/run` installs both.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use super::{Deployment, PATIENCE};
+
+/// `$name_BIN` when set, else the first of `programs` found on `PATH`.
+fn find(env: &str, programs: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    programs.iter().find_map(|program| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// A `chromedriver` on a free port of 127.0.0.1, killed on drop.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    async fn start(binary: &Path) -> ChromeDriver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        // Ready when it accepts connections (it binds before serving).
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        driver
+    }
+
+    /// A new browser window (a session of its own).
+    async fn window(&self, chromium: &Path) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": chromium,
+                // Root in a container: no sandbox; /dev/shm may be small.
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--disable-gpu", "--window-size=800,600"],
+            }),
+        );
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("chromedriver opens a Chromium session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Opens the page, logs in as `name` and waits until the lobby is live.
+async fn open_as(window: &Client, url: &str, name: &str) {
+    window.goto(url).await.expect("the page loads");
+    window
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    window
+        .find(Locator::Css("#login-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    window
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css("body[data-live='yes']"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}'s page never went live: {e}"));
+}
+
+/// Where the screenshots go: `<target>/<profile>/chat-browser/`.
+fn artifacts() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // <target>/<profile>/examples/chat-<hash>
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is under <target>/<profile>/examples");
+    let dir = profile.join("chat-browser");
+    std::fs::create_dir_all(&dir).expect("the artifacts directory");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_typed_in_one_window_appears_in_the_other() {
+    let chromium = find("CHROMIUM_BIN", &["chromium", "chromium-browser"]);
+    let chromedriver = find("CHROMEDRIVER_BIN", &["chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        let message = "the browser test needs Chromium and chromedriver \
+                       (`apt-get install chromium chromium-driver`, or set \
+                       CHROMIUM_BIN and CHROMEDRIVER_BIN)";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{message}; in CI they must be there"
+        );
+        eprintln!("SKIPPED: {message}");
+        return;
+    };
+    let deployment = Deployment::start(false).await;
+    let driver = ChromeDriver::start(&chromedriver).await;
+    let ada = driver.window(&chromium).await;
+    let bob = driver.window(&chromium).await;
+    open_as(&ada, &deployment.url(0), "ada").await;
+    open_as(&bob, &deployment.url(1), "bob").await;
+
+    let text = "hello from a browser on instance a";
+    ada.find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    ada.find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let arrived = bob
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(&format!(
+            "//ul[@id='messages']/li[span[@class='from']='ada' and span[@class='text']='{text}']"
+        )))
+        .await;
+
+    let dir = artifacts();
+    for (name, window) in [("ada", &ada), ("bob", &bob)] {
+        let png = window.screenshot().await.expect("a screenshot");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("the screenshot is written");
+        println!("screenshot of {name}'s window: {}", path.display());
+    }
+    arrived.unwrap_or_else(|e| panic!("the message never reached bob's window: {e}"));
+    ada.close().await.unwrap();
+    bob.close().await.unwrap();
+}
