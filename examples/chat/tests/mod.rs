@@ -8,6 +8,7 @@
 mod browser;
 mod client;
 mod end_to_end;
+mod fan_out;
 
 use std::future::Future;
 use std::net::SocketAddr;
