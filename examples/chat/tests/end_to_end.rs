@@ -9,7 +9,7 @@ use redis_runtime::stream::EntryId;
 use tokio::sync::watch;
 
 use super::client::{Client, get, login, post_login, room_name, text, ws_url};
-use super::{Deployment, within};
+use super::{Deployment, Redis, within};
 use crate::model::{RoomEvent, UserName};
 use crate::protocol::{ClientFrame, ServerFrame};
 
@@ -354,4 +354,54 @@ async fn typing_reaches_the_other_instance() {
             other => panic!("ada got {other:?}"),
         }
     }
+}
+
+/// Redis goes away and comes back (a graceful restart with the append-only
+/// file on): the instances' tails recover by themselves, a message sent
+/// after the restart reaches a client of the other instance that stayed
+/// connected, once, and the history from before is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tails_recover_after_redis_restarts() {
+    let mut deployment = Deployment::on(Redis::server(true)).await;
+    let mut ada = Client::login(&deployment.url(0), "ada").await;
+    let mut bob = Client::login(&deployment.url(1), "bob").await;
+    ada.join("lobby", None).await;
+    bob.join("lobby", None).await;
+    let before = bob.say("lobby", "before").await.unwrap();
+    let (_, joined, _) = ada.next_event().await; // bob joined
+    let (_, got, _) = ada.next_event().await;
+    assert!(joined < got);
+    assert_eq!(got, before);
+
+    let server = deployment.redis.server_mut();
+    server.shutdown().expect("a graceful shutdown");
+    server.restart().expect("the server starts again");
+
+    // The first sends may meet the connection the restart broke.
+    let mut refused = 0;
+    let after = loop {
+        match bob.say("lobby", "after").await {
+            Ok(id) => break id,
+            Err(ServerFrame::Error { code, .. }) if code == "unavailable" && refused < 20 => {
+                refused += 1;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    };
+    let (_, got, event) = ada.next_event().await;
+    assert_eq!((got, text(&event)), (after, Some("after")));
+
+    // And a client that comes later reads both from the restarted server.
+    let mut eve = Client::login(&deployment.url(1), "eve").await;
+    let history: Vec<Option<String>> = eve
+        .join("lobby", Some(joined))
+        .await
+        .history
+        .iter()
+        .map(|(_, event)| text(event).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        history,
+        [Some("before".to_owned()), Some("after".to_owned()), None]
+    );
 }

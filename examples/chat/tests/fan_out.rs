@@ -9,11 +9,15 @@
 //! Senders say their messages through the first instance, one after the
 //! other each (the next once the last was acked); every receiver is in the
 //! room, spread over the instances. A delivery's latency is from just
-//! before its sender wrote the frame to when a receiver read the event.
+//! before its sender wrote the frame to when a receiver read the event;
+//! throughput is deliveries per second from the first send to the last
+//! delivery.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Barrier;
 
 use super::Deployment;
 use super::client::{Client, login, text};
@@ -57,16 +61,19 @@ async fn fan_out(deployment: &Deployment, instances: usize) -> Run {
             })
         })
         .collect();
-    let started = Instant::now();
+    // Senders log in and join first; the clock starts when all are ready.
+    let ready = Arc::new(Barrier::new(SENDERS + 1));
     let sending: Vec<_> = (0..SENDERS)
         .map(|n| {
             let base = deployment.url(0);
             let sent_at = Arc::clone(&sent_at);
             let room = room.clone();
+            let ready = Arc::clone(&ready);
             tokio::spawn(async move {
                 let token = login(&base, &format!("s{n}-{instances}")).await;
                 let mut sender = Client::connect(&base, &token).await;
                 sender.join(&room, None).await;
+                ready.wait().await;
                 for i in 0..PER_SENDER {
                     let text = format!("s{n}-{i}");
                     sent_at.lock().unwrap().insert(text.clone(), Instant::now());
@@ -75,6 +82,8 @@ async fn fan_out(deployment: &Deployment, instances: usize) -> Run {
             })
         })
         .collect();
+    ready.wait().await;
+    let started = Instant::now();
     for sender in sending {
         sender.await.unwrap();
     }

@@ -36,6 +36,19 @@ pub(crate) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T 
 const APP_USER: &str = "chat";
 const APP_PASSWORD: &str = "chat-secret";
 
+/// The `redis-server` arguments that create the `chat` user.
+fn app_user() -> Vec<String> {
+    let rule = CHAT.manifest(&format!("{NAMESPACE}:")).acl_rule();
+    let mut args = vec![
+        "--user".to_owned(),
+        APP_USER.to_owned(),
+        "on".to_owned(),
+        format!(">{APP_PASSWORD}"),
+    ];
+    args.extend(rule.setuser_args());
+    args
+}
+
 /// A private Redis: one server, or a cluster of three primaries.
 pub(crate) enum Redis {
     Server(RedisServer),
@@ -46,24 +59,34 @@ impl Redis {
     /// Starts one with the `chat` user allowed exactly what the keyspace's
     /// ACL rule allows (`--user` on every node's command line).
     pub(crate) fn start(cluster: bool) -> Redis {
-        let rule = CHAT.manifest(&format!("{NAMESPACE}:")).acl_rule();
-        let mut user = vec![
-            "--user".to_owned(),
-            APP_USER.to_owned(),
-            "on".to_owned(),
-            format!(">{APP_PASSWORD}"),
-        ];
-        user.extend(rule.setuser_args());
         if cluster {
-            let builder = user
+            let builder = app_user()
                 .into_iter()
                 .fold(RedisCluster::builder(), |builder, arg| builder.arg(arg));
             Redis::Cluster(builder.start().expect("a private Redis Cluster"))
         } else {
-            let builder = user
-                .into_iter()
-                .fold(RedisServer::builder(), |builder, arg| builder.arg(arg));
-            Redis::Server(builder.start().expect("a private redis-server"))
+            Redis::server(false)
+        }
+    }
+
+    /// One server, with the append-only file on or off.
+    pub(crate) fn server(appendonly: bool) -> Redis {
+        let builder = app_user()
+            .into_iter()
+            .fold(RedisServer::builder(), |builder, arg| builder.arg(arg));
+        Redis::Server(
+            builder
+                .appendonly(appendonly)
+                .start()
+                .expect("a private redis-server"),
+        )
+    }
+
+    /// The single server, to stop or restart it.
+    pub(crate) fn server_mut(&mut self) -> &mut RedisServer {
+        match self {
+            Redis::Server(server) => server,
+            Redis::Cluster(_) => panic!("this test needs a single server"),
         }
     }
 
@@ -153,20 +176,22 @@ impl Drop for Instance {
 pub(crate) struct Deployment {
     pub(crate) instances: Vec<Instance>,
     // Dropped last: the server outlives the instances.
-    _redis: Redis,
+    pub(crate) redis: Redis,
 }
 
 impl Deployment {
+    /// Two instances on a private server or cluster.
     pub(crate) async fn start(cluster: bool) -> Deployment {
-        let redis = Redis::start(cluster);
+        Deployment::on(Redis::start(cluster)).await
+    }
+
+    /// Two instances on `redis`.
+    pub(crate) async fn on(redis: Redis) -> Deployment {
         let instances = vec![
             Instance::start(&redis, "a").await,
             Instance::start(&redis, "b").await,
         ];
-        Deployment {
-            instances,
-            _redis: redis,
-        }
+        Deployment { instances, redis }
     }
 
     pub(crate) fn url(&self, instance: usize) -> String {
