@@ -7,6 +7,7 @@
 //! Without Chromium or chromedriver the test is skipped with a message,
 //! except in CI (`CI=true`), where it fails: `.ci/run` installs both.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -141,7 +142,9 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
             std::env::var("CI").as_deref() != Ok("true"),
             "{message}; in CI they must be there"
         );
-        eprintln!("SKIPPED: {message}");
+        // Straight to stderr, past the test harness's capture, so that the
+        // skip shows in a plain `cargo test`.
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {message}");
         return;
     };
     let deployment = Deployment::start(false).await;
@@ -177,7 +180,11 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
         let png = window.screenshot().await.expect("a screenshot");
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("the screenshot is written");
-        println!("screenshot of {name}'s window: {}", path.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "screenshot of {name}'s window: {}",
+            path.display()
+        );
     }
     arrived.unwrap_or_else(|e| panic!("the message never reached bob's window: {e}"));
     ada.close().await.unwrap();
