@@ -8,8 +8,9 @@
 //! path: a subscriber that falls behind (the channel lagged) or that just
 //! joined reads what it missed from the stream itself, and every subscriber
 //! drops entries at or below the last id it sent, so nothing is shown
-//! twice. Typing indicators come from one pattern subscription per
-//! instance.
+//! twice. While a room is open the instance also runs a consumer of its
+//! tally group ([`crate::tally`]). Typing indicators come from one pattern
+//! subscription per instance.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,8 @@ pub(crate) struct RoomEntry {
 
 struct Room {
     entries: broadcast::Sender<Arc<RoomEntry>>,
+    /// Stops the room's tally consumer when the room closes (dropped).
+    _tally: watch::Sender<bool>,
     /// The id of the last entry the tail read (or the stream's last when the
     /// room was opened).
     position: EntryId,
@@ -51,6 +54,8 @@ struct Room {
 /// The rooms this instance follows.
 pub(crate) struct Hub {
     store: Store,
+    /// This instance's name: its consumer name in the tally groups.
+    instance: String,
     rooms: Mutex<HashMap<RoomName, Room>>,
     /// Bumped when a room is opened or closed, so the tail reads the new set.
     rooms_changed: watch::Sender<u64>,
@@ -72,9 +77,10 @@ impl Drop for RoomSubscription {
 }
 
 impl Hub {
-    pub(crate) fn new(store: Store) -> Arc<Hub> {
+    pub(crate) fn new(store: Store, instance: String) -> Arc<Hub> {
         Arc::new(Hub {
             store,
+            instance,
             rooms: Mutex::new(HashMap::new()),
             rooms_changed: watch::Sender::new(0),
             typing: broadcast::Sender::new(FAN_OUT_CAPACITY),
@@ -97,8 +103,16 @@ impl Hub {
             let mut rooms = self.rooms.lock().unwrap();
             let entry = rooms.entry(room.clone()).or_insert_with(|| {
                 self.rooms_changed.send_modify(|v| *v += 1);
+                let (tally, stop) = watch::channel(false);
+                tokio::spawn(crate::tally::run(
+                    self.store.clone(),
+                    room.clone(),
+                    self.instance.clone(),
+                    stop,
+                ));
                 Room {
                     entries: broadcast::Sender::new(FAN_OUT_CAPACITY),
+                    _tally: tally,
                     position,
                     subscribers: 0,
                 }

@@ -23,6 +23,10 @@
 //!   entry id it saw and gets every message it missed, in order, none twice.
 //! - `Presence`: a model with a 30 s TTL that each connection saves every 10 s.
 //! - `SendLimit`: a per-user rate limit (GCRA, 10 a second, bursts of 20).
+//! - `RoomTalkers`: messages per user in a room, a sorted set counted by a
+//!   consumer group on the room's log ([`tally`]): every instance with the
+//!   room open runs a consumer, at least once, made idempotent with the
+//!   group's processed-id set (`RoomLogProcessed`).
 //! - `RoomTyping`: typing indicators over pub/sub (at most once).
 //!
 //! It uses `REDIS_URL` when set. Otherwise it uses the server on
@@ -33,6 +37,7 @@ mod hub;
 mod model;
 mod protocol;
 mod service;
+mod tally;
 #[cfg(test)]
 mod tests;
 

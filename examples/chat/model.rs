@@ -3,7 +3,8 @@
 use std::fmt;
 
 use redis_runtime::{
-    KeyPart, RedisChannel, RedisModel, RedisRateLimit, RedisSet, RedisStream, keyspace,
+    KeyPart, RedisChannel, RedisModel, RedisRateLimit, RedisSet, RedisSortedSet, RedisStream,
+    keyspace,
 };
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +147,14 @@ pub(crate) struct RoomLog {
     pub(crate) room: RoomName,
 }
 
+/// Messages per user in a room, counted by the `tally` consumer group of
+/// the room's log ([`crate::tally`]).
+#[derive(RedisSortedSet)]
+#[redis(key = "room:{room}:talkers", hash_tag = "room", member = UserName, score = u64)]
+pub(crate) struct RoomTalkers {
+    pub(crate) room: RoomName,
+}
+
 /// Someone is typing: shown for a few seconds, never stored, and losing one
 /// costs nothing (pub/sub is at most once).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +173,7 @@ keyspace! {
     /// Every key and channel the chat service uses.
     pub(crate) CHAT = [
         User, Session, RoomMembers, UserRooms, Presence, SendLimit,
-        RoomLog, RoomLogDeadLetter, RoomLogProcessed, RoomTyping,
+        RoomLog, RoomLogDeadLetter, RoomLogProcessed, RoomTalkers, RoomTyping,
     ];
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | client sends | server answers |
 //! |---|---|
-//! | `join {room, after?}` | `joined {room, members, online}`, then every `event` of the room after `after` (without it, the last 50), then `live {room}`, then each new `event` as it happens |
+//! | `join {room, after?}` | `joined {room, members, online, talkers}`, then every `event` of the room after `after` (without it, the last 50), then `live {room}`, then each new `event` as it happens |
 //! | `send {room, text, client_id?}` | `sent {room, id, client_id}`, or `error {code: "rate_limited", retry_after_ms}` |
 //! | `typing {room}` | the room's other clients get `typing {room, user}` |
 //! | `leave {room}` | `left {room}` |
@@ -57,11 +57,13 @@ pub(crate) enum ServerFrame {
         /// The rooms the user is in.
         rooms: Vec<RoomName>,
     },
-    /// The answer to `join`: who is in the room, and who of them is online.
+    /// The answer to `join`: who is in the room, who of them is online,
+    /// and who said most there (messages counted so far, most first).
     Joined {
         room: RoomName,
         members: Vec<UserName>,
         online: Vec<UserName>,
+        talkers: Vec<(UserName, u64)>,
     },
     /// Something that happened in a room, with its entry id (its
     /// milliseconds are the server's clock when it was appended).

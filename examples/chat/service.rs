@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 
 use crate::hub::{Hub, RoomEntry, RoomSubscription};
 use crate::model::{
-    Presence, RoomEvent, RoomLog, RoomMembers, RoomName, RoomTyping, SendLimit, Session, Typing,
-    User, UserName, UserRooms,
+    Presence, RoomEvent, RoomLog, RoomMembers, RoomName, RoomTalkers, RoomTyping, SendLimit,
+    Session, Typing, User, UserName, UserRooms,
 };
 use crate::protocol::{ClientFrame, ServerFrame};
 
@@ -38,6 +38,8 @@ pub(crate) const PAGE: &str = include_str!("index.html");
 
 /// How many past messages a `join` without `after` sends.
 const HISTORY: usize = 50;
+/// How many of the room's top talkers a `joined` lists.
+const TALKERS: u64 = 5;
 /// How many entries one history read takes.
 const HISTORY_BATCH: usize = 500;
 /// The longest message, in characters.
@@ -72,7 +74,7 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let (stop_tx, stop) = watch::channel(false);
     let (open, mut all_closed) = mpsc::channel::<()>(1);
-    let hub = Hub::new(store.clone());
+    let hub = Hub::new(store.clone(), instance.clone());
     let tail = tokio::spawn(Arc::clone(&hub).tail(stop.clone()));
     let typing = tokio::spawn(Arc::clone(&hub).relay_typing(stop.clone()));
     let chat = Arc::new(Chat {
@@ -321,6 +323,7 @@ impl Connection {
         let mut everyone = members.members().await?;
         everyone.sort();
         let present = store.get_many::<Presence>(&everyone).await?;
+        let talkers = store.sorted_set::<RoomTalkers>(&room).top(TALKERS).await?;
         let online = everyone
             .iter()
             .zip(&present)
@@ -341,6 +344,7 @@ impl Connection {
             room: room.clone(),
             members: everyone,
             online,
+            talkers,
         })
         .await;
         let follower = Follower {
@@ -631,7 +635,7 @@ mod tests {
     async fn an_entry_both_read_and_heard_is_sent_once() {
         let redis = Redis::start(false);
         let store = redis.store().await;
-        let hub = Hub::new(store.clone());
+        let hub = Hub::new(store.clone(), "test".to_owned());
         let (stop, stopped) = watch::channel(false);
         let tail = tokio::spawn(Arc::clone(&hub).tail(stopped));
         let room = RoomName::try_from("lobby".to_owned()).unwrap();

@@ -77,6 +77,8 @@ pub(crate) fn ws_url(base: &str, token: &str) -> String {
 pub(crate) struct Joined {
     /// The members online when it joined.
     pub(crate) online: Vec<String>,
+    /// The room's top talkers then.
+    pub(crate) talkers: Vec<(String, u64)>,
     /// The history it was sent, oldest first.
     pub(crate) history: Vec<(EntryId, RoomEvent)>,
 }
@@ -154,14 +156,19 @@ impl Client {
         .await;
         let mut joined = Joined {
             online: Vec::new(),
+            talkers: Vec::new(),
             history: Vec::new(),
         };
         loop {
             match self.next().await {
                 ServerFrame::Joined {
-                    room: r, online, ..
+                    room: r,
+                    online,
+                    talkers,
+                    ..
                 } if r == room => {
                     joined.online = online.iter().map(|u| u.to_string()).collect();
+                    joined.talkers = talkers.iter().map(|(u, n)| (u.to_string(), *n)).collect();
                 }
                 ServerFrame::Event { room: r, id, event } if r == room => {
                     joined.history.push((id, event));

@@ -405,3 +405,51 @@ async fn the_tails_recover_after_redis_restarts() {
         [Some("before".to_owned()), Some("after".to_owned()), None]
     );
 }
+
+/// Both instances consume the rooms' `tally` group: every message is
+/// counted once, by one of them, and the counts reach the clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_counted_once_by_the_instances_together() {
+    let deployment = Deployment::start(false).await;
+    let mut senders = Vec::new();
+    for (name, instance, messages) in [("ada", 0, 10), ("bob", 1, 7), ("cy", 0, 4)] {
+        let mut client = Client::login(&deployment.url(instance), name).await;
+        client.join("lobby", None).await;
+        senders.push((client, name, messages));
+    }
+    for (client, name, messages) in &mut senders {
+        for i in 0..*messages {
+            client.say("lobby", &format!("{name} {i}")).await.unwrap();
+        }
+    }
+    // Counting runs behind the chat: wait until the group has been given
+    // every entry (lag 0) and has acknowledged each (nothing pending).
+    let store = deployment.redis.store().await;
+    let lobby = room_name("lobby");
+    let group = store
+        .stream::<crate::model::RoomLog>(&lobby)
+        .group(crate::tally::GROUP);
+    within("the tally to catch up", async {
+        while group.lag().await.unwrap() != Some(0) || group.pending().await.unwrap() != 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let counts = store
+        .sorted_set::<crate::model::RoomTalkers>(&lobby)
+        .top(10)
+        .await
+        .unwrap();
+    let expected = [(user("ada"), 10), (user("bob"), 7), (user("cy"), 4)];
+    assert_eq!(counts, expected);
+    let mut eve = Client::login(&deployment.url(1), "eve").await;
+    let talkers = eve.join("lobby", None).await.talkers;
+    assert_eq!(
+        talkers,
+        [
+            ("ada".to_owned(), 10),
+            ("bob".to_owned(), 7),
+            ("cy".to_owned(), 4)
+        ]
+    );
+}
