@@ -170,6 +170,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
             };
             match name.as_str() {
                 "key" if kind == CollectionKind::Channel => {
+                    attrs.key_written = true;
                     cx.error_spanned_by(
                         &meta.path,
                         "a channel declaration names its channel, not a key: write `channel = \"...\"`",
@@ -648,10 +649,14 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             };
             cx.error_spanned_by(
                 field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
-                format!(
-                    "field `{name}` is not a placeholder of the key template `{source}`: a {} declaration's fields are its key's parts{element}",
-                    kind.noun()
-                ),
+                if kind == CollectionKind::Channel {
+                    format!("field `{name}` is not a placeholder of the channel name template `{source}`: a channel declaration's fields are its name's parts{element}")
+                } else {
+                    format!(
+                        "field `{name}` is not a placeholder of the key template `{source}`: a {} declaration's fields are its key's parts{element}",
+                        kind.noun()
+                    )
+                },
             );
             ok = false;
         }

@@ -395,7 +395,17 @@ pub(crate) async fn access_report(
                 });
             }
         }
-        if !established {
+        if !established && family.redis_type == "channel" {
+            // A channel has no key to probe, and the only probe of it
+            // (a PUBLISH) would reach its subscribers.
+            reports.push(AccessReport {
+                model: family.model.clone(),
+                pattern: family.pattern.clone(),
+                verdict: AccessVerdict::Unknown,
+                method: AccessMethod::ExistsProbe,
+                denied_commands: Vec::new(),
+            });
+        } else if !established {
             let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
             let verdict = match probe {
                 Ok(_) => AccessVerdict::WritesUnchecked,
