@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use redis_runtime::stream::EntryId;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::client::{Client, get, login, post_login, room_name, text, ws_url};
 use super::{Deployment, Redis, within};
@@ -122,34 +122,63 @@ const SENDERS: usize = 4;
 const PER_SENDER: usize = 20;
 const TOTAL: usize = SENDERS * PER_SENDER;
 
-/// A reader drops its connection three times while four users keep
-/// sending through the other instance, and reconnects (to either instance)
-/// with the last id it saw. It ends with every message, in the order of the
-/// stream, none twice: exactly what the senders were told was appended.
+/// What a reader saw: every event's id, and the messages' ids and texts.
+#[derive(Default)]
+struct Seen {
+    ids: Vec<EntryId>,
+    messages: Vec<(EntryId, String)>,
+}
+
+impl Seen {
+    /// Records an event; fails at once on one that repeats or goes back.
+    fn record(&mut self, id: EntryId, event: &RoomEvent) {
+        if let Some(last) = self.last() {
+            assert!(id > last, "{id} after {last}: shown twice, or out of order");
+        }
+        self.ids.push(id);
+        if let Some(text) = text(event) {
+            self.messages.push((id, text.to_owned()));
+        }
+    }
+
+    fn last(&self) -> Option<EntryId> {
+        self.ids.last().copied()
+    }
+}
+
+/// A reader drops its connection three times while four users send
+/// through the other instance, and reconnects (to either instance) with the
+/// last id it saw. It ends with every message, in the order of the stream,
+/// none twice: exactly what the senders were told was appended.
+///
+/// The reader hands the senders their messages in rounds (permits), so
+/// that each time exactly 10 are appended while it is away and 10 more
+/// while it reconnects, racing its history read against the live tail.
 async fn resume_after_reconnect(cluster: bool) {
     let deployment = Arc::new(Deployment::start(cluster).await);
     let eve_token = login(&deployment.url(1), "eve").await;
     let mut eve = Client::connect(&deployment.url(1), &eve_token).await;
-    let mut last = eve
-        .join("lobby", None)
-        .await
-        .history
-        .last()
-        .map(|(id, _)| *id);
+    let mut seen = Seen::default();
+    for (id, event) in eve.join("lobby", None).await.history {
+        seen.record(id, &event);
+    }
 
     // What the senders were told was appended, and how many so far.
     let appended = Arc::new(Mutex::new(Vec::<(EntryId, String)>::new()));
     let (count_tx, count) = watch::channel(0usize);
     let count_tx = Arc::new(count_tx);
+    let permits = Arc::new(Semaphore::new(0));
     let mut senders = Vec::new();
     for n in 0..SENDERS {
         let deployment = Arc::clone(&deployment);
         let appended = Arc::clone(&appended);
         let count_tx = Arc::clone(&count_tx);
+        let permits = Arc::clone(&permits);
         senders.push(tokio::spawn(async move {
             let mut sender = Client::login(&deployment.url(0), &format!("s{n}")).await;
             sender.join("lobby", None).await;
             for i in 0..PER_SENDER {
+                permits.acquire().await.unwrap().forget();
                 let text = format!("s{n}-{i}");
                 let id = sender.say("lobby", &text).await.expect("within the burst");
                 appended.lock().unwrap().push((id, text));
@@ -159,53 +188,45 @@ async fn resume_after_reconnect(cluster: bool) {
         }));
     }
 
-    let mut received: Vec<(EntryId, String)> = Vec::new();
-    let mut reconnects = 0;
-    let mut every_id = Vec::new();
-    while received.len() < TOTAL {
-        if [10, 35, 60].contains(&received.len()) && reconnects < 3 {
-            // Gone: cleanly the first time, by dropping the socket after.
-            if reconnects == 0 {
-                eve.close().await;
-            } else {
-                drop(eve);
-            }
-            // Let at least 15 more messages be appended while away.
-            let want = (received.len() + 15).min(TOTAL);
-            within("the senders", count.clone().wait_for(|c| *c >= want))
-                .await
-                .unwrap();
-            reconnects += 1;
-            let instance = reconnects % 2;
-            eve = Client::connect(&deployment.url(instance), &eve_token).await;
-            for (id, event) in eve.join("lobby", last).await.history {
-                every_id.push(id);
-                last = Some(id);
-                if let Some(text) = text(&event) {
-                    received.push((id, text.to_owned()));
-                }
-            }
-            continue;
+    permits.add_permits(10);
+    while seen.messages.len() < 10 {
+        let (_, id, event) = eve.next_event().await;
+        seen.record(id, &event);
+    }
+    for round in 0..3 {
+        // Gone: cleanly the first time, by dropping the socket after.
+        if round == 0 {
+            eve.close().await;
+        } else {
+            drop(eve);
         }
-        let (room, id, event) = eve.next_event().await;
-        assert_eq!(room, room_name("lobby"));
-        every_id.push(id);
-        last = Some(id);
-        if let Some(text) = text(&event) {
-            received.push((id, text.to_owned()));
+        permits.add_permits(10);
+        let missed = seen.messages.len() + 10;
+        within("the senders", count.clone().wait_for(|c| *c >= missed))
+            .await
+            .unwrap();
+        // These are appended while eve joins again.
+        permits.add_permits(if round == 2 { 20 } else { 10 });
+        eve = Client::connect(&deployment.url(round % 2), &eve_token).await;
+        for (id, event) in eve.join("lobby", seen.last()).await.history {
+            seen.record(id, &event);
+        }
+        let until = if round == 2 { TOTAL } else { missed + 10 };
+        while seen.messages.len() < until {
+            let (room, id, event) = eve.next_event().await;
+            assert_eq!(room, room_name("lobby"));
+            seen.record(id, &event);
         }
     }
     for sender in senders {
         within("a sender", sender).await.unwrap();
     }
-    assert_eq!(reconnects, 3);
-    assert!(
-        every_id.windows(2).all(|w| w[0] < w[1]),
-        "ids go back or repeat: {every_id:?}"
-    );
     let mut expected = appended.lock().unwrap().clone();
     expected.sort();
-    assert_eq!(received, expected, "what eve got is not what was appended");
+    assert_eq!(
+        seen.messages, expected,
+        "what eve got is not what was appended"
+    );
     // Nothing more is on its way: the next event is eve's own.
     let end = eve.say("lobby", "the end").await.unwrap();
     let (_, id, event) = eve.next_event().await;
