@@ -46,8 +46,10 @@ const HISTORY_BATCH: usize = 500;
 const MAX_TEXT: usize = 2000;
 /// How often a connection saves its user's presence (whose TTL is 30 s).
 const HEARTBEAT: Duration = Duration::from_secs(10);
-/// Frames waiting for a slow client before it is disconnected.
+/// Frames queued for a client before its connection waits for it.
 const OUTBOX: usize = 1024;
+/// How long a closing connection may take to send what it has queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// One instance of the service.
 struct Chat {
@@ -235,7 +237,14 @@ async fn connection(chat: Arc<Chat>, user: UserName, socket: WebSocket) {
     // The writer ends when every sender of the outbox is gone: this
     // connection's and its followers' (aborted by `close`).
     drop(session);
-    let _ = writer.await;
+    // A client that stopped reading could hold the writer for ever.
+    let mut writer = writer;
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }
 
 /// The state of one connection.
@@ -251,7 +260,16 @@ impl Connection {
     /// Queues a frame for the client (waiting while `OUTBOX` frames are
     /// queued: a slow client slows its own connection only).
     async fn say(&self, frame: ServerFrame) {
-        let _ = self.outbox.send(frame).await;
+        // Not past a shutdown, though: a client that stopped reading would
+        // hold the instance open.
+        let mut stop = self.chat.stop.clone();
+        if *stop.borrow_and_update() {
+            return;
+        }
+        tokio::select! {
+            _ = self.outbox.send(frame) => {}
+            _ = stop.changed() => {}
+        }
     }
 
     async fn open(&mut self) -> redis_runtime::Result<()> {
