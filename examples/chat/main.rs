@@ -11,20 +11,20 @@
 //!
 //! Open the page in two browser windows (with `--instances 2`, one on each
 //! port), log in under two names, and chat. What it keeps in Redis
-//! ([`model`]; its manifest is `docs/keyspace/chat.md`):
+//! (`model.rs`; its manifest is `docs/keyspace/chat.md`):
 //!
 //! - `User` and `Session`: models with a TTL (30 days, and a day that every
 //!   use of the session slides).
 //! - `RoomMembers`, `UserRooms`: sets, who is in a room and the rooms of a user.
 //! - `RoomLog`: a stream per room, trimmed to about 10 000 entries. Every
 //!   message is appended there; each instance tails the streams of the rooms
-//!   its clients are in ([`hub`]), so a message sent through one instance
+//!   its clients are in (`hub.rs`), so a message sent through one instance
 //!   reaches clients of every other. A client that reconnects sends the last
 //!   entry id it saw and gets every message it missed, in order, none twice.
 //! - `Presence`: a model with a 30 s TTL that each connection saves every 10 s.
 //! - `SendLimit`: a per-user rate limit (GCRA, 10 a second, bursts of 20).
 //! - `RoomTalkers`: messages per user in a room, a sorted set counted by a
-//!   consumer group on the room's log ([`tally`]): every instance with the
+//!   consumer group on the room's log (`tally.rs`): every instance with the
 //!   room open runs a consumer, at least once, made idempotent with the
 //!   group's processed-id set (`RoomLogProcessed`).
 //! - `RoomTyping`: typing indicators over pub/sub (at most once).
