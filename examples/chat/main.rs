@@ -21,7 +21,10 @@
 //!   its clients are in (`hub.rs`), so a message sent through one instance
 //!   reaches clients of every other. A client that reconnects sends the last
 //!   entry id it saw and gets every message it missed, in order, none twice.
-//! - `Presence`: a model with a 30 s TTL that each connection saves every 10 s.
+//! - `Presence`: a model with a 30 s TTL that each connection saves every
+//!   10 s, and `UserConnections`, a sorted set of a user's open connections
+//!   on every instance, so that the last one to close takes the presence
+//!   with it.
 //! - `SendLimit`: a per-user rate limit (GCRA, 10 a second, bursts of 20).
 //! - `RoomTalkers`: messages per user in a room, a sorted set counted by a
 //!   consumer group on the room's log (`tally.rs`): every instance with the

@@ -92,14 +92,25 @@ pub(crate) struct UserRooms {
 }
 
 /// A user is online while this exists: every connection of theirs saves it
-/// on a heartbeat, and it expires 30 s after the last (a crashed instance
-/// leaves no one online for long).
+/// on a heartbeat, the last one to close deletes it, and it expires 30 s
+/// after the last heartbeat (a crashed instance leaves no one online for
+/// long).
 #[derive(Debug, Clone, PartialEq, RedisModel)]
 #[redis(key = "presence:{user}", ttl = "30s")]
 pub(crate) struct Presence {
     pub(crate) user: UserName,
     /// The instance that saved it last.
     pub(crate) instance: String,
+}
+
+/// A user's open connections, on every instance: a random id per
+/// connection, scored with when it lapses (its last heartbeat plus 30 s).
+/// The connection that closes last, wherever it is, takes the user's
+/// `Presence` with it. Each heartbeat re-arms the TTL.
+#[derive(RedisSortedSet)]
+#[redis(key = "presence:{user}:connections", member = String, score = u64, ttl = "1d")]
+pub(crate) struct UserConnections {
+    pub(crate) user: UserName,
 }
 
 /// Messages per user: 10 a second on average, bursts of 20 (GCRA, on the
@@ -172,7 +183,7 @@ pub(crate) struct RoomTyping {
 keyspace! {
     /// Every key and channel the chat service uses.
     pub(crate) CHAT = [
-        User, Session, RoomMembers, UserRooms, Presence, SendLimit,
+        User, Session, RoomMembers, UserRooms, Presence, UserConnections, SendLimit,
         RoomLog, RoomLogDeadLetter, RoomLogProcessed, RoomTalkers, RoomTyping,
     ];
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use redis_runtime::Store;
+use redis_runtime::collection::Bound;
 use redis_runtime::stream::EntryId;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -29,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::hub::{Hub, RoomEntry, RoomSubscription};
 use crate::model::{
     Presence, RoomEvent, RoomLog, RoomMembers, RoomName, RoomTalkers, RoomTyping, SendLimit,
-    Session, Typing, User, UserName, UserRooms,
+    Session, Typing, User, UserConnections, UserName, UserRooms,
 };
 use crate::protocol::{ClientFrame, ServerFrame};
 
@@ -44,8 +45,11 @@ const TALKERS: u64 = 5;
 const HISTORY_BATCH: usize = 500;
 /// The longest message, in characters.
 const MAX_TEXT: usize = 2000;
-/// How often a connection saves its user's presence (whose TTL is 30 s).
+/// How often a connection saves its user's presence.
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How long a connection counts as live after its last heartbeat: the
+/// `Presence` model's TTL.
+const PRESENCE_TTL_MS: u64 = 30_000;
 /// Frames queued for a client before its connection waits for it.
 const OUTBOX: usize = 1024;
 /// How long a closing connection may take to send what it has queued.
@@ -56,9 +60,6 @@ struct Chat {
     store: Store,
     instance: String,
     hub: Arc<Hub>,
-    /// Connections per user on this instance, so the last one to close
-    /// takes the user's presence with it.
-    connections: Mutex<HashMap<UserName, usize>>,
     /// Becomes `true` when the instance shuts down: every connection closes.
     stop: watch::Receiver<bool>,
     /// Held by every open connection; `serve` waits for all to drop.
@@ -83,7 +84,6 @@ pub(crate) async fn serve(
         store,
         instance,
         hub,
-        connections: Mutex::new(HashMap::new()),
         stop,
         open,
     });
@@ -189,12 +189,6 @@ async fn health(State(chat): State<Arc<Chat>>) -> Response {
 /// One WebSocket, from `welcome` to close.
 async fn connection(chat: Arc<Chat>, user: UserName, socket: WebSocket) {
     let _open = chat.open.clone();
-    *chat
-        .connections
-        .lock()
-        .unwrap()
-        .entry(user.clone())
-        .or_default() += 1;
     let (mut sink, mut incoming) = socket.split();
     let (outbox, mut outgoing) = mpsc::channel::<ServerFrame>(OUTBOX);
     let writer = tokio::spawn(async move {
@@ -209,6 +203,7 @@ async fn connection(chat: Arc<Chat>, user: UserName, socket: WebSocket) {
     let mut session = Connection {
         chat: Arc::clone(&chat),
         user: user.clone(),
+        id: uuid::Uuid::new_v4().simple().to_string(),
         outbox,
         followers: HashMap::new(),
     };
@@ -251,6 +246,8 @@ async fn connection(chat: Arc<Chat>, user: UserName, socket: WebSocket) {
 struct Connection {
     chat: Arc<Chat>,
     user: UserName,
+    /// This connection's member of the user's `UserConnections`.
+    id: String,
     outbox: mpsc::Sender<ServerFrame>,
     /// The task sending each joined room's events to this client.
     followers: HashMap<RoomName, JoinHandle<()>>,
@@ -290,12 +287,26 @@ impl Connection {
         Ok(())
     }
 
+    /// Marks the user online (again) and this connection live for the
+    /// presence TTL; drops the user's connections that lapsed (their
+    /// instance died without closing them).
     async fn heartbeat(&self) {
+        let store = &self.chat.store;
         let presence = Presence {
             user: self.user.clone(),
             instance: self.chat.instance.clone(),
         };
-        if let Err(error) = self.chat.store.save(&presence).await {
+        let connections = store.sorted_set::<UserConnections>(&self.user);
+        let now = now_ms();
+        let beat = async {
+            connections.add(&self.id, now + PRESENCE_TTL_MS).await?;
+            connections
+                .remove_by_score(Bound::Unbounded, Bound::Exclusive(now))
+                .await?;
+            store.refresh_ttl::<UserConnections>(&self.user).await?;
+            store.save(&presence).await
+        };
+        if let Err(error) = beat.await {
             eprintln!("chat: saving the presence of {} failed: {error}", self.user);
         }
     }
@@ -482,17 +493,21 @@ impl Connection {
         for (_, follower) in self.followers.drain() {
             follower.abort();
         }
-        let last = {
-            let mut connections = self.chat.connections.lock().unwrap();
-            let count = connections.entry(self.user.clone()).or_default();
-            *count -= 1;
-            let last = *count == 0;
-            if last {
-                connections.remove(&self.user);
+        // The user stays online while another connection of theirs, on any
+        // instance, is live.
+        let store = &self.chat.store;
+        let connections = store.sorted_set::<UserConnections>(&self.user);
+        let cleared = async {
+            connections.remove(&self.id).await?;
+            let live = connections
+                .count(Bound::Exclusive(now_ms()), Bound::Unbounded)
+                .await?;
+            if live == 0 {
+                store.delete::<Presence>(&self.user).await?;
             }
-            last
+            Ok::<_, redis_runtime::Error>(())
         };
-        if last && let Err(error) = self.chat.store.delete::<Presence>(&self.user).await {
+        if let Err(error) = cleared.await {
             eprintln!(
                 "chat: clearing the presence of {} failed: {error}",
                 self.user

@@ -474,3 +474,46 @@ async fn messages_are_counted_once_by_the_instances_together() {
         ]
     );
 }
+
+/// A user is online while any connection of theirs is open, on either
+/// instance, and offline once the last one closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_follows_the_last_connection() {
+    let deployment = Deployment::start(false).await;
+    let store = deployment.redis.store().await;
+    let ada = user("ada");
+    let token = login(&deployment.url(0), "ada").await;
+    let mut on_a = Client::connect(&deployment.url(0), &token).await;
+    on_a.join("lobby", None).await;
+    let on_b = Client::connect(&deployment.url(1), &token).await;
+    let mut bob = Client::login(&deployment.url(1), "bob").await;
+    assert_eq!(bob.join("lobby", None).await.online, ["ada", "bob"]);
+
+    // How many of ada's connections the service counts as open.
+    let open = async || {
+        store
+            .sorted_set::<crate::model::UserConnections>(&ada)
+            .len()
+            .await
+            .unwrap()
+    };
+    assert_eq!(open().await, 2);
+    on_a.close().await;
+    within("instance a to close ada's connection", async {
+        while open().await != 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(bob.join("lobby", None).await.online, ["ada", "bob"]);
+
+    on_b.close().await;
+    within("ada to go offline", async {
+        while store.exists::<crate::model::Presence>(&ada).await.unwrap() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(open().await, 0);
+    assert_eq!(bob.join("lobby", None).await.online, ["bob"]);
+}
