@@ -35,6 +35,9 @@ pub(crate) async fn run(
     consumer: String,
     mut stop: watch::Receiver<bool>,
 ) {
+    // A run ends on the first error of the group's commands (a Redis
+    // restart breaks its blocked read): start it again, as its own consumer,
+    // which first takes back what it held.
     loop {
         let stream = store.stream::<RoomLog>(&room);
         let group = stream.group(GROUP);
