@@ -1,8 +1,10 @@
 //! The page in a real browser: headless Chromium (Debian's `chromium`),
 //! driven through `chromedriver` (Debian's `chromium-driver`) with
 //! fantoccini, a WebDriver client. Two windows, one on each instance: a
-//! message typed in one appears in the other. Screenshots of both are
-//! written under the target directory, and their paths printed.
+//! message typed in one appears in the other; then the second window's
+//! instance stops and starts again, and the page, once reconnected, shows
+//! what it missed meanwhile, once. Screenshots are written under the target
+//! directory, and their paths printed.
 //!
 //! Without Chromium or chromedriver the test is skipped with a message,
 //! except in CI (`CI=true`), where it fails: `.ci/run` installs both.
@@ -130,6 +132,9 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// Ada's window on instance a, bob's on b: what ada types shows in bob's
+/// window, and still does, exactly once each, after bob's instance went
+/// away and came back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_typed_in_one_window_appears_in_the_other() {
     let chromium = find("CHROMIUM_BIN", &["chromium", "chromium-browser"]);
@@ -147,7 +152,7 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
         let _ = writeln!(std::io::stderr(), "SKIPPED: {message}");
         return;
     };
-    let deployment = Deployment::start(false).await;
+    let mut deployment = Deployment::start(false).await;
     let driver = ChromeDriver::start(&chromedriver).await;
     let ada = driver.window(&chromium).await;
     let bob = driver.window(&chromium).await;
@@ -155,38 +160,88 @@ async fn a_message_typed_in_one_window_appears_in_the_other() {
     open_as(&bob, &deployment.url(1), "bob").await;
 
     let text = "hello from a browser on instance a";
-    ada.find(Locator::Css("#text"))
+    say(&ada, text).await;
+    let said_by_ada = |text: &str| {
+        format!(
+            "//ul[@id='messages']/li[span[@class='from']='ada' and span[@class='text']='{text}']"
+        )
+    };
+    let arrived = bob
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(&said_by_ada(text)))
+        .await;
+    screenshots(&[("ada", &ada), ("bob", &bob)], "").await;
+    arrived.unwrap_or_else(|e| panic!("the message never reached bob's window: {e}"));
+
+    // Bob's instance goes away; the page reconnects once it is back and
+    // shows what ada said meanwhile, once.
+    let b = deployment.instances.remove(1);
+    let addr = b.addr;
+    b.stop().await;
+    bob.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(
+            "//span[@id='status' and text()='reconnecting…']",
+        ))
+        .await
+        .expect("bob's page notices its instance is gone");
+    let missed = "said while bob was away";
+    say(&ada, missed).await;
+    deployment
+        .instances
+        .push(super::Instance::start_at(&deployment.redis, "b", addr).await);
+    let resumed = bob
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(&said_by_ada(missed)))
+        .await;
+    screenshots(&[("bob", &bob)], "-resumed").await;
+    resumed.unwrap_or_else(|e| panic!("bob's page never showed what it missed: {e}"));
+    let shown = bob
+        .find_all(Locator::Css("#messages li .text"))
+        .await
+        .unwrap();
+    let mut texts = Vec::new();
+    for line in shown {
+        texts.push(line.text().await.unwrap());
+    }
+    assert_eq!(texts, [text, missed], "bob's page after the reconnect");
+    ada.close().await.unwrap();
+    bob.close().await.unwrap();
+}
+
+/// Types `text` into the page's message box and sends it.
+async fn say(window: &Client, text: &str) {
+    window
+        .find(Locator::Css("#text"))
         .await
         .unwrap()
         .send_keys(text)
         .await
         .unwrap();
-    ada.find(Locator::Css("#send"))
+    window
+        .find(Locator::Css("#send"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let arrived = bob
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::XPath(&format!(
-            "//ul[@id='messages']/li[span[@class='from']='ada' and span[@class='text']='{text}']"
-        )))
-        .await;
+}
 
+/// Writes a screenshot of each window under the artifacts directory and
+/// prints where.
+async fn screenshots(windows: &[(&str, &Client)], suffix: &str) {
     let dir = artifacts();
-    for (name, window) in [("ada", &ada), ("bob", &bob)] {
+    for (name, window) in windows {
         let png = window.screenshot().await.expect("a screenshot");
-        let path = dir.join(format!("{name}.png"));
+        let path = dir.join(format!("{name}{suffix}.png"));
         std::fs::write(&path, png).expect("the screenshot is written");
+        // Past the test harness's capture, so a plain `cargo test` shows it.
         let _ = writeln!(
             std::io::stderr(),
             "screenshot of {name}'s window: {}",
             path.display()
         );
     }
-    arrived.unwrap_or_else(|e| panic!("the message never reached bob's window: {e}"));
-    ada.close().await.unwrap();
-    bob.close().await.unwrap();
 }

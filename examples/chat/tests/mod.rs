@@ -127,10 +127,15 @@ pub(crate) struct Instance {
 impl Instance {
     /// Starts an instance named `name` with a store of its own.
     pub(crate) async fn start(redis: &Redis, name: &str) -> Instance {
+        Instance::start_at(redis, name, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts an instance on `addr` (again, after one there stopped).
+    pub(crate) async fn start_at(redis: &Redis, name: &str, addr: SocketAddr) -> Instance {
         let store = redis.store().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .expect("a free port");
+            .expect("the port is free");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(crate::service::serve(
