@@ -429,9 +429,8 @@ async fn the_tails_recover_after_redis_restarts() {
 
 /// Both instances consume the rooms' `tally` group: every message is
 /// counted once, by one of them, and the counts reach the clients.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_are_counted_once_by_the_instances_together() {
-    let deployment = Deployment::start(false).await;
+async fn messages_are_counted_once_by_the_instances_together(cluster: bool) {
+    let deployment = Deployment::start(cluster).await;
     let mut senders = Vec::new();
     for (name, instance, messages) in [("ada", 0, 10), ("bob", 1, 7), ("cy", 0, 4)] {
         let mut client = Client::login(&deployment.url(instance), name).await;
@@ -473,6 +472,16 @@ async fn messages_are_counted_once_by_the_instances_together() {
             ("cy".to_owned(), 4)
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_counted_once_on_a_server() {
+    messages_are_counted_once_by_the_instances_together(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_counted_once_on_a_cluster() {
+    messages_are_counted_once_by_the_instances_together(true).await;
 }
 
 /// A user is online while any connection of theirs is open, on either
