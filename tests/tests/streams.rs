@@ -494,3 +494,75 @@ async fn a_dropped_subscription_resubscribes_and_reports_its_gap() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// With AOF on, a restart keeps the stream, its group and the group's
+/// pending list: the entries a consumer held before the restart are still
+/// its own afterwards, the unread ones still unread, and a runner started
+/// after the restart processes every one (its own pending first).
+async fn a_restart_with_aof_keeps_the_group_and_its_pending_entries() {
+    let mut server = redis_runtime::testing::RedisServer::builder()
+        .appendonly(true)
+        .arg("--appendfsync")
+        .arg("always")
+        .start()
+        .unwrap();
+    let config = server.config_builder().namespace("app").build().unwrap();
+    let store = Store::connect(&config).await.unwrap();
+    let room = "aof".to_owned();
+    let events = store.stream::<RoomEvents>(&room);
+    let group = events.group("work");
+    group.create(StartAt::Beginning).await.unwrap();
+    let ids = events
+        .append_many(&(0..10).map(|i| said(i, "x")).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let held = group.read("c1", 4, None).await.unwrap();
+    assert_eq!(held.len(), 4);
+
+    tokio::task::block_in_place(|| {
+        server.shutdown().expect("graceful shutdown");
+        server.restart().expect("restart");
+    });
+
+    // The store reconnects by itself.
+    let pending = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(n) = group.pending().await {
+                break n;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(pending, 4, "the pending list survived");
+    // After an AOF reload the server may no longer know the lag (`None`,
+    // as `lag` documents); the runner below shows the unread are unread.
+    let lag = group.lag().await.unwrap();
+    assert!(matches!(lag, Some(6) | None), "{lag:?}");
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let runner = {
+        let done = done.clone();
+        group.runner("c1").spawn(move |m| {
+            let done = done.clone();
+            async move {
+                done.lock().unwrap().push(m.id);
+                Ok::<(), String>(())
+            }
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while done.lock().unwrap().len() < 10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("all ten processed");
+    let stats = runner.stop().await.unwrap();
+    assert_eq!(stats.processed, 10);
+    let mut got = done.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, ids);
+    assert_eq!(group.pending().await.unwrap(), 0);
+}

@@ -252,6 +252,11 @@ impl<S: RedisStream> Runner<S> {
                 }
                 Some(done) = turn.in_flight.next(), if !turn.in_flight.is_empty() => {
                     turn.finish(done).await?;
+                    // Every handler that is done by now: their acks go in
+                    // one XACK.
+                    while let Some(Some(done)) = turn.in_flight.next().now_or_never() {
+                        turn.finish(done).await?;
+                    }
                 }
                 read = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
                     reading = None;
