@@ -11,6 +11,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -33,7 +34,8 @@ fn find(env: &str, programs: &[&str]) -> Option<PathBuf> {
     })
 }
 
-/// A `chromedriver` on a free port of 127.0.0.1, killed on drop.
+/// A `chromedriver` on a free port of 127.0.0.1, killed on drop with the
+/// browsers it started.
 struct ChromeDriver {
     child: Child,
     url: String,
@@ -47,6 +49,9 @@ impl ChromeDriver {
             .port();
         let child = Command::new(binary)
             .arg(format!("--port={port}"))
+            // A group of its own, which the browsers it starts join: a test
+            // that fails before closing its windows leaves no Chromium behind.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -75,8 +80,10 @@ impl ChromeDriver {
             serde_json::json!({
                 "binary": chromium,
                 // Root in a container: no sandbox; /dev/shm may be small.
+                // No crash reporter: its handler would outlive the test.
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--disable-gpu", "--window-size=800,600"],
+                         "--disable-gpu", "--disable-crash-reporter", "--disable-breakpad",
+                         "--window-size=800,600"],
             }),
         );
         ClientBuilder::new(HttpConnector::new())
@@ -89,6 +96,11 @@ impl ChromeDriver {
 
 impl Drop for ChromeDriver {
     fn drop(&mut self) {
+        // The whole group: chromedriver and every browser it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--"])
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
