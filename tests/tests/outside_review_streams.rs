@@ -1099,3 +1099,98 @@ on_both! {
         c.finish();
     }
 }
+
+on_both! {
+    /// The delivery limit also holds for entries taken over from dead
+    /// consumers and for a consumer's own leftovers when it starts again:
+    /// over the limit, they are dead-lettered without a handler call. A
+    /// panic on the last delivery dead-letters; concurrency(0) means 1.
+    async fn runner_delivery_limit_on_takeover_and_restart() {
+        let (_redis, store) = start("rs20").await;
+        let mut c = Checks::default();
+        let room = "lim".to_owned();
+        let log = store.stream::<RoomEvents>(&room);
+        let g = log.group("g");
+        g.create(StartAt::Beginning).await.unwrap();
+        let calls = Arc::new(AtomicU64::new(0));
+
+        // Another consumer's entry, delivered twice already.
+        let id1 = log.append(&said(1, "taken")).await.unwrap();
+        g.read("dead", 10, None).await.unwrap();
+        let r = g.reclaim("dead2", Duration::ZERO, 10, 0, EntryId::ZERO).await.unwrap();
+        c.check(r.entries.len() == 1 && r.entries[0].deliveries == 2, "delivered twice");
+        let calls2 = calls.clone();
+        let runner = g
+            .runner("alive")
+            .max_deliveries(2)
+            .min_idle(Duration::from_millis(100))
+            .block(Duration::from_millis(50))
+            .concurrency(0)
+            .spawn(move |_m| {
+                calls2.fetch_add(1, Ordering::SeqCst);
+                async { Ok::<(), String>(()) }
+            });
+        let dl = eventually(Duration::from_secs(10), || async {
+            log.dead_letters(EntryId::ZERO, 10).await.unwrap().iter().any(|d| d.original == id1)
+        })
+        .await;
+        c.check(dl, "taken-over entry over the limit: dead-lettered");
+        // concurrency(0) still runs handlers.
+        let id0 = log.append(&said(0, "fresh")).await.unwrap();
+        let fresh = eventually(Duration::from_secs(10), || async { calls.load(Ordering::SeqCst) >= 1 }).await;
+        c.check(fresh, format!("concurrency(0) is at least 1: a fresh entry {id0} is handled"));
+        let Some(stats) = stop_within(runner).await else {
+            c.check(false, "stop() did not return within 15 s");
+            return c.finish();
+        };
+        let stats = stats.unwrap();
+        c.check(calls.load(Ordering::SeqCst) == 1, format!("no handler call for the over-limit entry: {} calls", calls.load(Ordering::SeqCst)));
+        c.check(stats.dead_lettered == 1 && stats.processed == 1, format!("stats {stats:?}"));
+
+        // This consumer's own leftovers, delivered twice, when it starts again.
+        let id2 = log.append(&said(2, "own")).await.unwrap();
+        g.read("w", 10, None).await.unwrap();
+        g.reclaim("w", Duration::ZERO, 10, 0, EntryId::ZERO).await.unwrap();
+        let calls = Arc::new(AtomicU64::new(0));
+        let calls2 = calls.clone();
+        let runner = g
+            .runner("w")
+            .max_deliveries(2)
+            .block(Duration::from_millis(50))
+            .spawn(move |_m| {
+                calls2.fetch_add(1, Ordering::SeqCst);
+                async { Ok::<(), String>(()) }
+            });
+        let dl = eventually(Duration::from_secs(10), || async {
+            log.dead_letters(EntryId::ZERO, 10).await.unwrap().iter().any(|d| d.original == id2)
+                || g.pending().await.unwrap() == 0
+        })
+        .await;
+        let stats = stop_within(runner).await;
+        let dead = log.dead_letters(EntryId::ZERO, 10).await.unwrap().iter().any(|d| d.original == id2);
+        c.check(dl && dead, format!("own leftover over the limit: dead-lettered, stats {stats:?}"));
+        c.check(calls.load(Ordering::SeqCst) == 0, format!("not handed to the handler: {} calls", calls.load(Ordering::SeqCst)));
+
+        // A panic on the only allowed delivery dead-letters.
+        let id3 = log.append(&said(3, "panics")).await.unwrap();
+        let runner = g
+            .runner("p")
+            .max_deliveries(1)
+            .block(Duration::from_millis(50))
+            .spawn(move |_m| async move {
+                if true {
+                    panic!("on purpose");
+                }
+                Ok::<(), String>(())
+            });
+        let dl = eventually(Duration::from_secs(10), || async {
+            log.dead_letters(EntryId::ZERO, 10).await.unwrap().iter().any(|d| d.original == id3)
+        })
+        .await;
+        c.check(dl, "a panic on the last delivery dead-letters");
+        let stats = stop_within(runner).await;
+        c.check(matches!(&stats, Some(Ok(s)) if s.failed == 1 && s.dead_lettered == 1), format!("stats {stats:?}"));
+        c.check(g.pending().await.unwrap() == 0, "nothing left pending");
+        c.finish();
+    }
+}
