@@ -1238,3 +1238,55 @@ on_both! {
         c.finish();
     }
 }
+
+on_both! {
+    /// subscribe_all also comes back after a lost connection, with a Gap; a
+    /// runner whose group is destroyed under it ends with an error.
+    async fn pattern_resubscribe_and_runner_group_destroyed() {
+        let (redis, store) = start("rs22").await;
+        let mut c = Checks::default();
+        let mut all = store.subscribe_all::<RoomTyping>().await.unwrap();
+        let room = "z".to_owned();
+        for mut node in redis.node_connections().await {
+            let _: i64 = raw!(&mut node, "CLIENT", "KILL", "TYPE", "pubsub");
+        }
+        let mut items = Vec::new();
+        let publisher = async {
+            for i in 0..500u64 {
+                let _ = store.channel::<RoomTyping>(&room).publish(&Typing { user: i }).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let reader = async {
+            while items.len() < 2 {
+                match tokio::time::timeout(Duration::from_secs(10), all.next()).await {
+                    Ok(Some(item)) => items.push(item),
+                    _ => break,
+                }
+            }
+        };
+        tokio::select! {
+            _ = publisher => {}
+            _ = reader => {}
+        }
+        let desc = format!("{items:?}");
+        c.check(matches!(items.first(), Some(Ok(Received::Gap { .. }))), format!("a Gap first: {desc}"));
+        c.check(
+            matches!(items.get(1), Some(Ok(Received::Message { id, .. })) if *id == room),
+            format!("then messages with their id: {desc}"),
+        );
+
+        let log = store.stream::<RoomEvents>(&room);
+        let g = log.group("g");
+        g.create(StartAt::Beginning).await.unwrap();
+        let handle = g.runner("w").block(Duration::from_millis(50)).spawn(|_m| async { Ok::<(), String>(()) });
+        log.append(&said(1, "a")).await.unwrap();
+        let handled = eventually(Duration::from_secs(10), || async { g.pending().await.unwrap() == 0 && g.lag().await.unwrap() == Some(0) }).await;
+        c.check(handled, "handled");
+        c.check(g.destroy().await.unwrap(), "destroyed");
+        log.append(&said(2, "b")).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(10), handle.join()).await;
+        c.check(matches!(r, Ok(Err(_))), format!("the run ends with an error: {r:?}"));
+        c.finish();
+    }
+}
