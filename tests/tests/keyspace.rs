@@ -168,14 +168,15 @@ fn acl_patterns_that_would_grant_other_applications_keys_are_flagged() {
 
 #[test]
 fn every_derived_model_registers_itself() {
-    // This test binary links the 25 shared families (the in-flight lists of
+    // This test binary links the 32 shared families (the in-flight lists of
     // `Jobs` register themselves as `JobsInFlight`, the fence counters of
-    // the locks as `RoomLockFence` and `JobLockFence`; a model's index and
-    // unique-constraint families are not registered: they come with it), the
-    // 13 near misses and TenantDoc.
+    // the locks as `RoomLockFence` and `JobLockFence`, the dead-letter and
+    // processed-id families of the streams as `RoomEventsDeadLetter`...; a
+    // model's index and unique-constraint families are not registered: they
+    // come with it), the 13 near misses and TenantDoc.
     let mut names: Vec<&str> = keyspace::registered_models().map(|m| m.name).collect();
     names.sort_unstable();
-    assert_eq!(names.len(), 39, "{names:?}");
+    assert_eq!(names.len(), 46, "{names:?}");
     let unlisted = TEST_MODELS.unlisted();
     assert_eq!(unlisted.len(), 14);
     assert!(unlisted.iter().all(|m| {
@@ -271,8 +272,8 @@ async fn families_told_apart_by_shape_stay_apart_at_run_time() {
 fn the_manifest_describes_every_family() {
     let manifest = TEST_MODELS.manifest("app:");
     assert_eq!(manifest.version, Manifest::VERSION);
-    // 25 declared families, and the four constraint families of `Member`.
-    assert_eq!(manifest.families.len(), 29);
+    // 32 declared families, and the four constraint families of `Member`.
+    assert_eq!(manifest.families.len(), 36);
     let constraints: Vec<(&str, &str, &str, &str)> = manifest
         .families
         .iter()
