@@ -203,19 +203,26 @@ fn every_derived_model_registers_itself() {
             "Jobs",
             "JobsInFlight",
             "Load",
+            "Mailbox",
+            "MailboxDeadLetter",
+            "MailboxProcessed",
             "Member",
             "OrgPrefs",
             "PrefSets",
             "Profile",
             "ReadMarks",
+            "RoomEvents",
+            "RoomEventsDeadLetter",
+            "RoomEventsProcessed",
             "RoomLock",
             "RoomLockFence",
+            "RoomTyping",
             "Session",
             "SlidingLimit",
             "TeamMembers",
             "User",
             "Views",
-            "TenantDoc"
+            "TenantDoc",
         ]
     );
 }

@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use common::{Mailbox, RoomEvent, RoomEvents, RoomTyping, TestRedis, Typing, on_both, raw, start};
 use futures_util::StreamExt;
+use redis_runtime::Error;
 use redis_runtime::channel::Received;
 use redis_runtime::stream::{EntryId, StartAt};
-use redis_runtime::Error;
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -140,7 +140,9 @@ async fn numsub(redis: &TestRedis, channel: &[u8]) -> u64 {
 async fn stop_within(
     runner: redis_runtime::stream::RunnerHandle,
 ) -> Option<redis_runtime::Result<redis_runtime::stream::RunStats>> {
-    tokio::time::timeout(Duration::from_secs(15), runner.stop()).await.ok()
+    tokio::time::timeout(Duration::from_secs(15), runner.stop())
+        .await
+        .ok()
 }
 
 fn text_of(event: &RoomEvent) -> String {
@@ -973,7 +975,10 @@ on_both! {
 async fn next_item(
     sub: &mut redis_runtime::channel::Subscription<RoomTyping>,
 ) -> Option<redis_runtime::Result<Received<RoomTyping>>> {
-    tokio::time::timeout(Duration::from_secs(5), sub.next()).await.ok().flatten()
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .ok()
+        .flatten()
 }
 
 on_both! {
