@@ -33,6 +33,8 @@
 //!   limiters (fixed, sliding or GCRA, [`rate_limit`]).
 //! - [`Store`] holds the connection and runs every typed operation.
 //! - [`Config`] is the one place Redis is configured.
+//! - [`client_cache`] caches the reads of models declared
+//!   `#[redis(client_cache)]` in the process, kept fresh by the server.
 //! - [`Error`] is the one error type.
 //! - [`KeyPart`] turns id values into escaped key parts ([`key`] has what
 //!   implementing it by hand needs, and the rendered [`key::RenderedKey`]).
@@ -47,6 +49,7 @@
 //! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
+pub mod client_cache;
 pub mod collection;
 mod config;
 mod connection;
@@ -98,6 +101,7 @@ pub use redis_derive::{RedisLock, RedisRateLimit};
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::client_cache::ClientCachePolicy;
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
         RedisSet, RedisSortedSet, ValueElement,
