@@ -101,34 +101,9 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// One read of `key` through the cache: `read` builds the command.
-    pub(super) async fn cached_read<M: Family>(
-        &self,
-        cached: &Cached,
-        operation: &'static str,
-        key: &[u8],
-        read: impl Fn(&[u8]) -> Cmd,
-    ) -> Result<Value> {
-        let op = match operation {
-            "exists" => Op::Exists,
-            _ => Op::Whole,
-        };
-        self.cached_op::<M>(cached, operation, key, op, read).await
-    }
-
-    /// `HGET` of `field` through the cache.
-    pub(super) async fn cached_field<M: Family>(
-        &self,
-        cached: &Cached,
-        key: &[u8],
-        field: &'static str,
-        read: impl Fn(&[u8]) -> Cmd,
-    ) -> Result<Value> {
-        self.cached_op::<M>(cached, "get_field", key, Op::Field(field), read)
-            .await
-    }
-
-    async fn cached_op<M: Family>(
+    /// One read of `key` through the cache, the reply `op` of the key:
+    /// `read` builds its command.
+    pub(super) async fn cached_op<M: Family>(
         &self,
         cached: &Cached,
         operation: &'static str,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
+use crate::client_cache::Op;
 use crate::config::Config;
 use crate::connection::Link;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
@@ -264,7 +265,7 @@ impl Store {
         let key = self.render_key::<M>(id)?;
         if let Some(cached) = self.cached::<M>() {
             let value = self
-                .cached_read::<M>(&cached, "get", &key, read_cmd::<M>)
+                .cached_op::<M>(&cached, "get", &key, Op::Whole, read_cmd::<M>)
                 .await?;
             return decode_reply::<M>(id, value);
         }
@@ -330,7 +331,9 @@ impl Store {
         if let Some(cached) = self.cached::<M>() {
             let key = self.render_key::<M>(id)?;
             let value = self
-                .cached_read::<M>(&cached, "exists", &key, |key| key_cmd("EXISTS", key))
+                .cached_op::<M>(&cached, "exists", &key, Op::Exists, |key| {
+                    key_cmd("EXISTS", key)
+                })
                 .await?;
             return bool::from_redis_value(value).map_err(|e| {
                 Error::from_redis(&self.context(Target::of::<M>(), "exists"), e.into())
@@ -420,7 +423,7 @@ impl Store {
         if let Some(cached) = self.cached::<M>() {
             let name = field.name();
             let value = self
-                .cached_field::<M>(&cached, &key, name, |key| {
+                .cached_op::<M>(&cached, "get_field", &key, Op::Field(name), |key| {
                     let mut cmd = key_cmd("HGET", key);
                     cmd.arg(name);
                     cmd
