@@ -53,20 +53,20 @@ fn push_miss(pipe: &mut Pipeline, read: Cmd, key: &[u8]) {
 }
 
 /// A model's cache, when both the model and the store cache.
-pub(super) struct Cached {
-    reads: Arc<CachedReads>,
+pub(super) struct Cached<'a> {
+    reads: &'a CachedReads,
     model: Arc<ModelCache>,
 }
 
 impl Store {
     /// The cache of `M`, when `M` is declared `client_cache` and the store
     /// caches.
-    pub(super) fn cached<M: Family>(&self) -> Option<Cached> {
+    pub(super) fn cached<M: Family>(&self) -> Option<Cached<'_>> {
         let policy = M::CLIENT_CACHE?;
-        let reads = self.cache.as_ref()?;
+        let reads = self.cache.as_deref()?;
         Some(Cached {
             model: reads.cache.model::<M>(policy),
-            reads: reads.clone(),
+            reads,
         })
     }
 
@@ -105,7 +105,7 @@ impl Store {
     /// `read` builds its command.
     pub(super) async fn cached_op<M: Family>(
         &self,
-        cached: &Cached,
+        cached: &Cached<'_>,
         operation: &'static str,
         key: &[u8],
         op: Op,
@@ -148,7 +148,7 @@ impl Store {
     /// `get_many` through the cache: the misses in one round trip.
     pub(super) async fn cached_get_many<M: RedisModel>(
         &self,
-        cached: &Cached,
+        cached: &Cached<'_>,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Value>> {
         let cache = &cached.reads.cache;
