@@ -250,7 +250,7 @@ async fn mix(url: &str, cached: bool) -> (f64, Vec<Duration>) {
                         std::hint::black_box(store.get::<CachedUser>(&n).await.unwrap());
                         // A hit does not wait: let the other tasks (and the
                         // timer) run, as a service's request handling would.
-                        if i % 64 == 0 {
+                        if i.is_multiple_of(64) {
                             tokio::task::yield_now().await;
                         }
                     }
