@@ -29,6 +29,7 @@ use crate::models::{
 pub mod cluster;
 pub mod collections;
 pub mod coordination;
+pub mod streams;
 
 /// The framework's partial-write script, copied verbatim: a hand-written
 /// service keeps its own copy of the Lua it runs.

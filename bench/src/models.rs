@@ -414,3 +414,31 @@ macro_rules! staff_sample {
 staff_sample!(Staff0);
 staff_sample!(Staff1);
 staff_sample!(Staff3);
+
+/// An order event, about 60 bytes of JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: u64,
+    pub sku: String,
+    pub qty: u32,
+    pub cents: u64,
+}
+
+impl Order {
+    /// The `n`th fixture order.
+    pub fn sample(n: u64) -> Order {
+        Order {
+            id: n,
+            sku: format!("sku-{:05}", n % 1000),
+            qty: (n % 7) as u32 + 1,
+            cents: 1999 + n,
+        }
+    }
+}
+
+/// The orders of a shop: a stream trimmed to about 10 000 entries.
+#[derive(redis_runtime::RedisStream)]
+#[redis(key = "bench:shop:{shop}:orders", hash_tag = "shop", event = Order, maxlen = "~10000")]
+pub struct Orders {
+    pub shop: u64,
+}

@@ -25,6 +25,8 @@ pub(crate) enum CollectionKind {
     Map,
     Lock,
     RateLimit,
+    Stream,
+    Channel,
 }
 
 impl CollectionKind {
@@ -37,6 +39,8 @@ impl CollectionKind {
             CollectionKind::Map => "RedisMap",
             CollectionKind::Lock => "RedisLock",
             CollectionKind::RateLimit => "RedisRateLimit",
+            CollectionKind::Stream => "RedisStream",
+            CollectionKind::Channel => "RedisChannel",
         }
     }
 
@@ -49,6 +53,8 @@ impl CollectionKind {
             CollectionKind::Map => "map",
             CollectionKind::Lock => "lease",
             CollectionKind::RateLimit => "rate limit",
+            CollectionKind::Stream => "stream",
+            CollectionKind::Channel => "channel",
         }
     }
 
@@ -60,6 +66,8 @@ impl CollectionKind {
             CollectionKind::Counter | CollectionKind::Lock | CollectionKind::RateLimit => &[],
             CollectionKind::List => &["item"],
             CollectionKind::Map => &["field", "value"],
+            CollectionKind::Stream => &["event"],
+            CollectionKind::Channel => &["message"],
         }
     }
 
@@ -81,6 +89,12 @@ impl CollectionKind {
             }
             CollectionKind::RateLimit => {
                 "#[redis(key = \"limit:login:{user}\", limit = 5, per = \"1m\", algorithm = \"gcra\")]"
+            }
+            CollectionKind::Stream => {
+                "#[redis(key = \"room:{room}:events\", hash_tag = \"room\", event = RoomEvent, maxlen = \"~10000\")]"
+            }
+            CollectionKind::Channel => {
+                "#[redis(channel = \"room:{room}:typing\", message = Typing)]"
             }
         }
     }
@@ -110,6 +124,10 @@ struct Attrs {
     per: Option<LitStr>,
     algorithm: Option<LitStr>,
     burst: Option<syn::LitInt>,
+    event: Option<syn::Type>,
+    message: Option<syn::Type>,
+    maxlen: Option<LitStr>,
+    minid: Option<LitStr>,
 }
 
 const ATTRS: &[&str] = &[
@@ -129,6 +147,11 @@ const ATTRS: &[&str] = &[
     "per",
     "algorithm",
     "burst",
+    "event",
+    "message",
+    "maxlen",
+    "minid",
+    "channel",
 ];
 
 /// The rate-limit algorithms, as `algorithm = "..."` names them.
@@ -146,8 +169,57 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                 cx.error_spanned_by(&meta.path, format!("duplicate redis attribute `{name}`"));
             };
             match name.as_str() {
-                "key" | "hash_tag" | "ttl" | "crate" => {
-                    if name == "key" {
+                "key" if kind == CollectionKind::Channel => {
+                    attrs.key_written = true;
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "a channel declaration names its channel, not a key: write `channel = \"...\"`",
+                    );
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                "channel" if kind != CollectionKind::Channel => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`channel` applies to pub/sub channels (`#[derive(RedisChannel)]`); a {} takes `key = \"...\"`", kind.noun()),
+                    );
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                "ttl" if kind == CollectionKind::Channel => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "a channel holds nothing, so it has no TTL; remove `ttl`",
+                    );
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                "maxlen" | "minid" if kind != CollectionKind::Stream => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`{name}` applies to streams (`#[derive(RedisStream)]`); remove it from this {}", kind.noun()),
+                    );
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                "maxlen" | "minid" => {
+                    let value: syn::Expr = meta.value()?.parse()?;
+                    let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(lit),
+                        ..
+                    }) = &value
+                    else {
+                        cx.error_spanned_by(
+                            &value,
+                            format!("expected redis attribute `{name}` to be a string: `{name} = \"~10000\"`"),
+                        );
+                        return Ok(());
+                    };
+                    let slot = if name == "maxlen" { &mut attrs.maxlen } else { &mut attrs.minid };
+                    if slot.is_some() {
+                        duplicate(cx);
+                    } else {
+                        *slot = Some(lit.clone());
+                    }
+                }
+                "key" | "channel" | "hash_tag" | "ttl" | "crate" => {
+                    if name == "key" || name == "channel" {
                         attrs.key_written = true;
                     }
                     let value: syn::Expr = meta.value()?.parse()?;
@@ -163,7 +235,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         return Ok(());
                     };
                     let slot = match name.as_str() {
-                        "key" => &mut attrs.key,
+                        "key" | "channel" => &mut attrs.key,
                         "hash_tag" => &mut attrs.hash_tag,
                         "ttl" => &mut attrs.ttl,
                         _ => {
@@ -184,7 +256,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         *slot = Some(lit.clone());
                     }
                 }
-                "member" | "score" | "item" | "field" | "value" => {
+                "member" | "score" | "item" | "field" | "value" | "event" | "message" => {
                     let ty: syn::Type = meta.value()?.parse()?;
                     if !kind.elements().contains(&name.as_str()) {
                         cx.error_spanned_by(
@@ -196,6 +268,8 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                                     CollectionKind::Counter => "a counter holds one integer".to_owned(),
                                     CollectionKind::Lock => "a lease holds its holder's token".to_owned(),
                                     CollectionKind::RateLimit => "a rate limit holds its own count".to_owned(),
+                                    CollectionKind::Stream => "a stream's entries are events: `event = T`".to_owned(),
+                                    CollectionKind::Channel => "a channel carries messages: `message = T`".to_owned(),
                                     _ => format!("a {} takes {}", kind.noun(), one_of(&kind.elements().iter().map(|e| format!("{e} = T")).collect::<Vec<_>>())),
                                 }
                             ),
@@ -207,6 +281,8 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         "score" => &mut attrs.score,
                         "item" => &mut attrs.item,
                         "field" => &mut attrs.field,
+                        "event" => &mut attrs.event,
+                        "message" => &mut attrs.message,
                         _ => &mut attrs.value,
                     };
                     if slot.is_some() {
@@ -312,6 +388,11 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         cx.error_spanned_by(
                             &meta.path,
                             "`json` does not apply to a counter, which holds one integer; remove it",
+                        );
+                    } else if matches!(kind, CollectionKind::Stream | CollectionKind::Channel) {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!("a {}'s {} are always serde JSON; remove `json`", kind.noun(), if kind == CollectionKind::Stream { "events" } else { "messages" }),
                         );
                     } else if matches!(kind, CollectionKind::Lock | CollectionKind::RateLimit) {
                         cx.error_spanned_by(
@@ -446,6 +527,25 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             "a reliable queue moves items between its list and each consumer's in-flight list in one command, so they must share a hash slot: add `hash_tag = \"...\"` naming a placeholder",
         );
     }
+    if kind == CollectionKind::Stream && attrs.event.is_none() {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a stream needs its event type: add `event = T` (a serde type; an enum of event variants works), e.g. `{example}`"),
+        );
+    }
+    if kind == CollectionKind::Channel && attrs.message.is_none() {
+        cx.error_spanned_by(
+            &input.ident,
+            format!("a channel needs its message type: add `message = T` (a serde type), e.g. `{example}`"),
+        );
+    }
+    if let (Some(_), Some(minid)) = (&attrs.maxlen, &attrs.minid) {
+        cx.error_spanned_by(
+            minid,
+            "a stream is trimmed by length (`maxlen`) or by age (`minid`), not both; keep one",
+        );
+    }
+    let trim = stream_trim(cx, &attrs);
     if kind == CollectionKind::SortedSet && attrs.score.is_none() {
         cx.error_spanned_by(
             &input.ident,
@@ -480,7 +580,12 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
 
     // The key template.
     let Some(lit) = &attrs.key else {
-        if !attrs.key_written {
+        if !attrs.key_written && kind == CollectionKind::Channel {
+            cx.error_spanned_by(
+                &input.ident,
+                format!("missing channel name template: add `#[redis(channel = \"...\")]`, e.g. `{example}`"),
+            );
+        } else if !attrs.key_written {
             cx.error_spanned_by(
                 &input.ident,
                 format!("missing key template: add `#[redis(key = \"...\")]`, e.g. `{example}`"),
@@ -539,13 +644,19 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 CollectionKind::List => "; the item type goes in `item = T`",
                 CollectionKind::Map => "; the field and value types go in `field = K, value = V`",
                 CollectionKind::Lock | CollectionKind::RateLimit => "",
+                CollectionKind::Stream => "; the event type goes in `event = T`",
+                CollectionKind::Channel => "; the message type goes in `message = T`",
             };
             cx.error_spanned_by(
                 field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
-                format!(
-                    "field `{name}` is not a placeholder of the key template `{source}`: a {} declaration's fields are its key's parts{element}",
-                    kind.noun()
-                ),
+                if kind == CollectionKind::Channel {
+                    format!("field `{name}` is not a placeholder of the channel name template `{source}`: a channel declaration's fields are its name's parts{element}")
+                } else {
+                    format!(
+                        "field `{name}` is not a placeholder of the key template `{source}`: a {} declaration's fields are its key's parts{element}",
+                        kind.noun()
+                    )
+                },
             );
             ok = false;
         }
@@ -621,6 +732,8 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         CollectionKind::List => quote!(#rr::Kind::List),
         CollectionKind::Map => quote!(#rr::Kind::Map),
         CollectionKind::Lock => quote!(#rr::Kind::Lease),
+        CollectionKind::Stream => quote!(#rr::Kind::Stream),
+        CollectionKind::Channel => quote!(#rr::Kind::Channel),
         CollectionKind::RateLimit => {
             let algorithm = rate.as_ref()?.algorithm_tokens(&rr);
             quote!(#rr::Kind::RateLimit(#algorithm))
@@ -784,6 +897,56 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 TokenStream::new(),
             )
         }
+        CollectionKind::Stream => {
+            let ty = attrs.event.as_ref()?;
+            let dead = quote::format_ident!("{}DeadLetter", ident);
+            let processed = quote::format_ident!("{}Processed", ident);
+            let from = |target: &syn::Ident| match idents.as_slice() {
+                [] => quote!(#target {}),
+                [single] => quote!(#target { #single: ::core::clone::Clone::clone(id) }),
+                many => quote!(#target { #(#many: ::core::clone::Clone::clone(&id.#many),)* }),
+            };
+            let (to_dead, to_processed) = (from(&dead), from(&processed));
+            let trim = match trim? {
+                None => quote!(#rr::None),
+                Some(StreamTrim::MaxLen(len, approximate)) => {
+                    quote!(#rr::Some(#rr::Trim::MaxLen { len: #len, approximate: #approximate }))
+                }
+                Some(StreamTrim::MinAge(ms, approximate)) => {
+                    quote!(#rr::Some(#rr::Trim::MinAge { age: #rr::Duration::from_millis(#ms), approximate: #approximate }))
+                }
+            };
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisStream for #ident {
+                        type Event = #ty;
+                        type DeadLetter = #dead;
+                        type Processed = #processed;
+                        const TRIM: #rr::Option<#rr::Trim> = #trim;
+                        fn dead_letter(id: &Self::Id) -> #dead {
+                            #to_dead
+                        }
+                        fn processed(id: &Self::Id) -> #processed {
+                            #to_processed
+                        }
+                    }
+                },
+                quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>();),
+            )
+        }
+        CollectionKind::Channel => {
+            let ty = attrs.message.as_ref()?;
+            (
+                quote! {
+                    #[automatically_derived]
+                    impl #rr::RedisChannel for #ident {
+                        type Message = #ty;
+                    }
+                },
+                quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>();),
+            )
+        }
         CollectionKind::RateLimit => {
             let rate = rate.as_ref()?;
             let (limit, per, burst) = (rate.limit, rate.per_ms, rate.burst);
@@ -821,6 +984,38 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             &names,
             &fields,
         ),
+        None if kind == CollectionKind::Stream => {
+            let companion = |suffix: &str, what: &str, kind: TokenStream, doc: &str| {
+                companion(
+                    &rr,
+                    input,
+                    &source,
+                    hash_tag.as_deref(),
+                    &ordered,
+                    &names,
+                    &fields,
+                    Companion {
+                        suffix,
+                        name: what,
+                        kind,
+                        doc,
+                    },
+                )
+            };
+            let dead = companion(
+                "dead",
+                "DeadLetter",
+                quote!(#rr::Kind::StreamDeadLetter),
+                "The dead-letter stream of the stream",
+            );
+            let processed = companion(
+                "processed",
+                "Processed",
+                quote!(#rr::Kind::StreamProcessed),
+                "The processed-id set (consumer groups' idempotency records) of the stream",
+            );
+            quote!(#dead #processed)
+        }
         None => TokenStream::new(),
     };
 
@@ -1219,6 +1414,174 @@ fn in_flight(
                 type InFlight = #flight;
                 fn in_flight(id: &Self::Id, consumer: #rr::String) -> #flight {
                     #from_id
+                }
+            }
+        };
+    }
+}
+
+/// How a stream declaration trims.
+enum StreamTrim {
+    MaxLen(u64, bool),
+    MinAge(u64, bool),
+}
+
+/// `maxlen = "~N"` or `minid = "~7d"`: `Some(None)` without either, `None`
+/// after an error.
+fn stream_trim(cx: &Ctxt, attrs: &Attrs) -> Option<Option<StreamTrim>> {
+    if let Some(lit) = &attrs.maxlen {
+        let text = lit.value();
+        let (approximate, number) = match text.trim().strip_prefix('~') {
+            Some(rest) => (true, rest.trim()),
+            None => (false, text.trim()),
+        };
+        return match number.parse::<u64>() {
+            Ok(n) if n > 0 => Some(Some(StreamTrim::MaxLen(n, approximate))),
+            _ => {
+                cx.error_spanned_by(
+                    lit,
+                    "`maxlen` is the most entries a stream keeps: a positive integer, `~` first to trim approximately (cheaper), e.g. `maxlen = \"~10000\"`",
+                );
+                None
+            }
+        };
+    }
+    if let Some(lit) = &attrs.minid {
+        let text = lit.value();
+        let (approximate, age) = match text.trim().strip_prefix('~') {
+            Some(rest) => (true, rest.trim().to_owned()),
+            None => (false, text.trim().to_owned()),
+        };
+        return match crate::duration::parse_millis(&age) {
+            Ok(ms) => Some(Some(StreamTrim::MinAge(ms, approximate))),
+            Err(err) => {
+                cx.error_spanned_by(
+                    lit,
+                    format!("`minid` is the age after which entries are trimmed, `~` first to trim approximately, e.g. `minid = \"~7d\"`: {err}"),
+                );
+                None
+            }
+        };
+    }
+    Some(None)
+}
+
+/// What a generated companion family of a declaration is.
+struct Companion<'a> {
+    suffix: &'a str,
+    name: &'a str,
+    kind: TokenStream,
+    doc: &'a str,
+}
+
+/// A companion family in its declaration's hash slot: a public
+/// `{Decl}{name}` struct with the declaration's placeholder fields, whose
+/// template is the declaration's with `:{suffix}` appended when it has a
+/// hash tag, or `:{suffix}:{slot_tag}` without one (`slot_tag` a number
+/// hashing to the main key's slot, written by the runtime).
+#[allow(clippy::too_many_arguments)]
+fn companion(
+    rr: &TokenStream,
+    input: &syn::DeriveInput,
+    source: &str,
+    hash_tag: Option<&str>,
+    ordered: &[&syn::Field],
+    names: &[String],
+    fields: &[&syn::Field],
+    what: Companion<'_>,
+) -> TokenStream {
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let family = quote::format_ident!("{}{}", ident, what.name);
+    let family_name = family.to_string();
+    let suffix = what.suffix;
+    let family_source = match hash_tag {
+        Some(_) => format!("{source}:{suffix}"),
+        None => format!("{source}:{suffix}:{{slot_tag}}"),
+    };
+    let Ok(template) = key_template::parse(&family_source) else {
+        return TokenStream::new();
+    };
+    let mut types = ordered.iter().map(|f| &f.ty);
+    let segments: Vec<TokenStream> = template
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
+            Segment::Placeholder(p) => match types.next() {
+                Some(ty) => {
+                    let tagged = hash_tag == Some(p.as_str());
+                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #rr::assert_key_part::<#ty>() })
+                }
+                None => {
+                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: true, shape: #rr::assert_key_part::<u32>() })
+                }
+            },
+        })
+        .collect();
+    let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
+    let mut field_metas: Vec<TokenStream> = fields
+        .iter()
+        .zip(names)
+        .map(|(f, fname)| {
+            let rust_type = crate::ast::type_name(&f.ty);
+            quote!(#rr::FieldMeta { name: #fname, stored_as: #fname, rust_type: #rust_type, storage: #rr::FieldStorage::KeyPart, optional: false })
+        })
+        .collect();
+    let suffix_bytes = syn::LitByteStr::new(format!(":{suffix}").as_bytes(), Span::call_site());
+    let (write_tag, parse_tag) = if hash_tag.is_some() {
+        (quote!(#rr::Ok(())), TokenStream::new())
+    } else {
+        field_metas.push(quote!(#rr::FieldMeta { name: "slot_tag", stored_as: "slot_tag", rust_type: "u32", storage: #rr::FieldStorage::KeyPart, optional: false }));
+        (
+            quote!(#rr::write_slot_tag(key, #suffix_bytes)),
+            quote!(parts.part::<u32>()?;),
+        )
+    };
+    let doc = format!(
+        "{} [`{ident}`] (key `{family_source}`, in the stream key's hash slot; generated). List it in `keyspace!` next to `{ident}`.",
+        what.doc
+    );
+    let kind = &what.kind;
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #vis struct #family {
+            #(#[doc = "A part of the stream's key."] pub #idents: #tys,)*
+        }
+
+        #[doc(hidden)]
+        const _: () = {
+            #rr::inventory::submit! {
+                #rr::ModelRegistration(<#family as #rr::Family>::META)
+            }
+
+            #[automatically_derived]
+            impl #rr::Family for #family {
+                type Id = #family;
+                const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
+                    name: #family_name,
+                    module_path: ::core::module_path!(),
+                    key: #rr::KeyTemplate {
+                        source: #family_source,
+                        segments: &[#(#segments),*],
+                    },
+                    kind: #kind,
+                    ttl: #rr::None,
+                    fields: &[#(#field_metas),*],
+                    coordination: #rr::None,
+                };
+
+                fn write_id_key(id: &Self::Id, key: &mut #rr::KeyWriter<'_>) -> #rr::Result<(), #rr::InvalidKeyPart> {
+                    #(key.part::<#tys>(&id.#idents)?;)*
+                    #write_tag
+                }
+
+                fn parse_id(parts: &mut #rr::KeyParts<'_>) -> #rr::Result<Self::Id, #rr::InvalidKeyPart> {
+                    let id = #family { #(#idents: parts.part::<#tys>()?,)* };
+                    #parse_tag
+                    #rr::Ok(id)
                 }
             }
         };

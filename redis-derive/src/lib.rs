@@ -98,3 +98,22 @@ pub fn derive_redis_rate_limit(input: proc_macro::TokenStream) -> proc_macro::To
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     collection::derive(&input, collection::CollectionKind::RateLimit).into()
 }
+
+/// Derives `redis_runtime::RedisStream`: an event stream per key, with
+/// `event = T` (serde), optional `maxlen`/`minid` trimming and `ttl`, and its
+/// generated dead-letter (`{Name}DeadLetter`) and processed-id
+/// (`{Name}Processed`) families. Documented on the re-export.
+#[proc_macro_derive(RedisStream, attributes(redis))]
+pub fn derive_redis_stream(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Stream).into()
+}
+
+/// Derives `redis_runtime::RedisChannel`: a pub/sub channel per name, with
+/// `channel = "..."` (a name template, checked like a key template) and
+/// `message = T` (serde). Documented on the re-export.
+#[proc_macro_derive(RedisChannel, attributes(redis))]
+pub fn derive_redis_channel(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Channel).into()
+}

@@ -82,7 +82,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         report.to_table()
     );
     assert!(report.to_json().contains("\"health\""));
-    assert_eq!(report.version, 6);
+    assert_eq!(report.version, 7);
     assert_eq!(report.server.aof_enabled, Some(false));
     assert_eq!(report.server.rdb_save.as_deref(), Some(""));
     assert_eq!(
@@ -172,7 +172,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 6);
+    assert_eq!(json["version"], 7);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
@@ -240,6 +240,9 @@ async fn reports_families_the_user_may_not_touch() {
         // Reads are checked; writes are not, which is not counted as clean.
         let expected = if access.model == "Counter" {
             AccessVerdict::Denied
+        } else if access.model == "RoomTyping" {
+            // A channel: nothing to probe without publishing.
+            AccessVerdict::Unknown
         } else {
             AccessVerdict::WritesUnchecked
         };
@@ -579,4 +582,74 @@ async fn reports_index_members_whose_entity_is_gone() {
         .await
         .unwrap();
     assert!(report.sample.families.iter().all(|f| f.stale_members == 0));
+}
+
+#[tokio::test]
+async fn reports_stream_backlogs_and_dead_letters() {
+    use redis_runtime::stream::StartAt;
+    let (server, store) = start("app").await;
+    let room = "lobby".to_owned();
+    let events = store.stream::<RoomEvents>(&room);
+    let group = events.group("work");
+    group.create(StartAt::Beginning).await.unwrap();
+    let said = |user: u64| RoomEvent::Said {
+        user,
+        text: "x".into(),
+    };
+    events
+        .append_many(&(0..7).map(said).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let read = group.read("c", 3, None).await.unwrap();
+    let manifest = TEST_MODELS.manifest("app:");
+    let family = |report: &redis_runtime_cli::doctor::DoctorReport, model: &str| {
+        report
+            .sample
+            .families
+            .iter()
+            .find(|f| f.model == model)
+            .map(|f| (f.stream_entries, f.stream_pending, f.dead_letters))
+            .unwrap()
+    };
+    let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(family(&report, "RoomEvents"), (7, 3, 0));
+    // Warnings (no persistence on the test server) and access aside, a
+    // backlog is not a finding.
+    let only_sample = |report: &redis_runtime_cli::doctor::DoctorReport| {
+        let mut report = report.clone();
+        report.warnings.clear();
+        report.access.clear();
+        report.health = None;
+        report
+    };
+    assert!(
+        !only_sample(&report).has_findings(),
+        "{}",
+        report.to_table()
+    );
+    assert!(
+        report
+            .to_table()
+            .contains("stream: RoomEvents holds 7 entries, 3 pending"),
+        "{}",
+        report.to_table()
+    );
+
+    // One given up on: a finding.
+    assert!(group.dead_letter(read[0].id, "c", "poison").await.unwrap());
+    let report = diagnose(&admin_config(&server), &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(family(&report, "RoomEvents"), (7, 2, 0));
+    assert_eq!(family(&report, "RoomEventsDeadLetter"), (0, 0, 1));
+    assert!(only_sample(&report).has_findings());
+    assert!(
+        report
+            .to_table()
+            .contains("dead letters: RoomEventsDeadLetter holds 1 entries"),
+        "{}",
+        report.to_table()
+    );
 }

@@ -578,6 +578,21 @@ pub fn write_fence_tag(key: &mut KeyWriter<'_>) -> std::result::Result<(), Inval
     key.part::<u32>(&tag)
 }
 
+/// Writes the `{N}` tag of a companion key (a stream's `:dead` or
+/// `:processed` key) whose template has no `hash_tag` (generated code): the
+/// key written so far is the main key followed by `suffix`, and `N` hashes to
+/// the main key's slot.
+#[doc(hidden)]
+pub fn write_slot_tag(
+    key: &mut KeyWriter<'_>,
+    suffix: &[u8],
+) -> std::result::Result<(), InvalidKeyPart> {
+    let written = key.written();
+    let main = written.strip_suffix(suffix).unwrap_or(written);
+    let tag = slot_tag(crate::key::hash_slot(main));
+    key.part::<u32>(&tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@
 //! - With the `testing` feature, `testing::RedisServer` spawns a private
 //!   `redis-server` for tests and examples.
 
+pub mod channel;
 pub mod client_cache;
 pub mod collection;
 mod config;
@@ -66,10 +67,12 @@ pub mod rate_limit;
 pub mod raw;
 mod script;
 mod store;
+pub mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod value;
 
+pub use channel::RedisChannel;
 pub use collection::{RedisCounter, RedisList, RedisMap, RedisQueue, RedisSet, RedisSortedSet};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT,
@@ -85,6 +88,7 @@ pub use store::{
     Expiry, FieldSet, Health, InsertOrGet, MODIFY_ATTEMPTS, NodeHealth, Page, Role, Store, Update,
     Updated,
 };
+pub use stream::RedisStream;
 
 /// The redis-rs this crate is built with, for [`raw`] and for
 /// `FromRedisValue`/`ToRedisArgs` impls: depend on it through here and the
@@ -96,11 +100,12 @@ pub use redis_derive::{
     KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
 };
 #[cfg(feature = "derive")]
-pub use redis_derive::{RedisLock, RedisRateLimit};
+pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::channel::RedisChannel;
     pub use crate::client_cache::ClientCachePolicy;
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
@@ -112,7 +117,7 @@ pub mod __private {
         PartShape, Segment,
     };
     pub use crate::keyspace::ModelRegistration;
-    pub use crate::lease::{RedisLock, write_fence_tag};
+    pub use crate::lease::{RedisLock, write_fence_tag, write_slot_tag};
     pub use crate::model::{
         Codec, Constraint, ConstraintKind, Coordination, Encoding, Family, Field, FieldMeta,
         FieldStorage, HashCodec, HashFields, JsonCodec, Kind, ModelMeta, MsgpackCodec, Optional,
@@ -121,6 +126,7 @@ pub mod __private {
     pub use crate::rate_limit::{Algorithm as RateAlgorithm, RedisRateLimit};
     pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
     pub use crate::store::{IndexQuery, Page, Store};
+    pub use crate::stream::{RedisStream, Trim};
     pub use crate::value::{HashValue, Json};
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};

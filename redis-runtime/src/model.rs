@@ -110,6 +110,16 @@ pub enum Kind {
     /// A unique constraint of a model's field (`#[redis(unique)]`): one hash
     /// per hash-tag value from each claimed value to the entity's key.
     Unique,
+    /// An event stream per key (`#[derive(RedisStream)]`).
+    Stream,
+    /// The dead-letter stream of a stream family (`{Stream}DeadLetter`,
+    /// generated).
+    StreamDeadLetter,
+    /// The processed-id sets of a stream family's consumer groups
+    /// (`{Stream}Processed`, generated): a sorted set of ids by time.
+    StreamProcessed,
+    /// A pub/sub channel per name (`#[derive(RedisChannel)]`): no key.
+    Channel,
 }
 
 impl Kind {
@@ -126,13 +136,17 @@ impl Kind {
             Kind::Counter => "string",
             Kind::Index | Kind::RangeIndex => "zset",
             Kind::Unique => "hash",
+            Kind::Stream | Kind::StreamDeadLetter => "stream",
+            Kind::StreamProcessed => "zset",
+            Kind::Channel => "channel",
         }
     }
 
     /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
     /// or `set`, `sorted_set`, `list`, `map`, `counter`, `lease`,
     /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`,
-    /// `rate_limit_gcra`, `index`, `range_index`, `unique`.
+    /// `rate_limit_gcra`, `index`, `range_index`, `unique`, `stream`,
+    /// `stream_dead_letter`, `stream_processed`, `channel`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Entity(encoding) => encoding.as_str(),
@@ -147,7 +161,16 @@ impl Kind {
             Kind::Index => "index",
             Kind::RangeIndex => "range_index",
             Kind::Unique => "unique",
+            Kind::Stream => "stream",
+            Kind::StreamDeadLetter => "stream_dead_letter",
+            Kind::StreamProcessed => "stream_processed",
+            Kind::Channel => "channel",
         }
+    }
+
+    /// Whether the family names pub/sub channels rather than keys.
+    pub fn is_channel(self) -> bool {
+        self == Kind::Channel
     }
 
     /// The encoding of an entity family; `None` for a collection.

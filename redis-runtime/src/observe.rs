@@ -38,6 +38,14 @@ pub const BATCH_SIZE: &str = "redis_runtime_batch_size";
 pub const CONNECTION_EVENTS: &str = "redis_runtime_connection_events_total";
 /// How long each outage lasted, from the connection's loss to the next one.
 pub const DISCONNECTED: &str = "redis_runtime_disconnected_seconds";
+/// Stream entries handled by consumer runners, by outcome.
+pub const STREAM_DELIVERIES: &str = "redis_runtime_stream_deliveries_total";
+/// Entries pending in a consumer group, as a runner last read it.
+pub const STREAM_PENDING: &str = "redis_runtime_stream_pending";
+/// Entries of a stream a consumer group has not been given yet.
+pub const STREAM_LAG: &str = "redis_runtime_stream_lag";
+/// Pub/sub subscriptions that lost their connection and subscribed again.
+pub const SUBSCRIPTION_GAPS: &str = "redis_runtime_subscription_gaps_total";
 /// Queue items moved back to the queue (`requeue`, `recover`).
 pub const QUEUE_RETURNED: &str = "redis_runtime_queue_returned_total";
 /// Reads of a client-cached model served from the cache.
@@ -97,6 +105,26 @@ pub fn describe_metrics() {
             DISCONNECTED,
             Unit::Seconds,
             "How long each outage lasted, from the loss of the connection to the next one"
+        );
+        describe_counter!(
+            STREAM_DELIVERIES,
+            Unit::Count,
+            "Stream entries handled by consumer runners, by outcome"
+        );
+        metrics::describe_gauge!(
+            STREAM_PENDING,
+            Unit::Count,
+            "Entries pending in a consumer group (delivered, not acknowledged)"
+        );
+        metrics::describe_gauge!(
+            STREAM_LAG,
+            Unit::Count,
+            "Entries of a stream its consumer group has not been given yet"
+        );
+        describe_counter!(
+            SUBSCRIPTION_GAPS,
+            Unit::Count,
+            "Subscriptions that lost their connection and subscribed again"
         );
         describe_counter!(
             QUEUE_RETURNED,
@@ -319,6 +347,36 @@ pub(crate) fn queue_returned(model: &'static str, how: &'static str, count: u64)
     metrics::counter!(QUEUE_RETURNED, "model" => model, "operation" => how).increment(count);
     #[cfg(not(feature = "metrics"))]
     let _ = (model, how, count);
+}
+
+/// `count` entries of stream `model` ended a runner's handling with
+/// `outcome` (`processed`, `failed`, `dead_lettered`, `reclaimed`, `deleted`).
+pub(crate) fn stream_delivery(model: &'static str, outcome: &'static str, count: u64) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(STREAM_DELIVERIES, "model" => model, "outcome" => outcome).increment(count);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (model, outcome, count);
+}
+
+/// A runner of stream `model` read its group's pending count and lag.
+pub(crate) fn stream_backlog(model: &'static str, pending: u64, lag: Option<u64>) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::gauge!(STREAM_PENDING, "model" => model).set(pending as f64);
+        if let Some(lag) = lag {
+            metrics::gauge!(STREAM_LAG, "model" => model).set(lag as f64);
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (model, pending, lag);
+}
+
+/// A subscription to channel `model` lost its connection and subscribed again.
+pub(crate) fn subscription_gap(model: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(SUBSCRIPTION_GAPS, "model" => model).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = model;
 }
 
 /// A read of client-cached `model` was served from the cache.

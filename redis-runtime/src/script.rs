@@ -691,3 +691,90 @@ for i = 2, #KEYS do
 end
 return removed"
 );
+
+// Dead-lettering one pending entry of a stream: KEYS[1] the stream, KEYS[2]
+// its dead-letter stream (same slot). ARGV[1] the group, ARGV[2] the entry
+// id, ARGV[3] the consumer, ARGV[4] the reason, ARGV[5] the dead-letter
+// stream's approximate cap. The copy is appended before the entry is
+// acknowledged, so a refused append (OOM) changes nothing. Replies 1 when
+// copied and acknowledged, 0 when the entry was deleted (trimmed) while
+// pending (acknowledged, nothing to copy), -1 when it is not pending in the
+// group (another consumer acknowledged or dead-lettered it).
+lua_script!(
+    STREAM_DEAD_LETTER,
+    r"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 then return -1 end
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #e == 0 or not e[1][2] then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  return 0
+end
+local args = {'XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[2], 'group', ARGV[1], 'consumer', ARGV[3], 'deliveries', p[1][4], 'reason', ARGV[4]}
+local fields = e[1][2]
+for i = 1, #fields, 2 do
+  if fields[i] == 'event' then
+    args[#args + 1] = 'event'
+    args[#args + 1] = fields[i + 1]
+  end
+end
+redis.call(unpack(args))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return 1"
+);
+
+// Reclaiming a stream's idle entries: KEYS[1] the stream, KEYS[2] its
+// dead-letter stream. ARGV[1] the group, ARGV[2] the claiming consumer,
+// ARGV[3] the least idle time in ms, ARGV[4] the XAUTOCLAIM cursor, ARGV[5]
+// the count, ARGV[6] the delivery limit (0: none), ARGV[7] the dead-letter
+// cap, ARGV[8] the reason written for entries over the limit. Claims with
+// XAUTOCLAIM (which counts a delivery), reads each claimed entry's delivery
+// count, and dead-letters (copy, then acknowledge) those delivered more than
+// the limit. Replies {next cursor, {{id, fields, deliveries}...}, {deleted
+// ids...}, {dead-lettered ids...}}.
+lua_script!(
+    STREAM_RECLAIM,
+    r"local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local limit = tonumber(ARGV[6])
+local claimed, deleted, dead = {}, r[3] or {}, {}
+for _, e in ipairs(r[2]) do
+  if not e[2] then
+    redis.call('XACK', KEYS[1], ARGV[1], e[1])
+    deleted[#deleted + 1] = e[1]
+  else
+    local n = 1
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    if #p > 0 then n = p[1][4] end
+    if limit > 0 and n > limit then
+      local args = {'XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'id', e[1], 'group', ARGV[1], 'consumer', ARGV[2], 'deliveries', n - 1, 'reason', ARGV[8]}
+      for i = 1, #e[2], 2 do
+        if e[2][i] == 'event' then
+          args[#args + 1] = 'event'
+          args[#args + 1] = e[2][i + 1]
+        end
+      end
+      redis.call(unpack(args))
+      redis.call('XACK', KEYS[1], ARGV[1], e[1])
+      dead[#dead + 1] = e[1]
+    else
+      claimed[#claimed + 1] = {e[1], e[2], n}
+    end
+  end
+end
+return {r[1], claimed, deleted, dead}"
+);
+
+// Marking a stream entry processed: KEYS[1] the processed-id set (a sorted
+// set scored by the server's time in ms). ARGV[1] the member (`group`, a
+// space, the entry id), ARGV[2] how long ids are kept, in ms. Drops ids
+// older than that, adds this one unless present, re-arms the key's TTL.
+// Replies 1 when the id was not there (process it), 0 when it was.
+lua_script!(
+    STREAM_MARK_PROCESSED,
+    r"local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local keep = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - keep))
+local added = redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], keep)
+return added"
+);

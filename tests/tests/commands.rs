@@ -31,6 +31,7 @@ async fn every_operation_sends_only_what_the_command_table_lists() {
     every_list_operation(&store).await;
     every_lease_and_rate_limit_operation(&store).await;
     every_coordinated_operation(&store).await;
+    every_stream_operation(&store).await;
 
     let sent: BTreeSet<String> = command_calls(&mut admin)
         .await

@@ -161,6 +161,7 @@ async fn every_operation_is_recorded_as_documented() {
         every_list_operation(&store).await;
         every_lease_and_rate_limit_operation(&store).await;
         every_coordinated_operation(&store).await;
+        every_stream_operation(&store).await;
     })
     .await;
     assert_documented(&recorded, &[]);

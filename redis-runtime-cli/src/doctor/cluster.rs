@@ -340,6 +340,9 @@ impl Findings {
                 into.wrong_type += family.wrong_type;
                 into.memory_bytes += family.memory_bytes;
                 into.stale_members += family.stale_members;
+                into.stream_entries += family.stream_entries;
+                into.stream_pending += family.stream_pending;
+                into.dead_letters += family.dead_letters;
             }
         }
         merged

@@ -351,7 +351,8 @@ pub(crate) async fn access_report(
                 let mut dry = redis::cmd("ACL");
                 dry.arg("DRYRUN")
                     .arg(user)
-                    .arg(probe.name)
+                    // A subcommand is written `xgroup|create`.
+                    .arg(probe.name.split('|').collect::<Vec<_>>())
                     .arg(probe.before_key)
                     .arg(&key);
                 // A second key of the same family (a move's destination,
@@ -394,7 +395,17 @@ pub(crate) async fn access_report(
                 });
             }
         }
-        if !established {
+        if !established && family.redis_type == "channel" {
+            // A channel has no key to probe, and the only probe of it
+            // (a PUBLISH) would reach its subscribers.
+            reports.push(AccessReport {
+                model: family.model.clone(),
+                pattern: family.pattern.clone(),
+                verdict: AccessVerdict::Unknown,
+                method: AccessMethod::ExistsProbe,
+                denied_commands: Vec::new(),
+            });
+        } else if !established {
             let probe = redis::cmd("EXISTS").arg(&key).query_async::<i64>(con).await;
             let verdict = match probe {
                 Ok(_) => AccessVerdict::WritesUnchecked,
@@ -437,6 +448,9 @@ pub(crate) async fn sample(
             wrong_type: 0,
             memory_bytes: 0,
             stale_members: 0,
+            stream_entries: 0,
+            stream_pending: 0,
+            dead_letters: 0,
         })
         .collect();
     let mut report = SampleReport::empty(pattern.clone());
@@ -517,6 +531,7 @@ pub(crate) async fn sample(
         for (i, key) in &classified {
             let family = &manifest.families[*i];
             families[*i].stale_members += stale_members(con, family, key).await?;
+            stream_stats(con, family, key, &mut families[*i]).await;
         }
         cursor = next;
         if cursor == 0 && !truncated {
@@ -537,6 +552,42 @@ pub(crate) async fn sample(
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.families = families;
     Ok(report)
+}
+
+/// A stream's entries and pending count, or a dead-letter stream's entries;
+/// nothing for other families, or when the user may not ask (`XINFO` is
+/// not in every rule).
+async fn stream_stats(
+    con: &mut MultiplexedConnection,
+    family: &KeyFamily,
+    key: &[u8],
+    stats: &mut FamilySample,
+) {
+    let len = || redis::cmd("XLEN").arg(key).to_owned();
+    match family.encoding.as_str() {
+        "stream" => {
+            if let Ok(n) = len().query_async::<u64>(con).await {
+                stats.stream_entries += n;
+            }
+            let groups: redis::RedisResult<Vec<std::collections::HashMap<String, Value>>> =
+                redis::cmd("XINFO")
+                    .arg("GROUPS")
+                    .arg(key)
+                    .query_async(con)
+                    .await;
+            for group in groups.unwrap_or_default() {
+                if let Some(Value::Int(n)) = group.get("pending") {
+                    stats.stream_pending += u64::try_from(*n).unwrap_or(0);
+                }
+            }
+        }
+        "stream_dead_letter" => {
+            if let Ok(n) = len().query_async::<u64>(con).await {
+                stats.dead_letters += n;
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Of the first 100 members of an index or unique-constraint key, how many

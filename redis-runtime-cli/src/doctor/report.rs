@@ -243,6 +243,16 @@ pub struct FamilySample {
     /// remove them; `Store::repair` cleans the rest.
     #[serde(default)]
     pub stale_members: u64,
+    /// Stream families: entries in the sampled streams (`XLEN`).
+    #[serde(default)]
+    pub stream_entries: u64,
+    /// Stream families: entries delivered to a consumer group and not yet
+    /// acknowledged, over every group of the sampled streams.
+    #[serde(default)]
+    pub stream_pending: u64,
+    /// Dead-letter stream families: entries consumer groups gave up on.
+    #[serde(default)]
+    pub dead_letters: u64,
 }
 
 impl SampleReport {
@@ -269,8 +279,10 @@ impl DoctorReport {
     /// methods, refused checks and stop reasons typed values; version 4
     /// added [`DoctorReport::nodes`] for clusters; version 5 added
     /// [`DoctorReport::health`]; version 6 added
-    /// [`FamilySample::stale_members`].
-    pub const VERSION: u32 = 6;
+    /// [`FamilySample::stale_members`]; version 7 added
+    /// [`FamilySample::stream_entries`], [`FamilySample::stream_pending`]
+    /// and [`FamilySample::dead_letters`].
+    pub const VERSION: u32 = 7;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -288,11 +300,9 @@ impl DoctorReport {
             || self.access.iter().any(|a| a.verdict.is_finding())
             || self.sample.refused.iter().any(|c| c.refusal_is_finding())
             || self.sample.unknown_keys > 0
-            || self
-                .sample
-                .families
-                .iter()
-                .any(|f| f.ttl_leaks > 0 || f.wrong_type > 0 || f.stale_members > 0)
+            || self.sample.families.iter().any(|f| {
+                f.ttl_leaks > 0 || f.wrong_type > 0 || f.stale_members > 0 || f.dead_letters > 0
+            })
     }
 
     /// The report as readable tables.
@@ -420,6 +430,24 @@ impl DoctorReport {
                 out,
                 "  stale: {} holds {} members whose entity is gone (queries skip and remove them; `Store::repair` cleans the rest)",
                 f.model, f.stale_members
+            );
+        }
+        for f in sample
+            .families
+            .iter()
+            .filter(|f| f.stream_entries > 0 || f.stream_pending > 0)
+        {
+            let _ = writeln!(
+                out,
+                "  stream: {} holds {} entries, {} pending in its consumer groups",
+                f.model, f.stream_entries, f.stream_pending
+            );
+        }
+        for f in sample.families.iter().filter(|f| f.dead_letters > 0) {
+            let _ = writeln!(
+                out,
+                "  dead letters: {} holds {} entries consumer groups gave up on (read them with `dead_letters`)",
+                f.model, f.dead_letters
             );
         }
         if !sample.refused.is_empty() {

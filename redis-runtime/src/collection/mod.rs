@@ -396,6 +396,13 @@ pub(crate) fn ttl_arg<F: Family>() -> String {
     })
 }
 
+/// The declared TTL in milliseconds, if the family declares one.
+pub(crate) fn declared_ttl_ms<F: Family>() -> Option<u64> {
+    F::META
+        .ttl
+        .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+}
+
 /// The key of `id`, and what every handle shares.
 pub(crate) struct Handle<'a, F: Family> {
     pub(crate) store: &'a Store,

@@ -159,6 +159,26 @@ impl ClusterLink {
         direct.open_exclusive(&node).await
     }
 
+    /// A new pub/sub connection to a node of the cluster: the primary of
+    /// `slot` as last seen, or the first seed. Classic (not sharded) pub/sub
+    /// messages reach every node, so any node serves a subscription.
+    pub(super) async fn open_pubsub(&self, slot: u16) -> Result<redis::aio::PubSub, RedisError> {
+        let not_found =
+            |what: &'static str| RedisError::from((ErrorKind::ClusterConnectionNotFound, what));
+        let direct = self
+            .inner
+            .direct
+            .as_deref()
+            .ok_or_else(|| not_found("no seed node to connect like"))?;
+        if self.get().await.is_ok()
+            && let Some(node) = self.inner.topology.node_for(slot)
+            && let Ok(pubsub) = direct.open_pubsub(&node).await
+        {
+            return Ok(pubsub);
+        }
+        direct.open_pubsub(&direct.seed()).await
+    }
+
     /// The node a `MOVED` reply names.
     pub(super) fn moved_to(err: &RedisError) -> Option<Node> {
         if err.kind() != ErrorKind::Server(ServerErrorKind::Moved) {

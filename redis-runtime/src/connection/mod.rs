@@ -129,6 +129,17 @@ impl Link {
     }
 }
 
+impl Link {
+    /// A new pub/sub connection; on a cluster to the node serving `slot`
+    /// (any node would do for classic pub/sub).
+    pub(crate) async fn open_pubsub(&self, slot: u16) -> Result<redis::aio::PubSub, RedisError> {
+        match self {
+            Link::Server(link) => link.open_pubsub().await,
+            Link::Cluster(link) => link.open_pubsub(slot).await,
+        }
+    }
+}
+
 /// Why a command sent by [`Link::send_exclusive`] failed: before it was
 /// sent (no connection), or after.
 pub(crate) enum ExclusiveFailure {

@@ -189,6 +189,20 @@ impl ServerLink {
     /// A new connection that nothing else uses, within the connect timeout,
     /// for one blocking command (see [`super::Link::send_exclusive`]). Its
     /// driver ends when the connection is dropped.
+    /// A new pub/sub connection (RESP2 subscriber mode), within the
+    /// connect timeout.
+    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub, RedisError> {
+        match tokio::time::timeout(
+            self.inner.connect_timeout,
+            self.inner.client.get_async_pubsub(),
+        )
+        .await
+        {
+            Ok(pubsub) => pubsub,
+            Err(_) => Err(super::timed_out("connecting for a subscription")),
+        }
+    }
+
     pub(crate) async fn open_exclusive(&self) -> Result<MultiplexedConnection, RedisError> {
         let inner = &self.inner;
         let (connection, driver) =

@@ -5,6 +5,9 @@
 pub struct AclRule {
     /// Key patterns the user may touch.
     pub key_patterns: Vec<String>,
+    /// Pub/sub channel patterns the user may publish and subscribe to (the
+    /// keyspace's `#[derive(RedisChannel)]` families).
+    pub channel_patterns: Vec<String>,
     /// Commands the user may run (lower case; `parent|sub` for subcommands).
     pub commands: Vec<String>,
 }
@@ -20,6 +23,7 @@ impl AclRule {
             "-@all".to_owned(),
         ];
         args.extend(self.key_patterns.iter().map(|p| format!("~{p}")));
+        args.extend(self.channel_patterns.iter().map(|p| format!("&{p}")));
         args.extend(self.commands.iter().map(|c| format!("+{c}")));
         args
     }

@@ -692,6 +692,99 @@ pub const RATE_LIMIT_GCRA: KeyKind = KeyKind {
     ],
 };
 
+/// The operations of a stream that run a script.
+const STREAM_SCRIPTS: &[&str] = &["dead_letter", "reclaim", "run"];
+
+const STREAM_ROWS: [KeyCommand; 21] = with_ttl_rows(
+    [
+        write("xadd", &["*", "event", "v"], &["append", "append_many"]),
+        read("xrange", &["-", "+"], &["after", "range"]),
+        read("xrevrange", &["+", "-"], &["latest"]),
+        KeyCommand {
+            before_key: &["STREAMS"],
+            ..read("xread", &["0"], &["wait_after", "read_streams"])
+        },
+        read("xlen", &[], &["len"]),
+        write("xdel", &["0-1"], &["delete"]),
+        write("xgroup|create", &["g", "$", "MKSTREAM"], &["create_group"]),
+        write("xgroup|destroy", &["g"], &["destroy_group"]),
+        KeyCommand {
+            before_key: &["GROUP", "g", "c", "STREAMS"],
+            ..write("xreadgroup", &[">"], &["read", "run"])
+        },
+        write("xack", &["g", "0-1"], &["ack", "run"]),
+        write("xclaim", &["g", "c", "0", "0-1"], &["run"]),
+        read("xpending", &["g"], &["pending", "run"]),
+        read("xinfo|groups", &[], &["lag", "run"]),
+        // With a declared TTL, appends re-arm it in their transaction.
+        write("pexpire", &["1000"], &["append", "append_many"]),
+        collection_scripts(STREAM_SCRIPTS)[0],
+        collection_scripts(STREAM_SCRIPTS)[1],
+    ],
+    collection_ttl_rows!(),
+);
+
+/// Event streams (`#[derive(RedisStream)]`) and their consumer groups.
+pub const STREAM: KeyKind = KeyKind {
+    redis_type: "stream",
+    kinds: &["stream"],
+    commands: &STREAM_ROWS,
+    script_calls: &[
+        read("xpending", &["g", "-", "+", "1"], STREAM_SCRIPTS),
+        read("xrange", &["-", "+"], &["dead_letter"]),
+        write("xack", &["g", "0-1"], STREAM_SCRIPTS),
+        write("xautoclaim", &["g", "c", "0", "0"], &["reclaim", "run"]),
+    ],
+};
+
+const STREAM_DEAD_LETTER_ROWS: [KeyCommand; 6] = with_ttl_rows(
+    [read("xrange", &["-", "+"], &["dead_letters"])],
+    collection_ttl_rows!(),
+);
+
+/// The dead-letter streams of stream families (`{Stream}DeadLetter`).
+pub const STREAM_DEAD_LETTER: KeyKind = KeyKind {
+    redis_type: "stream",
+    kinds: &["stream_dead_letter"],
+    commands: &STREAM_DEAD_LETTER_ROWS,
+    script_calls: &[write("xadd", &["*", "event", "v"], STREAM_SCRIPTS)],
+};
+
+const STREAM_PROCESSED_ROWS: [KeyCommand; 7] = with_ttl_rows(
+    [
+        collection_scripts(&["mark_processed"])[0],
+        collection_scripts(&["mark_processed"])[1],
+    ],
+    collection_ttl_rows!(),
+);
+
+/// The processed-id sets of stream families' consumer groups
+/// (`{Stream}Processed`): a sorted set of ids by time. The script also
+/// calls `TIME` ([`KEYLESS`]).
+pub const STREAM_PROCESSED: KeyKind = KeyKind {
+    redis_type: "zset",
+    kinds: &["stream_processed"],
+    commands: &STREAM_PROCESSED_ROWS,
+    script_calls: &[
+        write("zremrangebyscore", &["-inf", "1"], &["mark_processed"]),
+        write("zadd", &["NX", "1", "m"], &["mark_processed"]),
+        write("pexpire", &["1000"], &["mark_processed"]),
+    ],
+};
+
+/// Pub/sub channels (`#[derive(RedisChannel)]`): the "key" is a channel
+/// name, which the ACL checks against the rule's channel patterns (`&`).
+pub const CHANNEL: KeyKind = KeyKind {
+    redis_type: "channel",
+    kinds: &["channel"],
+    commands: &[
+        write("publish", &["m"], &["publish"]),
+        read("subscribe", &[], &["subscribe"]),
+        read("psubscribe", &[], &["subscribe_all"]),
+    ],
+    script_calls: &[],
+};
+
 /// Every key kind.
 pub const KEY_KINDS: &[KeyKind] = &[
     HASH,
@@ -708,6 +801,10 @@ pub const KEY_KINDS: &[KeyKind] = &[
     RATE_LIMIT_GCRA,
     INDEX,
     UNIQUE,
+    STREAM,
+    STREAM_DEAD_LETTER,
+    STREAM_PROCESSED,
+    CHANNEL,
 ];
 
 /// Commands sent to no key: connection set-up (redis-rs sends `AUTH` with

@@ -391,8 +391,20 @@ impl Manifest {
     /// The ACL rule that lets an application user touch exactly this
     /// manifest's keys, with exactly the commands the runtime sends.
     pub fn acl_rule(&self) -> AclRule {
+        let channel = |f: &&KeyFamily| f.redis_type == "channel";
         AclRule {
-            key_patterns: self.families.iter().map(|f| f.pattern.clone()).collect(),
+            key_patterns: self
+                .families
+                .iter()
+                .filter(|f| !channel(f))
+                .map(|f| f.pattern.clone())
+                .collect(),
+            channel_patterns: self
+                .families
+                .iter()
+                .filter(channel)
+                .map(|f| f.pattern.clone())
+                .collect(),
             commands: commands::runtime_commands()
                 .into_iter()
                 .map(str::to_owned)

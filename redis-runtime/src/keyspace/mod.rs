@@ -109,7 +109,10 @@ impl Keyspace {
             let mut j = i + 1;
             while j < count {
                 let (a, b) = (family_at(self.models, i), family_at(self.models, j));
-                if collide(&a.key, &b.key) {
+                // Channel names and keys never meet.
+                let apart = matches!(a.kind, crate::model::Kind::Channel)
+                    != matches!(b.kind, crate::model::Kind::Channel);
+                if !apart && collide(&a.key, &b.key) {
                     let mut msg = Message::new();
                     if crate::key::str_eq(a.name, b.name)
                         && crate::key::str_eq(a.key.source, b.key.source)

@@ -162,6 +162,25 @@ impl Store {
         result
     }
 
+    /// The error for a connection to the server for family `M` that could
+    /// not be made (a subscription's).
+    pub(crate) fn connect_error<M: Family>(
+        &self,
+        operation: &'static str,
+        err: redis::RedisError,
+    ) -> Error {
+        Error::connecting(
+            &self.context(Target::of::<M>(), operation),
+            self.connect_timeout,
+            err,
+        )
+    }
+
+    /// The store's connection.
+    pub(crate) fn link(&self) -> &crate::connection::Link {
+        &self.link
+    }
+
     pub(super) fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
         ErrorContext {
             operation,

@@ -420,3 +420,120 @@ pub async fn every_coordinated_operation(store: &redis_runtime::Store) {
         .await
         .unwrap();
 }
+
+/// Every operation of streams, their consumer groups and runner, and of
+/// pub/sub channels.
+pub async fn every_stream_operation(store: &redis_runtime::Store) {
+    use futures_util::StreamExt;
+    use redis_runtime::stream::{EntryId, StartAt};
+    let said = |user: u64| RoomEvent::Said {
+        user,
+        text: "x".into(),
+    };
+    let room = "s".to_owned();
+    let events = store.stream::<RoomEvents>(&room);
+    let group = events.group("g");
+    group.create(StartAt::Beginning).await.unwrap();
+    let first = events.append(&said(1)).await.unwrap();
+    let ids = events.append_many(&[said(2), said(3)]).await.unwrap();
+    events.after(EntryId::ZERO, 10).await.unwrap();
+    events.range(first, ids[1], 10).await.unwrap();
+    events.latest(2).await.unwrap();
+    events
+        .wait_after(EntryId::ZERO, 10, Duration::from_millis(10))
+        .await
+        .unwrap();
+    events.len().await.unwrap();
+    let mailbox = store.stream::<Mailbox>(&1);
+    mailbox.append(&said(1)).await.unwrap();
+    mailbox.append_many(&[said(2), said(3)]).await.unwrap();
+    let last = mailbox.latest(1).await.unwrap()[0].id;
+    store
+        .read_streams::<Mailbox>(&[(&1, EntryId::ZERO), (&2, EntryId::ZERO)], 10, None)
+        .await
+        .unwrap();
+    store
+        .read_streams::<Mailbox>(&[(&1, last)], 10, Some(Duration::from_millis(10)))
+        .await
+        .unwrap();
+
+    let read = group.read("a", 2, None).await.unwrap();
+    group.ack(&[read[0].id]).await.unwrap();
+    group
+        .read("a", 1, Some(Duration::from_millis(10)))
+        .await
+        .unwrap();
+    group.pending().await.unwrap();
+    group.lag().await.unwrap();
+    group
+        .reclaim("b", Duration::ZERO, 10, 5, EntryId::ZERO)
+        .await
+        .unwrap();
+    group
+        .dead_letter(read[1].id, "b", "given up")
+        .await
+        .unwrap();
+    // Nothing left pending before the runner starts.
+    group.ack(&ids).await.unwrap();
+    events.dead_letters(EntryId::ZERO, 10).await.unwrap();
+    group
+        .mark_processed(first, Duration::from_secs(60))
+        .await
+        .unwrap();
+    // A runner whose handler fails each entry once: the retry is an XCLAIM.
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let (ok_tx, mut ok_rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = group
+        .runner("r")
+        .retry_after(Duration::from_millis(1))
+        .spawn(move |m| {
+            let first_time = failed.lock().unwrap().insert(m.id);
+            let ok_tx = ok_tx.clone();
+            async move {
+                if first_time {
+                    Err("once".to_owned())
+                } else {
+                    let _ = ok_tx.send(m.id);
+                    Ok(())
+                }
+            }
+        });
+    let fourth = events.append(&said(4)).await.unwrap();
+    assert_eq!(ok_rx.recv().await, Some(fourth));
+    let stats = handle.stop().await.unwrap();
+    assert_eq!((stats.failed, stats.processed), (1, 1), "{stats:?}");
+    assert_eq!(group.pending().await.unwrap(), 0);
+    events.delete(&[first]).await.unwrap();
+    group.destroy().await.unwrap();
+
+    // Pub/sub.
+    let mut one = store.subscribe::<RoomTyping>(&[&room]).await.unwrap();
+    let mut all = store.subscribe_all::<RoomTyping>().await.unwrap();
+    store
+        .channel::<RoomTyping>(&room)
+        .publish(&Typing { user: 1 })
+        .await
+        .unwrap();
+    one.next().await.unwrap().unwrap();
+    all.next().await.unwrap().unwrap();
+
+    // The TTL calls every kind shares.
+    store.exists::<RoomEvents>(&room).await.unwrap();
+    store.ttl::<Mailbox>(&1).await.unwrap();
+    store
+        .expire::<RoomEvents>(&room, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.persist::<RoomEvents>(&room).await.unwrap();
+    store.refresh_ttl::<Mailbox>(&1).await.unwrap();
+    let dead = RoomEventsDeadLetter { room: room.clone() };
+    store.exists::<RoomEventsDeadLetter>(&dead).await.unwrap();
+    store.delete::<RoomEventsDeadLetter>(&dead).await.unwrap();
+    let processed = RoomEventsProcessed { room: room.clone() };
+    store.ttl::<RoomEventsProcessed>(&processed).await.unwrap();
+    store
+        .delete::<RoomEventsProcessed>(&processed)
+        .await
+        .unwrap();
+    store.delete::<RoomEvents>(&room).await.unwrap();
+}

@@ -4,7 +4,7 @@
 use redis_runtime::{
     KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, keyspace,
 };
-use redis_runtime::{RedisLock, RedisRateLimit};
+use redis_runtime::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
 use serde::{Deserialize, Serialize};
 
 /// A tenant id newtype used as a key part.
@@ -285,6 +285,41 @@ impl Member {
     }
 }
 
+/// The events of a room: an enum of variants, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RoomEvent {
+    Said { user: u64, text: String },
+    Left { user: u64 },
+}
+
+/// One event stream per room, trimmed to about 1000 entries.
+#[derive(RedisStream)]
+#[redis(key = "room:{room}:events", hash_tag = "room", event = RoomEvent, maxlen = "~1000")]
+pub struct RoomEvents {
+    pub room: String,
+}
+
+/// A per-user mailbox stream that expires when idle; no hash tag, so its
+/// dead-letter and processed keys carry a slot tag.
+#[derive(RedisStream)]
+#[redis(key = "mailbox:{user}", event = RoomEvent, maxlen = "50", ttl = "1h")]
+pub struct Mailbox {
+    pub user: u64,
+}
+
+/// Typing indicators per room, over pub/sub.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Typing {
+    pub user: u64,
+}
+
+#[derive(RedisChannel)]
+#[redis(channel = "room:{room}:typing", message = Typing)]
+pub struct RoomTyping {
+    pub room: String,
+}
+
 keyspace! {
     /// Every model of the integration tests.
     pub TEST_MODELS = [
@@ -292,6 +327,8 @@ keyspace! {
         History, Jobs, JobsInFlight, ReadMarks, OrgPrefs, Member,
         RoomLock, RoomLockFence, JobLock, JobLockFence,
         FixedLimit, SlidingLimit, GcraLimit, BurstLimit,
+        RoomEvents, RoomEventsDeadLetter, RoomEventsProcessed,
+        Mailbox, MailboxDeadLetter, MailboxProcessed, RoomTyping,
     ];
 }
 

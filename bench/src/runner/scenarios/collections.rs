@@ -379,10 +379,13 @@ enum Op {
     Save1,
     Save3,
     Find,
+    Append,
+    ReadAck,
+    Runner,
 }
 
 impl Op {
-    const ALL: [Op; 11] = [
+    const ALL: [Op; 14] = [
         Op::SetAdd,
         Op::SetContains,
         Op::ZIncr,
@@ -394,6 +397,9 @@ impl Op {
         Op::Save1,
         Op::Save3,
         Op::Find,
+        Op::Append,
+        Op::ReadAck,
+        Op::Runner,
     ];
 
     /// Kind (with the family), operation, and what goes to the server.
@@ -438,6 +444,21 @@ impl Op {
                 "find_by_role",
                 "`ZRANGE BYLEX`, then script: `HGET HGETALL` per match",
             ),
+            Op::Append => (
+                "stream (`Orders`, `MAXLEN ~ 10000`)",
+                "append",
+                "`XADD MAXLEN ~`",
+            ),
+            Op::ReadAck => (
+                "stream (`Orders`), one consumer",
+                "read 10 + ack (per batch)",
+                "`XREADGROUP COUNT 10`, `XACK` of the 10",
+            ),
+            Op::Runner => (
+                "stream (`Orders`), one consumer",
+                "runner (per entry)",
+                "`XREADGROUP COUNT 64`, `XACK` per batch",
+            ),
         }
     }
 
@@ -445,7 +466,15 @@ impl Op {
     /// script (set add, counter hit), which redis-benchmark is not given.
     fn rb_shape(self) -> Option<RbShape> {
         let command: Vec<String> = match self {
-            Op::SetAdd | Op::Hit | Op::Save0 | Op::Save1 | Op::Save3 | Op::Find => {
+            Op::SetAdd
+            | Op::Hit
+            | Op::Save0
+            | Op::Save1
+            | Op::Save3
+            | Op::Find
+            | Op::Append
+            | Op::ReadAck
+            | Op::Runner => {
                 return None;
             }
             Op::SetContains => vec!["SISMEMBER".into(), hw::members_key(1), "1".into()],
@@ -487,6 +516,9 @@ impl Op {
             Op::Save1 => super::coordination::save(b, 1).await,
             Op::Save3 => super::coordination::save(b, 3).await,
             Op::Find => super::coordination::find(b).await,
+            Op::Append => super::streams::append(b).await,
+            Op::ReadAck => super::streams::read_ack(b).await,
+            Op::Runner => super::streams::runner(b).await,
         }
     }
 }
@@ -566,6 +598,15 @@ pub(in crate::runner) async fn collections(b: &mut Bench) -> Result<(), BenchErr
          of 3,000 stored and checks their number. The hand-written side is \
          `bench/src/handwritten/coordination.rs`, which `bench/tests/coordination_counters.rs` \
          proves byte-identical (one round trip per save, two per find)."
+            .into(),
+        "Stream rows: `Orders` (one stream, about 60-byte JSON events). Append: orders \
+         `0..n`, flushed before each run. Read + ack: a new group per run reads the seeded \
+         orders 10 at a time and acknowledges each batch (`bench/tests/stream_counters.rs` \
+         proves the requests byte-identical to `bench/src/handwritten/streams.rs`). Runner: \
+         a new group per run; the framework's `Runner` (concurrency 64, batch 64, acks \
+         batched per turn) against a hand-written loop of `XREADGROUP COUNT 64` + one \
+         `XACK` per batch, each through every seeded order; the runner's figure is per \
+         entry and includes its start (a pending check and a reclaim script) and stop."
             .into(),
     ];
     b.report.sections.push(Section {

@@ -17,6 +17,7 @@ mod s2_sequential;
 mod s3_batches;
 mod s4_concurrency;
 mod s7_memory;
+mod streams;
 mod throughput;
 
 pub(super) use cluster::cluster;

@@ -52,6 +52,17 @@ impl Direct {
         })
     }
 
+    /// The seed node the settings were taken from.
+    pub(super) fn seed(&self) -> Node {
+        let (host, port) = match self.template.addr() {
+            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+                (host.clone(), *port)
+            }
+            _ => (String::new(), 0),
+        };
+        Node { host, port }
+    }
+
     /// The seed's settings at `node`'s address (TLS kept when the seed has it).
     fn info(&self, node: &Node) -> ConnectionInfo {
         let addr = match self.template.addr() {
@@ -102,6 +113,15 @@ impl Direct {
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(con) => con,
             Err(_) => Err(super::timed_out("connecting to a cluster node")),
+        }
+    }
+
+    /// A new pub/sub connection to `node`, within the connect timeout.
+    pub(super) async fn open_pubsub(&self, node: &Node) -> RedisResult<redis::aio::PubSub> {
+        let client = self.client(self.info(node))?;
+        match tokio::time::timeout(self.connect_timeout, client.get_async_pubsub()).await {
+            Ok(pubsub) => pubsub,
+            Err(_) => Err(super::timed_out("connecting for a subscription")),
         }
     }
 
