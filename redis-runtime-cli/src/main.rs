@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use redis_runtime_cli::cmd::{acl, audit, doctor, manifest};
+use redis_runtime_cli::cmd::{acl, audit, doctor, infer, manifest};
 
 /// Keeps the Redis keyspace honest. Exit codes, for every command: 0 clean,
 /// 1 findings, 2 the tool could not do its job.
@@ -21,6 +21,7 @@ enum Command {
     Manifest(manifest::ManifestArgs),
     Acl(acl::AclArgs),
     Doctor(doctor::DoctorArgs),
+    Infer(infer::InferArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Acl(args) => acl::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Infer(args) => infer::run(args),
     }
     .into()
 }

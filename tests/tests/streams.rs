@@ -499,7 +499,8 @@ async fn a_dropped_subscription_resubscribes_and_reports_its_gap() {
 /// With AOF on, a restart keeps the stream, its group and the group's
 /// pending list: the entries a consumer held before the restart are still
 /// its own afterwards, the unread ones still unread, and a runner started
-/// after the restart processes every one (its own pending first).
+/// after the restart processes every one (its own pending first); a second
+/// restart under the running runner pauses it, and it goes on.
 async fn a_restart_with_aof_keeps_the_group_and_its_pending_entries() {
     let mut server = redis_runtime::testing::RedisServer::builder()
         .appendonly(true)
@@ -559,10 +560,39 @@ async fn a_restart_with_aof_keeps_the_group_and_its_pending_entries() {
     })
     .await
     .expect("all ten processed");
+
+    // The runner outlives a restart of the server: it waits the outage out
+    // and goes on with what is appended afterwards.
+    tokio::task::block_in_place(|| {
+        server.shutdown().expect("graceful shutdown");
+        server.restart().expect("restart");
+    });
+    let later = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(ids) = events
+                .append_many(&(10..15).map(|i| said(i, "y")).collect::<Vec<_>>())
+                .await
+            {
+                break ids;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while done.lock().unwrap().len() < 15 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the runner went on after the restart");
     let stats = runner.stop().await.unwrap();
-    assert_eq!(stats.processed, 10);
+    assert_eq!(stats.processed, 15);
     let mut got = done.lock().unwrap().clone();
     got.sort();
-    assert_eq!(got, ids);
+    let mut all = ids;
+    all.extend(later);
+    assert_eq!(got, all);
     assert_eq!(group.pending().await.unwrap(), 0);
 }

@@ -8,6 +8,7 @@
 pub mod acl;
 pub mod audit;
 pub mod doctor;
+pub mod infer;
 pub mod manifest;
 
 use std::path::{Path, PathBuf};

@@ -111,6 +111,22 @@ impl<S: RedisStream> fmt::Debug for Runner<S> {
     }
 }
 
+/// The first pause after a transient error; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause after transient errors.
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// Errors a runner waits out: the connection, a timeout, a server that is
+/// loading, failing over or refusing for now.
+fn transient(err: &crate::Error) -> bool {
+    matches!(
+        err,
+        crate::Error::Connection { .. }
+            | crate::Error::Timeout { .. }
+            | crate::Error::Unavailable { .. }
+    )
+}
+
 /// How often a runner records its group's pending count and lag.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -180,8 +196,10 @@ impl<S: RedisStream> Runner<S> {
     }
 
     /// Runs `handler` until `shutdown` completes (see [`Runner`]); returns
-    /// what it did. Errors of the group's commands end the run (a missing
-    /// group included: create it first with
+    /// what it did. Transient errors (a lost connection, a timeout, a server
+    /// loading or failing over) pause it, 50 ms doubling to 2 s, and it goes
+    /// on, losing nothing. Other errors of the group's commands end the run
+    /// (a missing group included: create it first with
     /// [`Group::create`](super::Group::create)); the entries it held stay
     /// pending.
     pub async fn run<H, F, E>(
@@ -212,16 +230,46 @@ impl<S: RedisStream> Runner<S> {
         let mut reading: Option<Reading<S>> = None;
         let mut shutting_down = false;
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut pause = FIRST_PAUSE;
+        // A transient failure (the connection lost, a timeout, the server
+        // loading or failing over) pauses the loop, doubling from 50 ms to
+        // 2 s, and it goes on: nothing it held is lost (unacknowledged
+        // entries stay pending, acknowledgements are sent again). Any other
+        // error ends the run.
+        macro_rules! attempt {
+            ($e:expr) => {
+                match $e {
+                    Ok(value) => value,
+                    Err(err) if transient(&err) => {
+                        tracing::warn!(
+                            stream = S::META.name,
+                            consumer = %self.consumer,
+                            error = %err,
+                            ?pause,
+                            "the consumer runner pauses after a transient error"
+                        );
+                        reading = None;
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            () = &mut shutdown, if !shutting_down => shutting_down = true,
+                        }
+                        pause = (pause * 2).min(MAX_PAUSE);
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                }
+            };
+        }
         loop {
-            turn.flush_acks().await?;
+            attempt!(turn.flush_acks().await);
             if shutting_down {
                 if turn.in_flight.is_empty() {
                     break;
                 }
             } else {
-                turn.retry_due().await?;
+                attempt!(turn.retry_due().await);
                 if Instant::now() >= next_reclaim {
-                    let reclaimed = turn.reclaim(reclaim_from).await?;
+                    let reclaimed = attempt!(turn.reclaim(reclaim_from).await);
                     reclaim_from = reclaimed;
                     next_reclaim = if reclaim_from == EntryId::ZERO {
                         Instant::now() + tick
@@ -230,7 +278,7 @@ impl<S: RedisStream> Runner<S> {
                     };
                 }
                 if Instant::now() >= next_backlog {
-                    turn.record_backlog().await?;
+                    attempt!(turn.record_backlog().await);
                     next_backlog = Instant::now() + BACKLOG_EVERY;
                 }
                 if reading.is_none() && turn.in_flight.len() < self.concurrency {
@@ -251,18 +299,19 @@ impl<S: RedisStream> Runner<S> {
                     reading = None;
                 }
                 Some(done) = turn.in_flight.next(), if !turn.in_flight.is_empty() => {
-                    turn.finish(done).await?;
+                    attempt!(turn.finish(done).await);
                     // Every handler that is done by now: their acks go in
                     // one XACK.
                     while let Some(Some(done)) = turn.in_flight.next().now_or_never() {
-                        turn.finish(done).await?;
+                        attempt!(turn.finish(done).await);
                     }
                 }
                 read = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
                     reading = None;
-                    for delivered in read? {
-                        turn.start(delivered).await?;
+                    for delivered in attempt!(read) {
+                        attempt!(turn.start(delivered).await);
                     }
+                    pause = FIRST_PAUSE;
                 }
                 () = tokio::time::sleep_until(wake), if !shutting_down => {}
             }
@@ -435,7 +484,11 @@ where
             return Ok(());
         }
         let acks = std::mem::take(&mut self.acks);
-        group::ack::<S>(&self.runner.store, &self.keys, &acks).await?;
+        if let Err(err) = group::ack::<S>(&self.runner.store, &self.keys, &acks).await {
+            // Sent again on the next turn (acknowledging twice is harmless).
+            self.acks = acks;
+            return Err(err);
+        }
         let n = acks.len() as u64;
         self.stats.processed += n;
         crate::observe::stream_delivery(Self::model(), "processed", n);
