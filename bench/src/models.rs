@@ -92,6 +92,28 @@ m8_user! {
     pub struct UserMsgpack { id: u64, tags }
 }
 
+m8_user! {
+    /// M8 as a hash, declared `client_cache`: the keys of [`User`], read
+    /// through the client cache (`bin/client_cache.rs`).
+    #[derive(Debug, Clone, PartialEq, RedisModel)]
+    #[redis(key = "bench:user:{id}", ttl = "1h", client_cache)]
+    pub struct CachedUser { id: u64, #[redis(json)] tags }
+}
+
+m8_user! {
+    /// M8 as JSON, declared `client_cache`: the keys of [`UserJson`].
+    #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+    #[redis(key = "bench:userj:{id}", encoding = "json", ttl = "1h", client_cache)]
+    pub struct CachedUserJson { id: u64, tags }
+}
+
+m8_user! {
+    /// M8 as MessagePack, declared `client_cache`: the keys of [`UserMsgpack`].
+    #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+    #[redis(key = "bench:userm:{id}", encoding = "msgpack", ttl = "1h", client_cache)]
+    pub struct CachedUserMsgpack { id: u64, tags }
+}
+
 /// How many tenants the [`Member`] fixtures are spread over.
 pub const TENANTS: u64 = 20;
 

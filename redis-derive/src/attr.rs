@@ -86,6 +86,16 @@ pub(crate) struct Container {
     /// `crate = "..."`: the path the runtime is reachable at, for a user who
     /// renamed the dependency (default `::redis_runtime`).
     pub(crate) krate: Option<syn::Path>,
+    /// `client_cache` or `client_cache(ttl = "...", max_entries = N, max_bytes = N)`.
+    pub(crate) client_cache: Option<ClientCache>,
+}
+
+/// `client_cache(...)`: each bound, if given.
+#[derive(Default)]
+pub(crate) struct ClientCache {
+    pub(crate) ttl: Option<LitStr>,
+    pub(crate) max_entries: Option<syn::LitInt>,
+    pub(crate) max_bytes: Option<syn::LitInt>,
 }
 
 impl Container {
@@ -96,6 +106,7 @@ impl Container {
         let mut hash_tag = Attr::none(cx, HASH_TAG);
         let mut deny_unknown_fields = Attr::none(cx, DENY_UNKNOWN_FIELDS);
         let mut krate = Attr::none(cx, CRATE);
+        let mut client_cache = Attr::none(cx, CLIENT_CACHE);
         let mut key_written = false;
 
         for attr in &item.attrs {
@@ -137,6 +148,29 @@ impl Container {
                     }
                 } else if meta.path == DENY_UNKNOWN_FIELDS {
                     deny_unknown_fields.set(&meta.path, meta.path.to_token_stream());
+                } else if meta.path == CLIENT_CACHE {
+                    let mut bounds = ClientCache::default();
+                    if meta.input.peek(syn::token::Paren) {
+                        meta.parse_nested_meta(|inner| {
+                            if inner.path == TTL {
+                                if let Some(s) = get_lit_str(cx, TTL, &inner)? {
+                                    set_once(cx, &mut bounds.ttl, &inner, s);
+                                }
+                            } else if inner.path == MAX_ENTRIES {
+                                if let Some(n) = get_lit_int(cx, MAX_ENTRIES, &inner)? {
+                                    set_once(cx, &mut bounds.max_entries, &inner, n);
+                                }
+                            } else if inner.path == MAX_BYTES {
+                                if let Some(n) = get_lit_int(cx, MAX_BYTES, &inner)? {
+                                    set_once(cx, &mut bounds.max_bytes, &inner, n);
+                                }
+                            } else {
+                                unknown(cx, &inner, "client_cache", &[TTL, MAX_ENTRIES, MAX_BYTES])?;
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    client_cache.set(&meta.path, bounds);
                 } else if meta.path == CRATE {
                     if let Some(s) = get_lit_str(cx, CRATE, &meta)? {
                         match s.parse::<syn::Path>() {
@@ -155,7 +189,15 @@ impl Container {
                         cx,
                         &meta,
                         "container",
-                        &[KEY, ENCODING, TTL, HASH_TAG, DENY_UNKNOWN_FIELDS, CRATE],
+                        &[
+                            KEY,
+                            ENCODING,
+                            TTL,
+                            HASH_TAG,
+                            DENY_UNKNOWN_FIELDS,
+                            CRATE,
+                            CLIENT_CACHE,
+                        ],
                     )?;
                 }
                 Ok(())
@@ -172,6 +214,7 @@ impl Container {
             hash_tag: hash_tag.get(),
             deny_unknown_fields: deny_unknown_fields.get(),
             krate: krate.get(),
+            client_cache: client_cache.get(),
         }
     }
 
@@ -336,5 +379,48 @@ fn get_lit_str(cx: &Ctxt, name: Symbol, meta: &ParseNestedMeta<'_>) -> syn::Resu
             format!("expected redis attribute `{name}` to be a string: `{name} = \"...\"`"),
         );
         Ok(None)
+    }
+}
+
+/// Sets an attribute of a nested list once, reporting a duplicate.
+fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, meta: &ParseNestedMeta<'_>, value: T) {
+    if slot.is_some() {
+        let path = meta.path.to_token_stream().to_string();
+        cx.error_spanned_by(&meta.path, format!("duplicate redis attribute `{path}`"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+/// Reads `name = 123`, reporting a value that is not an integer literal.
+fn get_lit_int(
+    cx: &Ctxt,
+    name: Symbol,
+    meta: &ParseNestedMeta<'_>,
+) -> syn::Result<Option<syn::LitInt>> {
+    if !meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("expected redis attribute `{name}` to have a value: `{name} = 10_000`"),
+        );
+        return Ok(None);
+    }
+    let expr: syn::Expr = meta.value()?.parse()?;
+    let mut value = &expr;
+    while let syn::Expr::Group(e) = value {
+        value = &e.expr;
+    }
+    match value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => Ok(Some(lit.clone())),
+        _ => {
+            cx.error_spanned_by(
+                expr,
+                format!("expected redis attribute `{name}` to be an integer: `{name} = 10_000`"),
+            );
+            Ok(None)
+        }
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Checked {
     pub(crate) ttl_millis: Option<u64>,
     /// The version field, unique constraints and indexes, if any.
     pub(crate) coordination: Option<Coordination>,
+    /// `client_cache`, if declared.
+    pub(crate) client_cache: Option<ClientCache>,
 }
 
 /// What `#[redis(version)]`, `#[redis(unique)]` and `#[redis(index)]` declared.
@@ -84,6 +86,7 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
     let hash_tag = check_hash_tag(cx, cont, &template);
     check_always_stored(cx, cont, &template);
     let coordination = check_coordination(cx, cont, &template, hash_tag.as_deref());
+    let client_cache = check_client_cache(cx, cont);
     Some(Checked {
         key_source,
         template,
@@ -91,6 +94,7 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
         hash_tag,
         ttl_millis,
         coordination,
+        client_cache,
     })
 }
 
@@ -254,6 +258,46 @@ fn check_always_stored(cx: &Ctxt, cont: &Container<'_>, template: &Template) {
              make one field non-`Option`, or use `encoding = \"json\"`",
         );
     }
+}
+
+/// A checked `client_cache`: the local TTL bound in milliseconds, the
+/// most entries and the most bytes.
+pub(crate) struct ClientCache {
+    pub(crate) ttl_millis: u64,
+    pub(crate) max_entries: u64,
+    pub(crate) max_bytes: u64,
+}
+
+/// `client_cache`'s bounds are a positive duration and positive integers
+/// (the runtime's defaults where not given).
+fn check_client_cache(cx: &Ctxt, cont: &Container<'_>) -> Option<ClientCache> {
+    let attr = cont.attrs.client_cache.as_ref()?;
+    let mut checked = ClientCache {
+        ttl_millis: 300_000,
+        max_entries: 10_000,
+        max_bytes: 64 << 20,
+    };
+    if let Some(lit) = &attr.ttl {
+        match duration::parse_millis(&lit.value()) {
+            Ok(ms) => checked.ttl_millis = ms,
+            Err(err) => cx.error_spanned_by(lit, err),
+        }
+    }
+    for (lit, slot, name) in [
+        (&attr.max_entries, &mut checked.max_entries, "max_entries"),
+        (&attr.max_bytes, &mut checked.max_bytes, "max_bytes"),
+    ] {
+        if let Some(lit) = lit {
+            match lit.base10_parse::<u64>() {
+                Ok(n) if n > 0 && usize::try_from(n).is_ok() => *slot = n,
+                _ => cx.error_spanned_by(
+                    lit,
+                    format!("`{name}` must be a positive integer, e.g. `{name} = 10_000`"),
+                ),
+            }
+        }
+    }
+    Some(checked)
 }
 
 /// `ttl` is a positive duration literal.

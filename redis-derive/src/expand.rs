@@ -215,6 +215,17 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     };
 
     let version_methods = expand_version(cont, checked);
+    let client_cache = match &checked.client_cache {
+        Some(c) => {
+            let (ms, entries, bytes) = (c.ttl_millis, c.max_entries as usize, c.max_bytes as usize);
+            quote! {
+                const CLIENT_CACHE: #rr::Option<#rr::ClientCachePolicy> = #rr::Some(
+                    #rr::ClientCachePolicy::new(#rr::Duration::from_millis(#ms), #entries, #bytes),
+                );
+            }
+        }
+        None => TokenStream::new(),
+    };
     quote! {
         #id_item
         #fields_api
@@ -241,6 +252,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                     fields: &[#(#field_metas),*],
                     coordination: #coordination,
                 };
+                #client_cache
 
                 #family_methods
             }

@@ -22,6 +22,9 @@ pub(crate) const UNIQUE: Symbol = Symbol("unique");
 pub(crate) const INDEX: Symbol = Symbol("index");
 pub(crate) const RANGE: Symbol = Symbol("range");
 pub(crate) const VERSION: Symbol = Symbol("version");
+pub(crate) const CLIENT_CACHE: Symbol = Symbol("client_cache");
+pub(crate) const MAX_ENTRIES: Symbol = Symbol("max_entries");
+pub(crate) const MAX_BYTES: Symbol = Symbol("max_bytes");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

@@ -43,6 +43,18 @@ fn json_model() {
     }));
 }
 
+/// `client_cache` adds the policy to the `Family` impl and nothing else.
+#[test]
+fn client_cached_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "plan:{id}", encoding = "json", client_cache(ttl = "1m", max_entries = 500))]
+        pub struct Plan {
+            id: u64,
+            name: String,
+        }
+    }));
+}
+
 #[test]
 fn msgpack_model() {
     insta::assert_snapshot!(expand(syn::parse_quote! {

@@ -82,7 +82,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         report.to_table()
     );
     assert!(report.to_json().contains("\"health\""));
-    assert_eq!(report.version, 7);
+    assert_eq!(report.version, 8);
     assert_eq!(report.server.aof_enabled, Some(false));
     assert_eq!(report.server.rdb_save.as_deref(), Some(""));
     assert_eq!(
@@ -172,7 +172,7 @@ async fn classifies_a_full_sample_and_warns_about_eviction_and_persistence() {
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["version"], 7);
+    assert_eq!(json["version"], 8);
     assert_eq!(json["sample"]["refused"], serde_json::json!([]));
     assert_eq!(json["sample"]["unknown_keys"], 3);
 }
@@ -651,5 +651,50 @@ async fn reports_stream_backlogs_and_dead_letters() {
             .contains("dead letters: RoomEventsDeadLetter holds 1 entries"),
         "{}",
         report.to_table()
+    );
+}
+
+/// Doctor reports the server's client tracking: a store with its client
+/// cache on is one tracking client, and the keys it read are tracked.
+#[tokio::test]
+async fn reports_client_tracking_of_caching_stores() {
+    let server = RedisServer::start().unwrap();
+    let config = server.config_builder().namespace("app").build().unwrap();
+    let manifest = TEST_MODELS.manifest("app:");
+    let before = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let tracking = before.server.tracking.clone().expect("INFO is permitted");
+    assert_eq!(tracking.clients, 0, "{tracking:?}");
+
+    let cached = Store::connect(
+        &server
+            .config_builder()
+            .namespace("app")
+            .client_cache(true)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // `User` is not a cached model: only the tracking connection counts.
+    cached
+        .get::<User>(&UserId {
+            tenant: TenantId("acme".into()),
+            id: 1,
+        })
+        .await
+        .unwrap();
+    let after = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let tracking = after.server.tracking.clone().expect("INFO is permitted");
+    assert_eq!(tracking.clients, 1, "{tracking:?}");
+    // An uncached model's read is not tracked (OPTIN).
+    assert_eq!(tracking.keys, 0, "{tracking:?}");
+    assert!(
+        after.to_table().contains("tracking    1 client(s)"),
+        "{}",
+        after.to_table()
     );
 }

@@ -48,6 +48,15 @@ pub struct Config {
     connect_timeout: Duration,
     response_timeout: Duration,
     slow_threshold: Option<Duration>,
+    client_cache: ClientCacheSwitch,
+}
+
+/// Whether models declared `#[redis(client_cache)]` are cached, and a
+/// testing knob.
+#[derive(Clone, Copy, Default)]
+struct ClientCacheSwitch {
+    on: bool,
+    ignore_invalidations: bool,
 }
 
 impl Config {
@@ -68,6 +77,7 @@ impl Config {
     /// | `REDIS_CONNECT_TIMEOUT_MS` | connection limit in milliseconds | 5000 |
     /// | `REDIS_RESPONSE_TIMEOUT_MS` | reply limit in milliseconds | 5000 |
     /// | `REDIS_SLOW_OPERATION_MS` | log operations slower than this at WARN; `off` to never | 100 |
+    /// | `REDIS_CLIENT_CACHE` | `on` to cache the models declared `#[redis(client_cache)]` ([`ConfigBuilder::client_cache`]), `off` not to | `off` |
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -106,6 +116,16 @@ impl Config {
                         raw.escape_debug()
                     )),
                 },
+            }
+        }
+        if let Some(raw) = lookup("REDIS_CLIENT_CACHE") {
+            match raw.trim() {
+                "on" | "true" | "1" => builder.client_cache.on = true,
+                "off" | "false" | "0" => builder.client_cache.on = false,
+                _ => builder.problems.push(format!(
+                    "REDIS_CLIENT_CACHE must be `on` or `off`, got `{}`",
+                    raw.escape_debug()
+                )),
             }
         }
         for (var, slot) in [
@@ -184,6 +204,17 @@ impl Config {
         self.slow_threshold
     }
 
+    /// Whether the models declared `#[redis(client_cache)]` are cached
+    /// ([`ConfigBuilder::client_cache`]).
+    pub fn client_cache(&self) -> bool {
+        self.client_cache.on
+    }
+
+    /// Testing only: whether the client cache ignores invalidations.
+    pub(crate) fn client_cache_ignores_invalidations(&self) -> bool {
+        self.client_cache.ignore_invalidations
+    }
+
     /// The server URL with any password replaced by `***`; for a cluster,
     /// every seed URL so redacted, joined by `,`.
     pub fn redacted_url(&self) -> String {
@@ -230,6 +261,7 @@ pub struct ConfigBuilder {
     connect_timeout: Duration,
     response_timeout: Duration,
     slow_threshold: Option<Duration>,
+    client_cache: ClientCacheSwitch,
     /// Problems found before `build` (in environment variables).
     problems: Vec<String>,
 }
@@ -244,6 +276,7 @@ impl Default for ConfigBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             slow_threshold: Some(DEFAULT_SLOW_THRESHOLD),
+            client_cache: ClientCacheSwitch::default(),
             problems: Vec::new(),
         }
     }
@@ -352,6 +385,29 @@ impl ConfigBuilder {
         self
     }
 
+    /// Caches the reads of the models declared `#[redis(client_cache)]` in
+    /// the process, kept fresh by the server (RESP3 `CLIENT TRACKING`, on a
+    /// second connection the store opens for it); default off, when those
+    /// models are read from the server every time.
+    /// [`client_cache`](crate::client_cache) says what it guarantees. One
+    /// server only: [`Store::connect`](crate::Store::connect) refuses a
+    /// Redis Cluster with it on.
+    pub fn client_cache(mut self, on: bool) -> Self {
+        self.client_cache.on = on;
+        self
+    }
+
+    /// Testing only: a client cache that ignores invalidations (the server's
+    /// and its own writes'), to show that a test would catch stale reads.
+    #[doc(hidden)]
+    pub fn client_cache_ignoring_invalidations(mut self) -> Self {
+        self.client_cache = ClientCacheSwitch {
+            on: true,
+            ignore_invalidations: true,
+        };
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config> {
         let mut problems = Vec::new();
@@ -412,6 +468,7 @@ impl ConfigBuilder {
                 connect_timeout: self.connect_timeout,
                 response_timeout: self.response_timeout,
                 slow_threshold: self.slow_threshold,
+                client_cache: self.client_cache,
             }),
             false => Err(Error::Config(problems.join("; "))),
         }

@@ -33,6 +33,8 @@
 //!   limiters (fixed, sliding or GCRA, [`rate_limit`]).
 //! - [`Store`] holds the connection and runs every typed operation.
 //! - [`Config`] is the one place Redis is configured.
+//! - [`client_cache`] caches the reads of models declared
+//!   `#[redis(client_cache)]` in the process, kept fresh by the server.
 //! - [`Error`] is the one error type.
 //! - [`KeyPart`] turns id values into escaped key parts ([`key`] has what
 //!   implementing it by hand needs, and the rendered [`key::RenderedKey`]).
@@ -48,6 +50,7 @@
 //!   `redis-server` for tests and examples.
 
 pub mod channel;
+pub mod client_cache;
 pub mod collection;
 mod config;
 mod connection;
@@ -103,6 +106,7 @@ pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::channel::RedisChannel;
+    pub use crate::client_cache::ClientCachePolicy;
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
         RedisSet, RedisSortedSet, ValueElement,

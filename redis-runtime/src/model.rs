@@ -290,6 +290,10 @@ pub trait Family: Sized + Send + Sync + 'static {
     type Id: Send + Sync;
     /// The static description.
     const META: &'static ModelMeta;
+    /// How reads are cached in the process when the store's client cache is
+    /// on (`#[redis(client_cache)]` on a model, see
+    /// [`client_cache`](crate::client_cache)); `None` for every other declaration.
+    const CLIENT_CACHE: Option<crate::client_cache::ClientCachePolicy> = None;
 
     /// Writes the key parts of an id.
     #[doc(hidden)]

@@ -48,6 +48,14 @@ pub const STREAM_LAG: &str = "redis_runtime_stream_lag";
 pub const SUBSCRIPTION_GAPS: &str = "redis_runtime_subscription_gaps_total";
 /// Queue items moved back to the queue (`requeue`, `recover`).
 pub const QUEUE_RETURNED: &str = "redis_runtime_queue_returned_total";
+/// Reads of a client-cached model served from the cache.
+pub const CLIENT_CACHE_HITS: &str = "redis_runtime_client_cache_hits_total";
+/// Reads of a client-cached model sent to the server.
+pub const CLIENT_CACHE_MISSES: &str = "redis_runtime_client_cache_misses_total";
+/// Client cache entries dropped because their key changed.
+pub const CLIENT_CACHE_INVALIDATIONS: &str = "redis_runtime_client_cache_invalidations_total";
+/// Client cache entries dropped to stay within the model's budget.
+pub const CLIENT_CACHE_EVICTIONS: &str = "redis_runtime_client_cache_evictions_total";
 
 /// Registers the description and unit of every metric with the installed
 /// recorder, so that an exporter can print them (`# HELP` lines). Call it
@@ -122,6 +130,26 @@ pub fn describe_metrics() {
             QUEUE_RETURNED,
             Unit::Count,
             "Queue items moved from in-flight back to the queue"
+        );
+        describe_counter!(
+            CLIENT_CACHE_HITS,
+            Unit::Count,
+            "Reads of a client-cached model served from the cache"
+        );
+        describe_counter!(
+            CLIENT_CACHE_MISSES,
+            Unit::Count,
+            "Reads of a client-cached model sent to the server"
+        );
+        describe_counter!(
+            CLIENT_CACHE_INVALIDATIONS,
+            Unit::Count,
+            "Client cache entries dropped because their key changed, by cause"
+        );
+        describe_counter!(
+            CLIENT_CACHE_EVICTIONS,
+            Unit::Count,
+            "Client cache entries dropped to stay within the model's budget"
         );
     }
 }
@@ -349,4 +377,38 @@ pub(crate) fn subscription_gap(model: &'static str) {
     metrics::counter!(SUBSCRIPTION_GAPS, "model" => model).increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = model;
+}
+
+/// A read of client-cached `model` was served from the cache.
+pub(crate) fn client_cache_hit(model: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(CLIENT_CACHE_HITS, "model" => model).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = model;
+}
+
+/// `count` reads of client-cached `model` were sent to the server.
+pub(crate) fn client_cache_miss(model: &'static str, count: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(CLIENT_CACHE_MISSES, "model" => model).increment(count as u64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (model, count);
+}
+
+/// `count` client cache entries of `model` were dropped, because of `cause`
+/// (`tracking`, `own_write`, `flush` or `reconnect`).
+pub(crate) fn client_cache_invalidated(model: &'static str, cause: &'static str, count: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(CLIENT_CACHE_INVALIDATIONS, "model" => model, "cause" => cause)
+        .increment(count as u64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (model, cause, count);
+}
+
+/// `count` client cache entries of `model` were evicted for its budget.
+pub(crate) fn client_cache_evicted(model: &'static str, count: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(CLIENT_CACHE_EVICTIONS, "model" => model).increment(count as u64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (model, count);
 }

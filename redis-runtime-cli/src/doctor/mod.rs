@@ -22,7 +22,7 @@ use redis_runtime::redis::{self, AsyncConnectionConfig, Value, aio::MultiplexedC
 
 pub use report::{
     AccessMethod, AccessReport, AccessVerdict, DoctorReport, FamilySample, NodeReport, SampleCheck,
-    SampleReport, ServerReport, StopReason,
+    SampleReport, ServerReport, StopReason, TrackingReport,
 };
 
 /// Bounds of a doctor run.
@@ -210,6 +210,8 @@ pub(crate) async fn server_report(
     let replication = info(con, "replication").await.unwrap_or_default();
     let persistence = info(con, "persistence").await;
     let memory = info(con, "memory").await;
+    let clients = info(con, "clients").await;
+    let stats = info(con, "stats").await;
     let rdb_save: Option<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg("save")
@@ -245,7 +247,19 @@ pub(crate) async fn server_report(
             .and_then(|m| m.get("maxmemory_policy"))
             .cloned(),
         user,
+        tracking: match (clients, stats) {
+            (Some(clients), Some(stats)) => Some(TrackingReport {
+                clients: number(&clients, "tracking_clients"),
+                keys: number(&stats, "tracking_total_keys"),
+            }),
+            _ => None,
+        },
     })
+}
+
+/// A number field of an `INFO` section (0 when absent).
+fn number(section: &BTreeMap<String, String>, field: &str) -> u64 {
+    section.get(field).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// Configuration that can silently drop what the manifest declares.

@@ -51,6 +51,20 @@ pub struct ServerReport {
     pub maxmemory_policy: Option<String>,
     /// The connected user (`ACL WHOAMI`), when the user may ask.
     pub user: Option<String>,
+    /// Client-side caching on the server (`INFO`): clients with `CLIENT
+    /// TRACKING` on (a store with its client cache on has one) and keys in
+    /// its tracking table; `None` when `INFO` is not permitted.
+    #[serde(default)]
+    pub tracking: Option<TrackingReport>,
+}
+
+/// What `INFO` says about client-side caching (`CLIENT TRACKING`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingReport {
+    /// `tracking_clients`: connections with tracking on.
+    pub clients: u64,
+    /// `tracking_total_keys`: keys some client is told about when they change.
+    pub keys: u64,
 }
 
 /// One node of a cluster.
@@ -281,8 +295,10 @@ impl DoctorReport {
     /// [`DoctorReport::health`]; version 6 added
     /// [`FamilySample::stale_members`]; version 7 added
     /// [`FamilySample::stream_entries`], [`FamilySample::stream_pending`]
-    /// and [`FamilySample::dead_letters`].
-    pub const VERSION: u32 = 7;
+    /// and [`FamilySample::dead_letters`]; version 8 added
+    /// [`ServerReport::tracking`] (and the client cache's per-model counts
+    /// in [`DoctorReport::health`]).
+    pub const VERSION: u32 = 8;
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
@@ -344,6 +360,13 @@ impl DoctorReport {
             opt(&s.maxmemory_policy)
         );
         let _ = writeln!(out, "user        {}", opt(&s.user));
+        if let Some(t) = &s.tracking {
+            let _ = writeln!(
+                out,
+                "tracking    {} client(s) with CLIENT TRACKING on (client caches), {} key(s) tracked",
+                t.clients, t.keys
+            );
+        }
         if let Some(health) = &self.health {
             let _ = writeln!(
                 out,

@@ -15,6 +15,9 @@ mod server;
 use cluster::ClusterLink;
 pub(crate) use cluster::{ClusterConnection, Node};
 use server::ServerLink;
+pub(crate) use server::Tracking;
+
+use crate::client_cache::ClientCache;
 
 /// A cheap-to-clone handle on the store's connection.
 #[derive(Clone)]
@@ -34,11 +37,22 @@ pub(crate) struct Lease {
 #[derive(Clone, Copy)]
 pub(crate) struct Generation(u64);
 
+impl Generation {
+    /// Its number (the client cache's tracking connections are told apart by it).
+    pub(crate) fn number(self) -> u64 {
+        self.0
+    }
+}
+
 /// The connection one command or pipeline is sent on.
 #[derive(Clone)]
 pub(crate) enum Connection {
     Server(MultiplexedConnection),
     Cluster(ClusterConnection),
+    /// The server connection, for an operation on a client-cached model:
+    /// once a reply arrives, every key its commands name is dropped from
+    /// the cache, so the operation returns only after that.
+    Invalidating(MultiplexedConnection, std::sync::Arc<ClientCache>),
 }
 
 impl Link {
@@ -84,6 +98,34 @@ impl Link {
     /// Whether this is a Redis Cluster.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Link::Cluster(_))
+    }
+
+    /// The client cache's tracking connection to the server of `config`: in
+    /// RESP3, set up and watched by `tracking`.
+    pub(crate) fn tracking(
+        config: &Config,
+        tracking: std::sync::Arc<dyn Tracking>,
+    ) -> Result<Link, RedisError> {
+        let mut info = config.connection_info().clone();
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        info = info.set_redis_settings(settings);
+        let client = match config.tls() {
+            #[cfg(feature = "tls")]
+            Some(tls) => redis::Client::build_with_tls(info, tls.certificates())?,
+            _ => redis::Client::open(info)?,
+        };
+        let connection_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.response_timeout()));
+        Ok(Link::Server(ServerLink::tracking(
+            client,
+            connection_config,
+            config.connect_timeout(),
+            tracking,
+        )))
     }
 }
 
@@ -158,6 +200,11 @@ impl ConnectionLike for Connection {
         match self {
             Connection::Server(con) => con.req_packed_command(cmd),
             Connection::Cluster(con) => con.req_packed_command(cmd),
+            Connection::Invalidating(con, cache) => Box::pin(async move {
+                let reply = con.req_packed_command(cmd).await;
+                cache.invalidate_args(cmd.args_iter().skip(1).filter_map(simple_arg));
+                reply
+            }),
         }
     }
 
@@ -170,14 +217,30 @@ impl ConnectionLike for Connection {
         match self {
             Connection::Server(con) => con.req_packed_commands(cmd, offset, count),
             Connection::Cluster(con) => con.req_packed_commands(cmd, offset, count),
+            Connection::Invalidating(con, cache) => Box::pin(async move {
+                let replies = con.req_packed_commands(cmd, offset, count).await;
+                cache.invalidate_args(
+                    cmd.cmd_iter()
+                        .flat_map(|cmd| cmd.args_iter().skip(1).filter_map(simple_arg)),
+                );
+                replies
+            }),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Connection::Server(con) => con.get_db(),
+            Connection::Server(con) | Connection::Invalidating(con, _) => con.get_db(),
             Connection::Cluster(_) => 0,
         }
+    }
+}
+
+/// A command's argument, when it is bytes (every argument the store sends).
+fn simple_arg(arg: redis::Arg<&[u8]>) -> Option<&[u8]> {
+    match arg {
+        redis::Arg::Simple(bytes) => Some(bytes),
+        _ => None,
     }
 }
 

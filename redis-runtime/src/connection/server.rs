@@ -56,6 +56,25 @@ struct Inner {
     /// lost (for the connection metrics).
     connected_once: AtomicBool,
     lost_at: Mutex<Option<Instant>>,
+    /// For the client cache's tracking connection: what each new connection
+    /// is set up with, and who hears of its loss.
+    tracking: Option<Arc<dyn Tracking>>,
+}
+
+/// What a link for the client cache's tracking connection does beyond
+/// connecting (see [`crate::client_cache`]).
+pub(crate) trait Tracking: Send + Sync + 'static {
+    /// The configuration of the connection of `generation` (its push sender).
+    fn config(&self, base: &AsyncConnectionConfig, generation: u64) -> AsyncConnectionConfig;
+    /// Sets up the connection of `generation` before any call may use it.
+    fn setup(
+        &self,
+        connection: MultiplexedConnection,
+        generation: u64,
+    ) -> BoxFuture<'static, RedisResult<()>>;
+    /// The connection of `generation` is lost (called for any generation,
+    /// possibly more than once).
+    fn lost(&self, generation: u64);
 }
 
 /// Each connection gets a new generation, so that a failure reported by a
@@ -83,7 +102,24 @@ impl ServerLink {
                 probing: AtomicBool::new(false),
                 connected_once: AtomicBool::new(false),
                 lost_at: Mutex::new(None),
+                tracking: None,
             }),
+        }
+    }
+
+    /// A link for the client cache's tracking connection: each connection is
+    /// set up by `tracking` before it is used, and `tracking` hears of its loss.
+    pub(crate) fn tracking(
+        client: Client,
+        config: AsyncConnectionConfig,
+        connect_timeout: Duration,
+        tracking: Arc<dyn Tracking>,
+    ) -> ServerLink {
+        let link = ServerLink::new(client, config, connect_timeout);
+        let mut inner = Arc::try_unwrap(link.inner).unwrap_or_else(|_| unreachable!());
+        inner.tracking = Some(tracking);
+        ServerLink {
+            inner: Arc::new(inner),
         }
     }
 
@@ -215,6 +251,9 @@ impl Inner {
     /// The connection of `generation` is gone: if it is still the current
     /// one, reconnect in the background.
     fn lost(inner: &Arc<Inner>, generation: u64) {
+        if let Some(tracking) = &inner.tracking {
+            tracking.lost(generation);
+        }
         let mut state = inner.lock();
         if matches!(&*state, State::Up(_, g) if *g == generation) {
             tracing::debug!("connection lost; reconnecting in the background");
@@ -261,7 +300,11 @@ impl Inner {
     fn start(inner: &Arc<Inner>, generation: u64, backoff: Duration) -> Attempt {
         let weak: Weak<Inner> = Arc::downgrade(inner);
         let client = inner.client.clone();
-        let config = inner.config.clone();
+        let tracking = inner.tracking.clone();
+        let config = match &tracking {
+            Some(tracking) => tracking.config(&inner.config, generation),
+            None => inner.config.clone(),
+        };
         let connect_timeout = inner.connect_timeout;
         let attempt = async move {
             let result = match open(&client, &config, connect_timeout).await {
@@ -278,6 +321,18 @@ impl Inner {
                     Ok(connection)
                 }
                 Err(err) => Err(err),
+            };
+            // A tracking connection is used only once its tracking is on.
+            let result = match (result, &tracking) {
+                (Ok(connection), Some(tracking)) => {
+                    let setup = tracking.setup(connection.clone(), generation);
+                    match tokio::time::timeout(connect_timeout, setup).await {
+                        Ok(Ok(())) => Ok(connection),
+                        Ok(Err(err)) => Err(err),
+                        Err(_) => Err(super::timed_out("setting up client tracking")),
+                    }
+                }
+                (result, _) => result,
             };
             if let Some(inner) = weak.upgrade() {
                 inner.connection_event(result.is_ok());

@@ -820,8 +820,12 @@ pub const KEY_KINDS: &[KeyKind] = &[
 /// (every node, for [`Store::health`](crate::Store::health), which also
 /// sends `PING` and `HELLO`). `TIME` is called by the sliding-window and
 /// GCRA rate limits' scripts, which the server checks against the ACL too.
+/// With the client cache on, its connection sends `CLIENT TRACKING` once
+/// and `CLIENT CACHING` before each miss ([`crate::client_cache`]).
 pub const KEYLESS: &[&str] = &[
     "auth",
+    "client|tracking",
+    "client|caching",
     "ping",
     "hello",
     "select",

@@ -34,6 +34,10 @@ pub struct Health {
     /// connection, or the node list could not be read); `None` when it
     /// could.
     pub error: Option<String>,
+    /// What this store's client cache has done, per model read so far
+    /// (empty when the cache is off, see [`crate::client_cache`]).
+    #[serde(default)]
+    pub client_cache: Vec<crate::client_cache::ModelCacheStats>,
 }
 
 /// One server or cluster node.
@@ -111,6 +115,23 @@ impl fmt::Display for Health {
                 write!(f, ", Redis {version}")?;
             }
         }
+        for model in &self.client_cache {
+            write!(
+                f,
+                "\n  client cache {}: {} hits, {} misses, {} invalidations, {} evictions, \
+                 {} entries ({} bytes) of {} ({} bytes), local TTL {:?}",
+                model.model,
+                model.hits,
+                model.misses,
+                model.invalidations,
+                model.evictions,
+                model.entries,
+                model.bytes,
+                model.policy.max_entries,
+                model.policy.max_bytes,
+                model.policy.ttl,
+            )?;
+        }
         Ok(())
     }
 }
@@ -160,6 +181,7 @@ impl Store {
             took: started.elapsed(),
             nodes,
             error,
+            client_cache: self.client_cache_stats(),
         }
     }
 
@@ -170,7 +192,7 @@ impl Store {
             .await
             .map_err(|err| format!("cannot connect to {}: {err}", self.address))?;
         match lease.connection {
-            Connection::Server(mut con) => {
+            Connection::Server(mut con) | Connection::Invalidating(mut con, _) => {
                 let started = Instant::now();
                 let ping = con.req_packed_command(&redis::cmd("PING")).await;
                 let latency = started.elapsed();

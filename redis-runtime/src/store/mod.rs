@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
+use crate::client_cache::Op;
 use crate::config::Config;
 use crate::connection::Link;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
@@ -14,6 +15,7 @@ use crate::model::{Codec, Encoding, Family, Field, FieldValue, HashFields, Optio
 use crate::script;
 
 mod batch;
+mod cached;
 mod conditional;
 pub(crate) mod coordination;
 mod health;
@@ -82,6 +84,8 @@ pub struct Store {
     response_timeout: Duration,
     /// Operations slower than this are logged at WARN.
     slow_threshold: Option<Duration>,
+    /// The client cache and its tracking connection, when on.
+    cache: Option<Arc<cached::CachedReads>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +108,7 @@ impl Store {
     pub async fn connect(config: &Config) -> Result<Store> {
         let link = Link::new(config)
             .map_err(|e| Error::Config(format!("cannot use {config}: {}", e.kind_str())))?;
+        let cache = cached::CachedReads::new(config)?;
         let store = Store {
             link,
             namespace: config.namespace().into(),
@@ -111,16 +116,26 @@ impl Store {
             connect_timeout: config.connect_timeout(),
             response_timeout: config.response_timeout(),
             slow_threshold: config.slow_threshold(),
+            cache,
         };
         // The link bounds each attempt by the connect timeout itself.
-        match store.link.get().await {
-            Ok(_) => Ok(store),
-            Err(err) => Err(Error::connecting(
+        if let Err(err) = store.link.get().await {
+            return Err(Error::connecting(
                 &store.context(Target::RAW, "connect"),
                 store.connect_timeout,
                 err,
-            )),
+            ));
         }
+        if let Some(cache) = &store.cache
+            && let Err(err) = cache.link.get().await
+        {
+            return Err(Error::connecting(
+                &store.context(Target::RAW, "connect"),
+                store.connect_timeout,
+                err,
+            ));
+        }
+        Ok(store)
     }
 
     /// The key prefix applied to every key (empty, or ending in `:`).
@@ -248,6 +263,12 @@ impl Store {
     /// Loads an entity; `None` when it does not exist.
     pub async fn get<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {
         let key = self.render_key::<M>(id)?;
+        if let Some(cached) = self.cached::<M>() {
+            let value = self
+                .cached_op::<M>(&cached, "get", &key, Op::Whole, read_cmd::<M>)
+                .await?;
+            return decode_reply::<M>(id, value);
+        }
         let cmd = read_cmd::<M>(&key);
         let value: Value = self
             .query_found::<M, _, _, _>("get", Retry::Once, found_value, |mut con| {
@@ -274,6 +295,14 @@ impl Store {
             .iter()
             .map(|id| self.render_key::<M>(id))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(cached) = self.cached::<M>() {
+            let values = self.cached_get_many::<M>(&cached, &keys).await?;
+            return ids
+                .iter()
+                .zip(values)
+                .map(|(id, value)| decode_reply::<M>(id, value))
+                .collect();
+        }
         let groups = self.slot_groups(&keys);
         let reads: Vec<batch::Read> = groups
             .iter()
@@ -299,6 +328,17 @@ impl Store {
 
     /// Whether the entity exists.
     pub async fn exists<M: Family>(&self, id: &M::Id) -> Result<bool> {
+        if let Some(cached) = self.cached::<M>() {
+            let key = self.render_key::<M>(id)?;
+            let value = self
+                .cached_op::<M>(&cached, "exists", &key, Op::Exists, |key| {
+                    key_cmd("EXISTS", key)
+                })
+                .await?;
+            return bool::from_redis_value(value).map_err(|e| {
+                Error::from_redis(&self.context(Target::of::<M>(), "exists"), e.into())
+            });
+        }
         let cmd = key_cmd("EXISTS", &self.render_key::<M>(id)?);
         self.query::<M, _, _, _>("exists", Retry::Once, |mut con| {
             let cmd = &cmd;
@@ -379,7 +419,28 @@ impl Store {
         M: HashFields,
         V: FieldValue,
     {
-        let mut cmd = key_cmd("HGET", &self.render_key::<M>(id)?);
+        let key = self.render_key::<M>(id)?;
+        if let Some(cached) = self.cached::<M>() {
+            let name = field.name();
+            let value = self
+                .cached_op::<M>(&cached, "get_field", &key, Op::Field(name), |key| {
+                    let mut cmd = key_cmd("HGET", key);
+                    cmd.arg(name);
+                    cmd
+                })
+                .await?;
+            let raw = Option::<Vec<u8>>::from_redis_value(value).map_err(|e| {
+                Error::from_redis(&self.context(Target::of::<M>(), "get_field"), e.into())
+            })?;
+            return raw
+                .map(|raw| {
+                    V::read_field(raw).map_err(|kind| {
+                        Error::Decode(DecodeError::of::<M>(Some(field.name()), kind))
+                    })
+                })
+                .transpose();
+        }
+        let mut cmd = key_cmd("HGET", &key);
         cmd.arg(field.name());
         let value: Option<Vec<u8>> = self
             .query_found::<M, _, _, _>("get_field", Retry::Once, Option::is_some, |mut con| {
@@ -705,7 +766,7 @@ fn empty_hash_error<M: RedisModel>() -> Error {
     )
 }
 
-fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
+pub(crate) fn read_cmd<M: RedisModel>(key: &[u8]) -> Cmd {
     match <M::Codec as Codec<M>>::ENCODING {
         Encoding::Hash => key_cmd("HGETALL", key),
         _ => key_cmd("GET", key),

@@ -123,7 +123,7 @@ impl Store {
                     let primaries = con.primaries().await?;
                     Ok(primaries.into_iter().map(Some).collect())
                 }
-                Connection::Server(_) => Ok(vec![None]),
+                Connection::Server(_) | Connection::Invalidating(..) => Ok(vec![None]),
             }
         })
         .await

@@ -42,6 +42,9 @@ pub(crate) struct Target {
     /// per-slot parts of an operation over several slots are not (the
     /// operation records itself once, see [`Store::observed`]).
     pub(crate) whole: bool,
+    /// Whether the keys its commands name may be in the client cache, so
+    /// they are dropped from it when the reply arrives.
+    pub(crate) client_cached: bool,
 }
 
 impl Target {
@@ -52,6 +55,7 @@ impl Target {
             kind: M::META.kind.as_str(),
             several_commands: false,
             whole: true,
+            client_cached: M::CLIENT_CACHE.is_some(),
         }
     }
 
@@ -70,6 +74,7 @@ impl Target {
         kind: "raw",
         several_commands: false,
         whole: true,
+        client_cached: true,
     };
 }
 
@@ -225,9 +230,51 @@ impl Store {
             key_template = target.key_template
         );
         let started = Instant::now();
+        let attempt = self.attempt(target, operation, retry, &send, started);
+        self.conclude(target, operation, found, span, started, attempt)
+            .await
+    }
+
+    /// Runs a read on the client cache's tracking connection (see
+    /// [`Store::run_found`]); `send` gets the whole lease.
+    pub(crate) async fn run_tracked<T, F, Fut>(
+        &self,
+        link: &crate::connection::Link,
+        target: Target,
+        operation: &'static str,
+        found: fn(&T) -> bool,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(Lease) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let span = tracing::debug_span!(
+            "redis",
+            operation,
+            model = target.model,
+            key_template = target.key_template
+        );
+        let started = Instant::now();
+        let attempt = self.attempt_on(link, target, operation, Retry::Once, &send, started);
+        self.conclude(target, operation, found, span, started, attempt)
+            .await
+    }
+
+    /// Awaits an operation's `attempt` in its `span`, classifies its error
+    /// and records it.
+    async fn conclude<T>(
+        &self,
+        target: Target,
+        operation: &'static str,
+        found: fn(&T) -> bool,
+        span: tracing::Span,
+        started: Instant,
+        attempt: impl Future<Output = Result<T, Failure>>,
+    ) -> Result<T> {
         let traced = !span.is_disabled();
         async {
-            let result = match self.attempt(target, operation, retry, &send, started).await {
+            let result = match attempt.await {
                 Ok(value) => Ok(value),
                 Err(Failure::Connect(err)) => Err(Error::connecting(
                     &self.context(target, operation),
@@ -351,15 +398,44 @@ impl Store {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let Lease {
-            connection,
-            generation,
-        } = self.link.get().await.map_err(Failure::Connect)?;
-        let err = match send(connection).await {
+        let cache = match &self.cache {
+            Some(cached) if target.client_cached => Some(&cached.cache),
+            _ => None,
+        };
+        let send = |lease: Lease| {
+            let connection = match (lease.connection, cache) {
+                (Connection::Server(con), Some(cache)) => {
+                    Connection::Invalidating(con, cache.clone())
+                }
+                (connection, _) => connection,
+            };
+            send(connection)
+        };
+        self.attempt_on(&self.link, target, operation, retry, &send, started)
+            .await
+    }
+
+    /// [`Store::attempt`] on `link`, handing `send` the whole lease.
+    pub(super) async fn attempt_on<T, F, Fut>(
+        &self,
+        link: &crate::connection::Link,
+        target: Target,
+        operation: &'static str,
+        retry: Retry,
+        send: &F,
+        started: Instant,
+    ) -> Result<T, Failure>
+    where
+        F: Fn(Lease) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let lease = link.get().await.map_err(Failure::Connect)?;
+        let generation = lease.generation;
+        let err = match send(lease).await {
             Ok(value) => return Ok(value),
             Err(err) => err,
         };
-        self.link.report(generation, &err);
+        link.report(generation, &err);
         let dropped = !err.is_timeout() && (err.is_connection_dropped() || err.is_io_error());
         if retry == Retry::Never || !dropped {
             return Err(Failure::Command(err));
@@ -369,9 +445,10 @@ impl Store {
         let budget = self.connect_timeout + self.response_timeout;
         let rest = budget.saturating_sub(started.elapsed());
         let again = tokio::time::timeout(rest, async {
-            let lease = self.link.get().await.ok()?;
-            Some(send(lease.connection).await.inspect_err(|err| {
-                self.link.report(lease.generation, err);
+            let lease = link.get().await.ok()?;
+            let generation = lease.generation;
+            Some(send(lease).await.inspect_err(|err| {
+                link.report(generation, err);
             }))
         });
         match again.await {

@@ -1,0 +1,634 @@
+//! Client-side caching of entities: server-assisted, through RESP3
+//! `CLIENT TRACKING`, opt-in per model (`#[redis(client_cache)]`) and per
+//! store ([`ConfigBuilder::client_cache`](crate::ConfigBuilder::client_cache),
+//! `REDIS_CLIENT_CACHE=on`).
+//!
+//! # How it works
+//!
+//! With caching on, the [`Store`](crate::Store) opens a second connection to
+//! the server, in RESP3, and turns on `CLIENT TRACKING ON OPTIN` on it. The
+//! reads of a cached model (`get`, `get_many`, `get_field`, `exists`) look in
+//! the process's cache first; a miss is sent on that connection as
+//! `CLIENT CACHING YES`, the read, and `PTTL` of the key, in one round trip,
+//! so the server remembers that this client holds the key and sends an
+//! invalidation message on the same connection as soon as anyone changes,
+//! deletes, expires or evicts it (or flushes the database). Everything else
+//! (writes, and every model without the attribute) goes on the store's
+//! usual connection, byte for byte as without caching.
+//!
+//! # What it guarantees
+//!
+//! - **Own writes.** After a write through this store returns (or fails),
+//!   no read of this store returns what the key held before it: every write
+//!   of a cached model drops the keys it names from the cache when its reply
+//!   arrives, before it returns. (Writes through [`raw_access`](crate::Store::raw_access) too.)
+//! - **Reads in flight.** A miss reserves its entry before it is sent; an
+//!   invalidation of the key that arrives before the reply is stored cancels
+//!   the reservation, so a reply that raced with a write is returned but not
+//!   kept. (redis-rs's own `cache-aio` stores such a reply after the
+//!   invalidation was handled, and serves it until its TTL.)
+//! - **Other clients' writes** are seen once their invalidation message has
+//!   reached this process: the server sends it before it replies to the
+//!   writer, so the window is the time it takes one message to cross the
+//!   network and be read (`BENCHMARKS.md` measures it). [`Store::sync_client_cache`](crate::Store::sync_client_cache)
+//!   closes it when the application knows of a write by other means: after
+//!   it returns, every invalidation the server sent before it has been applied.
+//! - **Expiry.** An entry never outlives the key's TTL as read with it (the
+//!   server also sends an invalidation when it expires the key), nor the
+//!   model's local bound (`ttl`, default 5 minutes).
+//! - **Faults.** When the tracking connection is lost, the whole cache is
+//!   dropped at once and nothing is served from it until a new connection has
+//!   tracking on again; a `FLUSHDB`/`FLUSHALL` drops it too.
+//! - **Memory** is bounded per model: at most `max_entries` keys (default
+//!   10 000) and `max_bytes` of keys and values (default 64 MiB, counted as
+//!   the bytes of the key and of the reply plus 64 per entry and 32 per
+//!   reply element). Beyond either, entries are evicted in CLOCK order (an
+//!   approximation of least recently used). On the server, tracking costs
+//!   an entry per key in its tracking table (`tracking-table-max-keys`).
+//!
+//! # What it does not do
+//!
+//! Redis Cluster: the store refuses to connect with caching on
+//! ([`Error::Config`](crate::Error::Config)), rather than serving cached models uncached.
+//! Collections, conditional reads and scans are not cached. A cache hit is
+//! not an operation in `redis_runtime_operation_duration_seconds`; it counts
+//! in `redis_runtime_client_cache_hits_total`.
+
+use std::any::TypeId;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
+use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisResult, Value};
+
+use crate::model::Family;
+use crate::observe;
+
+/// How a model is cached: `#[redis(client_cache(ttl = "...", max_entries = N, max_bytes = N))]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ClientCachePolicy {
+    /// The longest an entry is served without being read again from the
+    /// server, whatever the key's TTL (default 5 minutes).
+    pub ttl: Duration,
+    /// The most keys of this model kept (default 10 000).
+    pub max_entries: usize,
+    /// The most bytes of keys and replies kept (default 64 MiB).
+    pub max_bytes: usize,
+}
+
+impl ClientCachePolicy {
+    /// The default local TTL bound.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+    /// The default number of keys.
+    pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
+    /// The default byte budget.
+    pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+    /// A policy; what the derive generates.
+    pub const fn new(ttl: Duration, max_entries: usize, max_bytes: usize) -> Self {
+        ClientCachePolicy {
+            ttl,
+            max_entries,
+            max_bytes,
+        }
+    }
+}
+
+impl Default for ClientCachePolicy {
+    fn default() -> Self {
+        ClientCachePolicy::new(
+            Self::DEFAULT_TTL,
+            Self::DEFAULT_MAX_ENTRIES,
+            Self::DEFAULT_MAX_BYTES,
+        )
+    }
+}
+
+/// Which reply of a key an entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// `HGETALL` or `GET`.
+    Whole,
+    /// `HGET` of one field.
+    Field(&'static str),
+    /// `EXISTS`.
+    Exists,
+}
+
+/// What one model's cache has done, since the store connected.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ModelCacheStats {
+    /// The model's name.
+    pub model: String,
+    /// Its policy.
+    pub policy: ClientCachePolicy,
+    /// Reads served from the cache.
+    pub hits: u64,
+    /// Reads sent to the server.
+    pub misses: u64,
+    /// Entries dropped because the key changed (an invalidation message, a
+    /// write through this store, a flush or a lost connection).
+    pub invalidations: u64,
+    /// Entries dropped to stay within the budget.
+    pub evictions: u64,
+    /// Keys held now.
+    pub entries: u64,
+    /// Bytes held now, as counted against `max_bytes`.
+    pub bytes: u64,
+}
+
+/// The client cache of one store: its tracking connection's state and one
+/// cache per model.
+pub(crate) struct ClientCache {
+    /// The generation of the tracking connection whose tracking is on, or 0:
+    /// nothing is served or kept while it is 0.
+    live: AtomicU64,
+    models: RwLock<HashMap<TypeId, Arc<ModelCache>>>,
+    /// Entry generations, so a reservation is told from a later entry of the
+    /// same key.
+    next_entry: AtomicU64,
+    /// Testing only: ignore invalidations (to show that the tests fail then).
+    ignore_invalidations: bool,
+}
+
+/// A reservation made by a miss, filled when its reply arrives.
+#[derive(Clone, Copy)]
+pub(crate) struct Ticket {
+    entry: u64,
+}
+
+impl ClientCache {
+    pub(crate) fn new(ignore_invalidations: bool) -> Arc<ClientCache> {
+        Arc::new(ClientCache {
+            live: AtomicU64::new(0),
+            models: RwLock::new(HashMap::new()),
+            next_entry: AtomicU64::new(1),
+            ignore_invalidations,
+        })
+    }
+
+    /// The cache of model `M`, made on first use.
+    pub(crate) fn model<M: Family>(&self, policy: ClientCachePolicy) -> Arc<ModelCache> {
+        let id = TypeId::of::<M>();
+        if let Some(cache) = read(&self.models).get(&id) {
+            return cache.clone();
+        }
+        let mut models = self.models.write().unwrap_or_else(|p| p.into_inner());
+        models
+            .entry(id)
+            .or_insert_with(|| Arc::new(ModelCache::new(M::META.name, policy)))
+            .clone()
+    }
+
+    /// Whether entries may be served: tracking is on.
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether the tracking connection of `generation` is the live one.
+    pub(crate) fn is_live_generation(&self, generation: u64) -> bool {
+        self.live.load(Ordering::Acquire) == generation
+    }
+
+    /// Reserves an entry for a miss sent on the connection of `generation`;
+    /// `None` when that connection is not the live one (nothing is kept).
+    pub(crate) fn begin(&self, model: &ModelCache, key: &[u8], generation: u64) -> Option<Ticket> {
+        if !self.is_live_generation(generation) {
+            return None;
+        }
+        let fresh = self.next_entry.fetch_add(1, Ordering::Relaxed);
+        Some(model.reserve(key, fresh))
+    }
+
+    /// Drops every key named in `args` (the arguments of a write of a cached
+    /// model, sent through the store): a write returns only after this.
+    pub(crate) fn invalidate_args<'a>(&self, args: impl Iterator<Item = &'a [u8]>) {
+        if self.ignore_invalidations {
+            return;
+        }
+        let models = read(&self.models);
+        if models.is_empty() {
+            return;
+        }
+        for arg in args {
+            for model in models.values() {
+                model.invalidate(arg, "own_write");
+            }
+        }
+    }
+
+    /// Drops everything (a flush, or the tracking connection changed).
+    fn clear(&self, cause: &'static str) {
+        for model in read(&self.models).values() {
+            model.clear(cause);
+        }
+    }
+
+    /// The tracking connection of `generation` has tracking on: start afresh.
+    fn connected(&self, generation: u64) {
+        self.clear("reconnect");
+        self.live.store(generation, Ordering::Release);
+    }
+
+    /// The tracking connection of `generation` is gone: serve nothing until
+    /// the next one is set up.
+    pub(crate) fn lost(&self, generation: u64) {
+        if self
+            .live
+            .compare_exchange(generation, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.clear("reconnect");
+        }
+    }
+
+    /// A message the server pushed on the tracking connection.
+    fn pushed(&self, generation: u64, info: &PushInfo) {
+        match info.kind {
+            PushKind::Invalidate if !self.ignore_invalidations => match info.data.first() {
+                Some(Value::Array(keys)) => {
+                    let models = read(&self.models);
+                    for key in keys {
+                        if let Value::BulkString(key) = key {
+                            for model in models.values() {
+                                model.invalidate(key, "tracking");
+                            }
+                        }
+                    }
+                }
+                // A flush: the server names no keys.
+                _ => self.clear("flush"),
+            },
+            PushKind::Disconnection => self.lost(generation),
+            _ => {}
+        }
+    }
+
+    /// Per model, what its cache has done.
+    pub(crate) fn stats(&self) -> Vec<ModelCacheStats> {
+        let mut all: Vec<ModelCacheStats> =
+            read(&self.models).values().map(|m| m.stats()).collect();
+        all.sort_by(|a, b| a.model.cmp(&b.model));
+        all
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The link's hooks for the tracking connection (see
+/// [`crate::connection::Tracking`]).
+pub(crate) struct TrackingHooks {
+    cache: Weak<ClientCache>,
+}
+
+impl TrackingHooks {
+    pub(crate) fn new(cache: &Arc<ClientCache>) -> TrackingHooks {
+        TrackingHooks {
+            cache: Arc::downgrade(cache),
+        }
+    }
+}
+
+/// Applies the pushes of one tracking connection, in the connection's
+/// driver, in the order they arrive among the replies.
+struct PushSink {
+    cache: Weak<ClientCache>,
+    generation: u64,
+}
+
+impl AsyncPushSender for PushSink {
+    fn send(&self, info: PushInfo) -> Result<(), SendError> {
+        if let Some(cache) = self.cache.upgrade() {
+            cache.pushed(self.generation, &info);
+        }
+        Ok(())
+    }
+}
+
+impl crate::connection::Tracking for TrackingHooks {
+    fn config(&self, base: &AsyncConnectionConfig, generation: u64) -> AsyncConnectionConfig {
+        base.clone().set_push_sender(PushSink {
+            cache: self.cache.clone(),
+            generation,
+        })
+    }
+
+    fn setup(
+        &self,
+        mut connection: MultiplexedConnection,
+        generation: u64,
+    ) -> BoxFuture<'static, RedisResult<()>> {
+        let cache = self.cache.clone();
+        async move {
+            redis::cmd("CLIENT")
+                .arg("TRACKING")
+                .arg("ON")
+                .arg("OPTIN")
+                .query_async::<()>(&mut connection)
+                .await?;
+            if let Some(cache) = cache.upgrade() {
+                cache.connected(generation);
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn lost(&self, generation: u64) {
+        if let Some(cache) = self.cache.upgrade() {
+            cache.lost(generation);
+        }
+    }
+}
+
+/// The number of shards of a model's cache (each with its share of the budget).
+const SHARDS: usize = 16;
+/// What an entry costs beyond its key and reply bytes.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// One model's cache.
+pub(crate) struct ModelCache {
+    name: &'static str,
+    policy: ClientCachePolicy,
+    hasher: std::collections::hash_map::RandomState,
+    shards: Box<[Mutex<Shard>]>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    evictions: AtomicU64,
+}
+
+struct Shard {
+    map: HashMap<Box<[u8]>, Entry>,
+    /// Keys in CLOCK order, with the entry they were pushed for.
+    clock: VecDeque<(Box<[u8]>, u64)>,
+    bytes: usize,
+}
+
+struct Entry {
+    /// Which reservation made it.
+    id: u64,
+    /// Served until then (the key's TTL, or the model's bound).
+    expires: Instant,
+    /// Read since the CLOCK hand last passed.
+    referenced: bool,
+    values: Vec<(Op, Value)>,
+    bytes: usize,
+}
+
+impl ModelCache {
+    fn new(name: &'static str, policy: ClientCachePolicy) -> ModelCache {
+        ModelCache {
+            name,
+            policy,
+            hasher: Default::default(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: HashMap::new(),
+                        clock: VecDeque::new(),
+                        bytes: 0,
+                    })
+                })
+                .collect(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let hash = self.hasher.hash_one(key);
+        self.shards[hash as usize % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The budget of one shard.
+    fn shard_budget(&self) -> (usize, usize) {
+        (
+            self.policy.max_entries.div_ceil(SHARDS).max(1),
+            self.policy.max_bytes.div_ceil(SHARDS).max(1),
+        )
+    }
+
+    /// The reply `op` of `key`, if held and not expired.
+    pub(crate) fn get(&self, key: &[u8], op: Op) -> Option<Value> {
+        let mut shard = self.shard(key);
+        let entry = shard.map.get_mut(key)?;
+        if Instant::now() >= entry.expires {
+            if !entry.values.is_empty() {
+                shard.remove(key);
+            }
+            return None;
+        }
+        let value = entry.values.iter().find(|(o, _)| *o == op)?.1.clone();
+        entry.referenced = true;
+        Some(value)
+    }
+
+    /// Counts a hit (the store calls it so that the metric and the count agree).
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        observe::client_cache_hit(self.name);
+    }
+
+    /// Counts a miss.
+    pub(crate) fn miss(&self, n: usize) {
+        self.misses.fetch_add(n as u64, Ordering::Relaxed);
+        observe::client_cache_miss(self.name, n);
+    }
+
+    /// Reserves the entry of `key` (a live one is kept and filled further).
+    fn reserve(&self, key: &[u8], fresh: u64) -> Ticket {
+        let mut shard = self.shard(key);
+        let now = Instant::now();
+        if let Some(entry) = shard.map.get(key)
+            && now < entry.expires
+        {
+            return Ticket { entry: entry.id };
+        }
+        shard.remove(key);
+        let bytes = key.len() + ENTRY_OVERHEAD;
+        shard.map.insert(
+            key.into(),
+            Entry {
+                id: fresh,
+                expires: now + self.policy.ttl,
+                referenced: false,
+                values: Vec::new(),
+                bytes,
+            },
+        );
+        shard.bytes += bytes;
+        shard.clock.push_back((key.into(), fresh));
+        let evicted = shard.evict(self.shard_budget());
+        drop(shard);
+        self.evicted(evicted);
+        Ticket { entry: fresh }
+    }
+
+    /// Keeps the reply `op` of `key` read under `ticket`, if nothing
+    /// invalidated the key since; `pttl` is the key's `PTTL` read with it,
+    /// `sent` when the read was sent.
+    pub(crate) fn fill(
+        &self,
+        key: &[u8],
+        ticket: Ticket,
+        op: Op,
+        value: &Value,
+        pttl: i64,
+        sent: Instant,
+    ) {
+        let mut shard = self.shard(key);
+        let Some(entry) = shard.map.get_mut(key) else {
+            return;
+        };
+        if entry.id != ticket.entry {
+            return;
+        }
+        if pttl >= 0 {
+            let server = sent + Duration::from_millis(pttl.unsigned_abs());
+            entry.expires = entry.expires.min(server);
+        }
+        let size = value_bytes(value);
+        let mut delta = size as isize;
+        match entry.values.iter_mut().find(|(o, _)| *o == op) {
+            Some(slot) => {
+                delta -= value_bytes(&slot.1) as isize;
+                slot.1 = value.clone();
+            }
+            None => entry.values.push((op, value.clone())),
+        }
+        entry.bytes = entry.bytes.saturating_add_signed(delta);
+        shard.bytes = shard.bytes.saturating_add_signed(delta);
+        let evicted = shard.evict(self.shard_budget());
+        drop(shard);
+        self.evicted(evicted);
+    }
+
+    fn evicted(&self, n: usize) {
+        if n > 0 {
+            self.evictions.fetch_add(n as u64, Ordering::Relaxed);
+            observe::client_cache_evicted(self.name, n);
+        }
+    }
+
+    fn invalidate(&self, key: &[u8], cause: &'static str) {
+        let had = self.shard(key).remove(key);
+        if had {
+            self.invalidations.fetch_add(1, Ordering::Relaxed);
+            observe::client_cache_invalidated(self.name, cause, 1);
+        }
+    }
+
+    fn clear(&self, cause: &'static str) {
+        let mut n = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            n += shard.map.len();
+            shard.map.clear();
+            shard.clock.clear();
+            shard.bytes = 0;
+        }
+        if n > 0 {
+            self.invalidations.fetch_add(n as u64, Ordering::Relaxed);
+            observe::client_cache_invalidated(self.name, cause, n);
+        }
+    }
+
+    fn stats(&self) -> ModelCacheStats {
+        let (mut entries, mut bytes) = (0, 0);
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            entries += shard.map.len() as u64;
+            bytes += shard.bytes as u64;
+        }
+        ModelCacheStats {
+            model: self.name.to_owned(),
+            policy: self.policy,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            entries,
+            bytes,
+        }
+    }
+}
+
+impl Shard {
+    /// Removes the entry of `key`; whether there was one.
+    fn remove(&mut self, key: &[u8]) -> bool {
+        match self.map.remove(key) {
+            Some(entry) => {
+                self.bytes -= entry.bytes;
+                self.compact();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the CLOCK's stale keys when they outnumber the entries.
+    fn compact(&mut self) {
+        if self.clock.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.clock
+                .retain(|(key, id)| map.get(key).is_some_and(|e| e.id == *id));
+        }
+    }
+
+    /// Evicts in CLOCK order until within `(entries, bytes)`; how many went.
+    fn evict(&mut self, (max_entries, max_bytes): (usize, usize)) -> usize {
+        let mut evicted = 0;
+        // Each entry is passed at most twice (once to clear its bit).
+        let mut budget = 2 * self.clock.len() + 1;
+        while (self.map.len() > max_entries || self.bytes > max_bytes) && budget > 0 {
+            budget -= 1;
+            let Some((key, id)) = self.clock.pop_front() else {
+                break;
+            };
+            let Some(entry) = self.map.get_mut(&key) else {
+                continue;
+            };
+            if entry.id != id {
+                continue;
+            }
+            if entry.referenced {
+                entry.referenced = false;
+                self.clock.push_back((key, id));
+                continue;
+            }
+            if let Some(entry) = self.map.remove(&key) {
+                self.bytes -= entry.bytes;
+                evicted += 1;
+            }
+        }
+        evicted
+    }
+}
+
+/// What a reply costs against `max_bytes`.
+fn value_bytes(value: &Value) -> usize {
+    32 + match value {
+        Value::BulkString(bytes) => bytes.len(),
+        Value::SimpleString(s) => s.len(),
+        Value::Array(items) | Value::Set(items) => items.iter().map(value_bytes).sum(),
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| value_bytes(k) + value_bytes(v))
+            .sum(),
+        _ => 0,
+    }
+}

@@ -1,0 +1,261 @@
+//! The reads of client-cached models (see [`crate::client_cache`]): the
+//! cache first, then the tracking connection, which reserves, reads and
+//! fills in one round trip.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use redis::{Cmd, FromRedisValue, Pipeline, Value};
+
+use super::{Store, Target};
+use crate::client_cache::{ClientCache, ModelCache, Op, Ticket, TrackingHooks};
+use crate::config::Config;
+use crate::connection::{Lease, Link};
+use crate::error::{Error, Result};
+use crate::model::{Codec, Encoding, Family, RedisModel};
+
+/// A store's client cache and its tracking connection.
+pub(super) struct CachedReads {
+    pub(super) cache: Arc<ClientCache>,
+    pub(super) link: Link,
+}
+
+impl CachedReads {
+    /// The client cache `config` asks for, if any; refused on a cluster.
+    pub(super) fn new(config: &Config) -> Result<Option<Arc<CachedReads>>> {
+        if !config.client_cache() {
+            return Ok(None);
+        }
+        if config.is_cluster() {
+            return Err(Error::Config(
+                "client-side caching (REDIS_CLIENT_CACHE, ConfigBuilder::client_cache) is not \
+                 supported on a Redis Cluster: its models would be read uncached; turn it off"
+                    .to_owned(),
+            ));
+        }
+        let cache = ClientCache::new(config.client_cache_ignores_invalidations());
+        let link = Link::tracking(config, Arc::new(TrackingHooks::new(&cache))).map_err(|e| {
+            Error::Config(format!(
+                "cannot use {config}: {}",
+                super::ErrorKindStr::kind_str(&e)
+            ))
+        })?;
+        Ok(Some(Arc::new(CachedReads { cache, link })))
+    }
+}
+
+/// The pipeline of one miss: `CLIENT CACHING YES` (its reply ignored), the
+/// read, and `PTTL` of its key.
+fn push_miss(pipe: &mut Pipeline, read: Cmd, key: &[u8]) {
+    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+    pipe.add_command(read);
+    pipe.cmd("PTTL").arg(key);
+}
+
+/// A model's cache, when both the model and the store cache.
+pub(super) struct Cached<'a> {
+    reads: &'a CachedReads,
+    model: Arc<ModelCache>,
+}
+
+impl Store {
+    /// The cache of `M`, when `M` is declared `client_cache` and the store
+    /// caches.
+    pub(super) fn cached<M: Family>(&self) -> Option<Cached<'_>> {
+        let policy = M::CLIENT_CACHE?;
+        let reads = self.cache.as_deref()?;
+        Some(Cached {
+            model: reads.cache.model::<M>(policy),
+            reads,
+        })
+    }
+
+    /// After this returns, every invalidation the server sent before it has
+    /// been applied to the client cache: a read that follows sees every
+    /// write another client finished before this call began. (A round trip
+    /// on the tracking connection; replies and invalidations arrive in
+    /// order.) Without a client cache, returns at once.
+    pub async fn sync_client_cache(&self) -> Result<()> {
+        let Some(reads) = &self.cache else {
+            return Ok(());
+        };
+        self.run_tracked(
+            &reads.link,
+            Target::RAW,
+            "sync_client_cache",
+            |_| true,
+            |lease: Lease| async move {
+                let mut con = lease.connection;
+                redis::cmd("PING").query_async::<()>(&mut con).await
+            },
+        )
+        .await
+    }
+
+    /// What the client cache has done, per model read so far; empty when
+    /// the cache is off.
+    pub fn client_cache_stats(&self) -> Vec<crate::client_cache::ModelCacheStats> {
+        self.cache
+            .as_ref()
+            .map(|reads| reads.cache.stats())
+            .unwrap_or_default()
+    }
+
+    /// One read of `key` through the cache, the reply `op` of the key:
+    /// `read` builds its command.
+    pub(super) async fn cached_op<M: Family>(
+        &self,
+        cached: &Cached<'_>,
+        operation: &'static str,
+        key: &[u8],
+        op: Op,
+        read: impl Fn(&[u8]) -> Cmd,
+    ) -> Result<Value> {
+        let cache = &cached.reads.cache;
+        if cache.is_live()
+            && let Some(value) = cached.model.get(key, op)
+        {
+            cached.model.hit();
+            return Ok(value);
+        }
+        cached.model.miss(1);
+        let model = &cached.model;
+        let (value, _): (Value, i64) = self
+            .run_tracked(
+                &cached.reads.link,
+                Target::of::<M>(),
+                operation,
+                |(value, _)| super::found_value(value),
+                |lease: Lease| {
+                    let ticket = cache.begin(model, key, lease.generation.number());
+                    let mut pipe = redis::pipe();
+                    push_miss(&mut pipe, read(key), key);
+                    async move {
+                        let mut con = lease.connection;
+                        let sent = Instant::now();
+                        let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
+                        if let Some(ticket) = ticket {
+                            model.fill(key, ticket, op, &value, pttl, sent);
+                        }
+                        Ok((value, pttl))
+                    }
+                },
+            )
+            .await?;
+        Ok(value)
+    }
+
+    /// `get_many` through the cache: the misses in one round trip.
+    pub(super) async fn cached_get_many<M: RedisModel>(
+        &self,
+        cached: &Cached<'_>,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Value>> {
+        let cache = &cached.reads.cache;
+        let mut values: Vec<Option<Value>> = Vec::with_capacity(keys.len());
+        let live = cache.is_live();
+        let mut hits = 0;
+        for key in keys {
+            let value = live.then(|| cached.model.get(key, Op::Whole)).flatten();
+            hits += usize::from(value.is_some());
+            values.push(value);
+        }
+        for _ in 0..hits {
+            cached.model.hit();
+        }
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(values.into_iter().map(Option::unwrap_or_default).collect());
+        }
+        cached.model.miss(missing.len());
+        let model = &cached.model;
+        let hash = <M::Codec as Codec<M>>::ENCODING == Encoding::Hash;
+        let missing_ref = &missing;
+        let replies: Vec<Value> = self
+            .run_tracked(
+                &cached.reads.link,
+                Target::of::<M>(),
+                "get_many",
+                |_| true,
+                |lease: Lease| {
+                    let generation = lease.generation.number();
+                    let tickets: Vec<Option<Ticket>> = missing_ref
+                        .iter()
+                        .map(|&i| cache.begin(model, &keys[i], generation))
+                        .collect();
+                    let mut pipe = redis::pipe();
+                    if hash {
+                        for &i in missing_ref {
+                            push_miss(&mut pipe, super::key_cmd("HGETALL", &keys[i]), &keys[i]);
+                        }
+                    } else {
+                        // One `MGET` (nil for a key of another type, as uncached), then the `PTTL`s.
+                        let mut mget = redis::cmd("MGET");
+                        for &i in missing_ref {
+                            mget.arg(&keys[i]);
+                        }
+                        pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+                        pipe.add_command(mget);
+                        for &i in missing_ref {
+                            pipe.cmd("PTTL").arg(&keys[i]);
+                        }
+                    }
+                    async move {
+                        let mut con = lease.connection;
+                        let sent = Instant::now();
+                        let replies: Vec<Value> = pipe.query_async(&mut con).await?;
+                        let (read, pttls) = split_replies(hash, replies, missing_ref.len())?;
+                        for (n, &i) in missing_ref.iter().enumerate() {
+                            if let Some(ticket) = tickets[n] {
+                                model.fill(&keys[i], ticket, Op::Whole, &read[n], pttls[n], sent);
+                            }
+                        }
+                        Ok(read)
+                    }
+                },
+            )
+            .await?;
+        for (value, &i) in replies.into_iter().zip(&missing) {
+            values[i] = Some(value);
+        }
+        Ok(values.into_iter().map(Option::unwrap_or_default).collect())
+    }
+}
+
+/// The replies of a `get_many`'s misses: one per key, and its `PTTL`.
+fn split_replies(
+    hash: bool,
+    replies: Vec<Value>,
+    n: usize,
+) -> redis::RedisResult<(Vec<Value>, Vec<i64>)> {
+    let shape = || {
+        redis::RedisError::from(redis::ParsingError::from(
+            "unexpected reply to a cached get_many",
+        ))
+    };
+    let mut read = Vec::with_capacity(n);
+    let mut pttls = Vec::with_capacity(n);
+    if hash {
+        let mut it = replies.into_iter();
+        for _ in 0..n {
+            let value = it.next().ok_or_else(shape)?;
+            let pttl = i64::from_redis_value(it.next().ok_or_else(shape)?)?;
+            read.push(value);
+            pttls.push(pttl);
+        }
+    } else {
+        let mut it = replies.into_iter();
+        let values: Vec<Value> = Vec::from_redis_value(it.next().ok_or_else(shape)?)?;
+        if values.len() != n {
+            return Err(shape());
+        }
+        read = values;
+        for pttl in it {
+            pttls.push(i64::from_redis_value(pttl)?);
+        }
+        if pttls.len() != n {
+            return Err(shape());
+        }
+    }
+    Ok((read, pttls))
+}
