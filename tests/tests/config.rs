@@ -64,6 +64,11 @@ const FIXED_TEXT: &[&str] = &[
     "ConfigBuilder { url: Some(\"***\"), cluster_nodes: None, namespace: \"\", .. }",
     "Config { url: \"\", cluster_nodes: \"\", tls: None, namespace: \"\", connect_timeout: 5s, response_timeout: 5s }",
     "cluster (namespace `app`)",
+    // The invalid namespace's message (`bad ns`): a password ` of ` is
+    // found in its words, not leaked.
+    "namespace `bad ns` must be `:`-separated non-empty segments of ASCII letters, digits, `_`, `-` or `.`",
+    "invalid Redis configuration: ",
+    "Config(\"",
 ];
 
 proptest! {
