@@ -572,10 +572,7 @@ pub(crate) fn slot_tag(slot: u16) -> u32 {
 /// followed by `:fence`, and `N` hashes to the lease key's slot.
 #[doc(hidden)]
 pub fn write_fence_tag(key: &mut KeyWriter<'_>) -> std::result::Result<(), InvalidKeyPart> {
-    let written = key.written();
-    let lease = written.strip_suffix(b":fence").unwrap_or(written);
-    let tag = slot_tag(crate::key::hash_slot(lease));
-    key.part::<u32>(&tag)
+    write_slot_tag(key, b":fence")
 }
 
 /// Writes the `{N}` tag of a companion key (a stream's `:dead` or

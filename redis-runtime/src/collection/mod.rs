@@ -455,9 +455,7 @@ impl<'a, F: Family> Handle<'a, F> {
 
     /// The declared TTL in milliseconds, if the family declares one.
     pub(crate) fn ttl_ms() -> Option<u64> {
-        F::META
-            .ttl
-            .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+        declared_ttl_ms::<F>()
     }
 
     /// Runs one of the runtime's scripts on `keys` (the first is this
@@ -575,18 +573,24 @@ impl<'a, F: Family> Handle<'a, F> {
 
     /// Refuses keys in different slots (see the module docs).
     pub(crate) fn same_slot(&self, operation: &'static str, keys: &[&[u8]]) -> Result<()> {
-        let mut slots = keys.iter().map(|k| crate::key::hash_slot(k));
-        let first = slots.next();
-        if slots.all(|s| Some(s) == first) {
-            Ok(())
-        } else {
-            crate::observe::refused(F::META.name, F::META.kind.as_str(), "cross_slot");
-            Err(Error::CrossSlot {
-                operation,
-                model: F::META.name,
-                key_template: F::META.key.source,
-            })
-        }
+        same_slot::<F>(operation, keys)
+    }
+}
+
+/// Refuses keys of family `F` in different slots ([`Error::CrossSlot`],
+/// counted as refused), before anything is sent.
+pub(crate) fn same_slot<F: Family>(operation: &'static str, keys: &[&[u8]]) -> Result<()> {
+    let mut slots = keys.iter().map(|k| crate::key::hash_slot(k));
+    let first = slots.next();
+    if slots.all(|s| Some(s) == first) {
+        Ok(())
+    } else {
+        crate::observe::refused(F::META.name, F::META.kind.as_str(), "cross_slot");
+        Err(Error::CrossSlot {
+            operation,
+            model: F::META.name,
+            key_template: F::META.key.source,
+        })
     }
 }
 

@@ -55,21 +55,30 @@ pub(crate) enum Connection {
     Invalidating(MultiplexedConnection, std::sync::Arc<ClientCache>),
 }
 
+/// A client for one server at `info`, with `config`'s TLS, and the
+/// connection settings its connections use (the configured timeouts).
+fn server_client(
+    config: &Config,
+    info: redis::ConnectionInfo,
+) -> Result<(redis::Client, AsyncConnectionConfig), RedisError> {
+    let client = match config.tls() {
+        #[cfg(feature = "tls")]
+        Some(tls) => redis::Client::build_with_tls(info, tls.certificates())?,
+        _ => redis::Client::open(info)?,
+    };
+    let connection_config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout()))
+        .set_response_timeout(Some(config.response_timeout()));
+    Ok((client, connection_config))
+}
+
 impl Link {
     /// A link for `config` that connects on first use.
     pub(crate) fn new(config: &Config) -> Result<Link, RedisError> {
         if config.is_cluster() {
             return ClusterLink::new(config).map(Link::Cluster);
         }
-        let info = config.connection_info().clone();
-        let client = match config.tls() {
-            #[cfg(feature = "tls")]
-            Some(tls) => redis::Client::build_with_tls(info, tls.certificates())?,
-            _ => redis::Client::open(info)?,
-        };
-        let connection_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout()))
-            .set_response_timeout(Some(config.response_timeout()));
+        let (client, connection_config) = server_client(config, config.connection_info().clone())?;
         Ok(Link::Server(ServerLink::new(
             client,
             connection_config,
@@ -112,14 +121,7 @@ impl Link {
             .clone()
             .set_protocol(redis::ProtocolVersion::RESP3);
         info = info.set_redis_settings(settings);
-        let client = match config.tls() {
-            #[cfg(feature = "tls")]
-            Some(tls) => redis::Client::build_with_tls(info, tls.certificates())?,
-            _ => redis::Client::open(info)?,
-        };
-        let connection_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout()))
-            .set_response_timeout(Some(config.response_timeout()));
+        let (client, connection_config) = server_client(config, info)?;
         Ok(Link::Server(ServerLink::tracking(
             client,
             connection_config,

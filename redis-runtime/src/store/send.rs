@@ -223,12 +223,7 @@ impl Store {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let span = tracing::debug_span!(
-            "redis",
-            operation,
-            model = target.model,
-            key_template = target.key_template
-        );
+        let span = operation_span(target, operation);
         let started = Instant::now();
         let attempt = self.attempt(target, operation, retry, &send, started);
         self.conclude(target, operation, found, span, started, attempt)
@@ -249,12 +244,7 @@ impl Store {
         F: Fn(Lease) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let span = tracing::debug_span!(
-            "redis",
-            operation,
-            model = target.model,
-            key_template = target.key_template
-        );
+        let span = operation_span(target, operation);
         let started = Instant::now();
         let attempt = self.attempt_on(link, target, operation, Retry::Once, &send, started);
         self.conclude(target, operation, found, span, started, attempt)
@@ -456,4 +446,14 @@ impl Store {
             Ok(None) | Err(_) => Err(Failure::Command(err)),
         }
     }
+}
+
+/// The tracing span of one operation: its name, model and key template.
+fn operation_span(target: Target, operation: &'static str) -> tracing::Span {
+    tracing::debug_span!(
+        "redis",
+        operation,
+        model = target.model,
+        key_template = target.key_template
+    )
 }

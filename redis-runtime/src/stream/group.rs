@@ -103,7 +103,7 @@ impl<'a, S: RedisStream> Group<'a, S> {
         let dead = self
             .store
             .render_key::<S::DeadLetter>(&S::dead_letter(self.id))?;
-        same_slot::<S>(operation, &[&stream, &dead])?;
+        crate::collection::same_slot::<S>(operation, &[&stream, &dead])?;
         Ok(GroupKeys {
             stream,
             dead,
@@ -227,7 +227,7 @@ impl<'a, S: RedisStream> Group<'a, S> {
             .store
             .render_key::<S::Processed>(&S::processed(self.id))?;
         let stream = self.store.render_key::<S>(self.id)?;
-        same_slot::<S>("mark_processed", &[&stream, &key])?;
+        crate::collection::same_slot::<S>("mark_processed", &[&stream, &key])?;
         let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
         let member = format!("{} {id}", self.name);
         let added: u64 = self
@@ -259,20 +259,6 @@ pub(crate) fn server_code(err: &Error) -> Option<&str> {
         Error::Server { source, .. } => source.code(),
         _ => None,
     }
-}
-
-pub(crate) fn same_slot<S: RedisStream>(operation: &'static str, keys: &[&[u8]]) -> Result<()> {
-    let mut slots = keys.iter().map(|k| crate::key::hash_slot(k));
-    let first = slots.next();
-    if slots.all(|s| Some(s) == first) {
-        return Ok(());
-    }
-    crate::observe::refused(S::META.name, S::META.kind.as_str(), "cross_slot");
-    Err(Error::CrossSlot {
-        operation,
-        model: S::META.name,
-        key_template: S::META.key.source,
-    })
 }
 
 pub(crate) async fn send<S: RedisStream, T: redis::FromRedisValue>(
