@@ -81,6 +81,8 @@ pub(crate) struct Container {
     pub(crate) ttl: Option<LitStr>,
     /// The hash tag placeholder.
     pub(crate) hash_tag: Option<LitStr>,
+    /// `separator = "/"`: what separates the key template's segments.
+    pub(crate) separator: Option<LitStr>,
     /// `deny_unknown_fields` and the tokens that set it.
     pub(crate) deny_unknown_fields: Option<TokenStream>,
     /// `crate = "..."`: the path the runtime is reachable at, for a user who
@@ -104,6 +106,7 @@ impl Container {
         let mut encoding = Attr::none(cx, ENCODING);
         let mut ttl = Attr::none(cx, TTL);
         let mut hash_tag = Attr::none(cx, HASH_TAG);
+        let mut separator = Attr::none(cx, SEPARATOR);
         let mut deny_unknown_fields = Attr::none(cx, DENY_UNKNOWN_FIELDS);
         let mut krate = Attr::none(cx, CRATE);
         let mut client_cache = Attr::none(cx, CLIENT_CACHE);
@@ -145,6 +148,10 @@ impl Container {
                 } else if meta.path == HASH_TAG {
                     if let Some(s) = get_lit_str(cx, HASH_TAG, &meta)? {
                         hash_tag.set(&meta.path, s);
+                    }
+                } else if meta.path == SEPARATOR {
+                    if let Some(s) = get_lit_str(cx, SEPARATOR, &meta)? {
+                        separator.set(&meta.path, s);
                     }
                 } else if meta.path == DENY_UNKNOWN_FIELDS {
                     deny_unknown_fields.set(&meta.path, meta.path.to_token_stream());
@@ -194,6 +201,7 @@ impl Container {
                             ENCODING,
                             TTL,
                             HASH_TAG,
+                            SEPARATOR,
                             DENY_UNKNOWN_FIELDS,
                             CRATE,
                             CLIENT_CACHE,
@@ -212,6 +220,7 @@ impl Container {
             encoding: encoding.get_with_tokens(),
             ttl: ttl.get(),
             hash_tag: hash_tag.get(),
+            separator: separator.get(),
             deny_unknown_fields: deny_unknown_fields.get(),
             krate: krate.get(),
             client_cache: client_cache.get(),

@@ -124,7 +124,8 @@ fn check_key(cx: &Ctxt, cont: &Container<'_>) -> Option<(String, Template)> {
         return None;
     };
     let source = lit.value();
-    match key_template::parse(&source) {
+    let separator = crate::key_tokens::separator(cx, cont.attrs.separator.as_ref())?;
+    match key_template::parse(&source, separator) {
         Ok(template) => Some((source, template)),
         Err(errors) => {
             // Escaped, so a control character in the template shows as `\u{1}`.
@@ -425,11 +426,6 @@ fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-/// Whether the template's segment at `index` is the hash-tagged placeholder.
-pub(crate) fn is_tagged(checked: &Checked, segment: &Segment) -> bool {
-    matches!((segment, &checked.hash_tag), (Segment::Placeholder(p), Some(tag)) if p == tag)
-}
-
 /// `version`, `unique` and `index`: on stored value fields of a hash model
 /// with a hash tag that scopes them, each on a type it can work with.
 fn check_coordination(
@@ -585,13 +581,20 @@ fn check_coordination(
             );
             return None;
         };
+        if template.separator != ':' {
+            cx.error_spanned_by(
+                tokens,
+                format!("`#[redis({name})]` keeps its index and unique keys next to the model's, `:`-separated; it needs the default separator, so remove `separator` or keep the index in a model of its own"),
+            );
+            return None;
+        }
         let position = template
             .segments
             .iter()
-            .position(|s| matches!(s, Segment::Placeholder(p) if p == tag))?;
+            .position(|s| matches!(s, Segment::Placeholder(p, _) if p == tag))?;
         if template.segments[..position]
             .iter()
-            .any(|s| matches!(s, Segment::Placeholder(_)))
+            .any(|s| matches!(s, Segment::Placeholder(..)))
         {
             cx.error_spanned_by(
                 tokens,
@@ -600,7 +603,7 @@ fn check_coordination(
             return None;
         }
         if template.segments.len() == position + 2
-            && matches!(template.segments[position + 1], Segment::Placeholder(_))
+            && matches!(template.segments[position + 1], Segment::Placeholder(..))
         {
             cx.error_spanned_by(
                 tokens,

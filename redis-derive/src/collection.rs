@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{LitStr, Token};
 
 use crate::ctxt::Ctxt;
-use crate::key_template::{self, Segment, Template};
+use crate::key_template::{self, Template};
 use crate::suggest::{closest, list, one_of};
 
 /// The collection kinds the derives declare.
@@ -106,6 +106,7 @@ struct Attrs {
     key: Option<LitStr>,
     key_written: bool,
     hash_tag: Option<LitStr>,
+    separator: Option<LitStr>,
     ttl: Option<LitStr>,
     krate: Option<syn::Path>,
     member: Option<syn::Type>,
@@ -133,6 +134,7 @@ struct Attrs {
 const ATTRS: &[&str] = &[
     "key",
     "hash_tag",
+    "separator",
     "ttl",
     "crate",
     "member",
@@ -218,7 +220,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         *slot = Some(lit.clone());
                     }
                 }
-                "key" | "channel" | "hash_tag" | "ttl" | "crate" => {
+                "key" | "channel" | "hash_tag" | "separator" | "ttl" | "crate" => {
                     if name == "key" || name == "channel" {
                         attrs.key_written = true;
                     }
@@ -237,6 +239,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                     let slot = match name.as_str() {
                         "key" | "channel" => &mut attrs.key,
                         "hash_tag" => &mut attrs.hash_tag,
+                        "separator" => &mut attrs.separator,
                         "ttl" => &mut attrs.ttl,
                         _ => {
                             match lit.parse::<syn::Path>() {
@@ -594,7 +597,8 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         return None;
     };
     let source = lit.value();
-    let template: Template = match key_template::parse(&source) {
+    let separator = crate::key_tokens::separator(cx, attrs.separator.as_ref())?;
+    let template: Template = match key_template::parse(&source, separator) {
         Ok(template) => template,
         Err(errors) => {
             for err in errors {
@@ -702,21 +706,14 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
     let ident = &input.ident;
     let name = ident.to_string();
     let mut types = ordered.iter().map(|f| &f.ty);
-    let segments: Vec<TokenStream> = template
-        .segments
-        .iter()
-        .map(|seg| match seg {
-            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
-            Segment::Placeholder(p) => {
-                let tagged = hash_tag.as_deref() == Some(p.as_str());
-                let shape = match types.next() {
-                    Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
-                    None => quote!(#rr::PartShape::Text),
-                };
-                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
-            }
-        })
-        .collect();
+    let key_template = template.tokens(&rr, &source, |p| {
+        let tagged = hash_tag.as_deref() == Some(p);
+        let shape = match types.next() {
+            Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
+            None => quote!(#rr::PartShape::Text),
+        };
+        (tagged, shape)
+    });
     let ttl = match ttl_millis {
         Some(ms) => quote!(#rr::Some(#rr::Duration::from_millis(#ms))),
         None => quote!(#rr::None),
@@ -886,14 +883,15 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             };
             (
                 quote! {
-                    #[automatically_derived]
-                    impl #rr::RedisLock for #ident {
-                        type Fence = #fence;
-                        fn fence(id: &Self::Id) -> #fence {
-                            #from_id
-                        }
-                    }
-                },
+                                    #[automatically_derived]
+                                    impl #rr::RedisLock for #ident {
+                                        type Fence = #fence;
+                                        #[allow(clippy::too_many_arguments)]
+                fn fence(id: &Self::Id) -> #fence {
+                                            #from_id
+                                        }
+                                    }
+                                },
                 TokenStream::new(),
             )
         }
@@ -970,6 +968,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             &rr,
             input,
             &source,
+            separator,
             hash_tag.as_deref(),
             &ordered,
             &names,
@@ -979,6 +978,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
             &rr,
             input,
             &source,
+            separator,
             hash_tag.as_deref(),
             &ordered,
             &names,
@@ -990,6 +990,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     &rr,
                     input,
                     &source,
+                    separator,
                     hash_tag.as_deref(),
                     &ordered,
                     &names,
@@ -1034,10 +1035,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #name,
                     module_path: ::core::module_path!(),
-                    key: #rr::KeyTemplate {
-                        source: #source,
-                        segments: &[#(#segments),*],
-                    },
+                    key: #key_template,
                     kind: #kind_tokens,
                     ttl: #ttl,
                     fields: &[#(#field_metas),*],
@@ -1218,6 +1216,7 @@ fn fence(
     rr: &TokenStream,
     input: &syn::DeriveInput,
     source: &str,
+    separator: char,
     hash_tag: Option<&str>,
     ordered: &[&syn::Field],
     names: &[String],
@@ -1228,29 +1227,17 @@ fn fence(
     let fence = quote::format_ident!("{}Fence", ident);
     let fence_name = fence.to_string();
     let fence_source = match hash_tag {
-        Some(_) => format!("{source}:fence"),
-        None => format!("{source}:fence:{{slot_tag}}"),
+        Some(_) => format!("{source}{separator}fence"),
+        None => format!("{source}{separator}fence{separator}{{slot_tag}}"),
     };
-    let Ok(template) = key_template::parse(&fence_source) else {
+    let Ok(template) = key_template::parse(&fence_source, separator) else {
         return TokenStream::new();
     };
     let mut types = ordered.iter().map(|f| &f.ty);
-    let segments: Vec<TokenStream> = template
-        .segments
-        .iter()
-        .map(|seg| match seg {
-            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
-            Segment::Placeholder(p) => match types.next() {
-                Some(ty) => {
-                    let tagged = hash_tag == Some(p.as_str());
-                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #rr::assert_key_part::<#ty>() })
-                }
-                None => {
-                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: true, shape: #rr::assert_key_part::<u32>() })
-                }
-            },
-        })
-        .collect();
+    let key_template = template.tokens(rr, &fence_source, |p| match types.next() {
+        Some(ty) => (hash_tag == Some(p), quote!(#rr::assert_key_part::<#ty>())),
+        None => (true, quote!(#rr::assert_key_part::<u32>())),
+    });
     let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
     let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
     let mut field_metas: Vec<TokenStream> = fields
@@ -1292,10 +1279,7 @@ fn fence(
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #fence_name,
                     module_path: ::core::module_path!(),
-                    key: #rr::KeyTemplate {
-                        source: #fence_source,
-                        segments: &[#(#segments),*],
-                    },
+                    key: #key_template,
                     kind: #rr::Kind::LeaseFence,
                     ttl: #rr::None,
                     fields: &[#(#field_metas),*],
@@ -1321,10 +1305,12 @@ fn fence(
 /// with the queue's placeholder fields and `consumer`, whose template is the
 /// queue's with `:inflight:{consumer}` appended (same hash tag, so one slot),
 /// and the `RedisQueue` impl tying them together.
+#[allow(clippy::too_many_arguments)]
 fn in_flight(
     rr: &TokenStream,
     input: &syn::DeriveInput,
     source: &str,
+    separator: char,
     hash_tag: Option<&str>,
     ordered: &[&syn::Field],
     names: &[String],
@@ -1334,26 +1320,18 @@ fn in_flight(
     let vis = &input.vis;
     let flight = quote::format_ident!("{}InFlight", ident);
     let flight_name = flight.to_string();
-    let flight_source = format!("{source}:inflight:{{consumer}}");
-    let Ok(template) = key_template::parse(&flight_source) else {
+    let flight_source = format!("{source}{separator}inflight{separator}{{consumer}}");
+    let Ok(template) = key_template::parse(&flight_source, separator) else {
         return TokenStream::new();
     };
     let mut types = ordered.iter().map(|f| &f.ty);
-    let segments: Vec<TokenStream> = template
-        .segments
-        .iter()
-        .map(|seg| match seg {
-            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
-            Segment::Placeholder(p) => {
-                let tagged = hash_tag == Some(p.as_str());
-                let shape = match types.next() {
-                    Some(ty) => quote!(#rr::assert_key_part::<#ty>()),
-                    None => quote!(#rr::assert_key_part::<#rr::String>()),
-                };
-                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
-            }
-        })
-        .collect();
+    let key_template = template.tokens(rr, &flight_source, |p| {
+        let shape = match types.next() {
+            Some(ty) => quote!(#rr::assert_key_part::<#ty>()),
+            None => quote!(#rr::assert_key_part::<#rr::String>()),
+        };
+        (hash_tag == Some(p), shape)
+    });
     let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
     let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
     let field_metas = fields.iter().zip(names).map(|(f, fname)| {
@@ -1389,10 +1367,7 @@ fn in_flight(
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #flight_name,
                     module_path: ::core::module_path!(),
-                    key: #rr::KeyTemplate {
-                        source: #flight_source,
-                        segments: &[#(#segments),*],
-                    },
+                    key: #key_template,
                     kind: #rr::Kind::List,
                     ttl: #rr::None,
                     fields: &[#(#field_metas,)* #rr::FieldMeta { name: "consumer", stored_as: "consumer", rust_type: "String", storage: #rr::FieldStorage::KeyPart, optional: false }],
@@ -1484,6 +1459,7 @@ fn companion(
     rr: &TokenStream,
     input: &syn::DeriveInput,
     source: &str,
+    separator: char,
     hash_tag: Option<&str>,
     ordered: &[&syn::Field],
     names: &[String],
@@ -1496,29 +1472,17 @@ fn companion(
     let family_name = family.to_string();
     let suffix = what.suffix;
     let family_source = match hash_tag {
-        Some(_) => format!("{source}:{suffix}"),
-        None => format!("{source}:{suffix}:{{slot_tag}}"),
+        Some(_) => format!("{source}{separator}{suffix}"),
+        None => format!("{source}{separator}{suffix}{separator}{{slot_tag}}"),
     };
-    let Ok(template) = key_template::parse(&family_source) else {
+    let Ok(template) = key_template::parse(&family_source, separator) else {
         return TokenStream::new();
     };
     let mut types = ordered.iter().map(|f| &f.ty);
-    let segments: Vec<TokenStream> = template
-        .segments
-        .iter()
-        .map(|seg| match seg {
-            Segment::Literal(text) => quote!(#rr::Segment::Literal(#text)),
-            Segment::Placeholder(p) => match types.next() {
-                Some(ty) => {
-                    let tagged = hash_tag == Some(p.as_str());
-                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #rr::assert_key_part::<#ty>() })
-                }
-                None => {
-                    quote!(#rr::Segment::Placeholder { field: #p, hash_tag: true, shape: #rr::assert_key_part::<u32>() })
-                }
-            },
-        })
-        .collect();
+    let key_template = template.tokens(rr, &family_source, |p| match types.next() {
+        Some(ty) => (hash_tag == Some(p), quote!(#rr::assert_key_part::<#ty>())),
+        None => (true, quote!(#rr::assert_key_part::<u32>())),
+    });
     let idents: Vec<&syn::Ident> = ordered.iter().filter_map(|f| f.ident.as_ref()).collect();
     let tys: Vec<&syn::Type> = ordered.iter().map(|f| &f.ty).collect();
     let mut field_metas: Vec<TokenStream> = fields
@@ -1563,10 +1527,7 @@ fn companion(
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #family_name,
                     module_path: ::core::module_path!(),
-                    key: #rr::KeyTemplate {
-                        source: #family_source,
-                        segments: &[#(#segments),*],
-                    },
+                    key: #key_template,
                     kind: #kind,
                     ttl: #rr::None,
                     fields: &[#(#field_metas),*],

@@ -142,22 +142,15 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     // Static description.
     let key_source = &checked.key_source;
     let mut placeholder_types = placeholders.iter().map(|f| f.ty);
-    let segments: Vec<TokenStream> = checked
-        .template
-        .segments
-        .iter()
-        .map(|seg| match seg {
-            Segment::Literal(lit) => quote!(#rr::Segment::Literal(#lit)),
-            Segment::Placeholder(p) => {
-                let tagged = check::is_tagged(checked, seg);
-                let shape = match placeholder_types.next() {
-                    Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
-                    None => quote!(#rr::PartShape::Text),
-                };
-                quote!(#rr::Segment::Placeholder { field: #p, hash_tag: #tagged, shape: #shape })
-            }
-        })
-        .collect();
+    let segments = checked.template.segment_tokens(&rr, |p| {
+        let tagged = checked.hash_tag.as_deref() == Some(p);
+        let shape = match placeholder_types.next() {
+            Some(ty) => quote_spanned!(ty.span()=> #rr::assert_key_part::<#ty>()),
+            None => quote!(#rr::PartShape::Text),
+        };
+        (tagged, shape)
+    });
+    let key_template = checked.template.tokens_of(&rr, key_source, &segments);
     let encoding_tokens = match encoding {
         Encoding::Hash => quote!(#rr::Encoding::Hash),
         Encoding::Json => quote!(#rr::Encoding::Json),
@@ -243,10 +236,7 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                 const META: &'static #rr::ModelMeta = &#rr::ModelMeta {
                     name: #name,
                     module_path: ::core::module_path!(),
-                    key: #rr::KeyTemplate {
-                        source: #key_source,
-                        segments: &[#(#segments),*],
-                    },
+                    key: #key_template,
                     kind: #rr::Kind::Entity(#encoding_tokens),
                     ttl: #ttl,
                     fields: &[#(#field_metas),*],
@@ -643,7 +633,9 @@ fn expand_coordination(
         .iter()
         .map(|s| match s {
             Segment::Literal(l) => l.clone(),
-            Segment::Placeholder(p) => format!("{{{p}}}"),
+            Segment::Placeholder(p, affixes) => {
+                format!("{}{{{p}}}{}", affixes.prefix, affixes.suffix)
+            }
         })
         .collect();
     let scope_source = scope_source.join(":");
@@ -682,6 +674,7 @@ fn expand_coordination(
                     module_path: ::core::module_path!(),
                     key: #rr::KeyTemplate {
                         source: #source,
+                        separator: b':',
                         segments: &[#(#scope_segments,)* #rr::Segment::Literal(#literal)],
                     },
                     kind: #family_kind,

@@ -12,6 +12,7 @@ mod expand;
 mod fallback;
 mod key_part;
 mod key_template;
+mod key_tokens;
 #[cfg(test)]
 mod lease_tests;
 mod suggest;

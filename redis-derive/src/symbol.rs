@@ -12,6 +12,7 @@ pub(crate) const KEY: Symbol = Symbol("key");
 pub(crate) const ENCODING: Symbol = Symbol("encoding");
 pub(crate) const TTL: Symbol = Symbol("ttl");
 pub(crate) const HASH_TAG: Symbol = Symbol("hash_tag");
+pub(crate) const SEPARATOR: Symbol = Symbol("separator");
 pub(crate) const DENY_UNKNOWN_FIELDS: Symbol = Symbol("deny_unknown_fields");
 pub(crate) const CRATE: Symbol = Symbol("crate");
 pub(crate) const RENAME: Symbol = Symbol("rename");

@@ -54,7 +54,10 @@ async fn seed(server: &RedisServer) {
             .arg(format!("p{id}"));
         pipe.cmd("SET")
             .arg(format!("game/{id}/state"))
-            .arg(serde_json::json!({ "turn": id }).to_string());
+            .arg(serde_json::json!({ "game": id, "turn": id }).to_string());
+        pipe.cmd("SET")
+            .arg(format!("k3k:room=r{id}:config"))
+            .arg(serde_json::json!({ "room": format!("r{id}"), "duration": id * 60 }).to_string());
         pipe.cmd("SET")
             .arg(format!("legacy:blob:{id}"))
             .arg(format!("plain text {id}"));
@@ -89,7 +92,7 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
     let config = Config::builder().url(server.url()).build().unwrap();
     let report = infer(&config, &InferOptions::default()).await.unwrap();
     assert!(report.complete);
-    assert_eq!(report.keys_scanned, 40 * 6 + 1);
+    assert_eq!(report.keys_scanned, 40 * 7 + 1);
 
     let users = family(&report, "shop:user:{user}");
     assert_eq!((users.keys, users.encoding.as_str()), (40, "hash"));
@@ -119,14 +122,13 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
         Some("u64")
     );
     assert_eq!(family(&report, "shop:rank:daily").encoding, "sorted_set");
-    // What it cannot declare, it says.
+    // Legacy layouts: another separator, literal text inside a segment.
     let game = family(&report, "game/{game}/state");
-    assert!(game.declaration.is_none());
-    assert!(
-        game.undecided.iter().any(|u| u.contains("`/`")),
-        "{:?}",
-        game.undecided
-    );
+    assert_eq!(game.separator, "/");
+    assert!(game.undecided.is_empty(), "{:?}", game.undecided);
+    let rooms = family(&report, "k3k:room={room}:config");
+    assert!(rooms.undecided.is_empty(), "{:?}", rooms.undecided);
+    // What it cannot declare, it says.
     let blobs = family(&report, "legacy:blob:{blob}");
     assert!(
         blobs.undecided.iter().any(|u| u.contains("custom codec")),
@@ -177,4 +179,8 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
         .await
         .unwrap();
     assert_eq!(top[0].0, "p40");
+    let game: inferred::GameState = store.get(&9).await.unwrap().unwrap();
+    assert_eq!(game.turn, 9);
+    let room: inferred::K3kConfig = store.get(&"r4".to_owned()).await.unwrap().unwrap();
+    assert_eq!(room.duration, 240);
 }

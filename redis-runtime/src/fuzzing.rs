@@ -31,7 +31,12 @@ pub enum Segment<'a> {
 fn views<'a>(segments: &'a [Segment<'a>]) -> impl ExactSizeIterator<Item = SegmentView<'a>> {
     segments.iter().map(|segment| match *segment {
         Segment::Literal(lit) => SegmentView::Literal(lit),
-        Segment::Placeholder { hash_tag, shape } => SegmentView::Placeholder { hash_tag, shape },
+        Segment::Placeholder { hash_tag, shape } => SegmentView::Placeholder {
+            hash_tag,
+            shape,
+            prefix: "",
+            suffix: "",
+        },
     })
 }
 
@@ -39,12 +44,12 @@ fn views<'a>(segments: &'a [Segment<'a>]) -> impl ExactSizeIterator<Item = Segme
 /// as [`KeyTemplate::scan_pattern`](crate::key::KeyTemplate::scan_pattern)
 /// builds it.
 pub fn scan_pattern(namespace: &str, segments: &[Segment<'_>]) -> String {
-    key::scan_pattern_of(namespace, views(segments))
+    key::scan_pattern_of(namespace, b':', views(segments))
 }
 
 /// Splits `key` under `namespace` by the template `segments` into its
 /// decoded placeholder parts, as [`KeyTemplate::split`](crate::key::KeyTemplate::split)
 /// does; `None` when the renderer could not have produced it.
 pub fn split_key(segments: &[Segment<'_>], namespace: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-    key::split_key(views(segments), namespace, key)
+    key::split_key(views(segments), b':', namespace, key)
 }

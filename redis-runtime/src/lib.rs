@@ -244,6 +244,7 @@ pub mod __private {
         module_path: "?",
         key: KeyTemplate {
             source: "?",
+            separator: b':',
             segments: &[],
         },
         kind: Kind::Entity(Encoding::Hash),

@@ -688,11 +688,15 @@ fn templates_and_reserved_bytes_are_as_documented() {
         field,
         hash_tag,
         shape: PartShape::Text,
+        prefix: "",
+        suffix: "",
     };
     let int = |field| P {
         field,
         hash_tag: false,
         shape: PartShape::Integer { signed: false },
+        prefix: "",
+        suffix: "",
     };
     let expected: [(Kind, Vec<Segment>); 6] = [
         (Kind::User, vec![L("user"), p("id", false)]),

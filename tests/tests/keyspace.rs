@@ -385,6 +385,8 @@ fn the_manifest_describes_every_family() {
             field: "tenant".into(),
             hash_tag: true,
             shape: PartShape::Text,
+            prefix: String::new(),
+            suffix: String::new(),
         }
     );
     assert_eq!(
@@ -393,6 +395,8 @@ fn the_manifest_describes_every_family() {
             field: "id".into(),
             hash_tag: false,
             shape: PartShape::Integer { signed: false },
+            prefix: String::new(),
+            suffix: String::new(),
         }
     );
     let storage: Vec<(&str, &str, Option<&str>)> = user
@@ -445,17 +449,17 @@ fn the_manifest_describes_every_family() {
     );
     let newer = manifest
         .to_json()
-        .replace("\"version\": 3", "\"version\": 4");
+        .replace("\"version\": 4", "\"version\": 5");
     assert!(
         Manifest::from_json(&newer)
             .unwrap_err()
             .to_string()
-            .contains("version 4")
+            .contains("version 5")
     );
     // Version 1 did not record shapes: its placeholders read as text.
     let v1 = manifest
         .to_json()
-        .replace("\"version\": 3", "\"version\": 1")
+        .replace("\"version\": 4", "\"version\": 1")
         .replace(",\n          \"shape\": \"integer\"", "")
         .replace(",\n          \"shape\": \"text\"", "");
     assert!(!v1.contains("shape\": \"integer"), "{v1}");
@@ -464,12 +468,15 @@ fn the_manifest_describes_every_family() {
         let mut value: serde_json::Value = serde_json::from_str(&v1).unwrap();
         for family in value["families"].as_array_mut().unwrap() {
             family.as_object_mut().unwrap().remove("commands");
+            // Nor separators (version 4): a missing one is `:`.
+            family.as_object_mut().unwrap().remove("separator");
         }
         value
     })
     .unwrap();
     let v1 = Manifest::from_json(&v1).unwrap();
     for (old, new) in v1.families.iter().zip(&manifest.families) {
+        assert_eq!(old.separator, ":");
         assert!(!old.commands.is_empty());
         assert_eq!(old.commands, new.commands, "{}", old.model);
     }
@@ -479,6 +486,8 @@ fn the_manifest_describes_every_family() {
             field: "id".into(),
             hash_tag: false,
             shape: PartShape::Text,
+            prefix: String::new(),
+            suffix: String::new(),
         }
     );
 }

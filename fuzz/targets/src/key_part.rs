@@ -74,10 +74,13 @@ pub(crate) struct Mixed {
 /// A single text placeholder: its split is the part codec's decoder alone.
 const PART: KeyTemplate = KeyTemplate {
     source: "{p}",
+    separator: b':',
     segments: &[Segment::Placeholder {
         field: "p",
         hash_tag: false,
         shape: PartShape::Text,
+        prefix: "",
+        suffix: "",
     }],
 };
 

@@ -9,7 +9,7 @@
 //! derive itself would need a compiler per input; a feature-gated copy would
 //! drift.)
 
-use redis_runtime::key::{glob_escape_into, is_valid_literal};
+use redis_runtime::key::glob_escape_into;
 
 #[path = "../../../redis-derive/src/key_template.rs"]
 mod parser;
@@ -37,10 +37,17 @@ pub fn key_template(data: &[u8]) {
             "guess {name:?} in {source:?}"
         );
     }
-    match parser::parse(&source) {
-        Ok(template) => check_parsed(&source, &template, &guessed),
-        Err(errors) => check_errors(&source, &errors),
+    for separator in [':', '/', '.'] {
+        match parser::parse(&source, separator) {
+            Ok(template) => check_parsed(&source, &template, &guessed),
+            Err(errors) => check_errors(&source, separator, &errors),
+        }
     }
+}
+
+/// Whether `lit` is literal text a template separated by `separator` may hold.
+fn is_literal(lit: &str, separator: char) -> bool {
+    lit.chars().all(|c| parser::is_literal_char(c, separator))
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -56,10 +63,12 @@ fn render(template: &Template) -> String {
         .iter()
         .map(|segment| match segment {
             Segment::Literal(lit) => lit.clone(),
-            Segment::Placeholder(name) => format!("{{{name}}}"),
+            Segment::Placeholder(name, affixes) => {
+                format!("{}{{{name}}}{}", affixes.prefix, affixes.suffix)
+            }
         })
         .collect();
-    parts.join(":")
+    parts.join(&template.separator.to_string())
 }
 
 fn check_parsed(source: &str, template: &Template, guessed: &[&str]) {
@@ -67,19 +76,32 @@ fn check_parsed(source: &str, template: &Template, guessed: &[&str]) {
     for segment in &template.segments {
         match segment {
             Segment::Literal(lit) => {
-                assert!(is_valid_literal(lit), "literal {lit:?} of {source:?}");
+                assert!(
+                    !lit.is_empty() && is_literal(lit, template.separator),
+                    "literal {lit:?} of {source:?}"
+                );
                 let mut escaped = String::new();
                 glob_escape_into(lit, &mut escaped);
                 assert_eq!(&escaped, lit, "literal of {source:?} needs glob escaping");
             }
-            Segment::Placeholder(name) => {
+            Segment::Placeholder(name, affixes) => {
                 assert!(is_identifier(name), "placeholder {name:?} of {source:?}");
+                for text in [&affixes.prefix, &affixes.suffix] {
+                    assert!(
+                        is_literal(text, template.separator),
+                        "literal text {text:?} of {source:?}"
+                    );
+                    let mut escaped = String::new();
+                    glob_escape_into(text, &mut escaped);
+                    assert_eq!(&escaped, text, "literal of {source:?} needs glob escaping");
+                }
             }
         }
     }
     let rendered = render(template);
     assert_eq!(rendered, source.replace("{r#", "{"), "{source:?}");
-    let reparsed = parser::parse(&rendered).expect("a rendered template parses");
+    let reparsed =
+        parser::parse(&rendered, template.separator).expect("a rendered template parses");
     assert_eq!(&reparsed, template, "{source:?}");
     let names: Vec<&str> = template.placeholders().collect();
     let guessed: Vec<&str> = guessed
@@ -89,11 +111,11 @@ fn check_parsed(source: &str, template: &Template, guessed: &[&str]) {
     assert_eq!(names, guessed, "fallback guesses differ for {source:?}");
 }
 
-fn check_errors(source: &str, errors: &[TemplateError]) {
+fn check_errors(source: &str, separator: char, errors: &[TemplateError]) {
     let chars: Vec<char> = source.chars().collect();
     assert!(!errors.is_empty(), "{source:?}");
     assert!(
-        errors.len() <= source.split(':').count(),
+        errors.len() <= source.split(separator).count(),
         "more errors than segments in {source:?}: {errors:?}"
     );
     // In column order (`:` alone is both a leading and a trailing separator,
@@ -122,7 +144,8 @@ fn check_errors(source: &str, errors: &[TemplateError]) {
             ErrorKind::Empty => unreachable!(),
             ErrorKind::LeadingSeparator
             | ErrorKind::TrailingSeparator
-            | ErrorKind::DoubleSeparator => ':',
+            | ErrorKind::DoubleSeparator => separator,
+            ErrorKind::Colon => ':',
             ErrorKind::Whitespace(c)
             | ErrorKind::Glob(c)
             | ErrorKind::Control(c)
@@ -131,7 +154,7 @@ fn check_errors(source: &str, errors: &[TemplateError]) {
             ErrorKind::UnclosedBrace
             | ErrorKind::NestedBrace
             | ErrorKind::EmptyPlaceholder
-            | ErrorKind::PartialPlaceholder
+            | ErrorKind::TwoPlaceholders { .. }
             | ErrorKind::PlaceholderName(_) => '{',
         };
         assert_eq!(at, expected, "{source:?}: {error:?}");
@@ -139,7 +162,7 @@ fn check_errors(source: &str, errors: &[TemplateError]) {
             ErrorKind::Whitespace(c) => assert!(c.is_whitespace()),
             ErrorKind::Control(c) => assert!(c.is_control()),
             ErrorKind::Glob(c) => assert!(matches!(c, '*' | '?' | '[' | ']')),
-            ErrorKind::LiteralChar(c) => assert!(!is_valid_literal(&c.to_string())),
+            ErrorKind::LiteralChar(c) => assert!(!parser::is_literal_char(*c, separator)),
             ErrorKind::PlaceholderName(name) => assert!(!is_identifier(name)),
             _ => {}
         }

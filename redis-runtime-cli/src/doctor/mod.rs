@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use redis_runtime::Config;
 use redis_runtime::keyspace::commands::{self, Access};
-use redis_runtime::keyspace::{KeyFamily, Manifest, ManifestSegment};
+use redis_runtime::keyspace::{KeyFamily, Manifest};
 use redis_runtime::redis::{self, AsyncConnectionConfig, Value, aio::MultiplexedConnection};
 
 pub use report::{
@@ -327,18 +327,7 @@ pub(crate) fn warnings(server: &ServerReport, manifest: &Manifest) -> Vec<String
 
 /// A key inside a family's pattern that no entity will have.
 fn probe_key(namespace: &str, family: &KeyFamily) -> String {
-    let mut key = namespace.to_owned();
-    for (i, seg) in family.segments.iter().enumerate() {
-        if i > 0 {
-            key.push(':');
-        }
-        match seg {
-            ManifestSegment::Literal { text } => key.push_str(text),
-            ManifestSegment::Placeholder { hash_tag: true, .. } => key.push_str("{doctor-probe}"),
-            ManifestSegment::Placeholder { .. } => key.push_str("doctor-probe"),
-        }
-    }
-    key
+    family.sample_key(namespace, "doctor-probe")
 }
 
 /// Whether the user may touch each family: `ACL DRYRUN` of every command of

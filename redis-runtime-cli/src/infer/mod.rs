@@ -60,6 +60,8 @@ pub struct InferReport {
 pub struct InferredFamily {
     /// The suggested key template (`user:{user}:profile`).
     pub template: String,
+    /// What separates its segments: `:`, `/` or `.`.
+    pub separator: String,
     /// The suggested declaration's name.
     pub name: String,
     /// Keys of this shape in the sample.
@@ -354,11 +356,69 @@ fn refine(mut g: Group, done: &mut Vec<Group>) {
 }
 
 /// Literals a template may hold as they are.
-fn valid_literal(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+fn valid_literal(text: &str, separator: char) -> bool {
+    !text.is_empty() && valid_text(text, separator)
+}
+
+/// Whether `text` (possibly empty) is literal text a template separated by
+/// `separator` may hold, as the derive checks it.
+fn valid_text(text: &str, separator: char) -> bool {
+    text.chars().all(|c| {
+        c != separator
+            && (c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '_' | '-' | '.' | '/' | '=' | '@' | '+' | ',' | '~' | '|' | '#'
+                ))
+    })
+}
+
+/// The literal text every value starts and ends with, when there is some
+/// (`room=` of `room=r1`, `room=r2`; `.json` of `7.json`, `8.json`): a
+/// prefix ends with, and a suffix starts with, a character that is not a
+/// letter or digit, and at least one character is left in every value.
+fn affixes(values: &[&str], separator: char) -> (String, String) {
+    let Some(first) = values.first() else {
+        return (String::new(), String::new());
+    };
+    let mut prefix = first.len();
+    let mut suffix = first.len();
+    for v in values {
+        prefix = prefix.min(
+            first
+                .bytes()
+                .zip(v.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+        suffix = suffix.min(
+            first
+                .bytes()
+                .rev()
+                .zip(v.bytes().rev())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    let cut_prefix = first.as_bytes()[..prefix]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphanumeric())
+        .map_or(0, |i| i + 1);
+    let tail = &first.as_bytes()[first.len() - suffix..];
+    let cut_suffix = tail
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .map_or(0, |i| suffix - i);
+    let shortest = values.iter().map(|v| v.len()).min().unwrap_or(0);
+    let (p, s) = (&first[..cut_prefix], &first[first.len() - cut_suffix..]);
+    if p.len() + s.len() >= shortest
+        || !valid_text(p, separator)
+        || !valid_text(s, separator)
+        || !first.is_char_boundary(cut_prefix)
+    {
+        return (String::new(), String::new());
+    }
+    (p.to_owned(), s.to_owned())
 }
 
 fn camel(text: &str) -> String {
@@ -489,18 +549,48 @@ async fn describe(
         match part {
             Some(Part::Word(w)) => {
                 let literal = w.trim_start_matches('{').trim_end_matches('}');
-                if !valid_literal(literal) {
+                if !valid_literal(literal, sep) {
                     undecided.push(format!(
-                        "the literal `{w}` has characters a template literal cannot hold (`A-Z a-z 0-9 _ - .`)"
+                        "the literal `{w}` has characters a template literal cannot hold (`A-Z a-z 0-9 _ - . / = @ + , ~ | #`, not the separator)"
                     ));
                 }
                 template.push_str(w);
                 literals.push(literal.to_owned());
             }
             other => {
-                let base = literals
-                    .last()
-                    .map_or_else(|| "id".to_owned(), |l| snake(l));
+                // Literal text every value of this position shares
+                // (`room=` of `room=r1`), unless it is the hash tag.
+                let values: Vec<&str> = g.keys.iter().filter_map(|k| k.split(sep).nth(i)).collect();
+                let (prefix, suffix) = if g.tagged == Some(i) {
+                    (String::new(), String::new())
+                } else {
+                    affixes(&values, sep)
+                };
+                let mut other = other.clone();
+                if !prefix.is_empty() || !suffix.is_empty() {
+                    let middles = values
+                        .iter()
+                        .map(|v| Part::of(&v[prefix.len()..v.len() - suffix.len()]));
+                    let mut classes: Vec<Part> = middles
+                        .map(|p| match p {
+                            Part::Word(_) => Part::Word(String::new()),
+                            p => p,
+                        })
+                        .collect();
+                    classes.dedup();
+                    other = match classes.as_slice() {
+                        [one] => Some(one.clone()),
+                        _ => None,
+                    };
+                }
+                let named = prefix.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+                let base = if named.is_empty() {
+                    literals
+                        .last()
+                        .map_or_else(|| "id".to_owned(), |l| snake(l))
+                } else {
+                    snake(named)
+                };
                 let mut name = base.clone();
                 let mut n = 2;
                 while placeholders.iter().any(|(p, _)| *p == name) {
@@ -511,15 +601,10 @@ async fn describe(
                 if g.tagged == Some(i) {
                     hash_tag = Some(name.clone());
                 }
-                let _ = write!(template, "{{{name}}}");
+                let _ = write!(template, "{prefix}{{{name}}}{suffix}");
                 placeholders.push((name, ty.to_owned()));
             }
         }
-    }
-    if g.separator.is_some_and(|s| s != ':') {
-        undecided.push(format!(
-            "the keys use `{sep}` between segments; templates are `:`-separated, so declare this family by hand or list it as a raw family"
-        ));
     }
     let mut base = camel(&literals.join("_"));
     if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
@@ -584,6 +669,7 @@ async fn describe(
     let element_type = values.element_type();
     let mut family = InferredFamily {
         template,
+        separator: sep.to_string(),
         name,
         keys: g.keys.len() as u64,
         examples: g.keys.iter().take(3).cloned().collect(),
@@ -851,15 +937,19 @@ fn ttl_attr(family: &InferredFamily) -> String {
 fn declaration(f: &InferredFamily) -> Option<String> {
     if f.undecided
         .iter()
-        .any(|u| u.contains("separated") || u.contains("literal") || u.contains("different types"))
+        .any(|u| u.contains("literal") || u.contains("different types"))
     {
         return None;
     }
+    let separator = match f.separator.as_str() {
+        ":" => String::new(),
+        other => format!(", separator = \"{other}\""),
+    };
     let tag = f
         .hash_tag
         .as_ref()
-        .map(|t| format!(", hash_tag = \"{t}\""))
-        .unwrap_or_default();
+        .map(|t| format!("{separator}, hash_tag = \"{t}\""))
+        .unwrap_or(separator);
     let ttl = ttl_attr(f);
     let key_fields: String = f
         .placeholders

@@ -1,14 +1,19 @@
 //! Key templates, key parts and the one key renderer.
 //!
-//! A key template is a `:`-separated list of segments; each segment is a literal
-//! or one placeholder naming a field of the model (its id). Values substituted
-//! for placeholders go through [`KeyPart`] and are percent-escaped for the
-//! reserved bytes `:` `{` `}` `*` `?` `[` `]` `\` `%`, ASCII whitespace and
-//! control bytes (`%3A`, `%7B`, ...; upper-case hex, nothing else escaped). That
-//! escaping is what makes keys unambiguous:
+//! A key template is a list of segments separated by its separator (`:`
+//! unless the declaration says `separator = "/"` or `separator = "."`); each
+//! segment is a literal or one placeholder naming a field of the model (its
+//! id), optionally with literal text around it inside the segment
+//! (`room={room}`, `{id}.json`). Values substituted for placeholders go through
+//! [`KeyPart`] and are percent-escaped for the reserved bytes `:` `{` `}` `*`
+//! `?` `[` `]` `\` `%`, ASCII whitespace and control bytes, and the template's
+//! separator (`%3A`, `%7B`, `%2F`, ...; upper-case hex, nothing else escaped).
+//! That escaping is what makes keys unambiguous:
 //!
-//! - a rendered part never contains `:`, so a key splits back into exactly the
-//!   template's segments, and distinct ids render distinct keys;
+//! - a rendered part never contains `:` or the template's separator, so a key
+//!   splits back into exactly the template's segments, a segment's literal
+//!   text around its placeholder strips off exactly once, and distinct ids
+//!   render distinct keys;
 //! - a rendered part never contains a glob character, so a `SCAN MATCH` pattern
 //!   built from a template (and any literal parts of an id) cannot be widened by
 //!   what an id contains;
@@ -33,7 +38,8 @@ pub const MAX_KEY_PART_LEN: usize = 1024;
 pub enum Segment {
     /// A literal segment, e.g. `user` in `user:{id}`.
     Literal(&'static str),
-    /// A placeholder segment, e.g. `{id}`, rendered from a [`KeyPart`].
+    /// A placeholder segment, e.g. `{id}` or `room={room}`, rendered from a
+    /// [`KeyPart`] between the segment's literal prefix and suffix.
     Placeholder {
         /// The field the placeholder names.
         field: &'static str,
@@ -41,6 +47,12 @@ pub enum Segment {
         hash_tag: bool,
         /// What the field's type can render ([`KeyPart::SHAPE`]).
         shape: PartShape,
+        /// Literal text before the placeholder in its segment (`room=` in
+        /// `room={room}`); usually empty.
+        prefix: &'static str,
+        /// Literal text after the placeholder in its segment (`.json` in
+        /// `{id}.json`); usually empty.
+        suffix: &'static str,
     },
 }
 
@@ -65,9 +77,15 @@ pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
 pub struct KeyTemplate {
     /// The template as written in the attribute, e.g. `"user:{id}"`.
     pub source: &'static str,
+    /// The byte between segments: `b':'`, or `b'/'` or `b'.'` as declared
+    /// with `separator = ...`.
+    pub separator: u8,
     /// Its segments, in order.
     pub segments: &'static [Segment],
 }
+
+/// The separators a template may declare.
+pub const SEPARATORS: [u8; 3] = [b':', b'/', b'.'];
 
 impl KeyTemplate {
     /// The names of the placeholders, in template order.
@@ -99,7 +117,11 @@ impl KeyTemplate {
     /// also matches a tagged `{…}` part; [`KeyTemplate::split`] is the exact
     /// test, and the store's scans apply it to every key the server returns.
     pub fn scan_pattern(&self, namespace: &str) -> String {
-        scan_pattern_of(namespace, self.segments.iter().map(SegmentView::from))
+        scan_pattern_of(
+            namespace,
+            self.separator,
+            self.segments.iter().map(SegmentView::from),
+        )
     }
 
     /// Splits a key rendered from this template under `namespace` into its
@@ -112,7 +134,12 @@ impl KeyTemplate {
     /// integer: that key belongs to `user:admin`, which the keyspace check lets
     /// coexist with `user:{id}`).
     pub fn split(&self, namespace: &str, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-        split_key(self.segments.iter().map(SegmentView::from), namespace, key)
+        split_key(
+            self.segments.iter().map(SegmentView::from),
+            self.separator,
+            namespace,
+            key,
+        )
     }
 }
 
@@ -121,10 +148,16 @@ impl<'a> From<&'a Segment> for SegmentView<'a> {
         match segment {
             Segment::Literal(lit) => SegmentView::Literal(lit),
             Segment::Placeholder {
-                hash_tag, shape, ..
+                hash_tag,
+                shape,
+                prefix,
+                suffix,
+                ..
             } => SegmentView::Placeholder {
                 hash_tag: *hash_tag,
                 shape: *shape,
+                prefix,
+                suffix,
             },
         }
     }
@@ -135,7 +168,12 @@ impl<'a> From<&'a Segment> for SegmentView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SegmentView<'a> {
     Literal(&'a str),
-    Placeholder { hash_tag: bool, shape: PartShape },
+    Placeholder {
+        hash_tag: bool,
+        shape: PartShape,
+        prefix: &'a str,
+        suffix: &'a str,
+    },
 }
 
 /// The `SCAN MATCH` pattern (also the ACL key pattern) of a template given
@@ -143,18 +181,27 @@ pub(crate) enum SegmentView<'a> {
 /// placeholder, `{?*}` for the hash tag.
 pub(crate) fn scan_pattern_of<'a>(
     namespace: &str,
+    separator: u8,
     segments: impl Iterator<Item = SegmentView<'a>>,
 ) -> String {
     let mut out = String::with_capacity(namespace.len() + 32);
     glob_escape_into(namespace, &mut out);
     for (i, seg) in segments.enumerate() {
         if i > 0 {
-            out.push(':');
+            out.push(char::from(separator));
         }
         match seg {
             SegmentView::Literal(lit) => glob_escape_into(lit, &mut out),
-            SegmentView::Placeholder { hash_tag: true, .. } => out.push_str("{?*}"),
-            SegmentView::Placeholder { .. } => out.push_str("?*"),
+            SegmentView::Placeholder {
+                hash_tag,
+                prefix,
+                suffix,
+                ..
+            } => {
+                glob_escape_into(prefix, &mut out);
+                out.push_str(if hash_tag { "{?*}" } else { "?*" });
+                glob_escape_into(suffix, &mut out);
+            }
         }
     }
     out
@@ -165,12 +212,13 @@ pub(crate) fn scan_pattern_of<'a>(
 /// not have produced it.
 pub(crate) fn split_key<'a>(
     segments: impl ExactSizeIterator<Item = SegmentView<'a>>,
+    separator: u8,
     namespace: &str,
     key: &[u8],
 ) -> Option<Vec<Vec<u8>>> {
     let rest = key.strip_prefix(namespace.as_bytes())?;
     let mut parts = Vec::with_capacity(segments.len());
-    let mut pieces = rest.split(|b| *b == b':');
+    let mut pieces = rest.split(|b| *b == separator);
     for seg in segments {
         let piece = pieces.next()?;
         match seg {
@@ -179,7 +227,15 @@ pub(crate) fn split_key<'a>(
                     return None;
                 }
             }
-            SegmentView::Placeholder { hash_tag, shape } => {
+            SegmentView::Placeholder {
+                hash_tag,
+                shape,
+                prefix,
+                suffix,
+            } => {
+                let piece = piece
+                    .strip_prefix(prefix.as_bytes())?
+                    .strip_suffix(suffix.as_bytes())?;
                 let raw = if hash_tag {
                     piece.strip_prefix(b"{")?.strip_suffix(b"}")?
                 } else {
@@ -188,7 +244,7 @@ pub(crate) fn split_key<'a>(
                 if raw.is_empty() || raw.len() > MAX_KEY_PART_LEN {
                     return None;
                 }
-                let part = unescape(raw)?;
+                let part = unescape(raw, separator)?;
                 if !shape.admits(&part) {
                     return None;
                 }
@@ -223,9 +279,14 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 #[doc(hidden)]
 /// Appends `raw` to `out`, percent-escaping reserved bytes.
 pub fn escape_into(raw: &[u8], out: &mut Vec<u8>) {
+    escape_for(raw, b':', out);
+}
+
+/// Appends `raw` to `out`, percent-escaping reserved bytes and `separator`.
+pub(crate) fn escape_for(raw: &[u8], separator: u8, out: &mut Vec<u8>) {
     let mut start = 0;
     for (i, &b) in raw.iter().enumerate() {
-        if is_reserved(b) {
+        if is_reserved(b) || b == separator {
             out.extend_from_slice(&raw[start..i]);
             out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
             start = i + 1;
@@ -242,8 +303,9 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Reverses [`escape_into`]; rejects anything the escaper would not produce.
-fn unescape(raw: &[u8]) -> Option<Vec<u8>> {
+/// Reverses [`escape_for`]; rejects anything the escaper would not produce.
+fn unescape(raw: &[u8], separator: u8) -> Option<Vec<u8>> {
+    let reserved = |b: u8| is_reserved(b) || b == separator;
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -252,12 +314,12 @@ fn unescape(raw: &[u8]) -> Option<Vec<u8>> {
             let hi = hex_value(*raw.get(i + 1)?)?;
             let lo = hex_value(*raw.get(i + 2)?)?;
             let decoded = (hi << 4) | lo;
-            if !is_reserved(decoded) {
+            if !reserved(decoded) {
                 return None;
             }
             out.push(decoded);
             i += 3;
-        } else if is_reserved(b) {
+        } else if reserved(b) {
             return None;
         } else {
             out.push(b);
@@ -322,6 +384,7 @@ impl fmt::Display for KeyPartError {
 pub struct KeyPartWriter<'a> {
     out: &'a mut Vec<u8>,
     escape: bool,
+    separator: u8,
 }
 
 impl KeyPartWriter<'_> {
@@ -329,7 +392,7 @@ impl KeyPartWriter<'_> {
     #[inline]
     pub fn write_bytes(&mut self, raw: &[u8]) {
         if self.escape {
-            escape_into(raw, self.out);
+            escape_for(raw, self.separator, self.out);
         } else {
             self.out.extend_from_slice(raw);
         }
@@ -511,7 +574,11 @@ pub(crate) fn with_raw_key_part<P: KeyPart, R>(value: &P, f: impl FnOnce(&[u8]) 
     }
     let fill = |out: &mut Vec<u8>| {
         out.clear();
-        value.write_key_part(&mut KeyPartWriter { out, escape: false });
+        value.write_key_part(&mut KeyPartWriter {
+            out,
+            escape: false,
+            separator: b':',
+        });
     };
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut out) => {
@@ -530,13 +597,21 @@ pub(crate) fn with_raw_key_part<P: KeyPart, R>(value: &P, f: impl FnOnce(&[u8]) 
 /// Appends a value's raw (unescaped) key-part bytes to `out`: a collection
 /// member or map field written as a key part.
 pub(crate) fn write_raw_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) {
-    value.write_key_part(&mut KeyPartWriter { out, escape: false });
+    value.write_key_part(&mut KeyPartWriter {
+        out,
+        escape: false,
+        separator: b':',
+    });
 }
 
 /// Appends one escaped key part to `out`, refusing an empty or over-long one.
 pub(crate) fn write_part<P: KeyPart>(value: &P, out: &mut Vec<u8>) -> Result<(), KeyPartError> {
     let start = out.len();
-    value.write_key_part(&mut KeyPartWriter { out, escape: true });
+    value.write_key_part(&mut KeyPartWriter {
+        out,
+        escape: true,
+        separator: b':',
+    });
     match out.len() - start {
         0 => Err(KeyPartError::Empty),
         len if len > MAX_KEY_PART_LEN => Err(KeyPartError::TooLong { len }),
@@ -571,7 +646,7 @@ impl<'a> KeyWriter<'a> {
     fn literals(&mut self) {
         while let Some(Segment::Literal(lit)) = self.template.segments.get(self.next) {
             if self.next > 0 {
-                self.out.push(b':');
+                self.out.push(self.template.separator);
             }
             self.out.extend_from_slice(lit.as_bytes());
             self.next += 1;
@@ -586,7 +661,11 @@ impl<'a> KeyWriter<'a> {
     /// Writes the next placeholder's value.
     pub fn part<P: KeyPart>(&mut self, value: &P) -> Result<(), InvalidKeyPart> {
         let Some(Segment::Placeholder {
-            field, hash_tag, ..
+            field,
+            hash_tag,
+            prefix,
+            suffix,
+            ..
         }) = self.template.segments.get(self.next).copied()
         else {
             // Generated code writes exactly one part per placeholder.
@@ -597,9 +676,11 @@ impl<'a> KeyWriter<'a> {
                 },
             });
         };
+        let separator = self.template.separator;
         if self.next > 0 {
-            self.out.push(b':');
+            self.out.push(separator);
         }
+        self.out.extend_from_slice(prefix.as_bytes());
         if hash_tag {
             self.out.push(b'{');
         }
@@ -607,6 +688,7 @@ impl<'a> KeyWriter<'a> {
         value.write_key_part(&mut KeyPartWriter {
             out: self.out,
             escape: true,
+            separator,
         });
         let len = self.out.len() - start;
         if len == 0 {
@@ -624,6 +706,7 @@ impl<'a> KeyWriter<'a> {
         if hash_tag {
             self.out.push(b'}');
         }
+        self.out.extend_from_slice(suffix.as_bytes());
         self.next += 1;
         self.literals();
         Ok(())
@@ -741,11 +824,33 @@ mod tests {
         let mut out = Vec::new();
         escape_into(b"a:b%c{d}*\r\n", &mut out);
         assert_eq!(out, b"a%3Ab%25c%7Bd%7D%2A%0D%0A");
-        assert_eq!(unescape(&out).unwrap(), b"a:b%c{d}*\r\n");
-        assert_eq!(unescape(b"%41"), None, "A is not reserved");
-        assert_eq!(unescape(b"%3a"), None, "lower-case hex is not produced");
-        assert_eq!(unescape(b"a:b"), None);
-        assert_eq!(unescape(b"%3"), None);
+        assert_eq!(unescape(&out, b':').unwrap(), b"a:b%c{d}*\r\n");
+        assert_eq!(unescape(b"%41", b':'), None, "A is not reserved");
+        assert_eq!(
+            unescape(b"%3a", b':'),
+            None,
+            "lower-case hex is not produced"
+        );
+        assert_eq!(unescape(b"a:b", b':'), None);
+        assert_eq!(unescape(b"%3", b':'), None);
+    }
+
+    #[test]
+    fn the_separator_is_escaped_only_where_it_separates() {
+        let mut out = Vec::new();
+        escape_for(b"a/b.c:d", b'/', &mut out);
+        assert_eq!(out, b"a%2Fb.c%3Ad");
+        assert_eq!(unescape(&out, b'/').unwrap(), b"a/b.c:d");
+        assert_eq!(
+            unescape(b"a%2Fb", b':'),
+            None,
+            "`:` templates write `/` as is"
+        );
+        assert_eq!(unescape(b"a/b", b'/'), None);
+        out.clear();
+        escape_for(b"v1.2", b'.', &mut out);
+        assert_eq!(out, b"v1%2E2");
+        assert_eq!(unescape(b"v1.2", b':').unwrap(), b"v1.2");
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct KeyFamily {
     pub module: String,
     /// The key template as declared, without the namespace.
     pub template: String,
+    /// The text between the template's segments: `:`, `/` or `.` (version
+    /// 4 on; `:` when an older manifest is read).
+    #[serde(default = "colon")]
+    pub separator: String,
     /// The template's segments.
     pub segments: Vec<ManifestSegment>,
     /// A glob matching every key of the family, namespace included (also what
@@ -94,11 +98,23 @@ pub enum ManifestSegment {
         /// which did not record it).
         #[serde(default = "text_shape", with = "crate::key::shape::by_name")]
         shape: PartShape,
+        /// Literal text before the placeholder inside its segment (`room=`
+        /// in `room={room}`); absent when empty (version 4 on).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        prefix: String,
+        /// Literal text after the placeholder inside its segment (`.json` in
+        /// `{id}.json`); absent when empty (version 4 on).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        suffix: String,
     },
 }
 
 fn text_shape() -> PartShape {
     PartShape::Text
+}
+
+fn colon() -> String {
+    ":".to_owned()
 }
 
 /// One field of a model in a manifest.
@@ -136,6 +152,7 @@ impl KeyFamily {
             model: meta.name.to_owned(),
             module: meta.module_path.to_owned(),
             template: meta.key.source.to_owned(),
+            separator: char::from(meta.key.separator).to_string(),
             segments: meta
                 .key
                 .segments
@@ -148,10 +165,14 @@ impl KeyFamily {
                         field,
                         hash_tag,
                         shape,
+                        prefix,
+                        suffix,
                     } => ManifestSegment::Placeholder {
                         field: (*field).to_owned(),
                         hash_tag: *hash_tag,
                         shape: *shape,
+                        prefix: (*prefix).to_owned(),
+                        suffix: (*suffix).to_owned(),
                     },
                 })
                 .collect(),
@@ -199,25 +220,71 @@ impl KeyFamily {
 
     /// Whether `key` (under `namespace`) is one this family's template renders.
     pub fn matches(&self, namespace: &str, key: &[u8]) -> bool {
-        crate::key::split_key(self.views(), namespace, key).is_some()
+        crate::key::split_key(self.views(), self.separator_byte(), namespace, key).is_some()
+    }
+
+    /// The separator as a byte (`:` for a manifest whose separator is not
+    /// one of `:`, `/`, `.`: [`Manifest::from_json`] refuses those).
+    pub fn separator_byte(&self) -> u8 {
+        match self.separator.as_bytes() {
+            [b] if crate::key::SEPARATORS.contains(b) => *b,
+            _ => b':',
+        }
     }
 
     /// The pattern the family's segments give under `namespace`: what
     /// [`KeyFamily::pattern`] must be.
     fn derived_pattern(&self, namespace: &str) -> String {
-        crate::key::scan_pattern_of(namespace, self.views())
+        crate::key::scan_pattern_of(namespace, self.separator_byte(), self.views())
     }
 
     fn views(&self) -> impl ExactSizeIterator<Item = SegmentView<'_>> + Clone {
         self.segments.iter().map(|s| match s {
             ManifestSegment::Literal { text } => SegmentView::Literal(text),
             ManifestSegment::Placeholder {
-                hash_tag, shape, ..
+                hash_tag,
+                shape,
+                prefix,
+                suffix,
+                ..
             } => SegmentView::Placeholder {
                 hash_tag: *hash_tag,
                 shape: *shape,
+                prefix,
+                suffix,
             },
         })
+    }
+
+    /// A key of this family with every placeholder written as `part` (a
+    /// hash-tagged one as `{part}`), under `namespace`: what doctor probes.
+    pub fn sample_key(&self, namespace: &str, part: &str) -> String {
+        let mut key = namespace.to_owned();
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                key.push_str(&self.separator);
+            }
+            match seg {
+                ManifestSegment::Literal { text } => key.push_str(text),
+                ManifestSegment::Placeholder {
+                    hash_tag,
+                    prefix,
+                    suffix,
+                    ..
+                } => {
+                    key.push_str(prefix);
+                    if *hash_tag {
+                        key.push('{');
+                    }
+                    key.push_str(part);
+                    if *hash_tag {
+                        key.push('}');
+                    }
+                    key.push_str(suffix);
+                }
+            }
+        }
+        key
     }
 
     /// The TTL a full save applies.
@@ -230,9 +297,11 @@ impl Manifest {
     /// The current schema version of the JSON form.
     ///
     /// Version 2 added each placeholder's `shape`, version 3 each family's
-    /// `commands`; older manifests are still read (their placeholders count
-    /// as text, their commands come from the runtime's table).
-    pub const VERSION: u32 = 3;
+    /// `commands`, version 4 each family's `separator` and a placeholder's
+    /// `prefix` and `suffix` inside its segment; older manifests are still
+    /// read (their placeholders count as text, their commands come from the
+    /// runtime's table, their separator is `:`).
+    pub const VERSION: u32 = 4;
 
     /// The manifest as pretty-printed JSON (stable field order).
     pub fn to_json(&self) -> String {
@@ -256,6 +325,12 @@ impl Manifest {
         for family in &mut manifest.families {
             if family.commands.is_empty() {
                 family.commands = kind_commands(&family.encoding);
+            }
+            if !matches!(family.separator.as_str(), ":" | "/" | ".") {
+                return Err(ManifestError::Invalid(format!(
+                    "family `{}`: separator `{}` is not one of `:`, `/` and `.`",
+                    family.model, family.separator
+                )));
             }
             // The ACL rule grants `pattern`: it must be what the template
             // gives, not whatever the file says.

@@ -22,6 +22,23 @@
 //! - a hash-tagged placeholder renders `{value}`, which neither a literal nor an
 //!   untagged placeholder can produce, so it only matches another tagged one.
 //!
+//! Templates of other layouts (declared with `separator = "/"` or `"."`, or
+//! with literal text around a placeholder inside a segment, `room={room}`)
+//! are compared byte by byte instead: each is a sequence of literal bytes
+//! (separators and braces included) and parts, a part being one or more of
+//! the characters its type renders (any byte but the reserved ones and the
+//! template's separator for text, which are escaped as `%XX`; digits and `-`
+//! for integers; the letters of `true` and `false`; lower-case hex and `-`
+//! for UUIDs), and a search looks for one key both accept. Two such
+//! templates collide when it finds one; the error shows it. So
+//! `game/{id}/state` (separator `/`) and `game:{id}` coexist, while the one
+//! `:`-separated segment `game/{rest}` collides with it: its part may hold a
+//! `/` as is. For integers, booleans and UUIDs this compares characters, not
+//! canonical forms (`{n}.json` with `n: u64` and `007.json` are refused,
+//! although the number never renders with a leading zero); it never misses a
+//! collision. Templates of more than 127 bytes are not searched: they are
+//! reported as colliding with any template of another layout.
+//!
 //! The namespace is a property of the store, applied to every model alike; it
 //! neither causes nor prevents collisions inside one keyspace.
 

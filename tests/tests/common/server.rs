@@ -23,8 +23,18 @@ pub async fn start(namespace: &str) -> (TestRedis, Store) {
 /// Creates (or resets) the `app` user for `namespace` on every node and
 /// connects a store as it.
 pub async fn connect_as_app(redis: &TestRedis, namespace: &str) -> Store {
+    connect_as_app_of(redis, namespace, &TEST_MODELS).await
+}
+
+/// Creates (or resets) the `app` user with the ACL rule of `keyspace` under
+/// `namespace` on every node and connects a store as it.
+pub async fn connect_as_app_of(
+    redis: &TestRedis,
+    namespace: &str,
+    keyspace: &redis_runtime::Keyspace,
+) -> Store {
     let config = redis.config_builder().namespace(namespace).build().unwrap();
-    let rule = TEST_MODELS.manifest(config.namespace()).acl_rule();
+    let rule = keyspace.manifest(config.namespace()).acl_rule();
     for mut node in redis.node_connections().await {
         let mut setuser = redis::cmd("ACL");
         setuser

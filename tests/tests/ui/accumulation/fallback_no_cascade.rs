@@ -2,7 +2,7 @@ use redis_runtime::{Family, RedisModel, Store};
 
 // The template is wrong; code using the model reports nothing more.
 #[derive(RedisModel)]
-#[redis(key = "user-{id}")]
+#[redis(key = "user:{id}:")]
 struct User {
     id: u64,
     logins: i64,

@@ -1,7 +1,7 @@
 use redis_runtime::RedisModel;
 
 #[derive(RedisModel)]
-#[redis(key = "user/x:{id}")]
+#[redis(key = "user&x:{id}")]
 struct User {
     id: u64,
 }

@@ -1,8 +1,8 @@
 use redis_runtime::RedisModel;
 
 #[derive(RedisModel)]
-#[redis(key = "user-{id}")]
-struct User {
+#[redis(key = "game/{id}:state", separator = "/")]
+struct Game {
     id: u64,
 }
 
