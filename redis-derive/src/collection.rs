@@ -886,7 +886,6 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                                     #[automatically_derived]
                                     impl #rr::RedisLock for #ident {
                                         type Fence = #fence;
-                                        #[allow(clippy::too_many_arguments)]
                 fn fence(id: &Self::Id) -> #fence {
                                             #from_id
                                         }
@@ -1212,6 +1211,7 @@ pub(crate) fn algorithm_meant(written: &str) -> Option<&'static str> {
 /// when the lock has a hash tag (same tag, so one slot), or
 /// `:fence:{slot_tag}` without one, `slot_tag` a hash-tagged number whose
 /// digits hash to the lease key's slot (written by the runtime).
+#[allow(clippy::too_many_arguments)]
 fn fence(
     rr: &TokenStream,
     input: &syn::DeriveInput,

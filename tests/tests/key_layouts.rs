@@ -169,7 +169,7 @@ async fn parts_escape_the_separator_and_parse_back() {
     assert!(exists);
 
     let ids: Vec<String> = store.scan_ids::<GameState>().try_collect().await.unwrap();
-    assert_eq!(ids, [id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&id));
     let cmds: Vec<String> = store.scan_ids::<Reply>().try_collect().await.unwrap();
     assert_eq!(cmds, ["a.b/c"]);
     let rooms: Vec<String> = store.scan_ids::<PollsConfig>().try_collect().await.unwrap();
