@@ -16,8 +16,8 @@ use crate::key::{self, PartShape, SegmentView};
 /// One segment of a key template given at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment<'a> {
-    /// A literal segment. The derive and the manifest only admit ASCII
-    /// letters, digits, `_`, `-` and `.`; here it may be any text.
+    /// A literal segment. The derive only admits ASCII letters, digits and
+    /// `_ - . / = @ + , ~ | #` (never `:`); here it may be any text.
     Literal(&'a str),
     /// A placeholder.
     Placeholder {

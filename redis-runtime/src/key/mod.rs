@@ -341,8 +341,11 @@ pub fn glob_escape_into(s: &str, out: &mut String) {
 }
 
 #[doc(hidden)]
-/// Whether `s` is a valid literal segment: non-empty ASCII letters, digits, `_`,
-/// `-` or `.`. The derive applies the same rule at compile time.
+/// Whether `s` is a valid literal segment of a composed key
+/// ([`RawAccess::compose_key`](crate::raw::RawAccess::compose_key)) or of a
+/// namespace: non-empty ASCII letters, digits, `_`, `-` or `.`. (Declared
+/// templates may also hold `/ = @ + , ~ | #` in literal text, checked by the
+/// derive.)
 pub fn is_valid_literal(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
