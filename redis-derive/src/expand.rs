@@ -19,7 +19,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Container, Field};
-use crate::attr::Encoding;
+use crate::attr::{CodecAttr, Encoding};
 use crate::check::{self, Checked, ConstraintKind};
 use crate::ctxt::Ctxt;
 use crate::fallback;
@@ -162,6 +162,11 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         Encoding::Hash => quote!(#rr::Encoding::Hash),
         Encoding::Json => quote!(#rr::Encoding::Json),
         Encoding::Msgpack => quote!(#rr::Encoding::Msgpack),
+        // The codec's `NAME`, read through the model's codec.
+        Encoding::Codec => {
+            quote!(<<#ident as #rr::RedisModel>::Codec as #rr::Codec<#ident>>::ENCODING)
+        }
+        Encoding::Raw => quote!(#rr::Encoding::Raw),
     };
     let ttl = match checked.ttl_millis {
         Some(ms) => quote!(#rr::Some(#rr::Duration::from_millis(#ms))),
@@ -193,7 +198,9 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     // its `encoding = "..."`, where the requirement comes from.
     // (The whole item is spanned, path included: a path with mixed spans is
     // reported at the derive.)
+    let (codec, codec_items) = expand_codec(cont, &placeholders);
     let codec = match &cont.attrs.encoding {
+        _ if cont.attrs.codec.is_some() => codec,
         None | Some((_, Encoding::Hash)) => quote!(type Codec = #rr::HashCodec;),
         Some((tokens, Encoding::Json)) => {
             let rr = respanned(&rr, tokens.span());
@@ -203,7 +210,20 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
             let rr = respanned(&rr, tokens.span());
             quote_spanned!(tokens.span()=> type Codec = #rr::MsgpackCodec;)
         }
+        Some((_, Encoding::Codec | Encoding::Raw)) => unreachable!("set by `codec` only"),
     };
+    // A raw model's key fields are not in the stored value: it is read with
+    // its key (the store), never from a bare reply.
+    let from_redis_value = (encoding != Encoding::Raw).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #rr::FromRedisValue for #ident {
+                fn from_redis_value(value: #rr::Value) -> #rr::Result<Self, #rr::ParsingError> {
+                    #rr::from_redis_value::<Self>(value)
+                }
+            }
+        }
+    });
 
     let (hash_impl, fields_api) = if encoding == Encoding::Hash {
         (
@@ -266,15 +286,78 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                 #version_methods
             }
 
-            #[automatically_derived]
-            impl #rr::FromRedisValue for #ident {
-                fn from_redis_value(value: #rr::Value) -> #rr::Result<Self, #rr::ParsingError> {
-                    #rr::from_redis_value::<Self>(value)
-                }
-            }
+            #from_redis_value
+
+            #codec_items
 
             #hash_impl
         };
+    }
+}
+
+/// `type Codec` of a `codec = ...` model, and the items it needs: the
+/// assertion that the path is a codec (reported at the path), or the
+/// `RawModel` impl of `codec = raw`.
+fn expand_codec(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> (TokenStream, TokenStream) {
+    let rr = private(Some(cont));
+    let ident = cont.ident;
+    match &cont.attrs.codec {
+        None => (TokenStream::new(), TokenStream::new()),
+        Some((tokens, CodecAttr::Path(path))) => {
+            let span = tokens.span();
+            let rr = respanned(&rr, span);
+            (
+                quote_spanned!(span=> type Codec = #rr::CustomCodec<#path>;),
+                quote_spanned!(span=> const _: () = #rr::assert_value_codec::<#path, #ident>();),
+            )
+        }
+        Some((tokens, CodecAttr::Raw)) => {
+            let span = tokens.span();
+            let codec = {
+                let rr = respanned(&rr, span);
+                quote_spanned!(span=> type Codec = #rr::RawCodec;)
+            };
+            // The checks made sure there is exactly one value field.
+            let Some(value) = cont
+                .fields
+                .iter()
+                .find(|f| !placeholders.iter().any(|p| std::ptr::eq(*p, *f)))
+            else {
+                return (codec, TokenStream::new());
+            };
+            let (vident, vty) = (value.ident, value.ty);
+            let vname = vident.to_string();
+            let keys = match placeholders {
+                [] => TokenStream::new(),
+                [single] => {
+                    let f = single.ident;
+                    quote!(#f: ::core::clone::Clone::clone(id),)
+                }
+                many => {
+                    let idents = many.iter().map(|f| f.ident);
+                    quote!(#(#idents: ::core::clone::Clone::clone(&id.#idents),)*)
+                }
+            };
+            let items = quote! {
+                #[automatically_derived]
+                impl #rr::RawModel for #ident {
+                    const VALUE_FIELD: &'static str = #vname;
+                    type Value = #vty;
+                    #[inline]
+                    fn raw_value(&self) -> &Self::Value {
+                        &self.#vident
+                    }
+                    fn from_raw(id: &<Self as #rr::Family>::Id, value: Self::Value) -> Self {
+                        #ident { #keys #vident: value }
+                    }
+                }
+            };
+            let assert = {
+                let rr = respanned(&rr, vty.span());
+                quote_spanned!(vty.span()=> const _: () = #rr::assert_raw_value::<#vty>();)
+            };
+            (codec, quote!(#assert #items))
+        }
     }
 }
 
