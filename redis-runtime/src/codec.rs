@@ -196,12 +196,3 @@ impl<M: RawModel> Codec<M> for RawCodec {
         Ok(M::from_raw(id, raw))
     }
 }
-
-/// Asserts at compile time that `C` is a value codec for `M` (reported at
-/// the `codec = ...` path).
-#[doc(hidden)]
-pub const fn assert_value_codec<C: ValueCodec<M>, M>() {}
-
-/// Asserts at compile time that a raw model's value field is a raw value.
-#[doc(hidden)]
-pub const fn assert_raw_value<T: RawValue>() {}
