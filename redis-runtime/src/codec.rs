@@ -48,8 +48,8 @@
 //! }
 //! ```
 //!
-//! An encode error is an [`Error::Encode`](crate::Error::Encode) and a decode
-//! error an [`Error::Decode`](crate::Error::Decode) of kind
+//! An encode error is an [`Error::Encode`] and a decode
+//! error an [`Error::Decode`] of kind
 //! [`DecodeErrorKind::Codec`], both naming the model and its key template;
 //! nothing panics. The key manifest records the encoding as `codec:<NAME>`
 //! (or `raw`).
