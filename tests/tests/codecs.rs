@@ -11,7 +11,9 @@ use std::time::Duration;
 use common::*;
 use redis_runtime::codec::ValueCodec;
 use redis_runtime::model::{Encoding, Kind};
-use redis_runtime::{DecodeErrorKind, Error, Expiry, Family, RedisModel, Store, keyspace};
+use redis_runtime::{
+    DecodeErrorKind, Error, Expiry, Family, InsertOrGet, RedisModel, Store, keyspace,
+};
 
 /// bincode 1.x's default (fixint, little-endian) layout of `Legacy`, written
 /// by hand: `u64` id, `u64` length and the name's bytes, `i64` score. The
@@ -175,6 +177,11 @@ async fn a_codec_model_reads_and_writes_the_legacy_bytes() {
 
     // Conditional writes of string models.
     assert!(!store.insert(&grace).await.unwrap(), "exists: nothing written");
+    let other = Legacy { name: "other".into(), ..grace.clone() };
+    match store.insert_or_get(&other).await.unwrap() {
+        InsertOrGet::Existing(stored) => assert_eq!(stored, grace, "decoded by the codec"),
+        InsertOrGet::Inserted => panic!("grace exists"),
+    }
     let new = Legacy { id: 12, name: "new".into(), score: 0 };
     assert!(store.insert(&new).await.unwrap());
     assert!(store.replace(&Legacy { score: 5, ..new.clone() }).await.unwrap());
@@ -268,6 +275,10 @@ async fn raw_bytes_round_trip_byte_for_byte() {
         ]
     );
     assert!(store.insert(&Blob { id: 5, bytes: b"x".to_vec() }).await.unwrap());
+    match store.insert_or_get(&Blob { id: 5, bytes: b"y".to_vec() }).await.unwrap() {
+        InsertOrGet::Existing(stored) => assert_eq!(stored, Blob { id: 5, bytes: b"x".to_vec() }),
+        InsertOrGet::Inserted => panic!("blob 5 exists"),
+    }
     assert_eq!(
         store.take::<Blob>(&5).await.unwrap(),
         Some(Blob { id: 5, bytes: b"x".to_vec() })
