@@ -22,8 +22,8 @@ use redis_runtime::RedisModel;
 
 use crate::BenchError;
 use crate::models::{
-    ACCOUNT_TTL_MS, Account, AccountId, Member, MemberId, TENANT, USER_TTL_MS, User, UserJson,
-    UserMsgpack,
+    ACCOUNT_TTL_MS, Account, AccountId, Member, MemberId, TENANT, USER_TTL_MS, User, UserCodec,
+    UserJson, UserMsgpack,
 };
 
 pub mod cluster;
@@ -563,6 +563,15 @@ m8_string_model!(
     "M8 msgpack",
     key: |n| format!("bench:userm:{n}"),
     rmp_serde::to_vec_named,
+    rmp_serde::from_slice
+);
+
+// The custom codec's bytes (`CompactMsgpack`), encoded by hand.
+m8_string_model!(
+    UserCodec,
+    "M8 codec",
+    key: |n| format!("bench:userc:{n}"),
+    rmp_serde::to_vec,
     rmp_serde::from_slice
 );
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use redis_runtime::{RedisCounter, RedisMap, RedisModel, RedisSet, RedisSortedSet};
 use serde::{Deserialize, Serialize};
 
-/// The TTL of [`User`], [`UserJson`] and [`UserMsgpack`] (`ttl = "1h"`), in milliseconds.
+/// The TTL of [`User`], [`UserJson`], [`UserMsgpack`] and [`UserCodec`] (`ttl = "1h"`), in milliseconds.
 pub const USER_TTL_MS: u64 = 3_600_000;
 /// The TTL of [`Account`] (`ttl = "1d"`), in milliseconds.
 pub const ACCOUNT_TTL_MS: u64 = 86_400_000;
@@ -90,6 +90,34 @@ m8_user! {
     #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
     #[redis(key = "bench:userm:{id}", encoding = "msgpack", ttl = "1h")]
     pub struct UserMsgpack { id: u64, tags }
+}
+
+/// A custom value codec (`#[redis(codec = ...)]`): MessagePack as arrays,
+/// without field names (`rmp_serde::to_vec`), the compact layout a team's
+/// existing data might be in and neither built-in encoding writes.
+pub struct CompactMsgpack;
+
+impl<T> redis_runtime::codec::ValueCodec<T> for CompactMsgpack
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
+    const NAME: &'static str = "msgpack-compact";
+    type Error = String;
+
+    fn encode(value: &T) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec(value).map_err(|e| e.to_string())
+    }
+
+    fn decode(bytes: &[u8]) -> Result<T, String> {
+        rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+m8_user! {
+    /// M8 stored as one string by a custom codec ([`CompactMsgpack`]).
+    #[derive(Debug, Clone, PartialEq, RedisModel, Serialize, Deserialize)]
+    #[redis(key = "bench:userc:{id}", codec = CompactMsgpack, ttl = "1h")]
+    pub struct UserCodec { id: u64, tags }
 }
 
 m8_user! {

@@ -8,7 +8,7 @@ use redis_bench::counters::{
     ClusterEnv, Comparison, Env, HASH_OPS, Op, STRING_OPS, compare, compare_cluster,
     compare_partial,
 };
-use redis_bench::models::{Account, Member, User, UserJson, UserMsgpack};
+use redis_bench::models::{Account, Member, User, UserCodec, UserJson, UserMsgpack};
 use redis_runtime::testing::RedisServer;
 
 const REPS: u64 = 4;
@@ -125,6 +125,24 @@ async fn string_model_counters_equal_hand_written() {
         let c = compare::<UserMsgpack>(&mut env, op, REPS).await.unwrap();
         assert_same(&format!("M8 msgpack {}", op.name()), &c);
     }
+}
+
+/// A custom codec (`#[redis(codec = CompactMsgpack)]`) adds nothing on the
+/// wire: `get`/`save` and the batches send what hand-written `GET`/`SET ..
+/// PX`/`MGET` of the same encoded bytes send.
+#[tokio::test(flavor = "current_thread")]
+async fn codec_model_counters_equal_hand_written() {
+    let (_server, mut env) = env().await;
+    for op in STRING_OPS {
+        let c = compare::<UserCodec>(&mut env, op, REPS).await.unwrap();
+        assert_same(&format!("M8 codec {}", op.name()), &c);
+    }
+    let c = compare::<UserCodec>(&mut env, Op::Save, REPS)
+        .await
+        .unwrap();
+    assert_eq!(c.framework.breakdown, "set 1");
+    let c = compare::<UserCodec>(&mut env, Op::Get, REPS).await.unwrap();
+    assert_eq!(c.framework.breakdown, "get 1");
 }
 
 /// On a Redis Cluster (3 primaries): the single-key operations, and batches

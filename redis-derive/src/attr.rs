@@ -50,22 +50,37 @@ impl<'c, T> Attr<'c, T> {
     }
 }
 
-/// `#[redis(encoding = "...")]`.
+/// `#[redis(encoding = "...")]`, or (`Codec`, `Raw`) `#[redis(codec = ...)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {
     Hash,
     Json,
     Msgpack,
+    /// `codec = path::To::Codec`.
+    Codec,
+    /// `codec = raw`.
+    Raw,
 }
 
 impl Encoding {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The attribute that chose the encoding, as the user wrote it.
+    pub(crate) fn attr(self) -> &'static str {
         match self {
-            Encoding::Hash => "hash",
-            Encoding::Json => "json",
-            Encoding::Msgpack => "msgpack",
+            Encoding::Hash => "encoding = \"hash\"",
+            Encoding::Json => "encoding = \"json\"",
+            Encoding::Msgpack => "encoding = \"msgpack\"",
+            Encoding::Codec => "codec = ...",
+            Encoding::Raw => "codec = raw",
         }
     }
+}
+
+/// `#[redis(codec = ...)]`.
+pub(crate) enum CodecAttr {
+    /// `codec = raw`: the one value field, byte for byte.
+    Raw,
+    /// A type implementing `ValueCodec<Model>`.
+    Path(syn::Path),
 }
 
 /// Container attributes.
@@ -77,6 +92,8 @@ pub(crate) struct Container {
     pub(crate) key_written: bool,
     /// The encoding and the tokens that set it (for spans), if set.
     pub(crate) encoding: Option<(TokenStream, Encoding)>,
+    /// `codec = ...` and the tokens that set it, if set.
+    pub(crate) codec: Option<(TokenStream, CodecAttr)>,
     /// The TTL literal.
     pub(crate) ttl: Option<LitStr>,
     /// The hash tag placeholder.
@@ -104,6 +121,7 @@ impl Container {
     pub(crate) fn from_ast(cx: &Ctxt, item: &syn::DeriveInput) -> Self {
         let mut key = Attr::none(cx, KEY);
         let mut encoding = Attr::none(cx, ENCODING);
+        let mut codec = Attr::none(cx, CODEC);
         let mut ttl = Attr::none(cx, TTL);
         let mut hash_tag = Attr::none(cx, HASH_TAG);
         let mut separator = Attr::none(cx, SEPARATOR);
@@ -139,6 +157,30 @@ impl Container {
                                     "unknown encoding `{other}`; expected `hash`, `json` or `msgpack`"
                                 ),
                             ),
+                        }
+                    }
+                } else if meta.path == CODEC {
+                    if !meta.input.peek(Token![=]) {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            "expected `codec = path::To::Codec` (a type implementing `ValueCodec`) or `codec = raw`",
+                        );
+                    } else if meta.value()?.peek(LitStr) {
+                        let s: LitStr = meta.input.parse()?;
+                        cx.error_spanned_by(
+                            &s,
+                            format!(
+                                "`codec` takes a path, not a string: `codec = {}`",
+                                s.value()
+                            ),
+                        );
+                    } else {
+                        let path: syn::Path = meta.input.parse()?;
+                        let tokens = path.to_token_stream();
+                        if path.is_ident("raw") {
+                            codec.set(tokens, CodecAttr::Raw);
+                        } else {
+                            codec.set(tokens, CodecAttr::Path(path));
                         }
                     }
                 } else if meta.path == TTL {
@@ -199,6 +241,7 @@ impl Container {
                         &[
                             KEY,
                             ENCODING,
+                            CODEC,
                             TTL,
                             HASH_TAG,
                             SEPARATOR,
@@ -218,6 +261,7 @@ impl Container {
             key: key.get(),
             key_written,
             encoding: encoding.get_with_tokens(),
+            codec: codec.get_with_tokens(),
             ttl: ttl.get(),
             hash_tag: hash_tag.get(),
             separator: separator.get(),
@@ -227,8 +271,14 @@ impl Container {
         }
     }
 
+    /// The encoding: `codec` wins over `encoding` (the two together are
+    /// reported by the checks).
     pub(crate) fn encoding(&self) -> Encoding {
-        self.encoding.as_ref().map_or(Encoding::Hash, |(_, e)| *e)
+        match &self.codec {
+            Some((_, CodecAttr::Raw)) => Encoding::Raw,
+            Some((_, CodecAttr::Path(_))) => Encoding::Codec,
+            None => self.encoding.as_ref().map_or(Encoding::Hash, |(_, e)| *e),
+        }
     }
 }
 

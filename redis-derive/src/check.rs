@@ -85,6 +85,9 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) -> Option<Checked> {
     let placeholder_fields = check_placeholders(cx, cont, &template);
     let hash_tag = check_hash_tag(cx, cont, &template);
     check_always_stored(cx, cont, &template);
+    if let Some(placeholders) = &placeholder_fields {
+        check_raw(cx, cont, placeholders);
+    }
     let coordination = check_coordination(cx, cont, &template, hash_tag.as_deref());
     let client_cache = check_client_cache(cx, cont);
     Some(Checked {
@@ -241,7 +244,7 @@ fn check_hash_tag(cx: &Ctxt, cont: &Container<'_>, template: &Template) -> Optio
 /// an `Option`. Otherwise saving an instance whose fields are all `None` could
 /// only fail.
 fn check_always_stored(cx: &Ctxt, cont: &Container<'_>, template: &Template) {
-    let hash = matches!(cont.attrs.encoding, None | Some((_, Encoding::Hash)));
+    let hash = cont.attrs.encoding() == Encoding::Hash;
     let always_stored = template.placeholders().next().is_some()
         || cont
             .fields
@@ -316,6 +319,10 @@ fn check_ttl(cx: &Ctxt, cont: &Container<'_>) -> Option<u64> {
 /// Field attributes shape the hash encoding only, and combine sensibly.
 fn check_field_attrs(cx: &Ctxt, cont: &Container<'_>) {
     let encoding = cont.attrs.encoding();
+    if matches!(encoding, Encoding::Codec | Encoding::Raw) {
+        check_codec_encoded(cx, cont, encoding);
+        return;
+    }
     if encoding != Encoding::Hash {
         check_serde_encoded(cx, cont, encoding);
         return;
@@ -353,15 +360,99 @@ fn check_field_attrs(cx: &Ctxt, cont: &Container<'_>) {
     check_stored_names(cx, cont);
 }
 
-/// With `encoding = "json"` or `"msgpack"` serde encodes the whole struct, so
-/// the hash-only attributes have no effect and are rejected rather than ignored.
-fn check_serde_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
-    let enc = encoding.as_str();
+/// With `codec = ...` the codec encodes the whole struct (`codec = raw`: the
+/// one value field), so `encoding` contradicts it and the hash-only
+/// attributes have no effect: each is rejected rather than ignored.
+fn check_codec_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
+    let codec = encoding.attr();
+    let what = if encoding == Encoding::Raw {
+        "the value field is stored byte for byte"
+    } else {
+        "the codec encodes the whole struct"
+    };
+    if let Some((tokens, enc)) = &cont.attrs.encoding {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`{}` and `{codec}` both choose how the value is stored; `codec` stores one Redis string by the codec, so remove `encoding`",
+                enc.attr()
+            ),
+        );
+    }
     if let Some(deny) = &cont.attrs.deny_unknown_fields {
         cx.error_spanned_by(
             deny,
             format!(
-                "`deny_unknown_fields` applies to hash models; with `encoding = \"{enc}\"` serde decodes the struct, so use `#[serde(deny_unknown_fields)]`"
+                "`deny_unknown_fields` applies to hash models; with `{codec}` {what}, so remove it"
+            ),
+        );
+    }
+    for field in &cont.fields {
+        let attrs = &field.attrs;
+        for (tokens, name) in [
+            (attrs.json.clone(), "json"),
+            (
+                attrs.rename.as_ref().map(ToTokens::to_token_stream),
+                "rename",
+            ),
+            (attrs.skip.clone(), "skip"),
+            (attrs.default.clone(), "default"),
+        ] {
+            if let Some(tokens) = tokens {
+                cx.error_spanned_by(
+                    tokens,
+                    format!(
+                        "`#[redis({name})]` applies to hash models; with `{codec}` {what}, so remove it"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A `codec = raw` model stores exactly one field besides its key fields.
+fn check_raw(cx: &Ctxt, cont: &Container<'_>, placeholders: &[usize]) {
+    if cont.attrs.encoding() != Encoding::Raw {
+        return;
+    }
+    let values: Vec<String> = cont
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !placeholders.contains(i))
+        .map(|(_, f)| f.name().to_string())
+        .collect();
+    if values.len() == 1 {
+        return;
+    }
+    let tokens = cont
+        .attrs
+        .codec
+        .as_ref()
+        .map_or_else(|| cont.ident.to_token_stream(), |(t, _)| t.clone());
+    let found = if values.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("it has {} ({})", values.len(), list(&values))
+    };
+    cx.error_spanned_by(
+        tokens,
+        format!(
+            "`codec = raw` stores one value field (a `String` or `Vec<u8>`) besides the key fields, and {found}; \
+             use a custom `codec = ...` or `encoding = \"json\"` for several fields"
+        ),
+    );
+}
+
+/// With `encoding = "json"` or `"msgpack"` serde encodes the whole struct, so
+/// the hash-only attributes have no effect and are rejected rather than ignored.
+fn check_serde_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
+    let enc = encoding.attr();
+    if let Some(deny) = &cont.attrs.deny_unknown_fields {
+        cx.error_spanned_by(
+            deny,
+            format!(
+                "`deny_unknown_fields` applies to hash models; with `{enc}` serde decodes the struct, so use `#[serde(deny_unknown_fields)]`"
             ),
         );
     }
@@ -371,7 +462,7 @@ fn check_serde_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
             cx.error_spanned_by(
                 json,
                 format!(
-                    "`#[redis(json)]` applies to hash models; with `encoding = \"{enc}\"` the whole struct is already serialized, so remove it"
+                    "`#[redis(json)]` applies to hash models; with `{enc}` the whole struct is already serialized, so remove it"
                 ),
             );
         }
@@ -388,7 +479,7 @@ fn check_serde_encoded(cx: &Ctxt, cont: &Container<'_>, encoding: Encoding) {
                 cx.error_spanned_by(
                     tokens,
                     format!(
-                        "`#[redis({name})]` applies to hash models; with `encoding = \"{enc}\"` serde encodes the struct, so use `{serde}`"
+                        "`#[redis({name})]` applies to hash models; with `{enc}` serde encodes the struct, so use `{serde}`"
                     ),
                 );
             }
@@ -459,8 +550,9 @@ fn check_coordination(
             cx.error_spanned_by(
                 tokens,
                 format!(
-                    "`#[redis({name})]` needs a hash model: the scripts that keep versions, unique values and indexes exact read and write single fields, which `encoding = \"{}\"` does not store; remove `encoding`",
-                    encoding.as_str()
+                    "`#[redis({name})]` needs a hash model: the scripts that keep versions, unique values and indexes exact read and write single fields, which `{}` does not store; remove `{}`",
+                    encoding.attr(),
+                    if matches!(encoding, Encoding::Codec | Encoding::Raw) { "codec" } else { "encoding" }
                 ),
             );
         }

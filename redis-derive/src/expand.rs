@@ -19,7 +19,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Container, Field};
-use crate::attr::Encoding;
+use crate::attr::{CodecAttr, Encoding};
 use crate::check::{self, Checked, ConstraintKind};
 use crate::ctxt::Ctxt;
 use crate::fallback;
@@ -155,6 +155,22 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
         Encoding::Hash => quote!(#rr::Encoding::Hash),
         Encoding::Json => quote!(#rr::Encoding::Json),
         Encoding::Msgpack => quote!(#rr::Encoding::Msgpack),
+        // The codec's `NAME`, read through the model's codec.
+        Encoding::Codec => {
+            let span = cont
+                .attrs
+                .codec
+                .as_ref()
+                .map_or_else(Span::call_site, |(t, _)| t.span());
+            let rr = respanned(&rr, span);
+            // A path that is no codec is reported here with `ValueCodec`'s own message.
+            let path = match &cont.attrs.codec {
+                Some((_, CodecAttr::Path(path))) => path,
+                _ => unreachable!("`Encoding::Codec` comes from a codec path"),
+            };
+            quote_spanned!(span=> #rr::Encoding::Codec(<#path as #rr::ValueCodec<#ident>>::NAME))
+        }
+        Encoding::Raw => quote!(#rr::Encoding::Raw),
     };
     let ttl = match checked.ttl_millis {
         Some(ms) => quote!(#rr::Some(#rr::Duration::from_millis(#ms))),
@@ -186,7 +202,9 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
     // its `encoding = "..."`, where the requirement comes from.
     // (The whole item is spanned, path included: a path with mixed spans is
     // reported at the derive.)
+    let (codec, codec_items) = expand_codec(cont, &placeholders);
     let codec = match &cont.attrs.encoding {
+        _ if cont.attrs.codec.is_some() => codec,
         None | Some((_, Encoding::Hash)) => quote!(type Codec = #rr::HashCodec;),
         Some((tokens, Encoding::Json)) => {
             let rr = respanned(&rr, tokens.span());
@@ -196,7 +214,20 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
             let rr = respanned(&rr, tokens.span());
             quote_spanned!(tokens.span()=> type Codec = #rr::MsgpackCodec;)
         }
+        Some((_, Encoding::Codec | Encoding::Raw)) => unreachable!("set by `codec` only"),
     };
+    // A raw model's key fields are not in the stored value: it is read with
+    // its key (the store), never from a bare reply.
+    let from_redis_value = (encoding != Encoding::Raw).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #rr::FromRedisValue for #ident {
+                fn from_redis_value(value: #rr::Value) -> #rr::Result<Self, #rr::ParsingError> {
+                    #rr::from_redis_value::<Self>(value)
+                }
+            }
+        }
+    });
 
     let (hash_impl, fields_api) = if encoding == Encoding::Hash {
         (
@@ -256,15 +287,74 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                 #version_methods
             }
 
-            #[automatically_derived]
-            impl #rr::FromRedisValue for #ident {
-                fn from_redis_value(value: #rr::Value) -> #rr::Result<Self, #rr::ParsingError> {
-                    #rr::from_redis_value::<Self>(value)
-                }
-            }
+            #from_redis_value
+
+            #codec_items
 
             #hash_impl
         };
+    }
+}
+
+/// `type Codec` of a `codec = ...` model (spanned at the path, where a type
+/// that is no codec is reported), and the `RawModel` impl of `codec = raw`
+/// (a value type that cannot be raw is reported at the field's type).
+fn expand_codec(cont: &Container<'_>, placeholders: &[&Field<'_>]) -> (TokenStream, TokenStream) {
+    let rr = private(Some(cont));
+    let ident = cont.ident;
+    match &cont.attrs.codec {
+        None => (TokenStream::new(), TokenStream::new()),
+        Some((tokens, CodecAttr::Path(path))) => {
+            let span = tokens.span();
+            let rr = respanned(&rr, span);
+            (
+                quote_spanned!(span=> type Codec = #rr::CustomCodec<#path>;),
+                TokenStream::new(),
+            )
+        }
+        Some((tokens, CodecAttr::Raw)) => {
+            let span = tokens.span();
+            let codec = {
+                let rr = respanned(&rr, span);
+                quote_spanned!(span=> type Codec = #rr::RawCodec;)
+            };
+            // The checks made sure there is exactly one value field.
+            let Some(value) = cont
+                .fields
+                .iter()
+                .find(|f| !placeholders.iter().any(|p| std::ptr::eq(*p, *f)))
+            else {
+                return (codec, TokenStream::new());
+            };
+            let (vident, vty) = (value.ident, value.ty);
+            let vname = vident.to_string();
+            let keys = match placeholders {
+                [] => TokenStream::new(),
+                [single] => {
+                    let f = single.ident;
+                    quote!(#f: ::core::clone::Clone::clone(id),)
+                }
+                many => {
+                    let idents = many.iter().map(|f| f.ident);
+                    quote!(#(#idents: ::core::clone::Clone::clone(&id.#idents),)*)
+                }
+            };
+            let items = quote! {
+                #[automatically_derived]
+                impl #rr::RawModel for #ident {
+                    const VALUE_FIELD: &'static str = #vname;
+                    type Value = #vty;
+                    #[inline]
+                    fn raw_value(&self) -> &Self::Value {
+                        &self.#vident
+                    }
+                    fn from_raw(id: &<Self as #rr::Family>::Id, value: Self::Value) -> Self {
+                        #ident { #keys #vident: value }
+                    }
+                }
+            };
+            (codec, items)
+        }
     }
 }
 

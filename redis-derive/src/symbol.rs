@@ -10,6 +10,7 @@ pub(crate) struct Symbol(pub(crate) &'static str);
 pub(crate) const REDIS: Symbol = Symbol("redis");
 pub(crate) const KEY: Symbol = Symbol("key");
 pub(crate) const ENCODING: Symbol = Symbol("encoding");
+pub(crate) const CODEC: Symbol = Symbol("codec");
 pub(crate) const TTL: Symbol = Symbol("ttl");
 pub(crate) const HASH_TAG: Symbol = Symbol("hash_tag");
 pub(crate) const SEPARATOR: Symbol = Symbol("separator");

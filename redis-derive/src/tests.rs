@@ -55,6 +55,33 @@ fn client_cached_model() {
     }));
 }
 
+/// `codec = Path`: the codec type behind `CustomCodec`, its `NAME` in the
+/// description, and the `FromRedisValue` of string models.
+#[test]
+fn codec_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "order:{id}", codec = proto::Protobuf, ttl = "1d")]
+        pub struct Order {
+            id: u64,
+            total: u64,
+        }
+    }));
+}
+
+/// `codec = raw`: the `RawModel` impl that rebuilds the key fields from the
+/// id, and no `FromRedisValue` (a bare reply lacks the key).
+#[test]
+fn raw_model() {
+    insta::assert_snapshot!(expand(syn::parse_quote! {
+        #[redis(key = "legacy:{tenant}:blob:{id}", codec = raw)]
+        pub struct Blob {
+            tenant: String,
+            id: u64,
+            bytes: Vec<u8>,
+        }
+    }));
+}
+
 #[test]
 fn msgpack_model() {
     insta::assert_snapshot!(expand(syn::parse_quote! {

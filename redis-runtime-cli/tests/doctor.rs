@@ -698,3 +698,84 @@ async fn reports_client_tracking_of_caching_stores() {
         after.to_table()
     );
 }
+
+/// A custom codec the CLI cannot run: values that are neither JSON nor
+/// UTF-8 are the family's own format.
+struct Packed;
+
+impl redis_runtime::codec::ValueCodec<Packed1> for Packed {
+    const NAME: &'static str = "packed";
+    type Error = String;
+    fn encode(value: &Packed1) -> Result<Vec<u8>, String> {
+        Ok(value.id.to_le_bytes().to_vec())
+    }
+    fn decode(bytes: &[u8]) -> Result<Packed1, String> {
+        let id = bytes.try_into().map_err(|_| "8 bytes".to_owned())?;
+        Ok(Packed1 {
+            id: u64::from_le_bytes(id),
+        })
+    }
+}
+
+#[derive(Debug, redis_runtime::RedisModel)]
+#[redis(key = "packed:{id}", codec = Packed)]
+struct Packed1 {
+    id: u64,
+}
+
+#[derive(Debug, redis_runtime::RedisModel)]
+#[redis(key = "blob:{id}", codec = raw)]
+struct Blob1 {
+    id: u64,
+    bytes: Vec<u8>,
+}
+
+redis_runtime::keyspace! {
+    CODEC_FAMILIES = [Packed1, Blob1];
+}
+
+/// Families of a custom codec or `codec = raw` hold strings doctor cannot
+/// (and need not) decode: their binary values are not findings, they are
+/// classified by type and TTL like JSON families, and their commands are
+/// dry-run (the manifest's `codec:packed` names the string commands).
+#[tokio::test]
+async fn codec_and_raw_families_are_classified_without_decoding() {
+    let server = RedisServer::start().unwrap();
+    let mut raw = server.raw_connection().await.unwrap();
+    for id in 0..20u64 {
+        let _: () = raw!(
+            &mut raw,
+            "SET",
+            format!("app:packed:{id}"),
+            id.to_le_bytes().to_vec()
+        );
+        let _: () = raw!(
+            &mut raw,
+            "SET",
+            format!("app:blob:{id}"),
+            vec![0xff, 0xfe, id as u8]
+        );
+    }
+    let manifest = CODEC_FAMILIES.manifest("app:");
+    assert_eq!(manifest.families[0].encoding, "codec:packed");
+    let config = server.config_builder().namespace("app").build().unwrap();
+    let report = diagnose(&config, &manifest, &DoctorOptions::default())
+        .await
+        .unwrap();
+    let sample = &report.sample;
+    assert_eq!((sample.keys_scanned, sample.unknown_keys), (40, 0));
+    for model in ["Packed1", "Blob1"] {
+        let family = sample.families.iter().find(|f| f.model == model).unwrap();
+        assert_eq!(
+            (family.keys, family.wrong_type, family.ttl_leaks),
+            (20, 0, 0),
+            "{model}"
+        );
+        let access = report.access.iter().find(|a| a.model == model).unwrap();
+        assert_eq!(access.verdict, AccessVerdict::Allowed, "{access:?}");
+        assert!(
+            matches!(access.method, AccessMethod::DryRun { commands } if commands >= 5),
+            "{access:?}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! `infer` against a real server seeded with keyspaces shaped like real
 //! services': hashes, JSON sessions with a TTL, counters, sets, a sorted
-//! set, MessagePack, a legacy `/`-separated family, plain strings, and keys
+//! set, MessagePack, a legacy `/`-separated family, plain strings, bytes, and keys
 //! that lost their TTL. The Rust it suggests is checked in
 //! (`fixtures/inferred.rs`, rewritten with `INFER_FIXTURE=write`), compiled
 //! here, and reads the seeded data back.
@@ -61,6 +61,9 @@ async fn seed(server: &RedisServer) {
         pipe.cmd("SET")
             .arg(format!("legacy:blob:{id}"))
             .arg(format!("plain text {id}"));
+        pipe.cmd("SET")
+            .arg(format!("legacy:bin:{id}"))
+            .arg(vec![0xff, id as u8, 0x00, 0xc3]);
     }
     let _: () = pipe.query_async(&mut con).await.unwrap();
 }
@@ -128,12 +131,21 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
     assert!(game.undecided.is_empty(), "{:?}", game.undecided);
     let rooms = family(&report, "k3k:room={room}:config");
     assert!(rooms.undecided.is_empty(), "{:?}", rooms.undecided);
-    // What it cannot declare, it says.
+    // Plain strings and bytes are declared `codec = raw`, stored as is.
     let blobs = family(&report, "legacy:blob:{blob}");
+    assert_eq!(blobs.encoding, "plain");
+    assert!(blobs.undecided.is_empty(), "{:?}", blobs.undecided);
+    let declared = blobs.declaration.as_deref().unwrap_or_default();
     assert!(
-        blobs.undecided.iter().any(|u| u.contains("custom codec")),
-        "{:?}",
-        blobs.undecided
+        declared.contains("codec = raw") && declared.contains("pub value: String"),
+        "{declared}"
+    );
+    let bins = family(&report, "legacy:bin:{bin}");
+    assert_eq!(bins.encoding, "bytes");
+    let declared = bins.declaration.as_deref().unwrap_or_default();
+    assert!(
+        declared.contains("codec = raw") && declared.contains("pub value: Vec<u8>"),
+        "{declared}"
     );
     assert!(report.has_undecided());
 
@@ -183,4 +195,9 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
     assert_eq!(game.turn, 9);
     let room: inferred::K3kConfig = store.get(&"r4".to_owned()).await.unwrap().unwrap();
     assert_eq!(room.duration, 240);
+    // The raw suggestions read the legacy values as they are.
+    let blob: inferred::LegacyBlob = store.get(&9).await.unwrap().unwrap();
+    assert_eq!((blob.blob, blob.value.as_str()), (9, "plain text 9"));
+    let bin: inferred::LegacyBin = store.get(&9).await.unwrap().unwrap();
+    assert_eq!((bin.bin, bin.value), (9, vec![0xff, 9, 0x00, 0xc3]));
 }

@@ -719,6 +719,14 @@ pub enum DecodeErrorKind {
     /// A MessagePack document does not decode.
     #[error("invalid MessagePack: {0}")]
     Msgpack(String),
+    /// A custom codec (`#[redis(codec = ...)]`) refused the stored bytes.
+    #[error("codec `{codec}` cannot decode the value: {message}")]
+    Codec {
+        /// The codec's [`NAME`](crate::codec::ValueCodec::NAME).
+        codec: &'static str,
+        /// Its error's message.
+        message: String,
+    },
     /// The reply has a shape the encoding never produces.
     #[error("unexpected reply: {0}")]
     UnexpectedReply(&'static str),
@@ -748,6 +756,7 @@ impl DecodeErrorKind {
             DecodeErrorKind::InvalidValue { .. } => "invalid_value",
             DecodeErrorKind::Json(_) => "json",
             DecodeErrorKind::Msgpack(_) => "msgpack",
+            DecodeErrorKind::Codec { .. } => "codec",
             DecodeErrorKind::UnexpectedReply(_) => "unexpected_reply",
             DecodeErrorKind::IdMismatch => "id_mismatch",
             DecodeErrorKind::KeyPart { .. } => "key_part",

@@ -41,6 +41,9 @@
 //! - [`keyspace!`] declares an application's models, checks at compile time
 //!   that no two can render the same key, and exports the key manifest and ACL
 //!   rule ([`keyspace`](mod@keyspace)).
+//! - [`codec`] stores a model in an application's own format
+//!   (`#[redis(codec = ...)]`: bincode, protobuf, a legacy string) or a plain
+//!   string or bytes value as is (`codec = raw`).
 //! - [`model`] names the pieces of a model's typed API: field handles, the
 //!   traits a custom field type implements, the description the derive
 //!   generates.
@@ -51,6 +54,7 @@
 
 pub mod channel;
 pub mod client_cache;
+pub mod codec;
 pub mod collection;
 mod config;
 mod connection;
@@ -107,6 +111,7 @@ pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
 pub mod __private {
     pub use crate::channel::RedisChannel;
     pub use crate::client_cache::ClientCachePolicy;
+    pub use crate::codec::{CustomCodec, RawCodec, RawModel, ValueCodec};
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
         RedisSet, RedisSortedSet, ValueElement,

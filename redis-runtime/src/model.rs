@@ -26,15 +26,35 @@ pub enum Encoding {
     Json,
     /// One Redis string per entity holding the struct as MessagePack with field names (serde).
     Msgpack,
+    /// One Redis string per entity encoded by a custom
+    /// [`ValueCodec`](crate::codec::ValueCodec) (`#[redis(codec = path)]`),
+    /// with the codec's [`NAME`](crate::codec::ValueCodec::NAME).
+    Codec(&'static str),
+    /// One Redis string per entity holding its one value field byte for byte
+    /// (`#[redis(codec = raw)]`).
+    Raw,
 }
 
 impl Encoding {
-    /// The encoding's name as written in `#[redis(encoding = "...")]`.
+    /// The encoding's name as written in `#[redis(encoding = "...")]`;
+    /// `codec` for every custom codec (a bounded label for metrics: the
+    /// codec's own name is [`Encoding::describe`]'s), `raw` for the raw form.
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Hash => "hash",
             Encoding::Json => "json",
             Encoding::Msgpack => "msgpack",
+            Encoding::Codec(_) => "codec",
+            Encoding::Raw => "raw",
+        }
+    }
+
+    /// The encoding as the key manifest records it: [`Encoding::as_str`],
+    /// except `codec:<NAME>` for a custom codec.
+    pub fn describe(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Encoding::Codec(name) => format!("codec:{name}").into(),
+            other => other.as_str().into(),
         }
     }
 
@@ -42,7 +62,7 @@ impl Encoding {
     pub fn redis_type(self) -> &'static str {
         match self {
             Encoding::Hash => "hash",
-            Encoding::Json | Encoding::Msgpack => "string",
+            Encoding::Json | Encoding::Msgpack | Encoding::Codec(_) | Encoding::Raw => "string",
         }
     }
 }
@@ -142,7 +162,8 @@ impl Kind {
         }
     }
 
-    /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`),
+    /// The kind's name: an entity's encoding (`hash`, `json`, `msgpack`,
+    /// `codec`, `raw`),
     /// or `set`, `sorted_set`, `list`, `map`, `counter`, `lease`,
     /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`,
     /// `rate_limit_gcra`, `index`, `range_index`, `unique`, `stream`,
@@ -352,6 +373,15 @@ pub trait Codec<M>: 'static {
     /// Decodes a stored value: the `HGETALL` reply for hashes, the `GET` reply for strings.
     /// `Value::Nil` (or an empty hash) is never passed.
     fn decode(value: Value) -> Result<M, DecodeError>;
+    /// Decodes the stored value of the entity of `id`: what the store calls.
+    /// [`Codec::decode`] unless the value lacks the key fields (`codec = raw`).
+    fn decode_keyed(id: &<M as Family>::Id, value: Value) -> Result<M, DecodeError>
+    where
+        M: Family,
+    {
+        let _ = id;
+        Self::decode(value)
+    }
 }
 
 /// The field-level encoding of a hash model. Implemented by `#[derive(RedisModel)]`.
@@ -449,7 +479,7 @@ impl<M: HashFields> Codec<M> for HashCodec {
     }
 }
 
-fn string_reply<M: RedisModel>(value: Value) -> Result<Vec<u8>, DecodeError> {
+pub(crate) fn string_reply<M: RedisModel>(value: Value) -> Result<Vec<u8>, DecodeError> {
     match value {
         Value::BulkString(bytes) => Ok(bytes),
         Value::SimpleString(s) => Ok(s.into_bytes()),

@@ -661,11 +661,6 @@ async fn describe(
             }
         }
     }
-    if matches!(encoding.as_str(), "plain" | "bytes") {
-        undecided.push(format!(
-            "the values are {encoding} strings, not JSON or MessagePack: they need a custom codec"
-        ));
-    }
     let element_type = values.element_type();
     let mut family = InferredFamily {
         template,
@@ -1005,6 +1000,25 @@ fn declaration(f: &InferredFamily) -> Option<String> {
                  #[redis(key = \"{template}\", encoding = \"{encoding}\"{tag}{ttl})]\n\
                  pub struct {name} {{\n{}}}\n",
                 serde_fields()
+            )
+        }
+        // Plain text or bytes, neither JSON nor MessagePack: stored as is
+        // by `codec = raw`, in one value field.
+        "plain" | "bytes" => {
+            let ty = if f.encoding == "plain" {
+                "String"
+            } else {
+                "Vec<u8>"
+            };
+            let field = if f.placeholders.iter().any(|(p, _)| p == "value") {
+                "stored_value"
+            } else {
+                "value"
+            };
+            format!(
+                "#[derive(Debug, Clone, PartialEq, redis_runtime::RedisModel)]\n\
+                 #[redis(key = \"{template}\", codec = raw{tag}{ttl})]\n\
+                 pub struct {name} {{\n{key_fields}    pub {field}: {ty},\n}}\n"
             )
         }
         "counter" => format!(

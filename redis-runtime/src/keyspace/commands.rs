@@ -292,10 +292,11 @@ pub const HASH: KeyKind = KeyKind {
     ],
 };
 
-/// Entities stored as one string (`encoding = "json"` or `"msgpack"`).
+/// Entities stored as one string (`encoding = "json"` or `"msgpack"`, a
+/// custom `codec = ...` or `codec = raw`).
 pub const STRING: KeyKind = KeyKind {
     redis_type: "string",
-    kinds: &["json", "msgpack"],
+    kinds: &["json", "msgpack", "codec", "raw"],
     commands: &[
         read("get", &[], &["get"]),
         read("mget", &[], &["get_many"]),
@@ -846,9 +847,15 @@ pub fn for_redis_type(redis_type: &str) -> Option<&'static KeyKind> {
 }
 
 /// Every command the runtime sends to, or calls from a script on, a family
-/// of `kind` (the manifest's `encoding`: [`crate::model::Kind::as_str`]),
-/// each once, in table order; empty for a kind the runtime does not know.
+/// of `kind` (the manifest's `encoding`: [`crate::model::Kind::as_str`], or
+/// `codec:<NAME>` for a custom codec), each once, in table order; empty for a
+/// kind the runtime does not know.
 pub fn commands_for_kind(kind: &str) -> Vec<&'static KeyCommand> {
+    let kind = if kind.starts_with("codec:") {
+        "codec"
+    } else {
+        kind
+    };
     let mut all: Vec<&'static KeyCommand> = Vec::new();
     for row in KEY_KINDS.iter().filter(|k| k.kinds.contains(&kind)) {
         for command in row.all_commands() {

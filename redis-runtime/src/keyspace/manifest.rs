@@ -61,7 +61,10 @@ pub struct KeyFamily {
     pub pattern: String,
     /// The Redis type of each key: `hash` or `string`.
     pub redis_type: String,
-    /// `hash`, `json` or `msgpack`.
+    /// An entity family's encoding: `hash`, `json`, `msgpack`, `raw`
+    /// (`codec = raw`) or `codec:<NAME>` (a custom codec's
+    /// [`NAME`](crate::codec::ValueCodec::NAME)); a collection's kind
+    /// ([`Kind::as_str`]).
     pub encoding: String,
     /// The TTL a full save applies, in milliseconds; `None` when keys never expire.
     pub ttl_ms: Option<u64>,
@@ -178,7 +181,10 @@ impl KeyFamily {
                 .collect(),
             pattern: meta.key.scan_pattern(namespace),
             redis_type: meta.kind.redis_type().to_owned(),
-            encoding: meta.kind.as_str().to_owned(),
+            encoding: match meta.kind {
+                Kind::Entity(encoding) => encoding.describe().into_owned(),
+                kind => kind.as_str().to_owned(),
+            },
             ttl_ms: meta
                 .ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -447,7 +453,9 @@ impl Manifest {
                     (Some(name), "key") => format!("hash field `{name}` and the key"),
                     (Some(name), "json") => format!("hash field `{name}` (JSON)"),
                     (Some(name), _) => format!("hash field `{name}`"),
+                    (None, "key") if f.encoding == "raw" => "the key".to_owned(),
                     (None, "key") => "the key and the document".to_owned(),
+                    (None, _) if f.encoding == "raw" => "the value, byte for byte".to_owned(),
                     (None, _) => format!("the {} document", f.encoding),
                 };
                 let _ = writeln!(

@@ -783,7 +783,7 @@ fn decode_reply<M: RedisModel>(id: &M::Id, value: Value) -> Result<Option<M>> {
         Value::Map(entries) if entries.is_empty() => return Ok(None),
         _ => {}
     }
-    let model = M::Codec::decode(value)?;
+    let model = M::Codec::decode_keyed(id, value)?;
     match model.id_mismatch(id) {
         None => Ok(Some(model)),
         Some(field) => Err(Error::Decode(DecodeError::of::<M>(

@@ -1,0 +1,9 @@
+use redis_runtime::RedisModel;
+
+#[derive(RedisModel)]
+#[redis(key = "blob:{id}", codec = raw)]
+struct Blob {
+    id: u64,
+}
+
+fn main() {}
