@@ -445,17 +445,17 @@ fn the_manifest_describes_every_family() {
     );
     let newer = manifest
         .to_json()
-        .replace("\"version\": 3", "\"version\": 4");
+        .replace("\"version\": 4", "\"version\": 5");
     assert!(
         Manifest::from_json(&newer)
             .unwrap_err()
             .to_string()
-            .contains("version 4")
+            .contains("version 5")
     );
     // Version 1 did not record shapes: its placeholders read as text.
     let v1 = manifest
         .to_json()
-        .replace("\"version\": 3", "\"version\": 1")
+        .replace("\"version\": 4", "\"version\": 1")
         .replace(",\n          \"shape\": \"integer\"", "")
         .replace(",\n          \"shape\": \"text\"", "");
     assert!(!v1.contains("shape\": \"integer"), "{v1}");
