@@ -27,6 +27,7 @@ pub(crate) enum CollectionKind {
     RateLimit,
     Stream,
     Channel,
+    Raw,
 }
 
 impl CollectionKind {
@@ -41,6 +42,7 @@ impl CollectionKind {
             CollectionKind::RateLimit => "RedisRateLimit",
             CollectionKind::Stream => "RedisStream",
             CollectionKind::Channel => "RedisChannel",
+            CollectionKind::Raw => "RedisRaw",
         }
     }
 
@@ -55,6 +57,7 @@ impl CollectionKind {
             CollectionKind::RateLimit => "rate limit",
             CollectionKind::Stream => "stream",
             CollectionKind::Channel => "channel",
+            CollectionKind::Raw => "raw family",
         }
     }
 
@@ -63,7 +66,10 @@ impl CollectionKind {
         match self {
             CollectionKind::Set => &["member"],
             CollectionKind::SortedSet => &["member", "score"],
-            CollectionKind::Counter | CollectionKind::Lock | CollectionKind::RateLimit => &[],
+            CollectionKind::Counter
+            | CollectionKind::Lock
+            | CollectionKind::RateLimit
+            | CollectionKind::Raw => &[],
             CollectionKind::List => &["item"],
             CollectionKind::Map => &["field", "value"],
             CollectionKind::Stream => &["event"],
@@ -95,6 +101,9 @@ impl CollectionKind {
             }
             CollectionKind::Channel => {
                 "#[redis(channel = \"room:{room}:typing\", message = Typing)]"
+            }
+            CollectionKind::Raw => {
+                "#[redis(key = \"legacy:queue:{name}\", redis_type = \"list\", commands = \"lpush brpop llen\")]"
             }
         }
     }
@@ -129,6 +138,8 @@ struct Attrs {
     message: Option<syn::Type>,
     maxlen: Option<LitStr>,
     minid: Option<LitStr>,
+    redis_type: Option<LitStr>,
+    commands: Option<LitStr>,
 }
 
 const ATTRS: &[&str] = &[
@@ -154,6 +165,8 @@ const ATTRS: &[&str] = &[
     "maxlen",
     "minid",
     "channel",
+    "redis_type",
+    "commands",
 ];
 
 /// The rate-limit algorithms, as `algorithm = "..."` names them.
@@ -192,6 +205,33 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                         "a channel holds nothing, so it has no TTL; remove `ttl`",
                     );
                     meta.value()?.parse::<syn::Expr>()?;
+                }
+                "redis_type" | "commands" if kind != CollectionKind::Raw => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`{name}` applies to raw families (`#[derive(RedisRaw)]`); remove it from this {}", kind.noun()),
+                    );
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                "redis_type" | "commands" => {
+                    let value: syn::Expr = meta.value()?.parse()?;
+                    let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(lit),
+                        ..
+                    }) = &value
+                    else {
+                        cx.error_spanned_by(
+                            &value,
+                            format!("expected redis attribute `{name}` to be a string: `{name} = \"...\"`"),
+                        );
+                        return Ok(());
+                    };
+                    let slot = if name == "redis_type" { &mut attrs.redis_type } else { &mut attrs.commands };
+                    if slot.is_some() {
+                        duplicate(cx);
+                    } else {
+                        *slot = Some(lit.clone());
+                    }
                 }
                 "maxlen" | "minid" if kind != CollectionKind::Stream => {
                     cx.error_spanned_by(
@@ -273,6 +313,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                                     CollectionKind::RateLimit => "a rate limit holds its own count".to_owned(),
                                     CollectionKind::Stream => "a stream's entries are events: `event = T`".to_owned(),
                                     CollectionKind::Channel => "a channel carries messages: `message = T`".to_owned(),
+                                    CollectionKind::Raw => "a raw family's keys are read and written by the application's own code, so it declares no element types".to_owned(),
                                     _ => format!("a {} takes {}", kind.noun(), one_of(&kind.elements().iter().map(|e| format!("{e} = T")).collect::<Vec<_>>())),
                                 }
                             ),
@@ -397,7 +438,7 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                             &meta.path,
                             format!("a {}'s {} are always serde JSON; remove `json`", kind.noun(), if kind == CollectionKind::Stream { "events" } else { "messages" }),
                         );
-                    } else if matches!(kind, CollectionKind::Lock | CollectionKind::RateLimit) {
+                    } else if matches!(kind, CollectionKind::Lock | CollectionKind::RateLimit | CollectionKind::Raw) {
                         cx.error_spanned_by(
                             &meta.path,
                             format!("`json` does not apply to a {}, which stores no values of yours; remove it", kind.noun()),
@@ -549,6 +590,11 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         );
     }
     let trim = stream_trim(cx, &attrs);
+    let raw = if kind == CollectionKind::Raw {
+        raw_family(cx, input, &attrs, example)
+    } else {
+        None
+    };
     if kind == CollectionKind::SortedSet && attrs.score.is_none() {
         cx.error_spanned_by(
             &input.ident,
@@ -650,6 +696,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 CollectionKind::Lock | CollectionKind::RateLimit => "",
                 CollectionKind::Stream => "; the event type goes in `event = T`",
                 CollectionKind::Channel => "; the message type goes in `message = T`",
+                CollectionKind::Raw => "",
             };
             cx.error_spanned_by(
                 field.ident.as_ref().map_or_else(|| field.to_token_stream(), ToTokens::to_token_stream),
@@ -731,6 +778,10 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         CollectionKind::Lock => quote!(#rr::Kind::Lease),
         CollectionKind::Stream => quote!(#rr::Kind::Stream),
         CollectionKind::Channel => quote!(#rr::Kind::Channel),
+        CollectionKind::Raw => {
+            let (redis_type, commands) = raw.as_ref()?;
+            quote!(#rr::Kind::Raw { redis_type: #redis_type, commands: &[#(#commands),*] })
+        }
         CollectionKind::RateLimit => {
             let algorithm = rate.as_ref()?.algorithm_tokens(&rr);
             quote!(#rr::Kind::RateLimit(#algorithm))
@@ -944,6 +995,13 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                 quote_spanned!(ty.span()=> const _: () = #rr::assert_json_element::<#ty>();),
             )
         }
+        CollectionKind::Raw => (
+            quote! {
+                #[automatically_derived]
+                impl #rr::RedisRaw for #ident {}
+            },
+            TokenStream::new(),
+        ),
         CollectionKind::RateLimit => {
             let rate = rate.as_ref()?;
             let (limit, per, burst) = (rate.limit, rate.per_ms, rate.burst);
@@ -1058,6 +1116,114 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         };
         #queue
     })
+}
+
+/// Checks a raw family's `redis_type` and `commands`: both required, the
+/// type one of [`REDIS_TYPES`](crate::raw_commands::REDIS_TYPES), each
+/// command one Redis has for keys of that type (or of any type), once.
+/// Returns the type and the commands, lower case.
+fn raw_family(
+    cx: &Ctxt,
+    input: &syn::DeriveInput,
+    attrs: &Attrs,
+    example: &str,
+) -> Option<(String, Vec<String>)> {
+    use crate::raw_commands::{REDIS_TYPES, all, applies, types_of};
+    let types: Vec<String> = REDIS_TYPES.iter().map(|t| (*t).to_owned()).collect();
+    let redis_type = match &attrs.redis_type {
+        None => {
+            if !attrs.unknown {
+                cx.error_spanned_by(
+                    &input.ident,
+                    format!("a raw family needs the Redis type of its keys: add `redis_type = \"...\"` ({}), e.g. `{example}`", one_of(&types)),
+                );
+            }
+            None
+        }
+        Some(lit) => {
+            let written = lit.value();
+            let lower = written.to_ascii_lowercase();
+            if types.contains(&lower) {
+                Some(lower)
+            } else {
+                let hint = match (lower.as_str(), closest(&lower, &types)) {
+                    ("sorted_set" | "sortedset" | "sorted set", _) => {
+                        "; a sorted set is `zset`, as `TYPE` names it".to_owned()
+                    }
+                    (_, Some(best)) => format!("; did you mean `{best}`?"),
+                    (_, None) => format!("; expected {}", one_of(&types)),
+                };
+                cx.error_spanned_by(
+                    lit,
+                    format!("unknown redis_type `{}`: a raw family's keys hold a string, hash, list, set, zset or stream{hint}", written.escape_debug()),
+                );
+                None
+            }
+        }
+    };
+    let Some(lit) = &attrs.commands else {
+        if !attrs.unknown {
+            cx.error_spanned_by(
+                &input.ident,
+                format!("a raw family needs the commands its code sends to its keys: add `commands = \"...\"` (space-separated, as the ACL names them), e.g. `{example}`"),
+            );
+        }
+        return None;
+    };
+    let known = all();
+    let mut commands: Vec<String> = Vec::new();
+    let mut ok = true;
+    for written in lit
+        .value()
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|c| !c.is_empty())
+    {
+        let command = written.to_ascii_lowercase();
+        if !known.contains(&command) {
+            let hint = match closest(&command, &known) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "write the commands as the ACL names them, lower case, `xgroup|create` for a subcommand".to_owned(),
+            };
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "unknown command `{}` for a raw family's keys; {hint}",
+                    written.escape_debug()
+                ),
+            );
+            ok = false;
+        } else if commands.contains(&command) {
+            cx.error_spanned_by(
+                lit,
+                format!("command `{command}` is listed twice; remove the repeat"),
+            );
+            ok = false;
+        } else {
+            if let Some(redis_type) = &redis_type
+                && !applies(&command, redis_type)
+            {
+                let of: Vec<String> = types_of(&command).iter().map(|t| (*t).to_owned()).collect();
+                cx.error_spanned_by(
+                    lit,
+                    format!("command `{command}` operates on {} keys, and this family's keys hold a {redis_type} (`redis_type = \"{redis_type}\"`); remove it or fix `redis_type`", one_of(&of)),
+                );
+                ok = false;
+            }
+            commands.push(command);
+        }
+    }
+    if commands.is_empty() && ok {
+        cx.error_spanned_by(
+            lit,
+            format!("a raw family declares at least one command, e.g. `{example}`"),
+        );
+        ok = false;
+    }
+    if ok {
+        Some((redis_type?, commands))
+    } else {
+        None
+    }
 }
 
 /// A rate limit's parameters, checked.

@@ -15,6 +15,7 @@ mod key_template;
 mod key_tokens;
 #[cfg(test)]
 mod lease_tests;
+mod raw_commands;
 mod suggest;
 mod symbol;
 #[cfg(test)]
@@ -117,4 +118,16 @@ pub fn derive_redis_stream(input: proc_macro::TokenStream) -> proc_macro::TokenS
 pub fn derive_redis_channel(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     collection::derive(&input, collection::CollectionKind::Channel).into()
+}
+
+/// Derives `redis_runtime::RedisRaw`: a key family the application still
+/// reaches by hand (through `Store::raw_access`), declared with `key`,
+/// `redis_type` (`string`, `hash`, `list`, `set`, `zset` or `stream`),
+/// `commands` (the commands its code sends, checked against Redis's) and an
+/// optional `ttl`, so the manifest, the ACL rule and doctor cover it. It has
+/// no typed operations. Documented on the re-export.
+#[proc_macro_derive(RedisRaw, attributes(redis))]
+pub fn derive_redis_raw(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    collection::derive(&input, collection::CollectionKind::Raw).into()
 }

@@ -88,6 +88,7 @@ pub use keyspace::Keyspace;
 pub use lease::RedisLock;
 pub use model::{Family, RedisModel};
 pub use rate_limit::RedisRateLimit;
+pub use raw::RedisRaw;
 pub use store::{
     Expiry, FieldSet, Health, InsertOrGet, MODIFY_ATTEMPTS, NodeHealth, Page, Role, Store, Update,
     Updated,
@@ -104,7 +105,7 @@ pub use redis_derive::{
     KeyPart, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet,
 };
 #[cfg(feature = "derive")]
-pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
+pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisRaw, RedisStream};
 
 /// Items used by the code `#[derive(RedisModel)]` generates. Not public API.
 #[doc(hidden)]
@@ -129,6 +130,7 @@ pub mod __private {
         RedisModel, Required,
     };
     pub use crate::rate_limit::{Algorithm as RateAlgorithm, RedisRateLimit};
+    pub use crate::raw::RedisRaw;
     pub use crate::script::{COORDINATED_WRITE_LUA, INDEX_CHECK_LUA};
     pub use crate::store::{IndexQuery, Page, Store};
     pub use crate::stream::{RedisStream, Trim};

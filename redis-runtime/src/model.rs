@@ -140,6 +140,19 @@ pub enum Kind {
     StreamProcessed,
     /// A pub/sub channel per name (`#[derive(RedisChannel)]`): no key.
     Channel,
+    /// A family the application still reaches by hand, through
+    /// [`Store::raw_access`](crate::Store::raw_access), declared with
+    /// `#[derive(RedisRaw)]` so that the manifest, the ACL rule and doctor
+    /// cover it: the Redis type its keys hold (`string`, `hash`, `list`,
+    /// `set`, `zset` or `stream`, as `TYPE` names it) and the commands the
+    /// hand-written code sends to them (lower case, `parent|sub` for a
+    /// subcommand, as the ACL spells them). It has no typed operations.
+    Raw {
+        /// The Redis type of its keys, as `TYPE` names it.
+        redis_type: &'static str,
+        /// The commands the hand-written code sends to its keys.
+        commands: &'static [&'static str],
+    },
 }
 
 impl Kind {
@@ -159,6 +172,7 @@ impl Kind {
             Kind::Stream | Kind::StreamDeadLetter => "stream",
             Kind::StreamProcessed => "zset",
             Kind::Channel => "channel",
+            Kind::Raw { redis_type, .. } => redis_type,
         }
     }
 
@@ -167,7 +181,7 @@ impl Kind {
     /// or `set`, `sorted_set`, `list`, `map`, `counter`, `lease`,
     /// `lease_fence`, `rate_limit_fixed`, `rate_limit_sliding`,
     /// `rate_limit_gcra`, `index`, `range_index`, `unique`, `stream`,
-    /// `stream_dead_letter`, `stream_processed`, `channel`.
+    /// `stream_dead_letter`, `stream_processed`, `channel`, `raw`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Entity(encoding) => encoding.as_str(),
@@ -186,12 +200,23 @@ impl Kind {
             Kind::StreamDeadLetter => "stream_dead_letter",
             Kind::StreamProcessed => "stream_processed",
             Kind::Channel => "channel",
+            Kind::Raw { .. } => "raw_family",
         }
     }
 
     /// Whether the family names pub/sub channels rather than keys.
     pub fn is_channel(self) -> bool {
         self == Kind::Channel
+    }
+
+    /// The commands a raw family (`#[derive(RedisRaw)]`) declares; `None`
+    /// for every other kind, whose commands are the runtime's own
+    /// ([`commands_for_kind`](crate::keyspace::commands::commands_for_kind)).
+    pub fn raw_commands(self) -> Option<&'static [&'static str]> {
+        match self {
+            Kind::Raw { commands, .. } => Some(commands),
+            _ => None,
+        }
     }
 
     /// The encoding of an entity family; `None` for a collection.
@@ -301,7 +326,7 @@ impl ConstraintKind {
 /// The methods are the derives' contract with the runtime.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Redis key family",
-    note = "derive `RedisModel`, `RedisSet`, `RedisSortedSet`, `RedisList`, `RedisMap` or `RedisCounter` for `{Self}`"
+    note = "derive `RedisModel`, `RedisSet`, `RedisSortedSet`, `RedisList`, `RedisMap`, `RedisCounter` or (for a family reached by hand) `RedisRaw` for `{Self}`"
 )]
 pub trait Family: Sized + Send + Sync + 'static {
     /// What tells the family's keys apart: the type of its one placeholder

@@ -6,7 +6,7 @@ use redis::{Cmd, FromRedisValue, Pipeline};
 use crate::error::{Error, Result};
 use crate::key::RenderedKey;
 use crate::key::{KeyPart, KeyPartError, is_valid_literal, write_part};
-use crate::model::RedisModel;
+use crate::model::Family;
 use crate::store::{Retry, Store, Target};
 
 /// Raw commands over a [`Store`]'s connection, for what the typed API does
@@ -19,8 +19,9 @@ use crate::store::{Retry, Store, Target};
 ///
 /// - the same connection, configuration, timeouts and error types as the
 ///   typed operations (nothing to configure twice, no second URL to keep);
-/// - keys rendered by the same renderer: [`RawAccess::key`] for a declared
-///   model's key, [`RawAccess::compose_key`] for a key the models do not
+/// - keys rendered by the same renderer: [`RawAccess::key`] for the key of a
+///   declared family (a model, a collection, or a raw family declared with
+///   [`RedisRaw`](derive@crate::RedisRaw) for exactly this code), [`RawAccess::compose_key`] for a key the models do not
 ///   declare, with the namespace applied and parts escaped exactly as typed
 ///   keys are (so they cannot forge a typed key or widen a `SCAN`).
 ///
@@ -50,8 +51,23 @@ impl Store {
 }
 
 impl RawAccess<'_> {
-    /// The key of an entity of a declared model, as typed operations render it.
-    pub fn key<M: RedisModel>(&self, id: &M::Id) -> Result<RenderedKey> {
+    /// The key of `id` in a declared family (a model, a collection, or a raw
+    /// family declared with [`RedisRaw`](derive@crate::RedisRaw)), as typed
+    /// operations render it: namespace applied, parts escaped.
+    ///
+    /// ```no_run
+    /// # use redis_runtime::{RedisRaw, Store, redis};
+    /// #[derive(RedisRaw)]
+    /// #[redis(key = "legacy:queue:{name}", redis_type = "list", commands = "lpush llen")]
+    /// struct LegacyQueue { name: String }
+    ///
+    /// # async fn push(store: &Store) -> redis_runtime::Result<u64> {
+    /// let raw = store.raw_access();
+    /// let key = raw.key::<LegacyQueue>(&"mail".to_owned())?;
+    /// raw.query(redis::cmd("LPUSH").arg(&key).arg("job-1")).await
+    /// # }
+    /// ```
+    pub fn key<M: Family>(&self, id: &M::Id) -> Result<RenderedKey> {
         self.store.key::<M>(id)
     }
 
@@ -96,6 +112,64 @@ impl RawAccess<'_> {
             .await
     }
 }
+
+/// A key family the application still reaches by hand, through
+/// [`Store::raw_access`]: `#[derive(RedisRaw)]`. It has no typed operations;
+/// declaring it is what lets the tools cover the whole keyspace during a
+/// migration to typed declarations:
+///
+/// - [`keyspace!`](crate::keyspace!) lists it like any family, and its
+///   collision check covers it;
+/// - the manifest lists it with kind `raw`, its Redis type and its commands;
+/// - the ACL rule grants exactly its commands on its key pattern, in an ACL
+///   selector of its own (Redis 7), and no runtime command on it;
+/// - doctor samples its keys, flags those whose `TYPE` is not the declared
+///   one and, with a `ttl`, those without a TTL;
+/// - the hand-written code gets its keys from [`RawAccess::key`] instead of
+///   building the strings itself.
+///
+/// Attributes (`#[redis(...)]` on the struct, whose fields are the key's
+/// placeholders, as for a collection):
+///
+/// - `key = "..."`: the key template, checked like every other;
+/// - `redis_type = "..."`: what its keys hold, as `TYPE` names it: `string`,
+///   `hash`, `list`, `set`, `zset` or `stream`;
+/// - `commands = "..."`: the commands the hand-written code sends to its
+///   keys, space-separated, as the ACL names them (lower case,
+///   `xgroup|create` for a subcommand). Each is checked at compile time: an
+///   unknown name is an error with a suggestion, and so is a command that
+///   does not operate on keys of `redis_type` (`hset` on a `list`);
+/// - `ttl = "..."` (optional): the TTL the code gives its keys, which doctor
+///   checks;
+/// - `hash_tag = "..."` and `crate = "..."`, as elsewhere.
+///
+/// ```
+/// use redis_runtime::{RedisRaw, keyspace};
+///
+/// #[derive(RedisRaw)]
+/// #[redis(key = "legacy:queue:{name}", redis_type = "list", commands = "lpush brpop llen")]
+/// struct LegacyQueue { name: String }
+///
+/// keyspace! { APP = [LegacyQueue]; }
+///
+/// let rule = APP.manifest("app").acl_rule();
+/// assert_eq!(rule.selectors[0].as_arg(), "(~app:legacy:queue:?* +lpush +brpop +llen)");
+/// ```
+///
+/// A command Redis does not have for the declared type does not compile:
+///
+/// ```compile_fail
+/// use redis_runtime::RedisRaw;
+///
+/// #[derive(RedisRaw)]
+/// #[redis(key = "legacy:queue:{name}", redis_type = "list", commands = "lpush hset")]
+/// struct LegacyQueue { name: String }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a raw family declaration",
+    note = "derive `RedisRaw` for `{Self}` with `#[redis(key = \"...\", redis_type = \"...\", commands = \"...\")]`"
+)]
+pub trait RedisRaw: Family {}
 
 /// Builds a key segment by segment, as the key templates of models do:
 /// literals are checked, parts are escaped, and `{…}` marks a hash tag.

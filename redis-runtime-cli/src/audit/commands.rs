@@ -562,3 +562,110 @@ pub(crate) fn is_raw_type(path: &[String]) -> bool {
         Some("Cmd" | "Pipeline" | "Script" | "ScriptInvocation" | "ClusterPipeline")
     )
 }
+
+/// The Redis command a redis-rs command method sends, as the ACL names it
+/// (lower case, `parent|sub`), where the method's name tells: `set_ex` is
+/// `setex`, `incr` is `incrby`, `xgroup_create` is `xgroup|create`. `None`
+/// when it depends on the arguments (`xread_options` may be `xreadgroup`)
+/// or is a script (`invoke_script`).
+pub(crate) fn redis_command(method: &str) -> Option<String> {
+    let fixed = match method {
+        "set_options" => "set",
+        "key_type" => "type",
+        "incr" | "increx" => "incrby",
+        "decr" => "decrby",
+        "bitcount_range" => "bitcount",
+        "hset_multiple" => "hset",
+        "hincr" => "hincrby",
+        "linsert_before" | "linsert_after" => "linsert",
+        "lpush_exists" => "lpushx",
+        "rpush_exists" => "rpushx",
+        "ping_message" => "ping",
+        "zincr" => "zincrby",
+        "zrembylex" => "zremrangebylex",
+        "zrembyscore" => "zremrangebyscore",
+        "zscore_multiple" => "zmscore",
+        "xgroup_create_mkstream" => "xgroup|create",
+        "xinfo_stream_with_idempotency" => "xinfo|stream",
+        "acl_setuser_rules" => "acl|setuser",
+        "acl_cat_categoryname" => "acl|cat",
+        "acl_genpass_bits" => "acl|genpass",
+        "acl_log_reset" => "acl|log",
+        "load_script" => "script|load",
+        "xread_options" | "invoke_script" => return None,
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return Some(fixed.to_owned());
+    }
+    if method.starts_with("bit_") {
+        return Some("bitop".to_owned());
+    }
+    for prefix in ["zinterstore", "zunionstore", "bzmpop", "zmpop"] {
+        if method.starts_with(prefix) {
+            return Some(prefix.to_owned());
+        }
+    }
+    for parent in ["object", "client", "acl", "xgroup", "xinfo"] {
+        if let Some(sub) = method
+            .strip_prefix(parent)
+            .and_then(|m| m.strip_prefix('_'))
+        {
+            return Some(format!("{parent}|{}", sub.replace('_', "")));
+        }
+    }
+    for module in ["json", "bf", "ft"] {
+        if let Some(rest) = method
+            .strip_prefix(module)
+            .and_then(|m| m.strip_prefix('_'))
+        {
+            return Some(format!("{module}.{}", rest.replace('_', "")));
+        }
+    }
+    let mut base = method;
+    for suffix in [
+        "_with_scores",
+        "_withscores",
+        "_limit",
+        "_options",
+        "_multiple",
+        "_maxlen",
+        "_map",
+        "_match",
+        "_all",
+        "_count",
+        "_consumer",
+    ] {
+        while let Some(stripped) = base.strip_suffix(suffix) {
+            base = stripped;
+        }
+    }
+    Some(base.replace('_', ""))
+}
+
+#[cfg(test)]
+mod redis_command_tests {
+    use super::redis_command;
+
+    #[test]
+    fn method_names_map_to_commands() {
+        for (method, command) in [
+            ("lpush", "lpush"),
+            ("set_ex", "setex"),
+            ("incr", "incrby"),
+            ("key_type", "type"),
+            ("expire_at", "expireat"),
+            ("zrangebyscore_limit_withscores", "zrangebyscore"),
+            ("zadd_multiple", "zadd"),
+            ("xgroup_create_mkstream", "xgroup|create"),
+            ("xinfo_groups", "xinfo|groups"),
+            ("xpending_consumer_count", "xpending"),
+            ("json_arr_append", "json.arrappend"),
+            ("hscan_match", "hscan"),
+            ("lpush_exists", "lpushx"),
+        ] {
+            assert_eq!(redis_command(method).as_deref(), Some(command), "{method}");
+        }
+        assert_eq!(redis_command("xread_options"), None);
+    }
+}

@@ -135,6 +135,26 @@ pub struct Violation {
     pub message: String,
     /// The source line, trimmed.
     pub snippet: String,
+    /// What the site sends, as far as the audit can tell (not part of the
+    /// audit's JSON: `redis-runtime acl --sources` reads it).
+    #[serde(skip)]
+    pub sent: Sent,
+}
+
+/// What an access site sends, as far as the audit can tell from the code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Sent {
+    /// Nothing of its own: an import, a hand-built key, the escape hatch, or
+    /// the send of traffic built elsewhere (which is told where it is built).
+    #[default]
+    Nothing,
+    /// These commands, lower case, as the ACL names them (`parent|sub`):
+    /// from `cmd("LPUSH")`'s literal, a command-trait method (`.lpush(..)`)
+    /// or the command methods chained onto a raw construct.
+    Commands(Vec<String>),
+    /// Commands the audit cannot name: a command named by a variable, a
+    /// script, a pipeline filled in other statements, packed bytes.
+    Unknown,
 }
 
 /// How to run the audit.
@@ -342,6 +362,7 @@ fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError
                 module: finding.module,
                 message: finding.message,
                 snippet,
+                sent: finding.sent,
             });
         }
     }
@@ -359,6 +380,7 @@ fn audit_here(paths: &[PathBuf], options: &Options) -> Result<Report, AuditError
             module: "crate".to_owned(),
             message: format!("does not parse, so it cannot be audited: {message}"),
             snippet: String::new(),
+            sent: Sent::Unknown,
         });
     }
     report.violations.sort_by(|a, b| {

@@ -342,7 +342,14 @@ pub(crate) async fn access_report(
     for family in &manifest.families {
         let key = probe_key(&manifest.namespace, family);
         let mut established = false;
-        if let Some(user) = user {
+        if let Some(user) = user
+            && family.is_raw()
+        {
+            if let Some(report) = raw_access(con, user, family, &key).await {
+                established = true;
+                reports.push(report);
+            }
+        } else if let Some(user) = user {
             // Every command the runtime sends to this family's keys or calls
             // on them from a script: its command table.
             let probes = commands::commands_for_kind(&family.encoding);
@@ -425,6 +432,57 @@ pub(crate) async fn access_report(
         }
     }
     reports
+}
+
+/// Whether `user` may send a raw family's declared commands to its keys:
+/// `ACL DRYRUN` of each, with the probe key as its first argument and as
+/// few filler arguments (`0`) as the command's arity takes (the family
+/// declares names, not arguments). A command whose key is not its first
+/// argument is probed as if it were. `None` when the server cannot dry-run.
+async fn raw_access(
+    con: &mut MultiplexedConnection,
+    user: &str,
+    family: &KeyFamily,
+    key: &str,
+) -> Option<AccessReport> {
+    let mut denied = Vec::new();
+    for command in &family.commands {
+        let mut allowed = None;
+        for fillers in 0..4 {
+            let mut dry = redis::cmd("ACL");
+            dry.arg("DRYRUN")
+                .arg(user)
+                .arg(command.split('|').collect::<Vec<_>>())
+                .arg(key);
+            for _ in 0..fillers {
+                dry.arg("0");
+            }
+            match dry.query_async::<Value>(con).await {
+                Ok(Value::Okay) => allowed = Some(true),
+                Ok(Value::SimpleString(s)) if s == "OK" => allowed = Some(true),
+                Ok(_) => allowed = Some(false),
+                Err(e) if e.to_string().contains("wrong number of arguments") => continue,
+                Err(_) => return None,
+            }
+            break;
+        }
+        if allowed != Some(true) {
+            denied.push(command.to_ascii_uppercase());
+        }
+    }
+    Some(AccessReport {
+        model: family.model.clone(),
+        pattern: family.pattern.clone(),
+        verdict: if denied.is_empty() {
+            AccessVerdict::Allowed
+        } else {
+            AccessVerdict::Denied
+        },
+        method: AccessMethod::DryRun {
+            commands: family.commands.len(),
+        },
+        denied_commands: denied,
+    })
 }
 
 pub(crate) async fn sample(

@@ -87,7 +87,8 @@ pub struct AccessReport {
     pub verdict: AccessVerdict,
     /// How it was established.
     pub method: AccessMethod,
-    /// The runtime's commands on this family's keys that the ACL refuses
+    /// The runtime's commands on this family's keys (a raw family's: the ones it
+    /// declares) that the ACL refuses
     /// (established with `ACL DRYRUN`; empty otherwise).
     #[serde(default)]
     pub denied_commands: Vec<String>,

@@ -849,7 +849,10 @@ pub fn for_redis_type(redis_type: &str) -> Option<&'static KeyKind> {
 /// Every command the runtime sends to, or calls from a script on, a family
 /// of `kind` (the manifest's `encoding`: [`crate::model::Kind::as_str`], or
 /// `codec:<NAME>` for a custom codec), each once, in table order; empty for a
-/// kind the runtime does not know.
+/// kind the runtime does not know, and for `raw_family` families
+/// (`#[derive(RedisRaw)]`), which the runtime never touches: their commands
+/// are the ones they declare
+/// ([`Kind::raw_commands`](crate::model::Kind::raw_commands)).
 pub fn commands_for_kind(kind: &str) -> Vec<&'static KeyCommand> {
     let kind = if kind.starts_with("codec:") {
         "codec"

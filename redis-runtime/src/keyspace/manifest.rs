@@ -59,12 +59,14 @@ pub struct KeyFamily {
     /// A glob matching every key of the family, namespace included (also what
     /// the ACL rule grants). It may match keys of longer templates too.
     pub pattern: String,
-    /// The Redis type of each key: `hash` or `string`.
+    /// The Redis type of each key, as `TYPE` names it (`hash`, `string`,
+    /// `list`, `set`, `zset`, `stream`; `channel` for a pub/sub family).
     pub redis_type: String,
-    /// An entity family's encoding: `hash`, `json`, `msgpack`, `raw`
-    /// (`codec = raw`) or `codec:<NAME>` (a custom codec's
-    /// [`NAME`](crate::codec::ValueCodec::NAME)); a collection's kind
-    /// ([`Kind::as_str`]).
+    /// What the family holds ([`Kind::as_str`]): an entity's encoding
+    /// (`hash`, `json`, `msgpack`, `raw` for `codec = raw`, or `codec:<NAME>`
+    /// for a custom codec's [`NAME`](crate::codec::ValueCodec::NAME)), a
+    /// collection kind, or `raw_family` with [`KeyFamily::is_raw`] for a family the
+    /// application reaches by hand (`#[derive(RedisRaw)]`, version 4 on).
     pub encoding: String,
     /// The TTL a full save applies, in milliseconds; `None` when keys never expire.
     pub ttl_ms: Option<u64>,
@@ -76,7 +78,8 @@ pub struct KeyFamily {
     pub fields: Vec<ManifestField>,
     /// Every command the runtime sends to the family's keys or calls on them
     /// from a script, lower case (from the runtime's command table; version 3
-    /// on, filled from the table when an older manifest is read).
+    /// on, filled from the table when an older manifest is read). For a raw
+    /// family, the commands it declares, which the hand-written code sends.
     #[serde(default)]
     pub commands: Vec<String>,
 }
@@ -146,6 +149,7 @@ const LEASE_FENCE_TTL_POLICY: &str =
 const RATE_LIMIT_TTL_POLICY: &str = "each counted request arms (fixed: the first of a window) or re-arms the TTL, so the key vanishes once it no longer limits anything";
 
 const CONSTRAINT_TTL_POLICY: &str = "no TTL: the model's write scripts add and remove members with the entity; a member whose entity expired is dropped by the query that meets it and by the model's repair, and a unique value whose holder expired is taken over by the next write that claims it";
+const RAW_TTL_POLICY: &str = "written by hand (`#[derive(RedisRaw)]`): the application's own code sets and keeps the TTL; doctor reports keys without one when a TTL is declared";
 const TTL_POLICY: &str = "a full save, insert and replace apply the model TTL, and incr_or_insert applies it when it creates the entity; partial writes, updates and increments keep the current TTL; expire, persist, refresh_ttl and get_and_refresh change it explicitly";
 
 impl KeyFamily {
@@ -194,11 +198,15 @@ impl KeyFamily {
                 Kind::LeaseFence => LEASE_FENCE_TTL_POLICY,
                 Kind::RateLimit(_) => RATE_LIMIT_TTL_POLICY,
                 Kind::Index | Kind::RangeIndex | Kind::Unique => CONSTRAINT_TTL_POLICY,
+                Kind::Raw { .. } => RAW_TTL_POLICY,
                 _ => COLLECTION_TTL_POLICY,
             }
             .to_owned(),
             hash_tag: meta.key.hash_tag().map(str::to_owned),
-            commands: family_commands(meta.kind),
+            commands: match meta.kind.raw_commands() {
+                Some(declared) => declared.iter().map(|c| (*c).to_owned()).collect(),
+                None => family_commands(meta.kind),
+            },
             fields: meta
                 .fields
                 .iter()
@@ -222,6 +230,12 @@ impl KeyFamily {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether the family is a raw family (`#[derive(RedisRaw)]`): reached by
+    /// the application's own code, its commands declared.
+    pub fn is_raw(&self) -> bool {
+        self.encoding == "raw_family"
     }
 
     /// Whether `key` (under `namespace`) is one this family's template renders.
@@ -303,10 +317,12 @@ impl Manifest {
     /// The current schema version of the JSON form.
     ///
     /// Version 2 added each placeholder's `shape`, version 3 each family's
-    /// `commands`, version 4 each family's `separator` and a placeholder's
-    /// `prefix` and `suffix` inside its segment; older manifests are still
-    /// read (their placeholders count as text, their commands come from the
-    /// runtime's table, their separator is `:`).
+    /// `commands`, version 4 each family's `separator`, a placeholder's
+    /// `prefix` and `suffix` inside its segment, and raw families (whose
+    /// `commands` are the ones they declare and which the ACL rule grants in
+    /// a selector of their own); older manifests are still read (their
+    /// placeholders count as text, their commands come from the runtime's
+    /// table, their separator is `:`).
     pub const VERSION: u32 = 4;
 
     /// The manifest as pretty-printed JSON (stable field order).
@@ -420,6 +436,19 @@ impl Manifest {
                 let _ = writeln!(out, "\nTTL policy of {}: {policy}.", families.join(", "));
             }
         }
+        let raw: Vec<String> = self
+            .families
+            .iter()
+            .filter(|f| f.is_raw())
+            .map(|f| format!("`{}`", f.model))
+            .collect();
+        if !raw.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nRaw families, reached by the application's own code (`#[derive(RedisRaw)]`): {}. TTL policy: {RAW_TTL_POLICY}.",
+                raw.join(", ")
+            );
+        }
         if self
             .families
             .iter()
@@ -441,7 +470,14 @@ impl Manifest {
                 let commands: Vec<String> = f.commands.iter().map(|c| format!("`{c}`")).collect();
                 let _ = writeln!(
                     out,
-                    "Commands the runtime uses on it: {}.\n",
+                    "{}: {}.\n",
+                    if f.is_raw() {
+                        "Raw family (kind `raw_family`, Redis type `".to_owned()
+                            + &f.redis_type
+                            + "`); commands the application's own code sends to it, the only ones its ACL selector grants"
+                    } else {
+                        "Commands the runtime uses on it".to_owned()
+                    },
                     commands.join(", ")
                 );
             }
@@ -472,15 +508,27 @@ impl Manifest {
     }
 
     /// The ACL rule that lets an application user touch exactly this
-    /// manifest's keys, with exactly the commands the runtime sends.
+    /// manifest's keys, with exactly the commands the runtime sends; each
+    /// raw family's keys only with the commands it declares, in a selector of
+    /// its own ([`AclRule::selectors`]).
     pub fn acl_rule(&self) -> AclRule {
         let channel = |f: &&KeyFamily| f.redis_type == "channel";
         AclRule {
             key_patterns: self
                 .families
                 .iter()
-                .filter(|f| !channel(f))
+                .filter(|f| !channel(f) && !f.is_raw())
                 .map(|f| f.pattern.clone())
+                .collect(),
+            selectors: self
+                .families
+                .iter()
+                .filter(|f| f.is_raw())
+                .map(|f| super::AclSelector {
+                    model: f.model.clone(),
+                    key_patterns: vec![f.pattern.clone()],
+                    commands: f.commands.clone(),
+                })
                 .collect(),
             channel_patterns: self
                 .families

@@ -48,7 +48,7 @@ pub mod commands;
 mod manifest;
 mod registry;
 
-pub use acl::AclRule;
+pub use acl::{AclRule, AclSelector};
 pub use collide::collide;
 pub use manifest::{KeyFamily, Manifest, ManifestError, ManifestField, ManifestSegment};
 pub use registry::{ModelRegistration, registered_models};

@@ -33,10 +33,10 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::Kind;
 use super::commands::Families;
 use super::layout::SourceFile;
 use super::resolve::{Binding, Lexical, ModKey, ModuleTable, Namespace};
+use super::{Kind, Sent};
 
 use paths::path_segments;
 use scopes::{Scope, Var};
@@ -56,6 +56,8 @@ pub(crate) struct Finding {
     /// The enclosing module, `crate::a::b`.
     pub(crate) module: String,
     pub(crate) message: String,
+    /// What the site sends, as far as it can be told.
+    pub(crate) sent: Sent,
 }
 
 /// The impl or trait the walk is in.
@@ -85,6 +87,11 @@ struct Analyzer<'a> {
     plain_closures: HashSet<usize>,
     findings: Vec<Finding>,
     deferred: Vec<Finding>,
+    /// The commands seen at each raw construct or command-trait call, by
+    /// the (line, column) its finding is reported at.
+    sent_at: HashMap<(usize, usize), Vec<String>>,
+    /// The sends of traffic built elsewhere (counted where it is built).
+    elsewhere: HashSet<(usize, usize)>,
     /// The crate types whose fields are being searched for connections
     /// (to stop at a type met again inside itself).
     holding: Vec<String>,
@@ -114,6 +121,8 @@ pub(crate) fn analyze<'a>(
         plain_closures: HashSet::new(),
         findings: Vec::new(),
         deferred: Vec::new(),
+        sent_at: HashMap::new(),
+        elsewhere: HashSet::new(),
         holding: Vec::new(),
         touches_redis: false,
     };
@@ -123,6 +132,25 @@ pub(crate) fn analyze<'a>(
     let mut findings = analyzer.findings;
     if analyzer.touches_redis {
         findings.extend(analyzer.deferred);
+    }
+    for finding in &mut findings {
+        let at = (finding.line, finding.column);
+        finding.sent = match finding.kind {
+            Kind::RawCommand | Kind::RawPipeline | Kind::CommandTraitCall => {
+                match analyzer.sent_at.get(&at) {
+                    Some(commands)
+                        if !commands.is_empty() && !commands.iter().any(String::is_empty) =>
+                    {
+                        Sent::Commands(commands.clone())
+                    }
+                    _ => Sent::Unknown,
+                }
+            }
+            Kind::RawScript => Sent::Unknown,
+            Kind::RawConnectionCall if analyzer.elsewhere.contains(&at) => Sent::Nothing,
+            Kind::RawConnectionCall => Sent::Unknown,
+            _ => Sent::Nothing,
+        };
     }
     findings.sort_by_key(|f| (f.line, f.column, f.kind));
     findings.dedup_by(|a, b| (a.line, a.column, a.kind) == (b.line, b.column, b.kind));
@@ -231,7 +259,29 @@ impl<'a> Analyzer<'a> {
             item_path,
             module,
             message,
+            sent: Sent::Nothing,
         }
+    }
+
+    /// Notes that the site reported at `span` sends `command`.
+    fn note_sent(&mut self, span: Span, command: Option<String>) {
+        let start = span.start();
+        let entry = self
+            .sent_at
+            .entry((start.line, start.column + 1))
+            .or_default();
+        match command {
+            Some(command) if !entry.contains(&command) => entry.push(command),
+            Some(_) => {}
+            // One command that cannot be named makes the whole site unknown.
+            None => entry.push(String::new()),
+        }
+    }
+
+    /// Notes that the send reported at `span` sends what was built elsewhere.
+    fn note_elsewhere(&mut self, span: Span) {
+        let start = span.start();
+        self.elsewhere.insert((start.line, start.column + 1));
     }
 
     fn report(&mut self, span: Span, kind: Kind, message: String) {

@@ -306,6 +306,16 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
         {
             if commands::raw_constructor(&path).is_some() {
                 let segs: Vec<&str> = path.iter().map(String::as_str).collect();
+                match segs.as_slice() {
+                    ["cmd"] => {
+                        let name = literal_command(c.args.first());
+                        self.note_sent(named.span, name);
+                    }
+                    ["Cmd", method] => {
+                        self.note_sent(named.span, commands::redis_command(method));
+                    }
+                    _ => {}
+                }
                 if segs == ["transaction"] {
                     for arg in &c.args {
                         if let Expr::Closure(closure) = arg {
@@ -328,6 +338,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 && let Some((method, _)) =
                     commands::command_method(family, name, c.args.len().saturating_sub(1))
             {
+                self.note_sent(named.span, commands::redis_command(name));
                 let keys = Self::key_args(method, &c.args, 1);
                 self.check_keys(keys.into_iter(), "a redis command-trait call");
             }
@@ -362,6 +373,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 Kind::RawConnectionCall,
                 format!("`.{name}(..)` sends a raw command, pipeline or script built elsewhere"),
             );
+            self.note_elsewhere(call.method.span());
             let keys = self.chain_keys(&call.receiver);
             self.findings.extend(keys);
         } else if raw == Raw::Bound && commands::EXECUTORS.contains(&name.as_str()) {
@@ -374,8 +386,18 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                     "`.{name}(..)` sends a raw command, pipeline or script built in another statement"
                 ),
             );
+            self.note_elsewhere(call.method.span());
         } else if raw != Raw::No {
-            // Part of a raw construct already counted where it was built.
+            // Part of a raw construct already counted where it was built:
+            // what it adds to send is noted at the construct.
+            let root = syn::spanned::Spanned::span(chain_root(&call.receiver));
+            if name == "cmd" && nargs == 1 {
+                self.note_sent(root, literal_command(call.args.first()));
+            } else if !commands::EXECUTORS.contains(&name.as_str())
+                && commands::command_method(commands::F_COMMANDS, &name, nargs).is_some()
+            {
+                self.note_sent(root, commands::redis_command(&name));
+            }
             if (name == "arg" || name == "cursor_arg") && nargs == 1 {
                 if raw_arg_is_key(&call.receiver) {
                     self.check_keys(call.args.iter(), "a raw Redis command");
@@ -429,6 +451,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                 Kind::CommandTraitCall,
                 format!("calls redis pub/sub method `{name}` (PubSub), which sends a command"),
             );
+            self.note_sent(call.method.span(), Some(name.replace('_', "")));
             self.check_keys(call.args.iter(), "a redis pub/sub call");
         } else {
             let class = self.class_of_expr(&call.receiver);
@@ -453,6 +476,7 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
                     Kind::CommandTraitCall,
                     format!("calls redis command-trait method `{name}` ({traits})"),
                 );
+                self.note_sent(call.method.span(), commands::redis_command(&name));
                 let keys = Self::key_args(method, &call.args, 0);
                 self.check_keys(keys.into_iter(), "a redis command-trait call");
             }
@@ -492,4 +516,21 @@ impl<'ast> Visit<'ast> for Analyzer<'_> {
     }
 
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+}
+
+/// The command a `cmd("...")` argument names, lower case, when it is a
+/// string literal (`None` otherwise: the audit cannot tell).
+fn literal_command(arg: Option<&Expr>) -> Option<String> {
+    match arg? {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => {
+            let name = lit.value().trim().to_ascii_lowercase();
+            (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)
+        }
+        Expr::Group(g) => literal_command(Some(&g.expr)),
+        Expr::Paren(p) => literal_command(Some(&p.expr)),
+        _ => None,
+    }
 }
