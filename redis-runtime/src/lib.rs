@@ -106,7 +106,7 @@ pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisStream};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::channel::RedisChannel;
-    pub use crate::client_cache::ClientCachePolicy;
+    pub use crate::client_cache::{ClientCachePolicy, CloneProbe, ViaClone, ViaNothing};
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,
         RedisSet, RedisSortedSet, ValueElement,
