@@ -109,6 +109,36 @@ pub(crate) struct Container {
     pub(crate) client_cache: Option<ClientCache>,
 }
 
+/// Parses `client_cache` or `client_cache(ttl = "...", max_entries = N,
+/// max_bytes = N)` (models and collection declarations alike).
+pub(crate) fn parse_client_cache(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+) -> syn::Result<ClientCache> {
+    let mut bounds = ClientCache::default();
+    if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| {
+            if inner.path == TTL {
+                if let Some(s) = get_lit_str(cx, TTL, &inner)? {
+                    set_once(cx, &mut bounds.ttl, &inner, s);
+                }
+            } else if inner.path == MAX_ENTRIES {
+                if let Some(n) = get_lit_int(cx, MAX_ENTRIES, &inner)? {
+                    set_once(cx, &mut bounds.max_entries, &inner, n);
+                }
+            } else if inner.path == MAX_BYTES {
+                if let Some(n) = get_lit_int(cx, MAX_BYTES, &inner)? {
+                    set_once(cx, &mut bounds.max_bytes, &inner, n);
+                }
+            } else {
+                unknown(cx, &inner, "client_cache", &[TTL, MAX_ENTRIES, MAX_BYTES])?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(bounds)
+}
+
 /// `client_cache(...)`: each bound, if given.
 #[derive(Default)]
 pub(crate) struct ClientCache {
@@ -198,27 +228,7 @@ impl Container {
                 } else if meta.path == DENY_UNKNOWN_FIELDS {
                     deny_unknown_fields.set(&meta.path, meta.path.to_token_stream());
                 } else if meta.path == CLIENT_CACHE {
-                    let mut bounds = ClientCache::default();
-                    if meta.input.peek(syn::token::Paren) {
-                        meta.parse_nested_meta(|inner| {
-                            if inner.path == TTL {
-                                if let Some(s) = get_lit_str(cx, TTL, &inner)? {
-                                    set_once(cx, &mut bounds.ttl, &inner, s);
-                                }
-                            } else if inner.path == MAX_ENTRIES {
-                                if let Some(n) = get_lit_int(cx, MAX_ENTRIES, &inner)? {
-                                    set_once(cx, &mut bounds.max_entries, &inner, n);
-                                }
-                            } else if inner.path == MAX_BYTES {
-                                if let Some(n) = get_lit_int(cx, MAX_BYTES, &inner)? {
-                                    set_once(cx, &mut bounds.max_bytes, &inner, n);
-                                }
-                            } else {
-                                unknown(cx, &inner, "client_cache", &[TTL, MAX_ENTRIES, MAX_BYTES])?;
-                            }
-                            Ok(())
-                        })?;
-                    }
+                    let bounds = parse_client_cache(cx, &meta)?;
                     client_cache.set(&meta.path, bounds);
                 } else if meta.path == CRATE {
                     if let Some(s) = get_lit_str(cx, CRATE, &meta)? {

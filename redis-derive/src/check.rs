@@ -276,6 +276,11 @@ pub(crate) struct ClientCache {
 /// (the runtime's defaults where not given).
 fn check_client_cache(cx: &Ctxt, cont: &Container<'_>) -> Option<ClientCache> {
     let attr = cont.attrs.client_cache.as_ref()?;
+    Some(check_client_cache_bounds(cx, attr))
+}
+
+/// A parsed `client_cache`'s bounds, checked (models and collections).
+pub(crate) fn check_client_cache_bounds(cx: &Ctxt, attr: &crate::attr::ClientCache) -> ClientCache {
     let mut checked = ClientCache {
         ttl_millis: 300_000,
         max_entries: 10_000,
@@ -301,7 +306,7 @@ fn check_client_cache(cx: &Ctxt, cont: &Container<'_>) -> Option<ClientCache> {
             }
         }
     }
-    Some(checked)
+    checked
 }
 
 /// `ttl` is a positive duration literal.

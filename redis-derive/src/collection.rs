@@ -140,6 +140,8 @@ struct Attrs {
     minid: Option<LitStr>,
     redis_type: Option<LitStr>,
     commands: Option<LitStr>,
+    /// `client_cache` or `client_cache(ttl = "...", max_entries = N, max_bytes = N)`.
+    client_cache: Option<crate::attr::ClientCache>,
 }
 
 const ATTRS: &[&str] = &[
@@ -167,6 +169,7 @@ const ATTRS: &[&str] = &[
     "channel",
     "redis_type",
     "commands",
+    "client_cache",
 ];
 
 /// The rate-limit algorithms, as `algorithm = "..."` names them.
@@ -397,6 +400,29 @@ fn parse_attrs(cx: &Ctxt, item: &syn::DeriveInput, kind: CollectionKind) -> Attr
                     );
                     if meta.input.peek(Token![=]) {
                         meta.value()?.parse::<syn::Expr>()?;
+                    }
+                }
+                "client_cache" => {
+                    let bounds = crate::attr::parse_client_cache(cx, &meta)?;
+                    if !matches!(
+                        kind,
+                        CollectionKind::Set
+                            | CollectionKind::SortedSet
+                            | CollectionKind::Counter
+                            | CollectionKind::List
+                            | CollectionKind::Map
+                    ) {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!(
+                                "`client_cache` applies to models, sets, sorted sets, maps, lists and counters, whose reads the client cache can keep; a {}'s cannot be: remove it",
+                                kind.noun()
+                            ),
+                        );
+                    } else if attrs.client_cache.is_some() {
+                        duplicate(cx);
+                    } else {
+                        attrs.client_cache = Some(bounds);
                     }
                 }
                 "cap" => {
@@ -1077,6 +1103,18 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
         None => TokenStream::new(),
     };
 
+    let client_cache = match &attrs.client_cache {
+        Some(bounds) => {
+            let c = crate::check::check_client_cache_bounds(cx, bounds);
+            let (ms, entries, bytes) = (c.ttl_millis, c.max_entries as usize, c.max_bytes as usize);
+            quote! {
+                const CLIENT_CACHE: #rr::Option<#rr::ClientCachePolicy> = #rr::Some(
+                    #rr::ClientCachePolicy::new(#rr::Duration::from_millis(#ms), #entries, #bytes),
+                );
+            }
+        }
+        None => TokenStream::new(),
+    };
     Some(quote! {
         #[doc(hidden)]
         const _: () = {
@@ -1098,6 +1136,7 @@ fn expand(cx: &Ctxt, input: &syn::DeriveInput, kind: CollectionKind) -> Option<T
                     fields: &[#(#field_metas),*],
                     coordination: #rr::None,
                 };
+                #client_cache
 
                 #methods
             }

@@ -246,6 +246,12 @@ fn expand(cont: &Container<'_>, checked: &Checked) -> TokenStream {
                 const CLIENT_CACHE: #rr::Option<#rr::ClientCachePolicy> = #rr::Some(
                     #rr::ClientCachePolicy::new(#rr::Duration::from_millis(#ms), #entries, #bytes),
                 );
+
+                fn cache_clone() -> #rr::Option<fn(&Self) -> Self> {
+                    #[allow(unused_imports)]
+                    use #rr::{ViaClone as _, ViaNothing as _};
+                    (&#rr::CloneProbe::<Self>::NEW).clone_fn()
+                }
             }
         }
         None => TokenStream::new(),

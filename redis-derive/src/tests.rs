@@ -43,7 +43,8 @@ fn json_model() {
     }));
 }
 
-/// `client_cache` adds the policy to the `Family` impl and nothing else.
+/// `client_cache` adds the policy and the `Clone` probe (`cache_clone`) to the
+/// `Family` impl and nothing else.
 #[test]
 fn client_cached_model() {
     insta::assert_snapshot!(expand(syn::parse_quote! {

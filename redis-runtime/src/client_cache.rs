@@ -1,27 +1,63 @@
-//! Client-side caching of entities: server-assisted, through RESP3
-//! `CLIENT TRACKING`, opt-in per model (`#[redis(client_cache)]`) and per
-//! store ([`ConfigBuilder::client_cache`](crate::ConfigBuilder::client_cache),
+//! Client-side caching of entities and collections: server-assisted,
+//! through RESP3 `CLIENT TRACKING`, opt-in per declaration
+//! (`#[redis(client_cache)]` on a model, set, map, sorted set, list or
+//! counter) and per store
+//! ([`ConfigBuilder::client_cache`](crate::ConfigBuilder::client_cache),
 //! `REDIS_CLIENT_CACHE=on`).
 //!
 //! # How it works
 //!
 //! With caching on, the [`Store`](crate::Store) opens a second connection to
 //! the server, in RESP3, and turns on `CLIENT TRACKING ON OPTIN` on it. The
-//! reads of a cached model (`get`, `get_many`, `get_field`, `exists`) look in
-//! the process's cache first; a miss is sent on that connection as
-//! `CLIENT CACHING YES`, the read, and `PTTL` of the key, in one round trip,
-//! so the server remembers that this client holds the key and sends an
-//! invalidation message on the same connection as soon as anyone changes,
-//! deletes, expires or evicts it (or flushes the database). Everything else
-//! (writes, and every model without the attribute) goes on the store's
-//! usual connection, byte for byte as without caching.
+//! cached reads of a declaration (below) look in the process's cache first;
+//! a miss is sent on that connection as `CLIENT CACHING YES`, the read, and
+//! `PTTL` of the key, in one round trip, so the server remembers that this
+//! client holds the key and sends an invalidation message on the same
+//! connection as soon as anyone changes, deletes, expires or evicts it (or
+//! flushes the database). Everything else (writes, and every declaration
+//! without the attribute) goes on the store's usual connection, byte for
+//! byte as without caching.
+//!
+//! # What is cached
+//!
+//! Each read below is one entry of its key, kept under the read (its verb
+//! and arguments after the key); tracking is per key, so any change to the
+//! key drops every entry of it.
+//!
+//! - Models: [`get`](crate::Store::get), [`get_shared`](crate::Store::get_shared),
+//!   [`get_many`](crate::Store::get_many), [`get_field`](crate::Store::get_field),
+//!   [`get_fields`](crate::Store::get_fields) (its `MULTI EXISTS HMGET EXEC`,
+//!   tracked whole), [`exists`](crate::Store::exists). The entry of a whole
+//!   entity holds it decoded, in an `Arc`: `get_shared` hands out the `Arc`
+//!   (no decoding, no copy); `get` and `get_many` of a model that is `Clone`
+//!   clone it, of any other model decode the reply kept for them.
+//! - Sets: `contains`, `contains_many`, `members`, `len`, `is_empty`.
+//! - Maps: `get`, `get_many`, `all`, `contains`, `len`, `is_empty`.
+//! - Sorted sets: `score`, `scores`, `rank`, `rank_rev`, `range`, `top`,
+//!   `range_by_score`, `range_by_lex`, `len`, `is_empty`, `count`.
+//! - Lists: `range`, `len`, `is_empty`, `get`.
+//! - Counters: `get`.
+//!
+//! # What is not cached
+//!
+//! Writes; and the reads that write, or whose reply is not a function of
+//! one key's state: `take` and `insert_or_get` (they delete or insert: they
+//! must reach the server, and the entry of their key is dropped when they
+//! return, as for any write), `get_and_refresh` (it re-arms the TTL), pops
+//! and blocking pops, a set's `random` (a kept reply would stop being
+//! random), set algebra (`union`, `intersection`, `difference`: their reply
+//! depends on keys other than the one an entry is filed under), scans,
+//! `ttl`, `get_fields_many`, the generated `find_by_*` lookups, streams,
+//! channels, locks and rate limits.
 //!
 //! # What it guarantees
 //!
 //! - **Own writes.** After a write through this store returns (or fails),
 //!   no read of this store returns what the key held before it: every write
-//!   of a cached model drops the keys it names from the cache when its reply
-//!   arrives, before it returns. (Writes through [`raw_access`](crate::Store::raw_access) too.)
+//!   through a caching store drops the keys it names from the cache when its
+//!   reply arrives, before it returns (writes of undeclared families too, as
+//!   they may name a cached key, and blocking pops on their own connection).
+//!   (Writes through [`raw_access`](crate::Store::raw_access) too.)
 //! - **Reads in flight.** A miss reserves its entry before it is sent; an
 //!   invalidation of the key that arrives before the reply is stored cancels
 //!   the reservation, so a reply that raced with a write is returned but not
@@ -35,27 +71,34 @@
 //!   it returns, every invalidation the server sent before it has been applied.
 //! - **Expiry.** An entry never outlives the key's TTL as read with it (the
 //!   server also sends an invalidation when it expires the key), nor the
-//!   model's local bound (`ttl`, default 5 minutes).
+//!   declaration's local bound (`ttl`, default 5 minutes).
 //! - **Faults.** When the tracking connection is lost, the whole cache is
 //!   dropped at once and nothing is served from it until a new connection has
 //!   tracking on again; a `FLUSHDB`/`FLUSHALL` drops it too.
-//! - **Memory** is bounded per model: at most `max_entries` keys (default
-//!   10 000) and `max_bytes` of keys and values (default 64 MiB, counted as
-//!   the bytes of the key and of the reply plus 64 per entry and 32 per
-//!   reply element). Beyond either, entries are evicted in CLOCK order (an
-//!   approximation of least recently used). On the server, tracking costs
-//!   an entry per key in its tracking table (`tracking-table-max-keys`).
+//! - **Memory** is bounded per declaration: at most `max_entries` keys
+//!   (default 10 000) and `max_bytes` of keys and values (default 64 MiB,
+//!   counted as the bytes of the key and of the reply plus 64 per entry and
+//!   32 per reply element; a decoded entity counts as the reply it was
+//!   decoded from). Beyond either, keys are evicted in CLOCK order (an
+//!   approximation of least recently used: a key read since the hand last
+//!   passed gets a second chance). The budget is split evenly over 16
+//!   shards. On the server, tracking costs an entry per key in its tracking
+//!   table (`tracking-table-max-keys`).
 //!
 //! # What it does not do
 //!
 //! Redis Cluster: the store refuses to connect with caching on
-//! ([`Error::Config`](crate::Error::Config)), rather than serving cached models uncached.
-//! Collections, conditional reads and scans are not cached. A cache hit is
-//! not an operation in `redis_runtime_operation_duration_seconds`; it counts
-//! in `redis_runtime_client_cache_hits_total`.
+//! ([`Error::ClientCacheUnsupported`](crate::Error::ClientCacheUnsupported),
+//! whose message says to turn the switch off), rather than serving cached
+//! declarations uncached. (redis-rs 1.x has a client-side cache for its own
+//! cluster connection, `ClusterClientBuilder::cache_config`; this layer would
+//! need a tracking connection per primary, moved with the slots, which it
+//! does not have.) A cache hit is not an operation in
+//! `redis_runtime_operation_duration_seconds`; it counts in
+//! `redis_runtime_client_cache_hits_total`.
 
-use std::any::TypeId;
-use std::collections::{HashMap, VecDeque};
+use std::any::{Any, TypeId};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
@@ -63,6 +106,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use hashbrown::HashTable;
 use redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisResult, Value};
 
@@ -111,14 +155,32 @@ impl Default for ClientCachePolicy {
 }
 
 /// Which reply of a key an entry holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `HGETALL` or `GET`.
+    /// `HGETALL` or `GET`, the reply as read.
     Whole,
+    /// `HGETALL` or `GET`, decoded: what `get_shared` (and `get` and
+    /// `get_many` of a model that is `Clone`) hand out.
+    Shared,
     /// `HGET` of one field.
     Field(&'static str),
     /// `EXISTS`.
     Exists,
+    /// `MULTI EXISTS HMGET EXEC` of these fields (`get_fields`).
+    Fields(Arc<[&'static str]>),
+    /// A read of a collection: its verb and arguments after the key.
+    Read(Arc<[u8]>),
+}
+
+/// What an entry holds for one [`Op`]: the server's reply, or the value
+/// decoded from it (shared by every hit: a hit then clones an `Arc`, and
+/// decodes nothing).
+#[derive(Clone)]
+pub(crate) enum Held {
+    /// The reply as read.
+    Raw(Value),
+    /// The decoded reply; its type is the one the read decodes to.
+    Decoded(Arc<dyn Any + Send + Sync>),
 }
 
 /// What one model's cache has done, since the store connected.
@@ -150,7 +212,9 @@ pub(crate) struct ClientCache {
     /// The generation of the tracking connection whose tracking is on, or 0:
     /// nothing is served or kept while it is 0.
     live: AtomicU64,
-    models: RwLock<HashMap<TypeId, Arc<ModelCache>>>,
+    /// One cache per model read so far (a few: looked up by a scan, which
+    /// costs less than hashing the `TypeId`).
+    models: RwLock<Vec<(TypeId, Arc<ModelCache>)>>,
     /// Entry generations, so a reservation is told from a later entry of the
     /// same key.
     next_entry: AtomicU64,
@@ -168,7 +232,7 @@ impl ClientCache {
     pub(crate) fn new(ignore_invalidations: bool) -> Arc<ClientCache> {
         Arc::new(ClientCache {
             live: AtomicU64::new(0),
-            models: RwLock::new(HashMap::new()),
+            models: RwLock::new(Vec::new()),
             next_entry: AtomicU64::new(1),
             ignore_invalidations,
         })
@@ -177,14 +241,30 @@ impl ClientCache {
     /// The cache of model `M`, made on first use.
     pub(crate) fn model<M: Family>(&self, policy: ClientCachePolicy) -> Arc<ModelCache> {
         let id = TypeId::of::<M>();
-        if let Some(cache) = read(&self.models).get(&id) {
+        if let Some((_, cache)) = read(&self.models).iter().find(|(t, _)| *t == id) {
             return cache.clone();
         }
         let mut models = self.models.write().unwrap_or_else(|p| p.into_inner());
-        models
-            .entry(id)
-            .or_insert_with(|| Arc::new(ModelCache::new(M::META.name, policy)))
-            .clone()
+        if let Some((_, cache)) = models.iter().find(|(t, _)| *t == id) {
+            return cache.clone();
+        }
+        let cache = Arc::new(ModelCache::new(M::META.name, policy));
+        models.push((id, cache.clone()));
+        cache
+    }
+
+    /// `f` of the cache of `M`, under the lock (no `Arc` is cloned); `None`
+    /// when `M` has none yet.
+    pub(crate) fn with_model<M: Family, R>(&self, f: impl FnOnce(&ModelCache) -> R) -> Option<R> {
+        let id = TypeId::of::<M>();
+        let models = read(&self.models);
+        let (_, cache) = models.iter().find(|(t, _)| *t == id)?;
+        Some(f(cache))
+    }
+
+    /// Whether a cached declaration has been read (so writes must drop keys).
+    pub(crate) fn has_models(&self) -> bool {
+        !read(&self.models).is_empty()
     }
 
     /// Whether entries may be served: tracking is on.
@@ -218,7 +298,7 @@ impl ClientCache {
             return;
         }
         for arg in args {
-            for model in models.values() {
+            for (_, model) in models.iter() {
                 model.invalidate(arg, "own_write");
             }
         }
@@ -226,7 +306,7 @@ impl ClientCache {
 
     /// Drops everything (a flush, or the tracking connection changed).
     fn clear(&self, cause: &'static str) {
-        for model in read(&self.models).values() {
+        for (_, model) in read(&self.models).iter() {
             model.clear(cause);
         }
     }
@@ -257,7 +337,7 @@ impl ClientCache {
                     let models = read(&self.models);
                     for key in keys {
                         if let Value::BulkString(key) = key {
-                            for model in models.values() {
+                            for (_, model) in models.iter() {
                                 model.invalidate(key, "tracking");
                             }
                         }
@@ -274,7 +354,7 @@ impl ClientCache {
     /// Per model, what its cache has done.
     pub(crate) fn stats(&self) -> Vec<ModelCacheStats> {
         let mut all: Vec<ModelCacheStats> =
-            read(&self.models).values().map(|m| m.stats()).collect();
+            read(&self.models).iter().map(|(_, m)| m.stats()).collect();
         all.sort_by(|a, b| a.model.cmp(&b.model));
         all
     }
@@ -362,15 +442,16 @@ pub(crate) struct ModelCache {
     hasher: std::collections::hash_map::RandomState,
     shards: Box<[Mutex<Shard>]>,
     hits: AtomicU64,
+    hit_counter: observe::HitCounter,
     misses: AtomicU64,
     invalidations: AtomicU64,
     evictions: AtomicU64,
 }
 
 struct Shard {
-    map: HashMap<Box<[u8]>, Entry>,
-    /// Keys in CLOCK order, with the entry they were pushed for.
-    clock: VecDeque<(Box<[u8]>, u64)>,
+    map: KeyMap,
+    /// Keys in CLOCK order, with their hash and the entry they were pushed for.
+    clock: VecDeque<(Box<[u8]>, u64, u64)>,
     bytes: usize,
 }
 
@@ -381,7 +462,8 @@ struct Entry {
     expires: Instant,
     /// Read since the CLOCK hand last passed.
     referenced: bool,
-    values: Vec<(Op, Value)>,
+    /// Per op, what is held and its size against `max_bytes`.
+    values: Vec<(Op, Held, usize)>,
     bytes: usize,
 }
 
@@ -394,24 +476,28 @@ impl ModelCache {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        map: HashMap::new(),
+                        map: KeyMap(HashTable::new()),
                         clock: VecDeque::new(),
                         bytes: 0,
                     })
                 })
                 .collect(),
             hits: AtomicU64::new(0),
+            hit_counter: observe::HitCounter::new(name),
             misses: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
         }
     }
 
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+    /// The shard of `key`, and the key's hash (hashed once: it picks the
+    /// shard and finds the entry in it).
+    fn shard(&self, key: &[u8]) -> (MutexGuard<'_, Shard>, u64) {
         let hash = self.hasher.hash_one(key);
-        self.shards[hash as usize % SHARDS]
+        let shard = self.shards[(hash >> 32) as usize % SHARDS]
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|p| p.into_inner());
+        (shard, hash)
     }
 
     /// The budget of one shard.
@@ -422,25 +508,47 @@ impl ModelCache {
         )
     }
 
-    /// The reply `op` of `key`, if held and not expired.
-    pub(crate) fn get(&self, key: &[u8], op: Op) -> Option<Value> {
-        let mut shard = self.shard(key);
-        let entry = shard.map.get_mut(key)?;
+    /// What `take` makes of the reply `op` of `key`, if held and not
+    /// expired (`None` from `take`: not a hit).
+    pub(crate) fn get_with<T>(
+        &self,
+        key: &[u8],
+        op: Op,
+        take: impl FnOnce(&Held) -> Option<T>,
+    ) -> Option<T> {
+        let (mut shard, hash) = self.shard(key);
+        let entry = shard.map.get_mut(hash, key)?;
         if Instant::now() >= entry.expires {
             if !entry.values.is_empty() {
-                shard.remove(key);
+                shard.remove(hash, key);
             }
             return None;
         }
-        let value = entry.values.iter().find(|(o, _)| *o == op)?.1.clone();
+        let value = take(&entry.values.iter().find(|(o, _, _)| o == &op)?.1)?;
         entry.referenced = true;
         Some(value)
+    }
+
+    /// The raw reply `op` of `key`, if held and not expired.
+    pub(crate) fn get_raw(&self, key: &[u8], op: Op) -> Option<Value> {
+        self.get_with(key, op, |held| match held {
+            Held::Raw(value) => Some(value.clone()),
+            Held::Decoded(_) => None,
+        })
+    }
+
+    /// The decoded reply `op` of `key` (a `T`), if held and not expired.
+    pub(crate) fn get_decoded<T: Clone + 'static>(&self, key: &[u8], op: Op) -> Option<T> {
+        self.get_with(key, op, |held| match held {
+            Held::Decoded(value) => value.downcast_ref::<T>().cloned(),
+            Held::Raw(_) => None,
+        })
     }
 
     /// Counts a hit (the store calls it so that the metric and the count agree).
     pub(crate) fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
-        observe::client_cache_hit(self.name);
+        self.hit_counter.hit();
     }
 
     /// Counts a miss.
@@ -451,16 +559,17 @@ impl ModelCache {
 
     /// Reserves the entry of `key` (a live one is kept and filled further).
     fn reserve(&self, key: &[u8], fresh: u64) -> Ticket {
-        let mut shard = self.shard(key);
+        let (mut shard, hash) = self.shard(key);
         let now = Instant::now();
-        if let Some(entry) = shard.map.get(key)
+        if let Some(entry) = shard.map.get(hash, key)
             && now < entry.expires
         {
             return Ticket { entry: entry.id };
         }
-        shard.remove(key);
+        shard.remove(hash, key);
         let bytes = key.len() + ENTRY_OVERHEAD;
         shard.map.insert(
+            hash,
             key.into(),
             Entry {
                 id: fresh,
@@ -471,7 +580,7 @@ impl ModelCache {
             },
         );
         shard.bytes += bytes;
-        shard.clock.push_back((key.into(), fresh));
+        shard.clock.push_back((key.into(), hash, fresh));
         let evicted = shard.evict(self.shard_budget());
         drop(shard);
         self.evicted(evicted);
@@ -490,8 +599,25 @@ impl ModelCache {
         pttl: i64,
         sent: Instant,
     ) {
-        let mut shard = self.shard(key);
-        let Some(entry) = shard.map.get_mut(key) else {
+        let size = value_bytes(value);
+        self.fill_held(key, ticket, op, Held::Raw(value.clone()), size, pttl, sent);
+    }
+
+    /// [`ModelCache::fill`] with what to hold and what it counts against
+    /// `max_bytes` (the bytes of the reply it was decoded from).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fill_held(
+        &self,
+        key: &[u8],
+        ticket: Ticket,
+        op: Op,
+        held: Held,
+        size: usize,
+        pttl: i64,
+        sent: Instant,
+    ) {
+        let (mut shard, hash) = self.shard(key);
+        let Some(entry) = shard.map.get_mut(hash, key) else {
             return;
         };
         if entry.id != ticket.entry {
@@ -501,14 +627,14 @@ impl ModelCache {
             let server = sent + Duration::from_millis(pttl.unsigned_abs());
             entry.expires = entry.expires.min(server);
         }
-        let size = value_bytes(value);
         let mut delta = size as isize;
-        match entry.values.iter_mut().find(|(o, _)| *o == op) {
+        match entry.values.iter_mut().find(|(o, _, _)| o == &op) {
             Some(slot) => {
-                delta -= value_bytes(&slot.1) as isize;
-                slot.1 = value.clone();
+                delta -= slot.2 as isize;
+                slot.1 = held;
+                slot.2 = size;
             }
-            None => entry.values.push((op, value.clone())),
+            None => entry.values.push((op, held, size)),
         }
         entry.bytes = entry.bytes.saturating_add_signed(delta);
         shard.bytes = shard.bytes.saturating_add_signed(delta);
@@ -525,7 +651,9 @@ impl ModelCache {
     }
 
     fn invalidate(&self, key: &[u8], cause: &'static str) {
-        let had = self.shard(key).remove(key);
+        let (mut shard, hash) = self.shard(key);
+        let had = shard.remove(hash, key);
+        drop(shard);
         if had {
             self.invalidations.fetch_add(1, Ordering::Relaxed);
             observe::client_cache_invalidated(self.name, cause, 1);
@@ -537,7 +665,7 @@ impl ModelCache {
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             n += shard.map.len();
-            shard.map.clear();
+            shard.map.0.clear();
             shard.clock.clear();
             shard.bytes = 0;
         }
@@ -569,8 +697,8 @@ impl ModelCache {
 
 impl Shard {
     /// Removes the entry of `key`; whether there was one.
-    fn remove(&mut self, key: &[u8]) -> bool {
-        match self.map.remove(key) {
+    fn remove(&mut self, hash: u64, key: &[u8]) -> bool {
+        match self.map.remove(hash, key) {
             Some(entry) => {
                 self.bytes -= entry.bytes;
                 self.compact();
@@ -585,7 +713,7 @@ impl Shard {
         if self.clock.len() > 2 * self.map.len() + 64 {
             let map = &self.map;
             self.clock
-                .retain(|(key, id)| map.get(key).is_some_and(|e| e.id == *id));
+                .retain(|(key, hash, id)| map.get(*hash, key).is_some_and(|e| e.id == *id));
         }
     }
 
@@ -596,10 +724,10 @@ impl Shard {
         let mut budget = 2 * self.clock.len() + 1;
         while (self.map.len() > max_entries || self.bytes > max_bytes) && budget > 0 {
             budget -= 1;
-            let Some((key, id)) = self.clock.pop_front() else {
+            let Some((key, hash, id)) = self.clock.pop_front() else {
                 break;
             };
-            let Some(entry) = self.map.get_mut(&key) else {
+            let Some(entry) = self.map.get_mut(hash, &key) else {
                 continue;
             };
             if entry.id != id {
@@ -607,10 +735,10 @@ impl Shard {
             }
             if entry.referenced {
                 entry.referenced = false;
-                self.clock.push_back((key, id));
+                self.clock.push_back((key, hash, id));
                 continue;
             }
-            if let Some(entry) = self.map.remove(&key) {
+            if let Some(entry) = self.map.remove(hash, &key) {
                 self.bytes -= entry.bytes;
                 evicted += 1;
             }
@@ -619,8 +747,40 @@ impl Shard {
     }
 }
 
+/// A shard's entries by key, found by the hash the shard was picked with.
+struct KeyMap(HashTable<(Box<[u8]>, u64, Entry)>);
+
+impl KeyMap {
+    fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        self.0
+            .find(hash, |(k, _, _)| **k == *key)
+            .map(|(_, _, e)| e)
+    }
+
+    fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        self.0
+            .find_mut(hash, |(k, _, _)| **k == *key)
+            .map(|(_, _, e)| e)
+    }
+
+    fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        let found = self.0.find_entry(hash, |(k, _, _)| **k == *key).ok()?;
+        Some(found.remove().0.2)
+    }
+
+    /// Inserts the entry of a key that has none.
+    fn insert(&mut self, hash: u64, key: Box<[u8]>, entry: Entry) {
+        self.0
+            .insert_unique(hash, (key, hash, entry), |(_, h, _)| *h);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// What a reply costs against `max_bytes`.
-fn value_bytes(value: &Value) -> usize {
+pub(crate) fn value_bytes(value: &Value) -> usize {
     32 + match value {
         Value::BulkString(bytes) => bytes.len(),
         Value::SimpleString(s) => s.len(),
@@ -630,5 +790,44 @@ fn value_bytes(value: &Value) -> usize {
             .map(|(k, v)| value_bytes(k) + value_bytes(v))
             .sum(),
         _ => 0,
+    }
+}
+
+/// Whether a type is `Clone`, asked where the type is known (the derive's
+/// [`Family::cache_clone`](crate::Family::cache_clone)): `(&CloneProbe::<T>::NEW).clone_fn()`
+/// is `Some(T::clone)` for a `Clone` type and `None` otherwise (method
+/// resolution tries [`ViaClone`] on `CloneProbe<T>` before [`ViaNothing`]
+/// on `&CloneProbe<T>`).
+#[doc(hidden)]
+pub struct CloneProbe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> CloneProbe<T> {
+    /// The probe.
+    pub const NEW: CloneProbe<T> = CloneProbe(std::marker::PhantomData);
+}
+
+/// The probe's answer for a `Clone` type.
+#[doc(hidden)]
+pub trait ViaClone<T> {
+    /// `Some(T::clone)`.
+    fn clone_fn(&self) -> Option<fn(&T) -> T>;
+}
+
+impl<T: Clone> ViaClone<T> for CloneProbe<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T> {
+        Some(T::clone)
+    }
+}
+
+/// The probe's answer for any other type.
+#[doc(hidden)]
+pub trait ViaNothing<T> {
+    /// `None`.
+    fn clone_fn(&self) -> Option<fn(&T) -> T>;
+}
+
+impl<T> ViaNothing<T> for &CloneProbe<T> {
+    fn clone_fn(&self) -> Option<fn(&T) -> T> {
+        None
     }
 }

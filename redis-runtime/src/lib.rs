@@ -111,7 +111,7 @@ pub use redis_derive::{RedisChannel, RedisLock, RedisRateLimit, RedisRaw, RedisS
 #[doc(hidden)]
 pub mod __private {
     pub use crate::channel::RedisChannel;
-    pub use crate::client_cache::ClientCachePolicy;
+    pub use crate::client_cache::{ClientCachePolicy, CloneProbe, ViaClone, ViaNothing};
     pub use crate::codec::{CustomCodec, RawCodec, RawModel, ValueCodec};
     pub use crate::collection::{
         ElementCodec, JsonElement, KeyPartElement, RedisCounter, RedisList, RedisMap, RedisQueue,

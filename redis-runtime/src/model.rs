@@ -341,6 +341,14 @@ pub trait Family: Sized + Send + Sync + 'static {
     /// [`client_cache`](crate::client_cache)); `None` for every other declaration.
     const CLIENT_CACHE: Option<crate::client_cache::ClientCachePolicy> = None;
 
+    /// `Clone::clone` when the type is `Clone` and declared `client_cache`:
+    /// an owned cached read then clones the decoded value the cache shares
+    /// instead of decoding the reply again. `None` otherwise.
+    #[doc(hidden)]
+    fn cache_clone() -> Option<fn(&Self) -> Self> {
+        None
+    }
+
     /// Writes the key parts of an id.
     #[doc(hidden)]
     fn write_id_key(id: &Self::Id, key: &mut KeyWriter<'_>) -> Result<(), InvalidKeyPart>;

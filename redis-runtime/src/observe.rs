@@ -284,6 +284,8 @@ pub(crate) fn refused(model: &'static str, kind: &'static str, error: &'static s
 pub(crate) enum Topology {
     Server,
     Cluster,
+    /// The client cache's tracking connection (to a server).
+    ClientCache,
 }
 
 impl Topology {
@@ -291,6 +293,7 @@ impl Topology {
         match self {
             Topology::Server => "server",
             Topology::Cluster => "cluster",
+            Topology::ClientCache => "client_cache",
         }
     }
 }
@@ -379,12 +382,39 @@ pub(crate) fn subscription_gap(model: &'static str) {
     let _ = model;
 }
 
-/// A read of client-cached `model` was served from the cache.
-pub(crate) fn client_cache_hit(model: &'static str) {
+/// The key of one model's hit counter, built once per model: a hit is
+/// cheap enough that building the labelled key on every one would cost as
+/// much as the hit itself.
+pub(crate) struct HitCounter {
     #[cfg(feature = "metrics")]
-    metrics::counter!(CLIENT_CACHE_HITS, "model" => model).increment(1);
-    #[cfg(not(feature = "metrics"))]
-    let _ = model;
+    key: metrics::Key,
+}
+
+impl HitCounter {
+    pub(crate) fn new(model: &'static str) -> HitCounter {
+        #[cfg(not(feature = "metrics"))]
+        let _ = model;
+        HitCounter {
+            #[cfg(feature = "metrics")]
+            key: metrics::Key::from_parts(
+                CLIENT_CACHE_HITS,
+                vec![metrics::Label::new("model", model)],
+            ),
+        }
+    }
+
+    /// A read of the model was served from the cache
+    /// (`redis_runtime_client_cache_hits_total`).
+    #[inline]
+    pub(crate) fn hit(&self) {
+        #[cfg(feature = "metrics")]
+        {
+            static METADATA: metrics::Metadata<'static> =
+                metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+            metrics::with_recorder(|recorder| recorder.register_counter(&self.key, &METADATA))
+                .increment(1);
+        }
+    }
 }
 
 /// `count` reads of client-cached `model` were sent to the server.

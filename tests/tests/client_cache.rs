@@ -13,8 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use redis_runtime::collection::{Bound, Order};
 use redis_runtime::testing::{RedisCluster, RedisServer};
-use redis_runtime::{Config, Error, RedisModel, Store, keyspace};
+use redis_runtime::{
+    Config, Error, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, Store,
+    keyspace,
+};
 use serde::{Deserialize, Serialize};
 
 /// A cached hash model.
@@ -58,9 +62,44 @@ struct Plain {
     n: i64,
 }
 
+/// A cached set.
+#[derive(RedisSet)]
+#[redis(key = "cset:{id}", member = String, client_cache)]
+struct CSet {
+    id: u64,
+}
+
+/// A cached map.
+#[derive(RedisMap)]
+#[redis(key = "cmap:{id}", field = String, value = i64, client_cache(ttl = "1m"))]
+struct CMap {
+    id: u64,
+}
+
+/// A cached sorted set.
+#[derive(RedisSortedSet)]
+#[redis(key = "czset:{id}", member = String, score = f64, client_cache)]
+struct CZSet {
+    id: u64,
+}
+
+/// A cached list.
+#[derive(RedisList)]
+#[redis(key = "clist:{id}", item = String, client_cache(max_entries = 100))]
+struct CList {
+    id: u64,
+}
+
+/// A cached counter.
+#[derive(RedisCounter)]
+#[redis(key = "ccount:{id}", client_cache)]
+struct CCount {
+    id: u64,
+}
+
 keyspace! {
     /// The models of these tests.
-    CACHE_MODELS = [CUser, CDoc, CBlob, Plain];
+    CACHE_MODELS = [CUser, CDoc, CBlob, Plain, CSet, CMap, CZSet, CList, CCount];
 }
 
 const APP_PASSWORD: &str = "cache-secret";
@@ -129,6 +168,18 @@ async fn check_fresh(reader: &Store, truth: &Store, id: u64, context: &str) {
     );
     let exists = reader.exists::<CUser>(&id).await.unwrap();
     assert_eq!(exists, expected.is_some(), "exists: {context}");
+    let shared = reader.get_shared::<CUser>(&id).await.unwrap();
+    assert_eq!(
+        shared.as_deref(),
+        expected.as_ref(),
+        "get_shared: {context}"
+    );
+    let f = CUser::fields();
+    assert_eq!(
+        reader.get_fields(&id, (f.name, f.visits)).await.unwrap(),
+        truth.get_fields(&id, (f.name, f.visits)).await.unwrap(),
+        "get_fields: {context}"
+    );
     let ids = [id, (id + 1) % KEYS];
     let many = reader.get_many::<CUser>(&ids).await.unwrap();
     assert_eq!(
@@ -155,10 +206,13 @@ fn hammer(reader: &Store, stop: &Arc<AtomicBool>, seed: u64) -> tokio::task::Joi
         let mut reads = 0;
         while !stop.load(Ordering::Relaxed) {
             let id = rng.below(KEYS);
-            let _ = match rng.below(4) {
+            let f = CUser::fields();
+            let _ = match rng.below(6) {
                 0 => reader.get::<CUser>(&id).await.map(drop),
-                1 => reader.get_field(&id, CUser::fields().name).await.map(drop),
+                1 => reader.get_field(&id, f.name).await.map(drop),
                 2 => reader.exists::<CUser>(&id).await.map(drop),
+                3 => reader.get_shared::<CUser>(&id).await.map(drop),
+                4 => reader.get_fields(&id, (f.name, f.visits)).await.map(drop),
                 _ => reader.get::<CDoc>(&id).await.map(drop),
             };
             reads += 1;
@@ -480,10 +534,16 @@ async fn a_cluster_is_refused_at_connect_time() {
     let cluster = RedisCluster::start().unwrap();
     let config = cluster.config_builder().client_cache(true).build().unwrap();
     match Store::connect(&config).await {
-        Err(Error::Config(message)) => {
+        Err(err @ Error::ClientCacheUnsupported { topology }) => {
+            assert_eq!(topology, "Redis Cluster");
+            assert_eq!(err.class(), "client_cache_unsupported");
+            let message = err.to_string();
+            // The message names the deployment and the way out.
             assert!(message.contains("Redis Cluster"), "{message}");
+            assert!(message.contains("REDIS_CLIENT_CACHE=off"), "{message}");
+            assert!(message.contains("client_cache(false)"), "{message}");
         }
-        other => panic!("expected a configuration error, got {other:?}"),
+        other => panic!("expected ClientCacheUnsupported, got {other:?}"),
     }
     // Without the switch, the same cluster connects.
     let config = cluster.config_builder().build().unwrap();
@@ -638,4 +698,367 @@ async fn hits_misses_and_invalidations_are_recorded_per_model_as_documented() {
         !counts.keys().any(|(_, model, _)| model == "Plain"),
         "{counts:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// collections
+
+/// Every cached read of the collections of `id`, as the store returns them
+/// (sets and maps sorted, as their order is not defined).
+#[derive(Debug, PartialEq)]
+struct CollectionReads {
+    members: Vec<String>,
+    contains: Vec<bool>,
+    set_len: u64,
+    map_get: Option<i64>,
+    map_all: Vec<(String, i64)>,
+    map_len: u64,
+    map_contains: bool,
+    score: Option<f64>,
+    range: Vec<(String, f64)>,
+    range_by_score: Vec<(String, f64)>,
+    rank: Option<u64>,
+    zset_len: u64,
+    list: Vec<String>,
+    list_len: u64,
+    list_get: Option<String>,
+    counter: i64,
+}
+
+async fn collection_reads(store: &Store, id: u64) -> CollectionReads {
+    let set = store.set::<CSet>(&id);
+    let mut members = set.members().await.unwrap();
+    members.sort();
+    let names = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    let map = store.map::<CMap>(&id);
+    let mut map_all = map.all().await.unwrap();
+    map_all.sort();
+    let zset = store.sorted_set::<CZSet>(&id);
+    let list = store.list::<CList>(&id);
+    CollectionReads {
+        members,
+        contains: set.contains_many(&names).await.unwrap(),
+        set_len: set.len().await.unwrap(),
+        map_get: map.get(&names[0]).await.unwrap(),
+        map_all,
+        map_len: map.len().await.unwrap(),
+        map_contains: map.contains(&names[1]).await.unwrap(),
+        score: zset.score(&names[0]).await.unwrap(),
+        range: zset.range(0, -1, Order::Ascending).await.unwrap(),
+        range_by_score: zset
+            .range_by_score(
+                Bound::Inclusive(1.0),
+                Bound::Unbounded,
+                Order::Descending,
+                None,
+            )
+            .await
+            .unwrap(),
+        rank: zset.rank(&names[2]).await.unwrap(),
+        zset_len: zset.len().await.unwrap(),
+        list: list.range(0, -1).await.unwrap(),
+        list_len: list.len().await.unwrap(),
+        list_get: list.get(0).await.unwrap(),
+        counter: store.counter::<CCount>(&id).get().await.unwrap(),
+    }
+}
+
+/// One random write to the collections of `id` on a plain connection (raw
+/// commands on the store's keys), as another client would.
+async fn mutate_raw(
+    con: &mut redis::aio::MultiplexedConnection,
+    keys: &Store,
+    id: u64,
+    rng: &mut Rng,
+    round: u64,
+) -> &'static str {
+    let key = |k: redis_runtime::key::RenderedKey| k.as_bytes().to_vec();
+    let set = key(keys.key::<CSet>(&id).unwrap());
+    let map = key(keys.key::<CMap>(&id).unwrap());
+    let zset = key(keys.key::<CZSet>(&id).unwrap());
+    let list = key(keys.key::<CList>(&id).unwrap());
+    let counter = key(keys.key::<CCount>(&id).unwrap());
+    let name = ["a", "b", "c"][rng.below(3) as usize];
+    let mut cmd = redis::cmd("PING");
+    let what = match rng.below(16) {
+        0 => {
+            cmd = redis::cmd("SADD");
+            cmd.arg(&set).arg(name);
+            "SADD"
+        }
+        1 => {
+            cmd = redis::cmd("SREM");
+            cmd.arg(&set).arg(name);
+            "SREM"
+        }
+        2 => {
+            cmd = redis::cmd("HSET");
+            cmd.arg(&map).arg(name).arg(round);
+            "HSET"
+        }
+        3 => {
+            cmd = redis::cmd("HDEL");
+            cmd.arg(&map).arg(name);
+            "HDEL"
+        }
+        4 => {
+            cmd = redis::cmd("ZADD");
+            cmd.arg(&zset).arg(round % 5).arg(name);
+            "ZADD"
+        }
+        5 => {
+            cmd = redis::cmd("ZINCRBY");
+            cmd.arg(&zset).arg(1).arg(name);
+            "ZINCRBY"
+        }
+        6 => {
+            cmd = redis::cmd("ZREM");
+            cmd.arg(&zset).arg(name);
+            "ZREM"
+        }
+        7 => {
+            cmd = redis::cmd("RPUSH");
+            cmd.arg(&list).arg(format!("\"{name}{round}\""));
+            "RPUSH"
+        }
+        8 => {
+            cmd = redis::cmd("LPOP");
+            cmd.arg(&list);
+            "LPOP"
+        }
+        9 => {
+            // Fails (ERR no such key / index out of range) on an empty list:
+            // then nothing changed.
+            cmd = redis::cmd("LSET");
+            cmd.arg(&list).arg(0).arg(format!("\"set{round}\""));
+            "LSET"
+        }
+        10 => {
+            cmd = redis::cmd("INCRBY");
+            cmd.arg(&counter).arg(3);
+            "INCRBY"
+        }
+        11 => {
+            cmd = redis::cmd("SET");
+            cmd.arg(&counter).arg(round);
+            "SET"
+        }
+        12 => {
+            cmd = redis::cmd("DEL");
+            cmd.arg(&set).arg(&map).arg(&zset).arg(&list).arg(&counter);
+            "DEL"
+        }
+        13 => {
+            cmd = redis::cmd("RENAME");
+            // Moves the map onto the set's key's neighbour id: both change.
+            let other = key(keys.key::<CMap>(&((id + 1) % KEYS)).unwrap());
+            cmd.arg(&map).arg(other);
+            "RENAME"
+        }
+        14 => {
+            cmd = redis::cmd("FLUSHDB");
+            "FLUSHDB"
+        }
+        _ => {
+            // Expire every key now: the server deletes (and invalidates) them.
+            let mut pipe = redis::pipe();
+            for k in [&set, &map, &zset, &list, &counter] {
+                pipe.cmd("PEXPIRE").arg(k).arg(1).ignore();
+            }
+            let _: redis::RedisResult<()> = pipe.query_async(con).await;
+            // Wait until the server says they are gone, not for a time.
+            loop {
+                let n: u64 = redis::cmd("EXISTS")
+                    .arg(&set)
+                    .arg(&map)
+                    .arg(&zset)
+                    .arg(&list)
+                    .arg(&counter)
+                    .query_async(con)
+                    .await
+                    .unwrap();
+                if n == 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            "PEXPIRE"
+        }
+    };
+    let _: redis::RedisResult<redis::Value> = cmd.query_async(con).await;
+    what
+}
+
+/// Background readers of the collections, so that replies race with
+/// invalidations.
+fn hammer_collections(
+    reader: &Store,
+    stop: &Arc<AtomicBool>,
+    seed: u64,
+) -> tokio::task::JoinHandle<u64> {
+    let (reader, stop) = (reader.clone(), stop.clone());
+    tokio::spawn(async move {
+        let mut rng = Rng(seed);
+        let mut reads = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let id = rng.below(KEYS);
+            let _ = match rng.below(5) {
+                0 => reader.set::<CSet>(&id).members().await.map(drop),
+                1 => reader.map::<CMap>(&id).all().await.map(drop),
+                2 => reader
+                    .sorted_set::<CZSet>(&id)
+                    .range(0, -1, Order::Ascending)
+                    .await
+                    .map(drop),
+                3 => reader.list::<CList>(&id).range(0, -1).await.map(drop),
+                _ => reader.counter::<CCount>(&id).get().await.map(drop),
+            };
+            reads += 1;
+            tokio::task::yield_now().await;
+        }
+        reads
+    })
+}
+
+/// A plain connection changes the collections (raw commands, in random
+/// order, with readers racing) while the caching store reads them: after
+/// each write (and a round trip on the cache's connection), every cached
+/// read equals what an uncached store reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collection_reads_after_another_clients_write_see_it() {
+    let server = RedisServer::start().unwrap();
+    let (reader, truth) = stores(&server, "ccol").await;
+    let mut raw = server.raw_connection().await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hammers: Vec<_> = (0..3)
+        .map(|n| hammer_collections(&reader, &stop, 31 + n))
+        .collect();
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for round in 0..600u64 {
+        let id = rng.below(KEYS);
+        // Cache every read of the key (or its absence) before it changes.
+        let _ = collection_reads(&reader, id).await;
+        let what = mutate_raw(&mut raw, &truth, id, &mut rng, round).await;
+        reader.sync_client_cache().await.unwrap();
+        assert_eq!(
+            collection_reads(&reader, id).await,
+            collection_reads(&truth, id).await,
+            "round {round}, after {what} of {id}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in hammers {
+        assert!(h.await.unwrap() > 0);
+    }
+    let stats = reader.client_cache_stats();
+    for name in ["CSet", "CMap", "CZSet", "CList", "CCount"] {
+        let s = stats.iter().find(|s| s.model == name).unwrap();
+        assert!(
+            s.hits > 0 && s.misses > 0 && s.invalidations > 0,
+            "{stats:?}"
+        );
+    }
+}
+
+/// The caching store's own collection writes are seen by its next read,
+/// without waiting for the server's invalidation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_collection_writes_are_seen_as_soon_as_they_return() {
+    let server = RedisServer::start().unwrap();
+    let (cached, truth) = stores(&server, "owncol").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let hammers: Vec<_> = (0..3)
+        .map(|n| hammer_collections(&cached, &stop, 91 + n))
+        .collect();
+    let mut rng = Rng(0x0bad_cafe_f00d_d00d);
+    for round in 0..600u64 {
+        let id = rng.below(KEYS);
+        let _ = collection_reads(&cached, id).await;
+        let name = ["a", "b", "c"][rng.below(3) as usize].to_owned();
+        let what = match rng.below(12) {
+            0 => {
+                cached.set::<CSet>(&id).add(&name).await.unwrap();
+                "add"
+            }
+            1 => {
+                cached.set::<CSet>(&id).remove(&name).await.unwrap();
+                "remove"
+            }
+            2 => {
+                cached
+                    .map::<CMap>(&id)
+                    .set(&name, &(round as i64))
+                    .await
+                    .unwrap();
+                "map set"
+            }
+            3 => {
+                cached.map::<CMap>(&id).incr(&name, 2).await.unwrap();
+                "map incr"
+            }
+            4 => {
+                cached.map::<CMap>(&id).remove(&name).await.unwrap();
+                "map remove"
+            }
+            5 => {
+                cached
+                    .sorted_set::<CZSet>(&id)
+                    .add(&name, (round % 7) as f64)
+                    .await
+                    .unwrap();
+                "zadd"
+            }
+            6 => {
+                cached
+                    .sorted_set::<CZSet>(&id)
+                    .incr(&name, 1.5)
+                    .await
+                    .unwrap();
+                "zincr"
+            }
+            7 => {
+                cached
+                    .list::<CList>(&id)
+                    .push_back(&format!("{name}{round}"))
+                    .await
+                    .unwrap();
+                "push_back"
+            }
+            8 => {
+                cached.list::<CList>(&id).pop_front().await.unwrap();
+                "pop_front"
+            }
+            9 => {
+                cached.counter::<CCount>(&id).incr(5).await.unwrap();
+                "counter incr"
+            }
+            10 => {
+                cached
+                    .counter::<CCount>(&id)
+                    .set(round as i64)
+                    .await
+                    .unwrap();
+                "counter set"
+            }
+            _ => {
+                // A blocking pop, on a connection of its own.
+                cached
+                    .list::<CList>(&id)
+                    .pop_front_blocking(Duration::from_millis(1))
+                    .await
+                    .unwrap();
+                "pop_front_blocking"
+            }
+        };
+        // No sync: the write has returned, so it must be seen.
+        assert_eq!(
+            collection_reads(&cached, id).await,
+            collection_reads(&truth, id).await,
+            "round {round}, after {what} of {id}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in hammers {
+        assert!(h.await.unwrap() > 0);
+    }
 }

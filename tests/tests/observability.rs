@@ -439,6 +439,58 @@ async fn a_stopped_server_is_counted_and_its_outage_measured() {
     assert!(outages[0] > 0.0 && outages[0] < 20.0, "{outages:?}");
 }
 
+/// A store with the client cache on has two connections: the cache's
+/// tracking connection counts its events under `topology` `client_cache`,
+/// so they do not double the store's own (`server`); a stopped server is
+/// lost under each.
+#[tokio::test]
+async fn the_client_cache_connection_is_counted_apart() {
+    let mut server = RedisServer::builder().tcp().start().unwrap();
+    let config = server
+        .config_builder()
+        .client_cache(true)
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let (_, recorded) = recording(async {
+        let store = Store::connect(&config).await.unwrap();
+        let id = User::sample("t", 1).key_id();
+        store.get::<User>(&id).await.unwrap();
+        server.stop();
+        // Each connection notices the stop when it is next used.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.sync_client_cache().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the stopped server still answers"
+            );
+            tokio::task::yield_now().await;
+        }
+        while store.get::<User>(&id).await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the stopped server still answers"
+            );
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert_documented(&recorded, &[]);
+    let events = "redis_runtime_connection_events_total";
+    let event = |topology, event| {
+        count(
+            &recorded,
+            events,
+            &[("topology", topology), ("event", event)],
+        )
+    };
+    assert_eq!(event("server", "connected"), 1, "{recorded:#?}");
+    assert_eq!(event("client_cache", "connected"), 1, "{recorded:#?}");
+    assert!(event("server", "lost") >= 1, "{recorded:#?}");
+    assert!(event("client_cache", "lost") >= 1, "{recorded:#?}");
+}
+
 /// A save whose connection drops after the server applied it is sent once
 /// more: one retry, one sample.
 #[tokio::test(flavor = "current_thread")]

@@ -3,7 +3,8 @@
 //! order (the median of the per-round throughput ratios, with its 10th–90th
 //! percentile):
 //!
-//! - the cached typed `get` of the M8 user (hash, JSON, MessagePack) against
+//! - the cached typed `get` of the M8 user (hash, JSON, MessagePack), and
+//!   `get_shared` (the decoded value the cache shares, an `Arc`), against
 //!   hand-written uncached redis-rs (`HGETALL`/`GET` on a `ConnectionManager`,
 //!   decoded by hand) and against hand-written redis-rs with `cache-aio`
 //!   configured by hand (a RESP3 `MultiplexedConnection` with
@@ -51,6 +52,8 @@ enum Variant {
     Uncached,
     /// Hand-written redis-rs with `cache-aio`.
     CacheAio,
+    /// The framework, cached, `get_shared` (the decoded value, shared).
+    Shared,
 }
 
 /// The connections of one run.
@@ -84,6 +87,11 @@ where
     match variant {
         Variant::Framework => {
             let got = conns.store.get::<F>(&n).await.unwrap();
+            assert!(got.is_some());
+            n
+        }
+        Variant::Shared => {
+            let got = conns.store.get_shared::<F>(&n).await.unwrap();
             assert!(got.is_some());
             n
         }
@@ -145,13 +153,18 @@ where
     H: BenchModel,
 {
     for tasks in [1, TASKS] {
-        let variants = [Variant::Framework, Variant::Uncached, Variant::CacheAio];
+        let variants = [
+            Variant::Framework,
+            Variant::Uncached,
+            Variant::CacheAio,
+            Variant::Shared,
+        ];
         for v in variants {
             run_reads::<F, H>(conns, v, tasks, ops_of(v) / 4).await;
         }
-        let mut rates = vec![Vec::new(); 3];
+        let mut rates = vec![Vec::new(); variants.len()];
         for _ in 0..rounds {
-            let mut order = [0, 1, 2];
+            let mut order = [0, 1, 2, 3];
             shuffler.shuffle(&mut order);
             for i in order {
                 let v = variants[i];
@@ -169,11 +182,14 @@ where
         };
         let median = |i: usize| Spread::of(&rates[i]).median;
         println!(
-            "| {label}, {tasks} task{} | {} | {} | {:.0} | {:.0} | {:.0} |",
+            "| {label}, {tasks} task{} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
             if tasks == 1 { "" } else { "s" },
             ratio(0, 1).show(),
             ratio(0, 2).show(),
+            ratio(3, 1).show(),
+            ratio(3, 2).show(),
             median(0),
+            median(3),
             median(1),
             median(2),
         );
@@ -430,9 +446,9 @@ fn main() {
         }
         let mut shuffler = Shuffler::new(0x5eed);
         println!(
-            "| cached typed get (M8, {FIXTURES} keys, {rounds} rounds) | cached / hand-written uncached | cached / hand-written cache-aio | cached op/s | uncached op/s | cache-aio op/s |"
+            "| cached typed read (M8, {FIXTURES} keys, {rounds} rounds) | `get` / hand-written uncached | `get` / hand-written cache-aio | `get_shared` / hand-written uncached | `get_shared` / hand-written cache-aio | `get` op/s | `get_shared` op/s | uncached op/s | cache-aio op/s |"
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|");
         get_rows::<CachedUser, User>(&conns, "hash", rounds, &mut shuffler).await;
         get_rows::<CachedUserJson, UserJson>(&conns, "JSON", rounds, &mut shuffler).await;
         get_rows::<CachedUserMsgpack, UserMsgpack>(&conns, "MessagePack", rounds, &mut shuffler)

@@ -64,7 +64,7 @@ impl<C: RedisCounter> Counter<'_, C> {
     /// The current value; 0 when the counter does not exist.
     pub async fn get(&self) -> Result<i64> {
         let cmd = key_cmd("GET", &self.handle.key()?);
-        let raw: Option<Vec<u8>> = self.handle.send("get", Retry::Once, &cmd).await?;
+        let raw: Option<Vec<u8>> = self.handle.read("get", &cmd).await?;
         let Some(raw) = raw else {
             return Ok(0);
         };

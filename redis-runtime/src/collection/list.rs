@@ -300,14 +300,14 @@ impl<L: RedisList> List<'_, L> {
     pub async fn range(&self, start: i64, stop: i64) -> Result<Vec<L::Item>> {
         let mut cmd = key_cmd("LRANGE", &self.handle.key()?);
         cmd.arg(start).arg(stop);
-        let raw: Vec<Vec<u8>> = self.handle.send("range", Retry::Once, &cmd).await?;
+        let raw: Vec<Vec<u8>> = self.handle.read("range", &cmd).await?;
         Self::items_of(raw)
     }
 
     /// The number of items (`LLEN`); 0 when the list does not exist.
     pub async fn len(&self) -> Result<u64> {
         let cmd = key_cmd("LLEN", &self.handle.key()?);
-        self.handle.send("len", Retry::Once, &cmd).await
+        self.handle.read("len", &cmd).await
     }
 
     /// Whether the list is empty (or does not exist).
@@ -320,10 +320,7 @@ impl<L: RedisList> List<'_, L> {
     pub async fn get(&self, index: i64) -> Result<Option<L::Item>> {
         let mut cmd = key_cmd("LINDEX", &self.handle.key()?);
         cmd.arg(index);
-        let raw: Option<Vec<u8>> = self
-            .handle
-            .send_found("get", Retry::Once, Option::is_some, &cmd)
-            .await?;
+        let raw: Option<Vec<u8>> = self.handle.read_found("get", Option::is_some, &cmd).await?;
         raw.map(Self::decode_item).transpose()
     }
 

@@ -82,10 +82,7 @@ impl<M: RedisMap> Map<'_, M> {
     pub async fn get(&self, field: &M::Field) -> Result<Option<M::Value>> {
         let mut cmd = key_cmd("HGET", &self.handle.key()?);
         cmd.arg(Self::field(field)?);
-        let raw: Option<Vec<u8>> = self
-            .handle
-            .send_found("get", Retry::Once, Option::is_some, &cmd)
-            .await?;
+        let raw: Option<Vec<u8>> = self.handle.read_found("get", Option::is_some, &cmd).await?;
         raw.map(|r| decode::<M, M::Value, M::ValueCodec>("value", r))
             .transpose()
     }
@@ -99,7 +96,7 @@ impl<M: RedisMap> Map<'_, M> {
         for field in fields {
             cmd.arg(Self::field(field)?);
         }
-        let raw: Vec<Option<Vec<u8>>> = self.handle.send("get_many", Retry::Once, &cmd).await?;
+        let raw: Vec<Option<Vec<u8>>> = self.handle.read("get_many", &cmd).await?;
         raw.into_iter()
             .map(|r| {
                 r.map(|r| decode::<M, M::Value, M::ValueCodec>("value", r))
@@ -112,7 +109,7 @@ impl<M: RedisMap> Map<'_, M> {
     /// the map does not exist. For a large map, [`Map::scan`].
     pub async fn all(&self) -> Result<Vec<(M::Field, M::Value)>> {
         let cmd = key_cmd("HGETALL", &self.handle.key()?);
-        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.handle.send("all", Retry::Once, &cmd).await?;
+        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.handle.read("all", &cmd).await?;
         Self::pairs(raw)
     }
 
@@ -120,7 +117,7 @@ impl<M: RedisMap> Map<'_, M> {
     pub async fn contains(&self, field: &M::Field) -> Result<bool> {
         let mut cmd = key_cmd("HEXISTS", &self.handle.key()?);
         cmd.arg(Self::field(field)?);
-        self.handle.send("contains", Retry::Once, &cmd).await
+        self.handle.read("contains", &cmd).await
     }
 
     /// Removes `field`; `true` when it was set.
@@ -143,7 +140,7 @@ impl<M: RedisMap> Map<'_, M> {
     /// The number of fields (`HLEN`); 0 when the map does not exist.
     pub async fn len(&self) -> Result<u64> {
         let cmd = key_cmd("HLEN", &self.handle.key()?);
-        self.handle.send("len", Retry::Once, &cmd).await
+        self.handle.read("len", &cmd).await
     }
 
     /// Whether the map is empty (or does not exist).

@@ -403,6 +403,26 @@ pub(crate) fn declared_ttl_ms<F: Family>() -> Option<u64> {
         .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
 }
 
+/// The key a read command names (its second argument), and what its reply
+/// is kept under in the client cache: its verb and every argument after
+/// the key, each prefixed by its length.
+fn read_signature(cmd: &redis::Cmd) -> (Vec<u8>, crate::client_cache::Op) {
+    let mut key = Vec::new();
+    let mut signature = Vec::new();
+    for (i, arg) in cmd.args_iter().enumerate() {
+        let redis::Arg::Simple(bytes) = arg else {
+            continue;
+        };
+        if i == 1 {
+            key = bytes.to_vec();
+        } else {
+            signature.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            signature.extend_from_slice(bytes);
+        }
+    }
+    (key, crate::client_cache::Op::Read(signature.into()))
+}
+
 /// The key of `id`, and what every handle shares.
 pub(crate) struct Handle<'a, F: Family> {
     pub(crate) store: &'a Store,
@@ -451,6 +471,40 @@ impl<'a, F: Family> Handle<'a, F> {
                 cmd.send(&mut con).await
             })
             .await
+    }
+
+    /// Sends the read `cmd` (one command on this handle's key) and decodes
+    /// the reply; through the client cache when the family is declared
+    /// `client_cache` and the store caches (the reply is kept under the
+    /// command's verb and arguments, and dropped with every other reply of
+    /// the key when it changes).
+    pub(crate) async fn read<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
+        self.read_found(operation, |_| true, cmd).await
+    }
+
+    /// [`Handle::read`] for a read whose reply may say "nothing there".
+    pub(crate) async fn read_found<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        found: fn(&T) -> bool,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
+        if let Some(cached) = self.store.cached::<F>() {
+            let (key, op) = read_signature(cmd);
+            let value = self
+                .store
+                .cached_op::<F>(&cached, operation, &key, op, |_| cmd.clone())
+                .await?;
+            return T::from_redis_value(value).map_err(|e| {
+                self.store
+                    .reply_error(crate::store::Target::of::<F>(), operation, e.into())
+            });
+        }
+        self.send_found(operation, Retry::Once, found, cmd).await
     }
 
     /// The declared TTL in milliseconds, if the family declares one.

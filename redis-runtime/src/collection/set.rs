@@ -79,7 +79,7 @@ impl<S: RedisSet> Set<'_, S> {
     pub async fn contains(&self, member: &S::Member) -> Result<bool> {
         let mut cmd = key_cmd("SISMEMBER", &self.handle.key()?);
         cmd.arg(Self::member(member)?);
-        self.handle.send("contains", Retry::Once, &cmd).await
+        self.handle.read("contains", &cmd).await
     }
 
     /// Whether each of `members` is in the set, in order (`SMISMEMBER`).
@@ -91,21 +91,21 @@ impl<S: RedisSet> Set<'_, S> {
         for member in members {
             cmd.arg(Self::member(member)?);
         }
-        self.handle.send("contains_many", Retry::Once, &cmd).await
+        self.handle.read("contains_many", &cmd).await
     }
 
     /// Every member (`SMEMBERS`), in no particular order; empty when the set
     /// does not exist. For a large set, [`Set::scan`].
     pub async fn members(&self) -> Result<Vec<S::Member>> {
         let cmd = key_cmd("SMEMBERS", &self.handle.key()?);
-        let raw: Vec<Vec<u8>> = self.handle.send("members", Retry::Once, &cmd).await?;
+        let raw: Vec<Vec<u8>> = self.handle.read("members", &cmd).await?;
         Self::members_of(raw)
     }
 
     /// The number of members (`SCARD`); 0 when the set does not exist.
     pub async fn len(&self) -> Result<u64> {
         let cmd = key_cmd("SCARD", &self.handle.key()?);
-        self.handle.send("len", Retry::Once, &cmd).await
+        self.handle.read("len", &cmd).await
     }
 
     /// Whether the set is empty (or does not exist).

@@ -253,10 +253,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     pub async fn score(&self, member: &Z::Member) -> Result<Option<Z::Score>> {
         let mut cmd = key_cmd("ZSCORE", &self.handle.key()?);
         cmd.arg(Self::member(member)?);
-        let reply: Value = self
-            .handle
-            .send_found("score", Retry::Once, found_value, &cmd)
-            .await?;
+        let reply: Value = self.handle.read_found("score", found_value, &cmd).await?;
         match reply {
             Value::Nil => Ok(None),
             score => Self::score_of(&score).map(Some),
@@ -272,7 +269,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         for member in members {
             cmd.arg(Self::member(member)?);
         }
-        let reply: Vec<Value> = self.handle.send("scores", Retry::Once, &cmd).await?;
+        let reply: Vec<Value> = self.handle.read("scores", &cmd).await?;
         reply
             .iter()
             .map(|v| match v {
@@ -301,7 +298,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         let mut cmd = key_cmd(verb, &self.handle.key()?);
         cmd.arg(Self::member(member)?);
         self.handle
-            .send_found(operation, Retry::Once, Option::is_some, &cmd)
+            .read_found(operation, Option::is_some, &cmd)
             .await
     }
 
@@ -319,7 +316,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             cmd.arg("REV");
         }
         cmd.arg("WITHSCORES");
-        let reply: Value = self.handle.send("range", Retry::Once, &cmd).await?;
+        let reply: Value = self.handle.read("range", &cmd).await?;
         Self::pairs(reply)
     }
 
@@ -331,7 +328,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         let stop = i64::try_from(n - 1).unwrap_or(i64::MAX);
         let mut cmd = key_cmd("ZRANGE", &self.handle.key()?);
         cmd.arg(0).arg(stop).arg("REV").arg("WITHSCORES");
-        let reply: Value = self.handle.send("top", Retry::Once, &cmd).await?;
+        let reply: Value = self.handle.read("top", &cmd).await?;
         Self::pairs(reply)
     }
 
@@ -374,10 +371,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
             limit_args(&mut cmd, limit);
         }
         cmd.arg("WITHSCORES");
-        let reply: Value = self
-            .handle
-            .send("range_by_score", Retry::Once, &cmd)
-            .await?;
+        let reply: Value = self.handle.read("range_by_score", &cmd).await?;
         Self::pairs(reply)
     }
 
@@ -399,7 +393,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         if let Some(limit) = limit {
             limit_args(&mut cmd, limit);
         }
-        let raw: Vec<Vec<u8>> = self.handle.send("range_by_lex", Retry::Once, &cmd).await?;
+        let raw: Vec<Vec<u8>> = self.handle.read("range_by_lex", &cmd).await?;
         super::decode_all::<Z, Z::Member, Z::MemberCodec>("member", raw)
     }
 
@@ -432,7 +426,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
     /// The number of members; 0 when the sorted set does not exist.
     pub async fn len(&self) -> Result<u64> {
         let cmd = key_cmd("ZCARD", &self.handle.key()?);
-        self.handle.send("len", Retry::Once, &cmd).await
+        self.handle.read("len", &cmd).await
     }
 
     /// Whether the sorted set is empty (or does not exist).
@@ -445,7 +439,7 @@ impl<Z: RedisSortedSet> SortedSet<'_, Z> {
         let mut cmd = key_cmd("ZCOUNT", &self.handle.key()?);
         cmd.arg(Self::score_bound(min, "-inf")?)
             .arg(Self::score_bound(max, "+inf")?);
-        self.handle.send("count", Retry::Once, &cmd).await
+        self.handle.read("count", &cmd).await
     }
 
     /// Removes and returns the member with the lowest score; `None` when empty.

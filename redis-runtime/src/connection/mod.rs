@@ -239,7 +239,7 @@ impl ConnectionLike for Connection {
 }
 
 /// A command's argument, when it is bytes (every argument the store sends).
-fn simple_arg(arg: redis::Arg<&[u8]>) -> Option<&[u8]> {
+pub(crate) fn simple_arg(arg: redis::Arg<&[u8]>) -> Option<&[u8]> {
     match arg {
         redis::Arg::Simple(bytes) => Some(bytes),
         _ => None,

@@ -225,9 +225,20 @@ impl Inner {
             }
             true => ConnectionEvent::Connected,
         };
-        observe::connection(Topology::Server, event);
+        observe::connection(self.topology(), event);
         if made && let Some(since) = self.set_lost_at(None) {
-            observe::disconnected(Topology::Server, since.elapsed());
+            observe::disconnected(self.topology(), since.elapsed());
+        }
+    }
+
+    /// What this connection's events are counted under: the client cache's
+    /// tracking connection apart from the store's own, so that neither
+    /// doubles the other's counts.
+    fn topology(&self) -> Topology {
+        if self.tracking.is_some() {
+            Topology::ClientCache
+        } else {
+            Topology::Server
         }
     }
 
@@ -257,7 +268,7 @@ impl Inner {
         let mut state = inner.lock();
         if matches!(&*state, State::Up(_, g) if *g == generation) {
             tracing::debug!("connection lost; reconnecting in the background");
-            observe::connection(Topology::Server, ConnectionEvent::Lost);
+            observe::connection(inner.topology(), ConnectionEvent::Lost);
             inner.set_lost_at(Some(Instant::now()));
             let next = generation + 1;
             *state = State::Connecting(Inner::start(inner, next, FIRST_BACKOFF), next);

@@ -8,10 +8,11 @@ use std::time::Instant;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
 use super::{Store, Target};
-use crate::client_cache::{ClientCache, ModelCache, Op, Ticket, TrackingHooks};
+use crate::client_cache::{ClientCache, Held, ModelCache, Op, Ticket, TrackingHooks, value_bytes};
 use crate::config::Config;
 use crate::connection::{Lease, Link};
 use crate::error::{Error, Result};
+use crate::key::KeyWriter;
 use crate::model::{Codec, Encoding, Family, RedisModel};
 
 /// A store's client cache and its tracking connection.
@@ -27,11 +28,9 @@ impl CachedReads {
             return Ok(None);
         }
         if config.is_cluster() {
-            return Err(Error::Config(
-                "client-side caching (REDIS_CLIENT_CACHE, ConfigBuilder::client_cache) is not \
-                 supported on a Redis Cluster: its models would be read uncached; turn it off"
-                    .to_owned(),
-            ));
+            return Err(Error::ClientCacheUnsupported {
+                topology: "Redis Cluster",
+            });
         }
         let cache = ClientCache::new(config.client_cache_ignores_invalidations());
         let link = Link::tracking(config, Arc::new(TrackingHooks::new(&cache))).map_err(|e| {
@@ -44,6 +43,11 @@ impl CachedReads {
     }
 }
 
+thread_local! {
+    /// Where [`Store::shared_hit`] renders keys.
+    static KEY_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The pipeline of one miss: `CLIENT CACHING YES` (its reply ignored), the
 /// read, and `PTTL` of its key.
 fn push_miss(pipe: &mut Pipeline, read: Cmd, key: &[u8]) {
@@ -53,7 +57,7 @@ fn push_miss(pipe: &mut Pipeline, read: Cmd, key: &[u8]) {
 }
 
 /// A model's cache, when both the model and the store cache.
-pub(super) struct Cached<'a> {
+pub(crate) struct Cached<'a> {
     reads: &'a CachedReads,
     model: Arc<ModelCache>,
 }
@@ -61,7 +65,7 @@ pub(super) struct Cached<'a> {
 impl Store {
     /// The cache of `M`, when `M` is declared `client_cache` and the store
     /// caches.
-    pub(super) fn cached<M: Family>(&self) -> Option<Cached<'_>> {
+    pub(crate) fn cached<M: Family>(&self) -> Option<Cached<'_>> {
         let policy = M::CLIENT_CACHE?;
         let reads = self.cache.as_deref()?;
         Some(Cached {
@@ -103,7 +107,7 @@ impl Store {
 
     /// One read of `key` through the cache, the reply `op` of the key:
     /// `read` builds its command.
-    pub(super) async fn cached_op<M: Family>(
+    pub(crate) async fn cached_op<M: Family>(
         &self,
         cached: &Cached<'_>,
         operation: &'static str,
@@ -111,21 +115,89 @@ impl Store {
         op: Op,
         read: impl Fn(&[u8]) -> Cmd,
     ) -> Result<Value> {
+        self.cached_op_pipe::<M>(cached, operation, key, op, |pipe, key| {
+            pipe.add_command(read(key));
+        })
+        .await
+    }
+
+    /// [`Store::cached_op`] whose read is what `read` appends to the
+    /// pipeline: commands whose replies are ignored, and exactly one whose
+    /// reply is not (a `MULTI ... EXEC` is tracked whole).
+    pub(crate) async fn cached_op_pipe<M: Family>(
+        &self,
+        cached: &Cached<'_>,
+        operation: &'static str,
+        key: &[u8],
+        op: Op,
+        read: impl Fn(&mut Pipeline, &[u8]),
+    ) -> Result<Value> {
         let cache = &cached.reads.cache;
         if cache.is_live()
-            && let Some(value) = cached.model.get(key, op)
+            && let Some(value) = cached.model.get_raw(key, op.clone())
         {
             cached.model.hit();
             return Ok(value);
         }
         cached.model.miss(1);
         let model = &cached.model;
-        let (value, _): (Value, i64) = self
+        let (value, pttl, ticket, sent) = self
             .run_tracked(
                 &cached.reads.link,
                 Target::of::<M>(),
                 operation,
-                |(value, _)| super::found_value(value),
+                |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
+                |lease: Lease| {
+                    let ticket = cache.begin(model, key, lease.generation.number());
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+                    read(&mut pipe, key);
+                    pipe.cmd("PTTL").arg(key);
+                    async move {
+                        let mut con = lease.connection;
+                        let sent = Instant::now();
+                        let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
+                        Ok((value, pttl, ticket, sent))
+                    }
+                },
+            )
+            .await?;
+        // Not kept when an invalidation cancelled the reservation since.
+        if let Some(ticket) = ticket {
+            model.fill(key, ticket, op, &value, pttl, sent);
+        }
+        Ok(value)
+    }
+
+    /// One read of `key` through the cache whose reply is kept decoded:
+    /// `read` builds its command, `decode` turns its reply into the value
+    /// kept (a `T` that is cheap to clone, such as an `Arc`). A reply that
+    /// does not decode is returned as the error and not kept. A hit clones
+    /// the value and decodes nothing.
+    pub(super) async fn cached_decoded<M: Family, T: Clone + Send + Sync + 'static>(
+        &self,
+        cached: &Cached<'_>,
+        operation: &'static str,
+        key: &[u8],
+        op: Op,
+        read: impl Fn(&[u8]) -> Cmd,
+        decode: impl FnOnce(Value) -> Result<T>,
+    ) -> Result<T> {
+        let cache = &cached.reads.cache;
+        if cache.is_live()
+            && let Some(value) = cached.model.get_decoded::<T>(key, op.clone())
+        {
+            cached.model.hit();
+            return Ok(value);
+        }
+        cached.model.miss(1);
+        let model = &cached.model;
+        let (value, pttl, ticket, sent) = self
+            .run_tracked(
+                &cached.reads.link,
+                Target::of::<M>(),
+                operation,
+                |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
                 |lease: Lease| {
                     let ticket = cache.begin(model, key, lease.generation.number());
                     let mut pipe = redis::pipe();
@@ -134,29 +206,80 @@ impl Store {
                         let mut con = lease.connection;
                         let sent = Instant::now();
                         let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
-                        if let Some(ticket) = ticket {
-                            model.fill(key, ticket, op, &value, pttl, sent);
-                        }
-                        Ok((value, pttl))
+                        Ok((value, pttl, ticket, sent))
                     }
                 },
             )
             .await?;
-        Ok(value)
+        let size = value_bytes(&value);
+        let decoded = decode(value)?;
+        // The reservation was made before the read was sent; an
+        // invalidation since has cancelled it, and then nothing is kept.
+        if let Some(ticket) = ticket {
+            let held = Held::Decoded(Arc::new(decoded.clone()));
+            model.fill_held(key, ticket, op, held, size, pttl, sent);
+        }
+        Ok(decoded)
     }
 
-    /// `get_many` through the cache: the misses in one round trip.
-    pub(super) async fn cached_get_many<M: RedisModel>(
+    /// The shared value of `id` when the cache holds it (`Some(None)`: held
+    /// as absent); `None` otherwise. The hit path of `get_shared` (and of
+    /// `get` of a `Clone` model): the key is rendered into a buffer of the
+    /// thread, and nothing is allocated.
+    pub(super) fn shared_hit<M: RedisModel>(&self, id: &M::Id) -> Option<Option<Arc<M>>> {
+        M::CLIENT_CACHE?;
+        let reads = self.cache.as_deref()?;
+        if !reads.cache.is_live() {
+            return None;
+        }
+        KEY_BUFFER.with_borrow_mut(|buf| {
+            buf.clear();
+            // A key that does not render is reported by the full path.
+            M::write_id_key(id, &mut KeyWriter::new(buf, &self.namespace, &M::META.key)).ok()?;
+            reads.cache.with_model::<M, _>(|model| {
+                let hit = model.get_decoded::<Option<Arc<M>>>(buf, Op::Shared)?;
+                model.hit();
+                Some(hit)
+            })?
+        })
+    }
+
+    /// `get` of `id` (at `key`) through the cache, held decoded and shared.
+    pub(super) async fn cached_shared<M: RedisModel>(
+        &self,
+        cached: &Cached<'_>,
+        operation: &'static str,
+        id: &M::Id,
+        key: &[u8],
+    ) -> Result<Option<Arc<M>>> {
+        self.cached_decoded::<M, Option<Arc<M>>>(
+            cached,
+            operation,
+            key,
+            Op::Shared,
+            super::read_cmd::<M>,
+            |value| Ok(super::decode_reply::<M>(id, value)?.map(Arc::new)),
+        )
+        .await
+    }
+
+    /// `get_many` through the cache: the misses in one round trip. Each
+    /// key's reply is held as `op`: `hold` makes what is returned and what is
+    /// kept of the `i`th key's reply, `held` what a hit returns.
+    pub(super) async fn cached_get_many<M: RedisModel, T>(
         &self,
         cached: &Cached<'_>,
         keys: &[Vec<u8>],
-    ) -> Result<Vec<Value>> {
+        op: Op,
+        held: impl Fn(&ModelCache, &[u8]) -> Option<T>,
+        hold: impl Fn(usize, Value) -> Result<(T, Held)>,
+    ) -> Result<Vec<T>> {
         let cache = &cached.reads.cache;
-        let mut values: Vec<Option<Value>> = Vec::with_capacity(keys.len());
+        let mut values: Vec<Option<T>> = Vec::with_capacity(keys.len());
         let live = cache.is_live();
         let mut hits = 0;
         for key in keys {
-            let value = live.then(|| cached.model.get(key, Op::Whole)).flatten();
+            let value = live.then(|| held(&cached.model, key)).flatten();
             hits += usize::from(value.is_some());
             values.push(value);
         }
@@ -165,13 +288,13 @@ impl Store {
         }
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
         if missing.is_empty() {
-            return Ok(values.into_iter().map(Option::unwrap_or_default).collect());
+            return Ok(values.into_iter().flatten().collect());
         }
         cached.model.miss(missing.len());
         let model = &cached.model;
         let hash = <M::Codec as Codec<M>>::ENCODING == Encoding::Hash;
         let missing_ref = &missing;
-        let replies: Vec<Value> = self
+        let (replies, pttls, tickets, sent) = self
             .run_tracked(
                 &cached.reads.link,
                 Target::of::<M>(),
@@ -205,20 +328,21 @@ impl Store {
                         let sent = Instant::now();
                         let replies: Vec<Value> = pipe.query_async(&mut con).await?;
                         let (read, pttls) = split_replies(hash, replies, missing_ref.len())?;
-                        for (n, &i) in missing_ref.iter().enumerate() {
-                            if let Some(ticket) = tickets[n] {
-                                model.fill(&keys[i], ticket, Op::Whole, &read[n], pttls[n], sent);
-                            }
-                        }
-                        Ok(read)
+                        Ok((read, pttls, tickets, sent))
                     }
                 },
             )
             .await?;
-        for (value, &i) in replies.into_iter().zip(&missing) {
+        for (n, (reply, &i)) in replies.into_iter().zip(&missing).enumerate() {
+            let size = value_bytes(&reply);
+            let (value, kept) = hold(i, reply)?;
+            // Not kept when an invalidation cancelled the reservation.
+            if let Some(ticket) = tickets[n] {
+                model.fill_held(&keys[i], ticket, op.clone(), kept, size, pttls[n], sent);
+            }
             values[i] = Some(value);
         }
-        Ok(values.into_iter().map(Option::unwrap_or_default).collect())
+        Ok(values.into_iter().flatten().collect())
     }
 }
 

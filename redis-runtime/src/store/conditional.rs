@@ -644,6 +644,34 @@ impl Store {
     {
         let key = self.render_key::<M>(id)?;
         let names = fields.names();
+        if let Some(cached) = self.cached::<M>() {
+            // The same transaction, tracked whole (`CLIENT CACHING YES` holds
+            // through `MULTI`), its reply kept under the fields read.
+            let value = self
+                .cached_op_pipe::<M>(
+                    &cached,
+                    "get_fields",
+                    &key,
+                    crate::client_cache::Op::Fields(names.clone().into()),
+                    |pipe, key| {
+                        // `QUEUED`, `QUEUED`: the replies are `EXEC`'s.
+                        pipe.cmd("MULTI").ignore();
+                        pipe.cmd("EXISTS").arg(key).ignore();
+                        let hmget = pipe.cmd("HMGET").arg(key);
+                        for name in &names {
+                            hmget.arg(*name);
+                        }
+                        hmget.ignore();
+                        pipe.cmd("EXEC");
+                    },
+                )
+                .await?;
+            let (exists, values): (bool, Vec<Option<Vec<u8>>>) =
+                FromRedisValue::from_redis_value(value).map_err(|e| {
+                    Error::from_redis(&self.context(Target::of::<M>(), "get_fields"), e.into())
+                })?;
+            return decode_fields::<M, S>(&fields, names.len(), exists, values);
+        }
         let mut pipe = redis::pipe();
         push_get_fields(&mut pipe, &key, &names);
         pipe.atomic();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
-use crate::client_cache::Op;
+use crate::client_cache::{Held, Op};
 use crate::config::Config;
 use crate::connection::Link;
 use crate::error::{DecodeError, DecodeErrorKind, Error, Result};
@@ -262,8 +262,18 @@ impl Store {
 
     /// Loads an entity; `None` when it does not exist.
     pub async fn get<M: RedisModel>(&self, id: &M::Id) -> Result<Option<M>> {
+        if let Some(clone) = M::cache_clone()
+            && let Some(hit) = self.shared_hit::<M>(id)
+        {
+            return Ok(hit.map(|m| clone(&m)));
+        }
         let key = self.render_key::<M>(id)?;
         if let Some(cached) = self.cached::<M>() {
+            if let Some(clone) = M::cache_clone() {
+                // The decoded value the cache shares, cloned.
+                let shared = self.cached_shared::<M>(&cached, "get", id, &key).await?;
+                return Ok(shared.map(|m| clone(&m)));
+            }
             let value = self
                 .cached_op::<M>(&cached, "get", &key, Op::Whole, read_cmd::<M>)
                 .await?;
@@ -277,6 +287,24 @@ impl Store {
             })
             .await?;
         decode_reply::<M>(id, value)
+    }
+
+    /// Loads an entity as a value shared with the client cache; `None` when
+    /// it does not exist.
+    ///
+    /// For a model declared `#[redis(client_cache)]` on a store whose client
+    /// cache is on, the cache keeps the decoded entity and a hit hands out
+    /// another `Arc` of it: no decoding, no copy. Otherwise it is
+    /// [`Store::get`] in an `Arc`.
+    pub async fn get_shared<M: RedisModel>(&self, id: &M::Id) -> Result<Option<Arc<M>>> {
+        if let Some(hit) = self.shared_hit::<M>(id) {
+            return Ok(hit);
+        }
+        let key = self.render_key::<M>(id)?;
+        if let Some(cached) = self.cached::<M>() {
+            return self.cached_shared::<M>(&cached, "get", id, &key).await;
+        }
+        Ok(self.get::<M>(id).await?.map(Arc::new))
     }
 
     /// Loads several entities in one round trip, in the order of `ids`.
@@ -296,7 +324,31 @@ impl Store {
             .map(|id| self.render_key::<M>(id))
             .collect::<Result<Vec<_>>>()?;
         if let Some(cached) = self.cached::<M>() {
-            let values = self.cached_get_many::<M>(&cached, &keys).await?;
+            if let Some(clone) = M::cache_clone() {
+                let shared = self
+                    .cached_get_many::<M, Option<Arc<M>>>(
+                        &cached,
+                        &keys,
+                        Op::Shared,
+                        |model, key| model.get_decoded::<Option<Arc<M>>>(key, Op::Shared),
+                        |i, value| {
+                            let decoded = decode_reply::<M>(&ids[i], value)?.map(Arc::new);
+                            let kept = Held::Decoded(Arc::new(decoded.clone()));
+                            Ok((decoded, kept))
+                        },
+                    )
+                    .await?;
+                return Ok(shared.into_iter().map(|m| m.map(|m| clone(&m))).collect());
+            }
+            let values = self
+                .cached_get_many::<M, Value>(
+                    &cached,
+                    &keys,
+                    Op::Whole,
+                    |model, key| model.get_raw(key, Op::Whole),
+                    |_, value| Ok((value.clone(), Held::Raw(value))),
+                )
+                .await?;
             return ids
                 .iter()
                 .zip(values)

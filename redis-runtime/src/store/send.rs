@@ -181,6 +181,16 @@ impl Store {
         &self.link
     }
 
+    /// The error for a reply of `operation` that did not have the shape expected.
+    pub(crate) fn reply_error(
+        &self,
+        target: Target,
+        operation: &'static str,
+        err: redis::RedisError,
+    ) -> Error {
+        Error::from_redis(&self.context(target, operation), err)
+    }
+
     pub(super) fn context(&self, target: Target, operation: &'static str) -> ErrorContext<'_> {
         ErrorContext {
             operation,
@@ -331,7 +341,16 @@ impl Store {
         let started = Instant::now();
         let reply_within = wait.saturating_add(self.response_timeout);
         async {
-            let result = match self.link.send_exclusive(key, cmd, reply_within).await {
+            let sent = self.link.send_exclusive(key, cmd, reply_within).await;
+            // A blocking pop writes: its keys leave the client cache before it returns.
+            if let Some(cached) = &self.cache {
+                cached.cache.invalidate_args(
+                    cmd.args_iter()
+                        .skip(1)
+                        .filter_map(crate::connection::simple_arg),
+                );
+            }
+            let result = match sent {
                 Ok(value) => Ok(value),
                 Err(ExclusiveFailure::Connect(err)) => Err(Error::connecting(
                     &self.context(target, operation),
@@ -388,8 +407,15 @@ impl Store {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        // Every write through a caching store drops the cached keys it
+        // names, whatever its own declaration: a write of an uncached family
+        // may name a cached key too (a `move` into a cached list, a set
+        // operation stored into a cached set). Nothing is done (and the
+        // connection is unwrapped) until some cached declaration was read.
         let cache = match &self.cache {
-            Some(cached) if target.client_cached => Some(&cached.cache),
+            Some(cached) if target.client_cached || cached.cache.has_models() => {
+                Some(&cached.cache)
+            }
             _ => None,
         };
         let send = |lease: Lease| {
