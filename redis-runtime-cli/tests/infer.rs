@@ -55,6 +55,15 @@ async fn seed(server: &RedisServer) {
         pipe.cmd("SET")
             .arg(format!("game/{id}/state"))
             .arg(serde_json::json!({ "game": id, "turn": id }).to_string());
+        // One family whose keys hold two types: it cannot be declared.
+        if id % 2 == 0 {
+            pipe.cmd("SET").arg(format!("mixed:{id}")).arg("x");
+        } else {
+            pipe.cmd("HSET")
+                .arg(format!("mixed:{id}"))
+                .arg("f")
+                .arg("x");
+        }
         pipe.cmd("SET")
             .arg(format!("k3k:room=r{id}:config"))
             .arg(serde_json::json!({ "room": format!("r{id}"), "duration": id * 60 }).to_string());
@@ -95,7 +104,7 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
     let config = Config::builder().url(server.url()).build().unwrap();
     let report = infer(&config, &InferOptions::default()).await.unwrap();
     assert!(report.complete);
-    assert_eq!(report.keys_scanned, 40 * 7 + 1);
+    assert_eq!(report.keys_scanned, 40 * 9 + 1);
 
     let users = family(&report, "shop:user:{user}");
     assert_eq!((users.keys, users.encoding.as_str()), (40, "hash"));
@@ -146,6 +155,16 @@ async fn suggests_declarations_that_compile_and_read_the_data_back() {
     assert!(
         declared.contains("codec = raw") && declared.contains("pub value: Vec<u8>"),
         "{declared}"
+    );
+    let mixed = family(&report, "mixed:{mixed}");
+    assert!(mixed.declaration.is_none());
+    assert!(
+        mixed
+            .undecided
+            .iter()
+            .any(|u| u.contains("different types")),
+        "{:?}",
+        mixed.undecided
     );
     assert!(report.has_undecided());
 

@@ -60,12 +60,12 @@ fn the_manifest_lists_raw_families_with_their_type_and_commands() {
 
     // The JSON reads back as it was written.
     let json = manifest.to_json();
-    assert!(json.contains("\"encoding\": \"raw\""), "{json}");
+    assert!(json.contains("\"encoding\": \"raw_family\""), "{json}");
     assert_eq!(Manifest::from_json(&json).unwrap(), manifest);
 
     let markdown = manifest.to_markdown();
     assert!(
-        markdown.contains("| LegacyQueue | `app:legacy:queue:{name}` | list | raw | none |"),
+        markdown.contains("| LegacyQueue | `app:legacy:queue:{name}` | list | raw_family | none |"),
         "{markdown}"
     );
     assert!(
