@@ -107,27 +107,8 @@ keyspace! {
 /// the rule grants what codec and raw families need.
 async fn start(namespace: &str) -> (TestRedis, Store) {
     let redis = TestRedis::start();
-    let config = redis.config_builder().namespace(namespace).build().unwrap();
-    let rule = CODEC_MODELS.manifest(config.namespace()).acl_rule();
-    for mut node in redis.node_connections().await {
-        let mut setuser = redis::cmd("ACL");
-        setuser
-            .arg("SETUSER")
-            .arg("app")
-            .arg("reset")
-            .arg("on")
-            .arg(format!(">{APP_PASSWORD}"));
-        for arg in rule.setuser_args() {
-            setuser.arg(arg);
-        }
-        let _: () = setuser.query_async(&mut node).await.unwrap();
-    }
-    let config = redis
-        .config_builder_as("app", APP_PASSWORD)
-        .namespace(namespace)
-        .build()
-        .unwrap();
-    (redis, Store::connect(&config).await.unwrap())
+    let store = connect_as_app_of(&redis, namespace, &CODEC_MODELS).await;
+    (redis, store)
 }
 
 async fn raw_set(raw: &mut Admin, key: &redis_runtime::key::RenderedKey, value: &[u8]) {

@@ -50,9 +50,9 @@ thread_local! {
 
 /// The pipeline of one miss: `CLIENT CACHING YES` (its reply ignored), the
 /// read, and `PTTL` of its key.
-fn push_miss(pipe: &mut Pipeline, read: Cmd, key: &[u8]) {
+fn push_miss(pipe: &mut Pipeline, key: &[u8], read: impl FnOnce(&mut Pipeline)) {
     pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
-    pipe.add_command(read);
+    read(pipe);
     pipe.cmd("PTTL").arg(key);
 }
 
@@ -105,6 +105,40 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// A miss of `key` on the tracking link: reserves its entry (an
+    /// invalidation until the reply is kept cancels the reservation), then
+    /// sends `CLIENT CACHING YES`, what `read` appends and `PTTL` in one
+    /// round trip. The reply, the key's TTL, the reservation and when the
+    /// read was sent.
+    async fn tracked_miss<M: Family>(
+        &self,
+        cached: &Cached<'_>,
+        operation: &'static str,
+        key: &[u8],
+        read: impl Fn(&mut Pipeline, &[u8]),
+    ) -> Result<(Value, i64, Option<Ticket>, Instant)> {
+        let cache = &cached.reads.cache;
+        let model = &cached.model;
+        self.run_tracked(
+            &cached.reads.link,
+            Target::of::<M>(),
+            operation,
+            |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
+            |lease: Lease| {
+                let ticket = cache.begin(model, key, lease.generation.number());
+                let mut pipe = redis::pipe();
+                push_miss(&mut pipe, key, |pipe| read(pipe, key));
+                async move {
+                    let mut con = lease.connection;
+                    let sent = Instant::now();
+                    let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
+                    Ok((value, pttl, ticket, sent))
+                }
+            },
+        )
+        .await
+    }
+
     /// One read of `key` through the cache, the reply `op` of the key:
     /// `read` builds its command.
     pub(crate) async fn cached_op<M: Family>(
@@ -141,27 +175,8 @@ impl Store {
         }
         cached.model.miss(1);
         let model = &cached.model;
-        let (value, pttl, ticket, sent) = self
-            .run_tracked(
-                &cached.reads.link,
-                Target::of::<M>(),
-                operation,
-                |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
-                |lease: Lease| {
-                    let ticket = cache.begin(model, key, lease.generation.number());
-                    let mut pipe = redis::pipe();
-                    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
-                    read(&mut pipe, key);
-                    pipe.cmd("PTTL").arg(key);
-                    async move {
-                        let mut con = lease.connection;
-                        let sent = Instant::now();
-                        let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
-                        Ok((value, pttl, ticket, sent))
-                    }
-                },
-            )
-            .await?;
+        let (value, pttl, ticket, sent) =
+            self.tracked_miss::<M>(cached, operation, key, read).await?;
         // Not kept when an invalidation cancelled the reservation since.
         if let Some(ticket) = ticket {
             model.fill(key, ticket, op, &value, pttl, sent);
@@ -193,23 +208,9 @@ impl Store {
         cached.model.miss(1);
         let model = &cached.model;
         let (value, pttl, ticket, sent) = self
-            .run_tracked(
-                &cached.reads.link,
-                Target::of::<M>(),
-                operation,
-                |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
-                |lease: Lease| {
-                    let ticket = cache.begin(model, key, lease.generation.number());
-                    let mut pipe = redis::pipe();
-                    push_miss(&mut pipe, read(key), key);
-                    async move {
-                        let mut con = lease.connection;
-                        let sent = Instant::now();
-                        let (value, pttl): (Value, i64) = pipe.query_async(&mut con).await?;
-                        Ok((value, pttl, ticket, sent))
-                    }
-                },
-            )
+            .tracked_miss::<M>(cached, operation, key, |pipe, key| {
+                pipe.add_command(read(key));
+            })
             .await?;
         let size = value_bytes(&value);
         let decoded = decode(value)?;
@@ -309,7 +310,9 @@ impl Store {
                     let mut pipe = redis::pipe();
                     if hash {
                         for &i in missing_ref {
-                            push_miss(&mut pipe, super::key_cmd("HGETALL", &keys[i]), &keys[i]);
+                            push_miss(&mut pipe, &keys[i], |pipe| {
+                                pipe.add_command(super::key_cmd("HGETALL", &keys[i]));
+                            });
                         }
                     } else {
                         // One `MGET` (nil for a key of another type, as uncached), then the `PTTL`s.
