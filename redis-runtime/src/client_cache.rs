@@ -57,7 +57,9 @@
 //!   through a caching store drops the keys it names from the cache when its
 //!   reply arrives, before it returns (writes of undeclared families too, as
 //!   they may name a cached key, and blocking pops on their own connection).
-//!   (Writes through [`raw_access`](crate::Store::raw_access) too.)
+//!   (Writes through [`raw_access`](crate::Store::raw_access) too; a
+//!   command the runtime's command table lists as a read, such as the `PTTL`
+//!   of `ttl`, drops nothing.)
 //! - **Reads in flight.** A miss reserves its entry before it is sent; an
 //!   invalidation of the key that arrives before the reply is stored cancels
 //!   the reservation, so a reply that raced with a write is returned but not
@@ -81,26 +83,57 @@
 //!   32 per reply element; a decoded entity counts as the reply it was
 //!   decoded from). Beyond either, keys are evicted in CLOCK order (an
 //!   approximation of least recently used: a key read since the hand last
-//!   passed gets a second chance). The budget is split evenly over 16
-//!   shards. On the server, tracking costs an entry per key in its tracking
-//!   table (`tracking-table-max-keys`).
+//!   passed gets a second chance). The budget is split exactly over up to
+//!   16 shards (one per 64 KiB of `max_bytes`, no more than `max_entries`),
+//!   the shards' shares adding up to the budget; a reply larger than its
+//!   shard's share of `max_bytes` is returned but not kept. On the server,
+//!   tracking costs an entry per key in its tracking table
+//!   (`tracking-table-max-keys`).
+//!
+//! # On a Redis Cluster
+//!
+//! Tracking is per node: a node reports changes only of the keys read from
+//! it. So the store keeps one tracking connection per primary (made when it
+//! connects, and for any node a read is redirected to later), and sends
+//! each miss to the primary that serves its key's slot; `get_many` sends
+//! one round trip per slot, all at once. What changes:
+//!
+//! - **Moved slots.** A miss answered `MOVED` goes to the node named, and
+//!   the whole cache is dropped (cause `topology`): an entry read from the
+//!   node that served the slot before would hear of no later write. A miss
+//!   answered `ASK` (the key has moved to a node importing the slot) is
+//!   read there after `ASKING`, untracked, and not kept.
+//! - **Keys that do not exist are not kept.** A key that exists leaves its
+//!   node's memory when its slot migrates (`MIGRATE` deletes it there, and
+//!   the node reports that), so its entry goes before the key can change on
+//!   the slot's new node. A key that does not exist leaves nothing to
+//!   report: its absence (`None`, `false`, an empty collection) is read
+//!   from the server each time.
+//! - **Failover.** Every tracking connection that is lost drops the whole
+//!   cache, so a primary that stops (and the replica that replaces it)
+//!   serves nothing it held. A graceful failover (`CLUSTER FAILOVER`) keeps
+//!   the old primary's connection: as a replica it reports the new
+//!   primary's writes once it has replicated them, so the window of
+//!   another client's write also includes the replication lag; the next
+//!   miss of its slots meets `MOVED` and drops the cache.
+//! - [`Store::sync_client_cache`](crate::Store::sync_client_cache) makes a
+//!   round trip on every tracking connection.
+//! - A `FLUSHALL` on one primary drops the whole cache.
 //!
 //! # What it does not do
 //!
-//! Redis Cluster: the store refuses to connect with caching on
-//! ([`Error::ClientCacheUnsupported`](crate::Error::ClientCacheUnsupported),
-//! whose message says to turn the switch off), rather than serving cached
-//! declarations uncached. (redis-rs 1.x has a client-side cache for its own
-//! cluster connection, `ClusterClientBuilder::cache_config`; this layer would
-//! need a tracking connection per primary, moved with the slots, which it
-//! does not have.) A cache hit is not an operation in
+//! `SWAPDB`: Redis sends no invalidation for a swapped database, so entries read before another
+//! client's `SWAPDB` are served until the declaration's `ttl`. Do not swap
+//! the database of a caching store. A half-open tracking connection (a
+//! network partition that closes nothing) is noticed only when a miss on
+//! it times out. A cache hit is not an operation in
 //! `redis_runtime_operation_duration_seconds`; it counts in
 //! `redis_runtime_client_cache_hits_total`.
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -193,10 +226,12 @@ pub struct ModelCacheStats {
     pub policy: ClientCachePolicy,
     /// Reads served from the cache.
     pub hits: u64,
-    /// Reads sent to the server.
+    /// Reads sent to the server (for `get_many`, one per id not served
+    /// from the cache).
     pub misses: u64,
-    /// Entries dropped because the key changed (an invalidation message, a
-    /// write through this store, a flush or a lost connection).
+    /// Keys dropped (each with every entry it held) because the key changed
+    /// or may have: an invalidation message, a write through this store, a
+    /// flush, a lost tracking connection, or on a cluster moved slots.
     pub invalidations: u64,
     /// Entries dropped to stay within the budget.
     pub evictions: u64,
@@ -209,9 +244,18 @@ pub struct ModelCacheStats {
 /// The client cache of one store: its tracking connection's state and one
 /// cache per model.
 pub(crate) struct ClientCache {
-    /// The generation of the tracking connection whose tracking is on, or 0:
-    /// nothing is served or kept while it is 0.
-    live: AtomicU64,
+    /// The generations of the tracking connections whose tracking is on
+    /// (one per node read from on a cluster): a miss is kept only when read
+    /// on one of them.
+    live: Mutex<Vec<u64>>,
+    /// Whether any is: nothing is served while none is.
+    serving: AtomicBool,
+    /// Whether a reply read while its key did not exist is kept. Not on a
+    /// cluster: an entry of a key that exists leaves the cache when the key
+    /// leaves its node (a migration deletes it there, which the node
+    /// reports), but the node of a key that does not exist would not report
+    /// its slot moving away, nor the key then written on its new node.
+    keep_absent: bool,
     /// One cache per model read so far (a few: looked up by a scan, which
     /// costs less than hashing the `TypeId`).
     models: RwLock<Vec<(TypeId, Arc<ModelCache>)>>,
@@ -229,9 +273,11 @@ pub(crate) struct Ticket {
 }
 
 impl ClientCache {
-    pub(crate) fn new(ignore_invalidations: bool) -> Arc<ClientCache> {
+    pub(crate) fn new(ignore_invalidations: bool, cluster: bool) -> Arc<ClientCache> {
         Arc::new(ClientCache {
-            live: AtomicU64::new(0),
+            live: Mutex::new(Vec::new()),
+            serving: AtomicBool::new(false),
+            keep_absent: !cluster,
             models: RwLock::new(Vec::new()),
             next_entry: AtomicU64::new(1),
             ignore_invalidations,
@@ -248,7 +294,7 @@ impl ClientCache {
         if let Some((_, cache)) = models.iter().find(|(t, _)| *t == id) {
             return cache.clone();
         }
-        let cache = Arc::new(ModelCache::new(M::META.name, policy));
+        let cache = Arc::new(ModelCache::new(M::META.name, policy, self.keep_absent));
         models.push((id, cache.clone()));
         cache
     }
@@ -269,12 +315,16 @@ impl ClientCache {
 
     /// Whether entries may be served: tracking is on.
     pub(crate) fn is_live(&self) -> bool {
-        self.live.load(Ordering::Acquire) != 0
+        self.serving.load(Ordering::Acquire)
     }
 
-    /// Whether the tracking connection of `generation` is the live one.
+    fn live(&self) -> MutexGuard<'_, Vec<u64>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the tracking connection of `generation` is a live one.
     pub(crate) fn is_live_generation(&self, generation: u64) -> bool {
-        self.live.load(Ordering::Acquire) == generation
+        self.live().contains(&generation)
     }
 
     /// Reserves an entry for a miss sent on the connection of `generation`;
@@ -285,6 +335,19 @@ impl ClientCache {
         }
         let fresh = self.next_entry.fetch_add(1, Ordering::Relaxed);
         Some(model.reserve(key, fresh))
+    }
+
+    /// Drops every key `cmd` names (a command sent through the store, once
+    /// its reply has arrived) unless it only reads: a write returns only
+    /// after this.
+    pub(crate) fn invalidate_cmd(&self, cmd: &redis::Cmd) {
+        let mut args = cmd.args_iter().filter_map(crate::connection::simple_arg);
+        match args.next() {
+            Some(name) if !crate::keyspace::commands::is_read_only(name) => {
+                self.invalidate_args(args)
+            }
+            _ => {}
+        }
     }
 
     /// Drops every key named in `args` (the arguments of a write of a cached
@@ -311,22 +374,34 @@ impl ClientCache {
         }
     }
 
-    /// The tracking connection of `generation` has tracking on: start afresh.
+    /// The tracking connection of `generation` has tracking on: start
+    /// afresh (it replaces any earlier connection of its link, whose
+    /// generations share its range; and on a cluster the cache cannot tell
+    /// which node an entry was read from, so it drops them all).
     fn connected(&self, generation: u64) {
+        let mut live = self.live();
+        live.retain(|g| g / GENERATIONS_PER_LINK != generation / GENERATIONS_PER_LINK);
         self.clear("reconnect");
-        self.live.store(generation, Ordering::Release);
+        live.push(generation);
+        self.serving.store(true, Ordering::Release);
     }
 
-    /// The tracking connection of `generation` is gone: serve nothing until
-    /// the next one is set up.
+    /// The tracking connection of `generation` is gone: drop everything (an
+    /// entry may have been read on it, and nothing reports its key's
+    /// changes now); nothing is served until a connection is live again.
     pub(crate) fn lost(&self, generation: u64) {
-        if self
-            .live
-            .compare_exchange(generation, 0, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.clear("reconnect");
-        }
+        let mut live = self.live();
+        let Some(at) = live.iter().position(|g| *g == generation) else {
+            return;
+        };
+        live.swap_remove(at);
+        self.serving.store(!live.is_empty(), Ordering::Release);
+        self.clear("reconnect");
+    }
+
+    /// On a cluster, slots have moved since entries were read: drop them all.
+    fn slots_moved(&self) {
+        self.clear("topology");
     }
 
     /// A message the server pushed on the tracking connection.
@@ -363,6 +438,9 @@ impl ClientCache {
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
+
+/// The generations of one tracking link (a cluster has one per node).
+const GENERATIONS_PER_LINK: u64 = 1 << 32;
 
 /// The link's hooks for the tracking connection (see
 /// [`crate::connection::Tracking`]).
@@ -428,10 +506,28 @@ impl crate::connection::Tracking for TrackingHooks {
             cache.lost(generation);
         }
     }
+
+    fn slots_moved(&self) {
+        if let Some(cache) = self.cache.upgrade() {
+            cache.slots_moved();
+        }
+    }
 }
 
-/// The number of shards of a model's cache (each with its share of the budget).
-const SHARDS: usize = 16;
+/// The most shards of a model's cache (each with its share of the budget).
+const MAX_SHARDS: usize = 16;
+/// The least of `max_bytes` a shard is given: a smaller byte budget gets
+/// fewer shards, so that one shard can still hold a sizeable reply.
+const SHARD_MIN_BYTES: usize = 64 << 10;
+
+/// How many shards a model of `policy` gets: up to [`MAX_SHARDS`], no more
+/// than `max_entries` and than `max_bytes` has [`SHARD_MIN_BYTES`], at least one.
+fn shard_count(policy: &ClientCachePolicy) -> usize {
+    MAX_SHARDS
+        .min(policy.max_entries)
+        .min(policy.max_bytes / SHARD_MIN_BYTES)
+        .max(1)
+}
 /// What an entry costs beyond its key and reply bytes.
 const ENTRY_OVERHEAD: usize = 64;
 
@@ -439,6 +535,9 @@ const ENTRY_OVERHEAD: usize = 64;
 pub(crate) struct ModelCache {
     name: &'static str,
     policy: ClientCachePolicy,
+    /// Whether a reply read while its key did not exist is kept (see
+    /// [`ClientCache`]'s field).
+    keep_absent: bool,
     hasher: std::collections::hash_map::RandomState,
     shards: Box<[Mutex<Shard>]>,
     hits: AtomicU64,
@@ -468,12 +567,13 @@ struct Entry {
 }
 
 impl ModelCache {
-    fn new(name: &'static str, policy: ClientCachePolicy) -> ModelCache {
+    fn new(name: &'static str, policy: ClientCachePolicy, keep_absent: bool) -> ModelCache {
         ModelCache {
             name,
             policy,
+            keep_absent,
             hasher: Default::default(),
-            shards: (0..SHARDS)
+            shards: (0..shard_count(&policy))
                 .map(|_| {
                     Mutex::new(Shard {
                         map: KeyMap(HashTable::new()),
@@ -492,20 +592,20 @@ impl ModelCache {
 
     /// The shard of `key`, and the key's hash (hashed once: it picks the
     /// shard and finds the entry in it).
-    fn shard(&self, key: &[u8]) -> (MutexGuard<'_, Shard>, u64) {
+    fn shard(&self, key: &[u8]) -> (MutexGuard<'_, Shard>, u64, usize) {
         let hash = self.hasher.hash_one(key);
-        let shard = self.shards[(hash >> 32) as usize % SHARDS]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        (shard, hash)
+        let index = (hash >> 32) as usize % self.shards.len();
+        let shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
+        (shard, hash, index)
     }
 
-    /// The budget of one shard.
-    fn shard_budget(&self) -> (usize, usize) {
-        (
-            self.policy.max_entries.div_ceil(SHARDS).max(1),
-            self.policy.max_bytes.div_ceil(SHARDS).max(1),
-        )
+    /// The budget of shard `index`: the policy's split evenly, the
+    /// remainders to the first shards, so that the shards' budgets add up
+    /// to the policy's exactly.
+    fn shard_budget(&self, index: usize) -> (usize, usize) {
+        let n = self.shards.len();
+        let share = |total: usize| total / n + usize::from(index < total % n);
+        (share(self.policy.max_entries), share(self.policy.max_bytes))
     }
 
     /// What `take` makes of the reply `op` of `key`, if held and not
@@ -516,7 +616,7 @@ impl ModelCache {
         op: Op,
         take: impl FnOnce(&Held) -> Option<T>,
     ) -> Option<T> {
-        let (mut shard, hash) = self.shard(key);
+        let (mut shard, hash, _) = self.shard(key);
         let entry = shard.map.get_mut(hash, key)?;
         if Instant::now() >= entry.expires {
             if !entry.values.is_empty() {
@@ -559,7 +659,7 @@ impl ModelCache {
 
     /// Reserves the entry of `key` (a live one is kept and filled further).
     fn reserve(&self, key: &[u8], fresh: u64) -> Ticket {
-        let (mut shard, hash) = self.shard(key);
+        let (mut shard, hash, index) = self.shard(key);
         let now = Instant::now();
         if let Some(entry) = shard.map.get(hash, key)
             && now < entry.expires
@@ -581,7 +681,7 @@ impl ModelCache {
         );
         shard.bytes += bytes;
         shard.clock.push_back((key.into(), hash, fresh));
-        let evicted = shard.evict(self.shard_budget());
+        let evicted = shard.evict(self.shard_budget(index));
         drop(shard);
         self.evicted(evicted);
         Ticket { entry: fresh }
@@ -616,11 +716,18 @@ impl ModelCache {
         pttl: i64,
         sent: Instant,
     ) {
-        let (mut shard, hash) = self.shard(key);
+        let (mut shard, hash, index) = self.shard(key);
         let Some(entry) = shard.map.get_mut(hash, key) else {
             return;
         };
         if entry.id != ticket.entry {
+            return;
+        }
+        // `PTTL` says -2 for a key that does not exist.
+        if pttl == -2 && !self.keep_absent {
+            if entry.values.is_empty() {
+                shard.remove(hash, key);
+            }
             return;
         }
         if pttl >= 0 {
@@ -638,7 +745,7 @@ impl ModelCache {
         }
         entry.bytes = entry.bytes.saturating_add_signed(delta);
         shard.bytes = shard.bytes.saturating_add_signed(delta);
-        let evicted = shard.evict(self.shard_budget());
+        let evicted = shard.evict(self.shard_budget(index));
         drop(shard);
         self.evicted(evicted);
     }
@@ -651,7 +758,7 @@ impl ModelCache {
     }
 
     fn invalidate(&self, key: &[u8], cause: &'static str) {
-        let (mut shard, hash) = self.shard(key);
+        let (mut shard, hash, _) = self.shard(key);
         let had = shard.remove(hash, key);
         drop(shard);
         if had {

@@ -131,23 +131,6 @@ pub enum Error {
     #[error("invalid Redis configuration: {0}")]
     Config(String),
 
-    /// The client cache is switched on (`REDIS_CLIENT_CACHE`,
-    /// [`ConfigBuilder::client_cache`](crate::ConfigBuilder::client_cache))
-    /// for a deployment it does not support: a Redis Cluster. Returned by
-    /// [`Store::connect`](crate::Store::connect) before anything is sent,
-    /// rather than serving `client_cache` models uncached. The way out is to
-    /// turn the switch off for that deployment.
-    #[error(
-        "client-side caching (REDIS_CLIENT_CACHE, ConfigBuilder::client_cache) is not supported \
-         on a {topology}: its invalidations would have to be tracked on every primary; \
-         turn the client cache off for this deployment (REDIS_CLIENT_CACHE=off, or \
-         ConfigBuilder::client_cache(false))"
-    )]
-    ClientCacheUnsupported {
-        /// The deployment: `Redis Cluster`.
-        topology: &'static str,
-    },
-
     /// The server could not be reached (the connection was refused, or could not
     /// be established), or the connection broke.
     #[error("Redis connection to {address} failed during `{operation}` ({outcome}): {source}")]
@@ -463,7 +446,6 @@ impl Error {
     pub fn class(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
-            Error::ClientCacheUnsupported { .. } => "client_cache_unsupported",
             Error::Connection { .. } => "connection",
             Error::Timeout { .. } => "timeout",
             Error::Unavailable { .. } => "unavailable",

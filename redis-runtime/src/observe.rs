@@ -426,7 +426,7 @@ pub(crate) fn client_cache_miss(model: &'static str, count: usize) {
 }
 
 /// `count` client cache entries of `model` were dropped, because of `cause`
-/// (`tracking`, `own_write`, `flush` or `reconnect`).
+/// (`tracking`, `own_write`, `flush`, `reconnect` or `topology`).
 pub(crate) fn client_cache_invalidated(model: &'static str, cause: &'static str, count: usize) {
     #[cfg(feature = "metrics")]
     metrics::counter!(CLIENT_CACHE_INVALIDATIONS, "model" => model, "cause" => cause)

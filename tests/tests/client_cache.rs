@@ -1,7 +1,7 @@
 //! Client-side caching (`#[redis(client_cache)]`, RESP3 tracking) on a real
 //! server: another client's writes, expiries, deletes and flushes, the
-//! store's own writes, a server restart, the cluster refusal, the budget and
-//! the metrics.
+//! store's own writes, a server restart, the budget and the metrics. (The
+//! same on a Redis Cluster: `client_cache_cluster.rs`.)
 //!
 //! Set `REDIS_RUNTIME_TEST_IGNORE_INVALIDATIONS=1` to run the stores with a
 //! cache that ignores every invalidation: the interleaving tests then fail,
@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use redis_runtime::collection::{Bound, Order};
-use redis_runtime::testing::{RedisCluster, RedisServer};
+use redis_runtime::testing::RedisServer;
 use redis_runtime::{
-    Config, Error, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, Store,
+    Config, RedisCounter, RedisList, RedisMap, RedisModel, RedisSet, RedisSortedSet, Store,
     keyspace,
 };
 use serde::{Deserialize, Serialize};
@@ -530,27 +530,6 @@ async fn reads_during_a_restart_never_go_back_to_the_old_value() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_is_refused_at_connect_time() {
-    let cluster = RedisCluster::start().unwrap();
-    let config = cluster.config_builder().client_cache(true).build().unwrap();
-    match Store::connect(&config).await {
-        Err(err @ Error::ClientCacheUnsupported { topology }) => {
-            assert_eq!(topology, "Redis Cluster");
-            assert_eq!(err.class(), "client_cache_unsupported");
-            let message = err.to_string();
-            // The message names the deployment and the way out.
-            assert!(message.contains("Redis Cluster"), "{message}");
-            assert!(message.contains("REDIS_CLIENT_CACHE=off"), "{message}");
-            assert!(message.contains("client_cache(false)"), "{message}");
-        }
-        other => panic!("expected ClientCacheUnsupported, got {other:?}"),
-    }
-    // Without the switch, the same cluster connects.
-    let config = cluster.config_builder().build().unwrap();
-    Store::connect(&config).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_budget_bounds_each_model() {
     let server = RedisServer::start().unwrap();
     let store = Store::connect(
@@ -1061,4 +1040,61 @@ async fn own_collection_writes_are_seen_as_soon_as_they_return() {
     for h in hammers {
         assert!(h.await.unwrap() > 0);
     }
+}
+
+#[test]
+fn a_loop_of_hits_lets_the_tasks_behind_it_run() {
+    // On a runtime of one thread, a task that only reads hits would never
+    // yield if a hit did not spend the task's cooperative budget: the task
+    // it spawned would never run, and the loop would never end.
+    let server = RedisServer::start().unwrap();
+    let config = server
+        .config_builder()
+        .namespace("coop")
+        .client_cache(true)
+        .build()
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let hits = runtime.block_on(async {
+            let store = Store::connect(&config).await.unwrap();
+            let user = CUser {
+                id: 1,
+                name: "n".into(),
+                visits: 0,
+            };
+            store.save(&user).await.unwrap();
+            // Every read of the loop cached first (a miss yields).
+            store.get::<CUser>(&1).await.unwrap();
+            store.get_shared::<CUser>(&1).await.unwrap();
+            store.get_field(&1, CUser::fields().name).await.unwrap();
+            store.get_many::<CUser>(&[1]).await.unwrap();
+            let misses = store.client_cache_stats()[0].misses;
+            let stop = Arc::new(AtomicBool::new(false));
+            let other = tokio::spawn({
+                let stop = stop.clone();
+                async move { stop.store(true, Ordering::Relaxed) }
+            });
+            let mut hits = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                assert_eq!(store.get::<CUser>(&1).await.unwrap().as_ref(), Some(&user));
+                let _ = store.get_shared::<CUser>(&1).await.unwrap();
+                let _ = store.get_field(&1, CUser::fields().name).await.unwrap();
+                let _ = store.get_many::<CUser>(&[1]).await.unwrap();
+                hits += 4;
+            }
+            other.await.unwrap();
+            assert_eq!(store.client_cache_stats()[0].misses, misses, "only hits");
+            hits
+        });
+        let _ = done.send(hits);
+    });
+    let hits = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the loop of cache hits never let the task it spawned run");
+    assert!(hits > 0);
 }

@@ -984,6 +984,12 @@ async fn own_writes_json_msgpack_and_non_clone_models() {
 /// "(Writes through raw_access too.)"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_writes_through_raw_access() {
+    // Its state is large in a debug build: kept on the heap, not on the
+    // test thread's stack.
+    Box::pin(own_writes_through_raw_access_body()).await
+}
+
+async fn own_writes_through_raw_access_body() {
     let mut c = Checks::new("own_writes_through_raw_access");
     let mut env = env().await;
     let raw = env.cached.raw_access();
@@ -1560,7 +1566,10 @@ async fn own_writes_lists_and_queue() {
             format!("{popped:?}"),
         );
         list_reads(&mut c, &env, "after a blocked pop returned", &id).await;
-        step!("delete", st.delete_many::<CList>(&[id.clone()]).await);
+        step!(
+            "delete",
+            st.delete_many::<CList>(std::slice::from_ref(&id)).await
+        );
         step!("capped delete", st.delete::<CCap>(&id).await);
         step!("queue delete", st.delete::<CQueue>(&q).await);
     }
@@ -2796,16 +2805,17 @@ async fn flushes_drop_the_whole_cache() {
     c.finish();
 }
 
-/// Another client swaps databases (`SWAPDB 0 1`, db 1 empty) or moves a
-/// cached key to another database (`MOVE`): the keys of db 0 changed, so
-/// "the server sends an invalidation ... when anyone changes, deletes ...
-/// the key" and "another client's write is seen once ... `sync_client_cache`
-/// waits for it".
+/// Another client moves a cached key to another database (`MOVE`): the
+/// keys of db 0 changed, so "the server sends an invalidation ... when
+/// anyone changes, deletes ... the key" and "another client's write is seen
+/// once ... `sync_client_cache` waits for it". (`SWAPDB` is the documented
+/// exception: Redis sends no invalidation for it, and the docs say not to
+/// swap a caching store's database. This review found it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn swapdb_and_move_by_another_client() {
-    let mut c = Checks::new("swapdb_and_move_by_another_client");
+async fn move_by_another_client() {
+    let mut c = Checks::new("move_by_another_client");
     let mut env = env().await;
-    for how in ["MOVE", "SWAPDB"] {
+    for how in ["MOVE"] {
         env.truth.save(&plan(1, "p", 1, None)).await.unwrap();
         env.truth.set::<CSet>(&o("s")).add(&o("a")).await.unwrap();
         env.truth.counter::<CCtr>(&o("c")).set(5).await.unwrap();

@@ -44,6 +44,7 @@ use crate::observe::{self, ConnectionEvent};
 
 mod direct;
 mod topology;
+pub(crate) mod tracking;
 
 use direct::Direct;
 
@@ -179,6 +180,27 @@ impl ClusterLink {
         direct.open_pubsub(&direct.seed()).await
     }
 
+    /// The primary serving `slot` in the slot map last seen (none before
+    /// the first connection).
+    pub(crate) fn node_for(&self, slot: u16) -> Option<Node> {
+        self.inner.topology.node_for(slot)
+    }
+
+    /// The primaries of the slot map last seen.
+    pub(crate) fn known_primaries(&self) -> Vec<Node> {
+        self.inner.topology.primaries()
+    }
+
+    /// How to open connections of the store's own to single nodes.
+    fn direct(&self) -> Option<&Direct> {
+        self.inner.direct.as_deref()
+    }
+
+    /// The connect timeout.
+    fn connect_timeout(&self) -> Duration {
+        self.inner.connect_timeout
+    }
+
     /// The node a `MOVED` reply names.
     pub(super) fn moved_to(err: &RedisError) -> Option<Node> {
         if err.kind() != ErrorKind::Server(ServerErrorKind::Moved) {
@@ -199,6 +221,7 @@ impl ClusterLink {
                 budget: self.inner.response_timeout,
                 topology: self.inner.topology.clone(),
                 direct: self.inner.direct.clone(),
+                invalidate: None,
             }),
             generation: Generation(0),
         }
@@ -274,6 +297,10 @@ pub(crate) struct ClusterConnection {
     topology: Arc<Topology>,
     /// Node connections of the store's own, for [`ClusterConnection::on_node`].
     direct: Option<Arc<Direct>>,
+    /// The client cache, for an operation of a store that caches: once a
+    /// reply arrives, every key its commands name is dropped from the
+    /// cache, so the operation returns only after that.
+    pub(crate) invalidate: Option<Arc<crate::client_cache::ClientCache>>,
 }
 
 /// What to do after an error.
@@ -497,6 +524,15 @@ impl ClusterConnection {
         redirected(deadline, OnAsk::Wait, first, send).await
     }
 
+    /// Drops every key `pipeline` names from the client cache, if any.
+    fn invalidate_pipeline(&self, pipeline: &Pipeline) {
+        if let Some(cache) = &self.invalidate {
+            for cmd in pipeline.cmd_iter() {
+                cache.invalidate_cmd(cmd);
+            }
+        }
+    }
+
     fn failed(&self, err: &RedisError) {
         self.topology
             .after_failure(&self.nodes, self.direct.clone(), err, self.budget);
@@ -524,12 +560,17 @@ impl ConnectionLike for ClusterConnection {
         async move {
             let deadline = Instant::now() + self.budget;
             let first = match self.nodes.req_packed_command(cmd).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    if let Some(cache) = &self.invalidate {
+                        cache.invalidate_cmd(cmd);
+                    }
+                    return Ok(value);
+                }
                 Err(err) => err,
             };
             let this = &*self;
             let nodes = &self.nodes;
-            redirected(deadline, OnAsk::Asking, first, move |target| {
+            let sent = redirected(deadline, OnAsk::Asking, first, move |target| {
                 let mut nodes = nodes.clone();
                 async move {
                     match target {
@@ -551,7 +592,11 @@ impl ConnectionLike for ClusterConnection {
                 .boxed()
             })
             .await
-            .inspect_err(|err| this.failed(err))
+            .inspect_err(|err| this.failed(err));
+            if let Some(cache) = &self.invalidate {
+                cache.invalidate_cmd(cmd);
+            }
+            sent
         }
         .boxed()
     }
@@ -569,7 +614,10 @@ impl ConnectionLike for ClusterConnection {
                 .req_packed_commands(pipeline, offset, count)
                 .await
             {
-                Ok(values) => return Ok(values),
+                Ok(values) => {
+                    self.invalidate_pipeline(pipeline);
+                    return Ok(values);
+                }
                 Err(err) => err,
             };
             // Only now, off the common path: how this pipeline can follow an ASK.
@@ -617,6 +665,7 @@ impl ConnectionLike for ClusterConnection {
                 }
                 other => other,
             };
+            this.invalidate_pipeline(pipeline);
             sent.inspect_err(|err| this.failed(err))
         }
         .boxed()

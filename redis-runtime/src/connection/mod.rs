@@ -13,6 +13,7 @@ mod cluster;
 mod server;
 
 use cluster::ClusterLink;
+pub(crate) use cluster::tracking::{ClusterTracking, Send as TrackedSend};
 pub(crate) use cluster::{ClusterConnection, Node};
 use server::ServerLink;
 pub(crate) use server::Tracking;
@@ -109,12 +110,21 @@ impl Link {
         matches!(self, Link::Cluster(_))
     }
 
-    /// The client cache's tracking connection to the server of `config`: in
-    /// RESP3, set up and watched by `tracking`.
+    /// The client cache's tracking connections for a store on this link: in
+    /// RESP3, set up and watched by `tracking`; to the server of `config`,
+    /// or on a cluster one per node read from.
     pub(crate) fn tracking(
+        &self,
         config: &Config,
         tracking: std::sync::Arc<dyn Tracking>,
-    ) -> Result<Link, RedisError> {
+    ) -> Result<TrackingLinks, RedisError> {
+        if let Link::Cluster(cluster) = self {
+            return Ok(TrackingLinks::Cluster(ClusterTracking::new(
+                cluster.clone(),
+                tracking,
+                config.response_timeout(),
+            )));
+        }
         let mut info = config.connection_info().clone();
         let settings = info
             .redis_settings()
@@ -122,13 +132,22 @@ impl Link {
             .set_protocol(redis::ProtocolVersion::RESP3);
         info = info.set_redis_settings(settings);
         let (client, connection_config) = server_client(config, info)?;
-        Ok(Link::Server(ServerLink::tracking(
+        Ok(TrackingLinks::Server(Link::Server(ServerLink::tracking(
             client,
             connection_config,
             config.connect_timeout(),
             tracking,
-        )))
+            0,
+        ))))
     }
+}
+
+/// The client cache's tracking connections (see [`crate::client_cache`]).
+pub(crate) enum TrackingLinks {
+    /// The one connection to the server.
+    Server(Link),
+    /// One connection per node of the cluster read from.
+    Cluster(ClusterTracking),
 }
 
 impl Link {
@@ -204,7 +223,7 @@ impl ConnectionLike for Connection {
             Connection::Cluster(con) => con.req_packed_command(cmd),
             Connection::Invalidating(con, cache) => Box::pin(async move {
                 let reply = con.req_packed_command(cmd).await;
-                cache.invalidate_args(cmd.args_iter().skip(1).filter_map(simple_arg));
+                cache.invalidate_cmd(cmd);
                 reply
             }),
         }
@@ -221,10 +240,9 @@ impl ConnectionLike for Connection {
             Connection::Cluster(con) => con.req_packed_commands(cmd, offset, count),
             Connection::Invalidating(con, cache) => Box::pin(async move {
                 let replies = con.req_packed_commands(cmd, offset, count).await;
-                cache.invalidate_args(
-                    cmd.cmd_iter()
-                        .flat_map(|cmd| cmd.args_iter().skip(1).filter_map(simple_arg)),
-                );
+                for cmd in cmd.cmd_iter() {
+                    cache.invalidate_cmd(cmd);
+                }
                 replies
             }),
         }

@@ -75,6 +75,9 @@ pub(crate) trait Tracking: Send + Sync + 'static {
     /// The connection of `generation` is lost (called for any generation,
     /// possibly more than once).
     fn lost(&self, generation: u64);
+    /// On a cluster: a node answered `MOVED` to a read, so slots have moved
+    /// since entries were read (see [`super::cluster::tracking`]).
+    fn slots_moved(&self);
 }
 
 /// Each connection gets a new generation, so that a failure reported by a
@@ -109,15 +112,20 @@ impl ServerLink {
 
     /// A link for the client cache's tracking connection: each connection is
     /// set up by `tracking` before it is used, and `tracking` hears of its loss.
+    /// Its generations count up from `first_generation` (on a cluster, each
+    /// node's link gets a range of its own, so a generation names one
+    /// connection among all of them).
     pub(crate) fn tracking(
         client: Client,
         config: AsyncConnectionConfig,
         connect_timeout: Duration,
         tracking: Arc<dyn Tracking>,
+        first_generation: u64,
     ) -> ServerLink {
         let link = ServerLink::new(client, config, connect_timeout);
         let mut inner = Arc::try_unwrap(link.inner).unwrap_or_else(|_| unreachable!());
         inner.tracking = Some(tracking);
+        inner.state = Mutex::new(State::Down(first_generation));
         ServerLink {
             inner: Arc::new(inner),
         }

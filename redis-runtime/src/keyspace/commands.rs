@@ -840,6 +840,32 @@ pub const KEYLESS: &[&str] = &[
     "time",
 ];
 
+/// Whether the command `name` (any case) only reads: every row of it in the
+/// table reads. Unknown commands (what raw access may send) are not: the
+/// client cache drops the keys of every command that is not read-only
+/// when it returns.
+pub(crate) fn is_read_only(name: &[u8]) -> bool {
+    static READS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let reads = READS.get_or_init(|| {
+        let rows = || {
+            KEY_KINDS
+                .iter()
+                .flat_map(|kind| kind.commands.iter().chain(kind.script_calls))
+        };
+        let mut reads: Vec<&'static str> = rows()
+            .filter(|c| c.access == Access::Read)
+            .map(|c| c.name)
+            .filter(|name| rows().all(|c| c.name != *name || c.access == Access::Read))
+            .collect();
+        reads.sort_unstable();
+        reads.dedup();
+        reads
+    });
+    reads
+        .iter()
+        .any(|r| r.as_bytes().eq_ignore_ascii_case(name))
+}
+
 /// The first kind whose keys hold `redis_type`, if the runtime has one
 /// (several kinds can share a Redis type: prefer [`commands_for_kind`]).
 pub fn for_redis_type(redis_type: &str) -> Option<&'static KeyKind> {

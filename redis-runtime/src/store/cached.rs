@@ -2,6 +2,7 @@
 //! cache first, then the tracking connection, which reserves, reads and
 //! fills in one round trip.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,37 +11,54 @@ use redis::{Cmd, FromRedisValue, Pipeline, Value};
 use super::{Store, Target};
 use crate::client_cache::{ClientCache, Held, ModelCache, Op, Ticket, TrackingHooks, value_bytes};
 use crate::config::Config;
-use crate::connection::{Lease, Link};
+use crate::connection::{Lease, Link, TrackedSend, TrackingLinks};
 use crate::error::{Error, Result};
 use crate::key::KeyWriter;
 use crate::model::{Codec, Encoding, Family, RedisModel};
 
-/// A store's client cache and its tracking connection.
+/// A store's client cache and its tracking connections.
 pub(super) struct CachedReads {
     pub(super) cache: Arc<ClientCache>,
-    pub(super) link: Link,
+    pub(super) links: TrackingLinks,
 }
 
 impl CachedReads {
-    /// The client cache `config` asks for, if any; refused on a cluster.
-    pub(super) fn new(config: &Config) -> Result<Option<Arc<CachedReads>>> {
+    /// The client cache `config` asks for, if any, for a store on `link`.
+    pub(super) fn new(config: &Config, link: &Link) -> Result<Option<Arc<CachedReads>>> {
         if !config.client_cache() {
             return Ok(None);
         }
-        if config.is_cluster() {
-            return Err(Error::ClientCacheUnsupported {
-                topology: "Redis Cluster",
-            });
-        }
-        let cache = ClientCache::new(config.client_cache_ignores_invalidations());
-        let link = Link::tracking(config, Arc::new(TrackingHooks::new(&cache))).map_err(|e| {
-            Error::Config(format!(
-                "cannot use {config}: {}",
-                super::ErrorKindStr::kind_str(&e)
-            ))
-        })?;
-        Ok(Some(Arc::new(CachedReads { cache, link })))
+        let cache = ClientCache::new(
+            config.client_cache_ignores_invalidations(),
+            link.is_cluster(),
+        );
+        let links = link
+            .tracking(config, Arc::new(TrackingHooks::new(&cache)))
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot use {config}: {}",
+                    super::ErrorKindStr::kind_str(&e)
+                ))
+            })?;
+        Ok(Some(Arc::new(CachedReads { cache, links })))
     }
+
+    /// Makes the tracking connections (on a cluster, one to each primary).
+    pub(super) async fn connect(&self) -> redis::RedisResult<()> {
+        match &self.links {
+            TrackingLinks::Server(link) => link.get().await.map(drop),
+            TrackingLinks::Cluster(cluster) => cluster.connect_all().await,
+        }
+    }
+}
+
+/// What a cache hit does instead of waiting for the network: it spends a
+/// unit of the task's cooperative budget, and yields once the budget is
+/// spent (every 128 units), as a read of a socket would. Without it a task
+/// that reads hits in a loop would never yield, and on its worker thread
+/// starve the tasks queued behind it (the connections' drivers among them).
+pub(super) async fn cooperate() {
+    tokio::task::coop::consume_budget().await;
 }
 
 thread_local! {
@@ -49,10 +67,27 @@ thread_local! {
 }
 
 /// The pipeline of one miss: `CLIENT CACHING YES` (its reply ignored), the
-/// read, and `PTTL` of its key.
-fn push_miss(pipe: &mut Pipeline, key: &[u8], read: impl FnOnce(&mut Pipeline)) {
-    pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+/// read, and `PTTL` of its key. After a cluster's `ASK`, `ASKING` before the
+/// read and before `PTTL` instead (not tracked: nothing is kept).
+fn push_miss(pipe: &mut Pipeline, how: TrackedSend, key: &[u8], read: impl FnOnce(&mut Pipeline)) {
+    push_prefix(pipe, how);
     read(pipe);
+    push_pttl(pipe, how, key);
+}
+
+/// What goes before a miss's read: `CLIENT CACHING YES`, or `ASKING`.
+fn push_prefix(pipe: &mut Pipeline, how: TrackedSend) {
+    match how {
+        TrackedSend::Tracked => pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore(),
+        TrackedSend::Asking => pipe.cmd("ASKING").ignore(),
+    };
+}
+
+/// `PTTL` of `key` (after `ASKING` when asking).
+fn push_pttl(pipe: &mut Pipeline, how: TrackedSend, key: &[u8]) {
+    if how == TrackedSend::Asking {
+        pipe.cmd("ASKING").ignore();
+    }
     pipe.cmd("PTTL").arg(key);
 }
 
@@ -83,17 +118,68 @@ impl Store {
         let Some(reads) = &self.cache else {
             return Ok(());
         };
-        self.run_tracked(
-            &reads.link,
-            Target::RAW,
-            "sync_client_cache",
-            |_| true,
-            |lease: Lease| async move {
-                let mut con = lease.connection;
-                redis::cmd("PING").query_async::<()>(&mut con).await
-            },
-        )
-        .await
+        match &reads.links {
+            TrackingLinks::Server(link) => {
+                self.run_tracked(
+                    link,
+                    Target::RAW,
+                    "sync_client_cache",
+                    |_| true,
+                    |lease: Lease| async move {
+                        let mut con = lease.connection;
+                        redis::cmd("PING").query_async::<()>(&mut con).await
+                    },
+                )
+                .await
+            }
+            TrackingLinks::Cluster(cluster) => {
+                self.run_tracked(
+                    &self.link,
+                    Target::RAW,
+                    "sync_client_cache",
+                    |_| true,
+                    |_| cluster.sync(),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Sends one miss of `key` on the tracking connection that serves it:
+    /// the server's, or on a cluster that of the primary serving the key's
+    /// slot (following redirections). `send` sends on the lease it is
+    /// handed, in the way it is told.
+    async fn send_miss<T, F, Fut>(
+        &self,
+        reads: &CachedReads,
+        target: Target,
+        operation: &'static str,
+        key: &[u8],
+        found: fn(&T) -> bool,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn(Lease, TrackedSend) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        match &reads.links {
+            // Boxed: a miss's future is large (it holds the read's, the
+            // connection's and the metrics'), and every cached read holds
+            // one; on the heap it costs one allocation per round trip
+            // rather than the stack of every caller (debug builds overflow).
+            TrackingLinks::Server(link) => {
+                Box::pin(self.run_tracked(link, target, operation, found, |lease| {
+                    send(lease, TrackedSend::Tracked)
+                }))
+                .await
+            }
+            TrackingLinks::Cluster(cluster) => {
+                Box::pin(self.run_tracked(&self.link, target, operation, found, |_| {
+                    cluster.send(key, &send)
+                }))
+                .await
+            }
+        }
     }
 
     /// What the client cache has done, per model read so far; empty when
@@ -119,15 +205,19 @@ impl Store {
     ) -> Result<(Value, i64, Option<Ticket>, Instant)> {
         let cache = &cached.reads.cache;
         let model = &cached.model;
-        self.run_tracked(
-            &cached.reads.link,
+        self.send_miss(
+            cached.reads,
             Target::of::<M>(),
             operation,
+            key,
             |(value, ..): &(Value, i64, Option<Ticket>, Instant)| super::found_value(value),
-            |lease: Lease| {
-                let ticket = cache.begin(model, key, lease.generation.number());
+            |lease: Lease, how| {
+                let ticket = match how {
+                    TrackedSend::Tracked => cache.begin(model, key, lease.generation.number()),
+                    TrackedSend::Asking => None,
+                };
                 let mut pipe = redis::pipe();
-                push_miss(&mut pipe, key, |pipe| read(pipe, key));
+                push_miss(&mut pipe, how, key, |pipe| read(pipe, key));
                 async move {
                     let mut con = lease.connection;
                     let sent = Instant::now();
@@ -171,6 +261,7 @@ impl Store {
             && let Some(value) = cached.model.get_raw(key, op.clone())
         {
             cached.model.hit();
+            cooperate().await;
             return Ok(value);
         }
         cached.model.miss(1);
@@ -203,6 +294,7 @@ impl Store {
             && let Some(value) = cached.model.get_decoded::<T>(key, op.clone())
         {
             cached.model.hit();
+            cooperate().await;
             return Ok(value);
         }
         cached.model.miss(1);
@@ -289,61 +381,90 @@ impl Store {
         }
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
         if missing.is_empty() {
+            cooperate().await;
             return Ok(values.into_iter().flatten().collect());
         }
         cached.model.miss(missing.len());
         let model = &cached.model;
         let hash = <M::Codec as Codec<M>>::ENCODING == Encoding::Hash;
-        let missing_ref = &missing;
-        let (replies, pttls, tickets, sent) = self
-            .run_tracked(
-                &cached.reads.link,
+        // On a cluster, one round trip per hash slot (to the slot's
+        // primary), all at once, as uncached `get_many` splits its reads.
+        let groups: Vec<Vec<usize>> = match &cached.reads.links {
+            TrackingLinks::Server(_) => vec![missing],
+            TrackingLinks::Cluster(_) => {
+                let mut by_slot: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+                for i in missing {
+                    by_slot
+                        .entry(crate::key::hash_slot(&keys[i]))
+                        .or_default()
+                        .push(i);
+                }
+                by_slot.into_values().collect()
+            }
+        };
+        let sends = groups.iter().map(|group| {
+            self.send_miss(
+                cached.reads,
                 Target::of::<M>(),
                 "get_many",
+                &keys[group[0]],
                 |_| true,
-                |lease: Lease| {
-                    let generation = lease.generation.number();
-                    let tickets: Vec<Option<Ticket>> = missing_ref
-                        .iter()
-                        .map(|&i| cache.begin(model, &keys[i], generation))
-                        .collect();
+                move |lease: Lease, how| {
+                    let tickets: Vec<Option<Ticket>> = match how {
+                        TrackedSend::Tracked => {
+                            let generation = lease.generation.number();
+                            group
+                                .iter()
+                                .map(|&i| cache.begin(model, &keys[i], generation))
+                                .collect()
+                        }
+                        TrackedSend::Asking => vec![None; group.len()],
+                    };
                     let mut pipe = redis::pipe();
                     if hash {
-                        for &i in missing_ref {
-                            push_miss(&mut pipe, &keys[i], |pipe| {
+                        for &i in group {
+                            push_miss(&mut pipe, how, &keys[i], |pipe| {
                                 pipe.add_command(super::key_cmd("HGETALL", &keys[i]));
                             });
                         }
                     } else {
                         // One `MGET` (nil for a key of another type, as uncached), then the `PTTL`s.
                         let mut mget = redis::cmd("MGET");
-                        for &i in missing_ref {
+                        for &i in group {
                             mget.arg(&keys[i]);
                         }
-                        pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
+                        push_prefix(&mut pipe, how);
                         pipe.add_command(mget);
-                        for &i in missing_ref {
-                            pipe.cmd("PTTL").arg(&keys[i]);
+                        for &i in group {
+                            push_pttl(&mut pipe, how, &keys[i]);
                         }
                     }
                     async move {
                         let mut con = lease.connection;
                         let sent = Instant::now();
                         let replies: Vec<Value> = pipe.query_async(&mut con).await?;
-                        let (read, pttls) = split_replies(hash, replies, missing_ref.len())?;
+                        let (read, pttls) = split_replies(hash, replies, group.len())?;
                         Ok((read, pttls, tickets, sent))
                     }
                 },
             )
-            .await?;
-        for (n, (reply, &i)) in replies.into_iter().zip(&missing).enumerate() {
-            let size = value_bytes(&reply);
-            let (value, kept) = hold(i, reply)?;
-            // Not kept when an invalidation cancelled the reservation.
-            if let Some(ticket) = tickets[n] {
-                model.fill_held(&keys[i], ticket, op.clone(), kept, size, pttls[n], sent);
+        });
+        let replies = futures_util::future::try_join_all(sends).await?;
+        for (group, (replies, pttls, tickets, sent)) in groups.iter().zip(replies) {
+            for (n, (reply, &i)) in replies.into_iter().zip(group).enumerate() {
+                let size = value_bytes(&reply);
+                // `MGET` reads nil for a key of another type, which `get`
+                // (whose entry this is too) reports as the wrong type: not kept.
+                let other_type = !hash && reply == Value::Nil && pttls[n] != -2;
+                let (value, kept) = hold(i, reply)?;
+                // Not kept when an invalidation cancelled the reservation.
+                if let Some(ticket) = tickets[n]
+                    && !other_type
+                {
+                    model.fill_held(&keys[i], ticket, op.clone(), kept, size, pttls[n], sent);
+                }
+                values[i] = Some(value);
             }
-            values[i] = Some(value);
         }
         Ok(values.into_iter().flatten().collect())
     }

@@ -108,7 +108,7 @@ impl Store {
     pub async fn connect(config: &Config) -> Result<Store> {
         let link = Link::new(config)
             .map_err(|e| Error::Config(format!("cannot use {config}: {}", e.kind_str())))?;
-        let cache = cached::CachedReads::new(config)?;
+        let cache = cached::CachedReads::new(config, &link)?;
         let store = Store {
             link,
             namespace: config.namespace().into(),
@@ -127,7 +127,7 @@ impl Store {
             ));
         }
         if let Some(cache) = &store.cache
-            && let Err(err) = cache.link.get().await
+            && let Err(err) = cache.connect().await
         {
             return Err(Error::connecting(
                 &store.context(Target::RAW, "connect"),
@@ -265,6 +265,7 @@ impl Store {
         if let Some(clone) = M::cache_clone()
             && let Some(hit) = self.shared_hit::<M>(id)
         {
+            cached::cooperate().await;
             return Ok(hit.map(|m| clone(&m)));
         }
         let key = self.render_key::<M>(id)?;
@@ -298,6 +299,7 @@ impl Store {
     /// [`Store::get`] in an `Arc`.
     pub async fn get_shared<M: RedisModel>(&self, id: &M::Id) -> Result<Option<Arc<M>>> {
         if let Some(hit) = self.shared_hit::<M>(id) {
+            cached::cooperate().await;
             return Ok(hit);
         }
         let key = self.render_key::<M>(id)?;

@@ -344,11 +344,7 @@ impl Store {
             let sent = self.link.send_exclusive(key, cmd, reply_within).await;
             // A blocking pop writes: its keys leave the client cache before it returns.
             if let Some(cached) = &self.cache {
-                cached.cache.invalidate_args(
-                    cmd.args_iter()
-                        .skip(1)
-                        .filter_map(crate::connection::simple_arg),
-                );
+                cached.cache.invalidate_cmd(cmd);
             }
             let result = match sent {
                 Ok(value) => Ok(value),
@@ -422,6 +418,10 @@ impl Store {
             let connection = match (lease.connection, cache) {
                 (Connection::Server(con), Some(cache)) => {
                     Connection::Invalidating(con, cache.clone())
+                }
+                (Connection::Cluster(mut con), Some(cache)) => {
+                    con.invalidate = Some(cache.clone());
+                    Connection::Cluster(con)
                 }
                 (connection, _) => connection,
             };

@@ -97,6 +97,21 @@ impl Direct {
         Ok(con)
     }
 
+    /// A client for the client cache's tracking connection to `node` (in
+    /// RESP3), and the settings its connections use.
+    pub(super) fn tracking_client(
+        &self,
+        node: &Node,
+    ) -> RedisResult<(redis::Client, AsyncConnectionConfig)> {
+        let info = self.info(node);
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let client = self.client(info.set_redis_settings(settings))?;
+        Ok((client, self.config.clone()))
+    }
+
     fn client(&self, info: ConnectionInfo) -> RedisResult<redis::Client> {
         #[cfg(feature = "tls")]
         if let Some(certificates) = &self.certificates {
