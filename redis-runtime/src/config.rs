@@ -389,9 +389,9 @@ impl ConfigBuilder {
     /// the process, kept fresh by the server (RESP3 `CLIENT TRACKING`, on a
     /// second connection the store opens for it); default off, when those
     /// models are read from the server every time.
-    /// [`client_cache`](crate::client_cache) says what it guarantees. One
-    /// server only: [`Store::connect`](crate::Store::connect) refuses a
-    /// Redis Cluster with it on.
+    /// [`client_cache`](crate::client_cache) says what it guarantees, on
+    /// one server and on a Redis Cluster (a tracking connection per
+    /// primary).
     pub fn client_cache(mut self, on: bool) -> Self {
         self.client_cache.on = on;
         self
