@@ -345,55 +345,16 @@ async fn own_writes_on_a_cluster_are_seen_as_soon_as_they_return() {
     }
 }
 
-/// `CLUSTER NODES` as the node on `port` sees it: (id, port, primary, slots).
-async fn cluster_nodes(port: u16) -> Vec<(String, u16, bool, Vec<(u16, u16)>)> {
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let text: String = redis::cmd("CLUSTER")
-        .arg("NODES")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    text.lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let address = fields[1].split('@').next().unwrap();
-            let port = address.rsplit(':').next().unwrap().parse().unwrap();
-            let slots = fields[8..]
-                .iter()
-                .filter(|s| !s.starts_with('['))
-                .map(|s| match s.split_once('-') {
-                    Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
-                    None => (s.parse().unwrap(), s.parse().unwrap()),
-                })
-                .collect();
-            (
-                fields[0].to_owned(),
-                port,
-                fields[2].contains("master"),
-                slots,
-            )
-        })
-        .collect()
-}
-
 /// Moves `slot` to another primary the way `redis-cli --cluster reshard`
 /// does (`IMPORTING`, `MIGRATING`, `MIGRATE` of its keys a few at a time,
 /// `SETSLOT NODE` everywhere); returns the new owner's port.
 async fn migrate_slot(redis: &TestRedis, slot: u16) -> u16 {
     let first = cluster_of(redis).nodes()[0].port().unwrap();
     let nodes = cluster_nodes(first).await;
-    let source = nodes
-        .iter()
-        .find(|n| n.3.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
-        .unwrap()
-        .clone();
+    let source = nodes.iter().find(|n| n.serves(slot)).unwrap().clone();
     let target = nodes
         .iter()
-        .find(|n| n.2 && n.0 != source.0)
+        .find(|n| n.primary && n.id != source.id)
         .unwrap()
         .clone();
     let connect = |port: u16| async move {
@@ -403,18 +364,18 @@ async fn migrate_slot(redis: &TestRedis, slot: u16) -> u16 {
             .await
             .unwrap()
     };
-    let mut source_con = connect(source.1).await;
-    let mut target_con = connect(target.1).await;
+    let mut source_con = connect(source.port).await;
+    let mut target_con = connect(target.port).await;
     let setslot = |state: &str, id: &str| {
         let mut cmd = redis::cmd("CLUSTER");
         cmd.arg("SETSLOT").arg(slot).arg(state).arg(id);
         cmd
     };
-    let _: () = setslot("IMPORTING", &source.0)
+    let _: () = setslot("IMPORTING", &source.id)
         .query_async(&mut target_con)
         .await
         .unwrap();
-    let _: () = setslot("MIGRATING", &target.0)
+    let _: () = setslot("MIGRATING", &target.id)
         .query_async(&mut source_con)
         .await
         .unwrap();
@@ -431,7 +392,7 @@ async fn migrate_slot(redis: &TestRedis, slot: u16) -> u16 {
         }
         let _: redis::Value = redis::cmd("MIGRATE")
             .arg("127.0.0.1")
-            .arg(target.1)
+            .arg(target.port)
             .arg("")
             .arg(0)
             .arg(5000)
@@ -443,13 +404,13 @@ async fn migrate_slot(redis: &TestRedis, slot: u16) -> u16 {
         tokio::task::yield_now().await;
     }
     for node in &nodes {
-        let mut con = connect(node.1).await;
-        let _: () = setslot("NODE", &target.0)
+        let mut con = connect(node.port).await;
+        let _: () = setslot("NODE", &target.id)
             .query_async(&mut con)
             .await
             .unwrap();
     }
-    target.1
+    target.port
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -576,11 +537,7 @@ async fn a_failed_over_primary_never_serves_what_it_held() {
     let slot = hash_slot(writer.key::<KUser>(&id).unwrap().as_bytes());
     let first = cluster_of(&redis).nodes()[0].port().unwrap();
     let nodes = cluster_nodes(first).await;
-    let primary = nodes
-        .iter()
-        .find(|n| n.3.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
-        .unwrap()
-        .1;
+    let primary = nodes.iter().find(|n| n.serves(slot)).unwrap().port;
     let mut redis = redis;
     let index = match &mut redis {
         TestRedis::Cluster(cluster) => {

@@ -223,49 +223,6 @@ fn report(name: &str, tally: &Tally, lost: u64, mismatched: u64, recover: Option
     }
 }
 
-/// A node as `CLUSTER NODES` describes it.
-#[derive(Debug, Clone)]
-struct NodeLine {
-    id: String,
-    port: u16,
-    primary: bool,
-    primary_id: String,
-    slots: Vec<(u16, u16)>,
-}
-
-/// `CLUSTER NODES` as the node on `port` sees it.
-async fn cluster_nodes(port: u16) -> Vec<NodeLine> {
-    let url = format!("redis://127.0.0.1:{port}");
-    let mut con = redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let text: String = raw!(&mut con, "CLUSTER", "NODES");
-    text.lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let address = fields[1].split('@').next().unwrap();
-            let port = address.rsplit(':').next().unwrap().parse().unwrap();
-            let slots = fields[8..]
-                .iter()
-                .filter(|s| !s.starts_with('['))
-                .map(|s| match s.split_once('-') {
-                    Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
-                    None => (s.parse().unwrap(), s.parse().unwrap()),
-                })
-                .collect();
-            NodeLine {
-                id: fields[0].to_owned(),
-                port,
-                primary: fields[2].contains("master"),
-                primary_id: fields[3].to_owned(),
-                slots,
-            }
-        })
-        .collect()
-}
-
 fn first_port(redis: &TestRedis) -> u16 {
     match redis {
         TestRedis::Cluster(cluster) => cluster.nodes()[0].port().unwrap(),

@@ -188,3 +188,57 @@ macro_rules! on_both {
     };
 }
 pub(crate) use on_both;
+
+/// A node as `CLUSTER NODES` describes it.
+#[derive(Debug, Clone)]
+pub struct NodeLine {
+    pub id: String,
+    pub port: u16,
+    pub primary: bool,
+    pub primary_id: String,
+    pub slots: Vec<(u16, u16)>,
+}
+
+/// `CLUSTER NODES` as the node on `port` sees it.
+pub async fn cluster_nodes(port: u16) -> Vec<NodeLine> {
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut con = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let text: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let address = fields[1].split('@').next().unwrap();
+            let port = address.rsplit(':').next().unwrap().parse().unwrap();
+            let slots = fields[8..]
+                .iter()
+                .filter(|s| !s.starts_with('['))
+                .map(|s| match s.split_once('-') {
+                    Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
+                    None => (s.parse().unwrap(), s.parse().unwrap()),
+                })
+                .collect();
+            NodeLine {
+                id: fields[0].to_owned(),
+                port,
+                primary: fields[2].contains("master"),
+                primary_id: fields[3].to_owned(),
+                slots,
+            }
+        })
+        .collect()
+}
+
+impl NodeLine {
+    /// Whether it serves `slot`.
+    pub fn serves(&self, slot: u16) -> bool {
+        self.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+    }
+}
